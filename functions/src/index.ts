@@ -1,0 +1,34 @@
+// Wiring only: each export binds a trigger to a handler module. Logic lives in the modules.
+import { initializeApp } from "firebase-admin/app";
+import { getFirestore } from "firebase-admin/firestore";
+import { setGlobalOptions } from "firebase-functions/v2";
+import { onDocumentCreated } from "firebase-functions/v2/firestore";
+import { onRequest } from "firebase-functions/v2/https";
+import { onTaskDispatched } from "firebase-functions/v2/tasks";
+import { REGION, releaseVersion } from "./config";
+import { systemClock } from "./lib/clock";
+import { adminAppOptions, isEmulator } from "./lib/env";
+import { adminTaskEnqueuer } from "./lib/tasks";
+import { onSmokePingCreated, runSmokeTask, smokeTaskPayload } from "./system/smoke";
+import { checkStatus } from "./system/status";
+
+initializeApp(adminAppOptions());
+setGlobalOptions({ region: REGION, maxInstances: 20 });
+
+const db = () => getFirestore();
+
+export const status = onRequest({ cors: false }, async (_req, res) => {
+  const report = await checkStatus({ db: db(), clock: systemClock, version: releaseVersion.value(), emulator: isEmulator() });
+  res.status(report.firestore.ok ? 200 : 503).json(report);
+});
+
+export const smokePing = onDocumentCreated("system/smoke/pings/{pingId}", async (event) => {
+  await onSmokePingCreated({ db: db(), clock: systemClock, tasks: adminTaskEnqueuer }, event.params.pingId);
+});
+
+export const smokeTask = onTaskDispatched(
+  { retryConfig: { maxAttempts: 3, minBackoffSeconds: 1 }, rateLimits: { maxConcurrentDispatches: 5 } },
+  async (request) => {
+    await runSmokeTask({ db: db(), clock: systemClock }, smokeTaskPayload.parse(request.data));
+  },
+);
