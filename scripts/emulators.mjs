@@ -237,10 +237,29 @@ function run(mode, command) {
     if (!command) fail(["usage: node scripts/emulators.mjs exec \"<command>\""]);
     args.push("emulators:exec", "--only", EMULATORS, command);
   }
+  // `npm start` also runs our fakes of Stripe, Facebook Graph and FCM; tests start them in-process instead.
+  const fakes =
+    mode === "start"
+      ? spawn(process.execPath, [path.join(ROOT, "functions", "node_modules", "tsx", "dist", "cli.mjs"), "devtools/fake-services.ts"], {
+          cwd: path.join(ROOT, "functions"),
+          env,
+          stdio: "inherit",
+        })
+      : null;
   const child = spawn(process.execPath, args, { cwd: ROOT, env, stdio: "inherit" });
   // Forward Ctrl-C / termination so firebase-tools shuts every emulator down cleanly.
-  for (const signal of ["SIGINT", "SIGTERM"]) process.on(signal, () => child.kill(signal));
-  return new Promise((resolve) => child.on("exit", (code, signal) => resolve(code ?? (signal ? 1 : 0))));
+  for (const signal of ["SIGINT", "SIGTERM"]) {
+    process.on(signal, () => {
+      child.kill(signal);
+      fakes?.kill(signal);
+    });
+  }
+  return new Promise((resolve) =>
+    child.on("exit", (code, signal) => {
+      fakes?.kill("SIGTERM");
+      resolve(code ?? (signal ? 1 : 0));
+    }),
+  );
 }
 
 const isMain = process.argv[1] && statSync(process.argv[1]).isFile() && fileURLToPath(import.meta.url) === path.resolve(process.argv[1]);
