@@ -9,6 +9,8 @@ import { REGION, releaseVersion } from "./config";
 import { systemClock } from "./lib/clock";
 import { adminAppOptions, isEmulator } from "./lib/env";
 import { adminTaskEnqueuer } from "./lib/tasks";
+import { relayOutboxEvent, pubSubEventBus } from "./events/publisher";
+import { OUTBOX } from "./events/schema";
 import { onSmokePingCreated, runSmokeTask, smokeTaskPayload } from "./system/smoke";
 import { checkStatus } from "./system/status";
 
@@ -32,3 +34,16 @@ export const smokeTask = onTaskDispatched(
     await runSmokeTask({ db: db(), clock: systemClock }, smokeTaskPayload.parse(request.data));
   },
 );
+
+// ---- domain events: the outbox relay (events/{id} -> Pub/Sub "domain-events") ----
+export const relayDomainEvent = onDocumentCreated({ document: `${OUTBOX}/{eventDocId}`, retry: true }, async (event) => {
+  await relayOutboxEvent({ db: db(), bus: pubSubEventBus, now: systemClock.now() }, event.params.eventDocId);
+});
+
+// ---- identity and social graph ----
+
+// ---- wishes, comments, feed ----
+
+// ---- donations and payments ----
+
+// ---- notifications ----
