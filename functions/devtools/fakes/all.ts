@@ -1,4 +1,6 @@
 import type { RunningServer } from "./http";
+import { portOf } from "./http";
+import { startFakeFcm } from "./fcm";
 
 /**
  * Starts every local fake on the port its ELATEME_FAKE_*_URL names. Each domain registers its fake here.
@@ -6,6 +8,8 @@ import type { RunningServer } from "./http";
  */
 export async function startAllFakes(env: NodeJS.ProcessEnv): Promise<RunningServer[]> {
   const running: RunningServer[] = [];
+  // notifications: the fake FCM v1 send API; every push it receives is printed to the `npm start` log.
+  running.push(await startFakeFcm(portOf(env.ELATEME_FAKE_FCM_URL, 12113), { log: (line) => console.log(line) }));
   void env;
   return Promise.resolve(running);
 }

@@ -2,8 +2,16 @@
 import { closeAllClients } from "../helpers/clients";
 import { emulatorsRunning } from "../helpers/emulators";
 import { clearAll } from "../helpers/reset";
+import { startFcmFake, stopFcmFake } from "../helpers/fakes";
 
 export const mochaHooks = {
+  async beforeAll() {
+    // notifications: the fake FCM that the emulated functions push to.
+    if (emulatorsRunning()) await startFcmFake();
+  },
+  async afterAll() {
+    await stopFcmFake();
+  },
   async beforeEach(this: Mocha.Context) {
     if (emulatorsRunning()) await clearAll();
   },
