@@ -1,0 +1,64 @@
+import { z } from "zod";
+import { CATEGORIES, LOCALES } from "./catalog";
+
+/** Push bookkeeping on an inbox item (server-only; see docs/notifications.md, "Delivery state"). */
+export const PUSH_STATES = ["sending", "pending", "sent", "failed", "muted", "no-devices"] as const;
+export const pushStateSchema = z.object({
+  state: z.enum(PUSH_STATES),
+  /** While `sending`: another delivery attempt may take over after this time (a crashed worker's lease). */
+  leaseUntil: z.date().nullable(),
+  attempts: z.number().int(),
+  devices: z.number().int(),
+  delivered: z.number().int(),
+  removedTokens: z.number().int(),
+  lastError: z.string().nullable(),
+  finishedAt: z.date().nullable(),
+});
+export type PushState = z.infer<typeof pushStateSchema>;
+
+/**
+ * `users/{uid}/notifications/{eventDocId}`: one in-app inbox item. The id is the (encoded) domain event id, so one
+ * event notifies one user at most once. Clients may only flip `read` from false to true.
+ */
+export const inboxItemSchema = z.object({
+  type: z.string(),
+  category: z.enum(CATEGORIES),
+  eventId: z.string(),
+  titleKey: z.string(),
+  bodyKey: z.string(),
+  /** Positional arguments of the keys, rendered for `locale` (money already formatted). */
+  args: z.array(z.string()),
+  title: z.string(),
+  body: z.string(),
+  locale: z.enum(LOCALES),
+  /** Deep-link ids (all strings): `wishId`, `commentId`, `donationId`, `userId`, ... */
+  data: z.record(z.string(), z.string()),
+  read: z.boolean(),
+  createdAt: z.date(),
+  push: pushStateSchema,
+});
+export type InboxItem = z.infer<typeof inboxItemSchema>;
+
+/** `users/{uid}/devices/{deviceId}` as the notification worker reads it (registered by the identity domain). */
+export const deviceSchema = z.object({
+  platform: z.enum(["android", "ios", "web"]),
+  token: z.string().min(1),
+  locale: z.string().nullish(),
+});
+export type Device = z.infer<typeof deviceSchema>;
+
+/** The part of `users/{uid}/private/account` this worker reads; missing fields fall back to defaults. */
+export const notificationSettingsSchema = z.object({
+  settings: z
+    .object({
+      locale: z.string().nullish(),
+      mutedCategories: z.array(z.string()).nullish(),
+    })
+    .nullish(),
+});
+
+export const notificationsCollection = (uid: string) => `users/${uid}/notifications`;
+export const devicesCollection = (uid: string) => `users/${uid}/devices`;
+export const accountDoc = (uid: string) => `users/${uid}/private/account`;
+/** Dead letters of this consumer: `ops/deadLetters/items/notifications-{messageId}`. */
+export const DEAD_LETTERS = "ops/deadLetters/items";
