@@ -104,6 +104,12 @@ function tryDownload(env, what) {
   return out.status === 0;
 }
 
+/** The project's Node 22 binary when installed, else the node running this script. */
+function projectNode() {
+  const local = path.join(ROOT, "node_modules", ".bin", "node");
+  return existsSync(local) ? local : process.execPath;
+}
+
 function firebaseBin() {
   return path.join(ROOT, "node_modules", "firebase-tools", "lib", "bin", "firebase.js");
 }
@@ -178,6 +184,9 @@ export function resolveEmulatorEnv(env = { ...process.env }) {
     }
   }
 
+  // The project's own Node 22 (the production runtime, from the `node` devDependency) first on PATH, so the
+  // Functions emulator and everything the suite runs use it even when this script was started by another node.
+  resolved.PATH = `${path.join(ROOT, "node_modules", ".bin")}${path.delimiter}${resolved.PATH}`;
   // google-gax probes the GCE metadata server; there is none here.
   resolved.METADATA_SERVER_DETECTION ??= "none";
   return { env: resolved, found };
@@ -240,13 +249,13 @@ function run(mode, command) {
   // `npm start` also runs our fakes of Stripe, Facebook Graph and FCM; tests start them in-process instead.
   const fakes =
     mode === "start"
-      ? spawn(process.execPath, [path.join(ROOT, "functions", "node_modules", "tsx", "dist", "cli.mjs"), "devtools/fake-services.ts"], {
+      ? spawn(projectNode(), [path.join(ROOT, "functions", "node_modules", "tsx", "dist", "cli.mjs"), "devtools/fake-services.ts"], {
           cwd: path.join(ROOT, "functions"),
           env,
           stdio: "inherit",
         })
       : null;
-  const child = spawn(process.execPath, args, { cwd: ROOT, env, stdio: "inherit" });
+  const child = spawn(projectNode(), args, { cwd: ROOT, env, stdio: "inherit" });
   // Forward Ctrl-C / termination so firebase-tools shuts every emulator down cleanly.
   for (const signal of ["SIGINT", "SIGTERM"]) {
     process.on(signal, () => {
