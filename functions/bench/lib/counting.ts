@@ -1,0 +1,131 @@
+// An instrumented Admin SDK Firestore client: counts the billable reads and writes (and the RPCs) that go through
+// one Firestore instance, by wrapping the GAPIC client the SDK hands each request to. Counting happens in the
+// client on what the server actually returned, with Firestore's billing rules:
+//   - a write is one entry of a Commit/BatchWrite request (a field transform such as increment rides on its write);
+//   - a read is one document returned by BatchGetDocuments (found or missing) or RunQuery, and a query that
+//     returns nothing still costs one read; an aggregation query is counted as one read.
+// BeginTransaction/Rollback are free but are round trips; they appear under `rpcs`.
+import type { Firestore } from "firebase-admin/firestore";
+
+export interface OpCounts {
+  reads: number;
+  writes: number;
+  /** Round trips by RPC name (commit, batchGetDocuments, runQuery, beginTransaction, ...). */
+  rpcs: Record<string, number>;
+}
+
+type GapicMethod = (request: unknown, options?: unknown) => unknown;
+type PoolRun = (requestTag: string, requiresGrpc: boolean, op: (client: unknown) => Promise<unknown>) => Promise<unknown>;
+
+interface ClientPoolLike {
+  run: PoolRun;
+}
+
+function hasClientPool(value: unknown): value is { _clientPool: ClientPoolLike } {
+  if (!value || typeof value !== "object" || !("_clientPool" in value)) return false;
+  const pool = value._clientPool;
+  return Boolean(pool && typeof pool === "object" && typeof (pool as { run?: unknown }).run === "function");
+}
+
+interface EventSource {
+  on(event: string, listener: (...args: unknown[]) => void): unknown;
+}
+
+function isEventSource(value: unknown): value is EventSource {
+  return Boolean(value && typeof value === "object" && typeof (value as { on?: unknown }).on === "function");
+}
+
+function writesIn(request: unknown): number {
+  const writes = (request as { writes?: unknown } | undefined)?.writes;
+  return Array.isArray(writes) ? writes.length : 0;
+}
+
+const UNARY_WRITES = new Set(["commit", "batchWrite"]);
+const UNARY_OTHER = new Set(["beginTransaction", "rollback", "listCollectionIds", "listDocuments"]);
+
+/** The counter attached to one Firestore instance. */
+export interface Instrumented {
+  counts(): OpCounts;
+  reset(): void;
+}
+
+/**
+ * Instruments `db` in place (all later requests through it are counted). Throws if the SDK's internals changed
+ * shape, so a silent zero can never be reported as a measurement.
+ */
+export function instrumentFirestore(db: Firestore): Instrumented {
+  if (!hasClientPool(db)) throw new Error("Cannot instrument this Firestore client: no _clientPool (SDK internals changed?)");
+  let counts: OpCounts = { reads: 0, writes: 0, rpcs: {} };
+  const rpc = (name: string) => {
+    counts.rpcs[name] = (counts.rpcs[name] ?? 0) + 1;
+  };
+
+  const wrapClient = (client: unknown): unknown => {
+    if (!client || typeof client !== "object") return client;
+    return new Proxy(client, {
+      get(target, prop, receiver) {
+        const value: unknown = Reflect.get(target, prop, receiver);
+        if (typeof prop !== "string" || typeof value !== "function") return value;
+        const method = value as GapicMethod;
+        if (UNARY_WRITES.has(prop)) {
+          return (request: unknown, options?: unknown) => {
+            rpc(prop);
+            counts.writes += writesIn(request);
+            return method.call(target, request, options);
+          };
+        }
+        if (UNARY_OTHER.has(prop)) {
+          return (request: unknown, options?: unknown) => {
+            rpc(prop);
+            return method.call(target, request, options);
+          };
+        }
+        if (prop === "batchGetDocuments" || prop === "runQuery" || prop === "runAggregationQuery") {
+          return (request: unknown, options?: unknown) => {
+            rpc(prop);
+            const stream = method.call(target, request, options);
+            if (isEventSource(stream)) {
+              let returned = 0;
+              stream.on("data", (chunk: unknown) => {
+                const response = chunk as { found?: unknown; missing?: unknown; document?: unknown; result?: unknown };
+                if (prop === "batchGetDocuments" && (response.found || response.missing)) returned++;
+                if (prop === "runQuery" && response.document) returned++;
+                if (prop === "runAggregationQuery" && response.result) returned++;
+              });
+              let settled = false;
+              const settle = () => {
+                if (settled) return;
+                settled = true;
+                counts.reads += prop === "batchGetDocuments" ? returned : Math.max(returned, 1);
+              };
+              stream.on("end", settle);
+              stream.on("close", settle);
+            }
+            return stream;
+          };
+        }
+        return value;
+      },
+    });
+  };
+
+  const pool = db._clientPool;
+  const originalRun = pool.run.bind(pool);
+  pool.run = (requestTag, requiresGrpc, op) => originalRun(requestTag, requiresGrpc, (client) => op(wrapClient(client)));
+
+  return {
+    counts: () => ({ reads: counts.reads, writes: counts.writes, rpcs: { ...counts.rpcs } }),
+    reset: () => {
+      counts = { reads: 0, writes: 0, rpcs: {} };
+    },
+  };
+}
+
+/** Runs `block` and returns what it cost through `counter` (the counter must only see this block's traffic). */
+export async function measureOps<T>(counter: Instrumented, block: () => Promise<T>): Promise<{ value: T; ops: OpCounts }> {
+  counter.reset();
+  const value = await block();
+  // Stream 'end' events can trail the promise that consumed the stream by a tick.
+  await new Promise((resolve) => setImmediate(resolve));
+  return { value, ops: counter.counts() };
+}

@@ -1,0 +1,134 @@
+// The Markdown report (stdout and bench/results.md) and the ratios to this run's baselines.
+import type { BenchResults, ScenarioResult } from "./results";
+import { ratio, round } from "./stats";
+import type { Summary } from "./stats";
+
+/** Adds `ratio` to every scenario that has a same-run baseline: throughput to the raw write rate, fan-out wall time to the raw batches. */
+export function attachRatios(scenarios: ScenarioResult[], rawWritesId: string, rawBatchesId: string): void {
+  const rawWrites = scenarios.find((s) => s.id === rawWritesId && s.status === "ok");
+  const rawBatches = scenarios.find((s) => s.id === rawBatchesId && s.status === "ok");
+  for (const scenario of scenarios) {
+    if (scenario.status !== "ok") continue;
+    if (scenario.group === "fan-out" && rawBatches?.wallMs && scenario.wallMs) {
+      const base = rawBatches.wallMs.median;
+      scenario.ratio = {
+        metric: "wall time",
+        to: rawBatchesId,
+        median: ratio(scenario.wallMs.median, base),
+        min: ratio(scenario.wallMs.min, base),
+        max: ratio(scenario.wallMs.max, base),
+      };
+    } else if (scenario.group !== "fan-out" && scenario.group !== "cost" && rawWrites?.throughput && scenario.throughput) {
+      const base = rawWrites.throughput.median;
+      scenario.ratio = {
+        metric: "throughput",
+        to: rawWritesId,
+        median: ratio(scenario.throughput.median, base),
+        min: ratio(scenario.throughput.min, base),
+        max: ratio(scenario.throughput.max, base),
+      };
+    }
+  }
+}
+
+const fmt = (value: number | undefined): string => (value === undefined || !Number.isFinite(value) ? "–" : String(round(value)));
+
+function spread(summary: Summary | undefined): string {
+  if (!summary || summary.n === 0) return "–";
+  if (summary.n === 1) return fmt(summary.median);
+  return `${fmt(summary.median)} (${fmt(summary.min)}–${fmt(summary.max)})`;
+}
+
+function ratioCell(scenario: ScenarioResult): string {
+  const r = scenario.ratio;
+  if (!r) return "–";
+  return scenario.repeats.length > 1 ? `${fmt(r.median)}× (${fmt(r.min)}–${fmt(r.max)})` : `${fmt(r.median)}×`;
+}
+
+function errorsCell(scenario: ScenarioResult): string {
+  const entries = Object.entries(scenario.errors ?? {});
+  return entries.length ? entries.map(([kind, count]) => `${count} ${kind}`).join(", ") : "0";
+}
+
+function checkCell(scenario: ScenarioResult): string {
+  if (!scenario.check) return "–";
+  return `${scenario.check.ok ? "ok" : "**FAILED**"}: ${scenario.check.detail}`;
+}
+
+function doneCell(scenario: ScenarioResult): string {
+  const attempted = scenario.repeats.map((r) => r.attempted);
+  const timeBound = scenario.repeats.some((r) => r.stoppedBy === "time");
+  const shown = attempted.length && attempted.every((a) => a === attempted[0]) ? String(attempted[0]) : attempted.join("/");
+  return `${shown}${timeBound ? " (time-bound)" : ""}`;
+}
+
+function unavailableRow(scenario: ScenarioResult, columns: number, second: string): string {
+  const label = scenario.status === "failed" ? "**failed**" : "not available";
+  const cells = [scenario.title, second, `${label}: ${scenario.reason ?? ""}`];
+  while (cells.length < columns) cells.push("");
+  return `| ${cells.join(" | ")} |`;
+}
+
+export function markdownReport(results: BenchResults): string {
+  const { meta, scenarios } = results;
+  const raw = scenarios.find((s) => s.id === "baseline.parallel-writes" && s.status === "ok");
+  const rawBatches = scenarios.find((s) => s.id === "baseline.batched-fan-out" && s.status === "ok");
+  const lines: string[] = [];
+  lines.push(
+    `Run ${meta.startedAt} (${meta.quick ? "quick" : "full"}; ${meta.repeats} repeats of the baselines; ${meta.durationSec} s; ` +
+      `node ${meta.node}, ${meta.cpus} CPUs, load ${meta.loadAverageAtStart.map((l) => l.toFixed(2)).join("/")}` +
+      `${meta.gitCommit ? `; commit ${meta.gitCommit.slice(0, 7)}` : ""}).`,
+    "",
+    `Medians over repeats, (min–max) across repeats. "× raw" is the throughput divided by this run's raw parallel-write rate` +
+      ` (${raw?.throughput ? `${fmt(raw.throughput.median)} writes/s` : "not measured"}).`,
+    "",
+    "| Scenario | c | ops/run | ops/s | × raw | p50 ms | p99 ms | errors | check |",
+    "|---|---:|---:|---:|---:|---:|---:|---|---|",
+  );
+  for (const s of scenarios.filter((x) => x.group !== "fan-out" && x.group !== "cost")) {
+    if (s.status !== "ok") {
+      lines.push(unavailableRow(s, 9, s.concurrency === null ? "–" : String(s.concurrency)));
+      continue;
+    }
+    lines.push(
+      `| ${s.title} | ${s.concurrency ?? "–"} | ${doneCell(s)} | ${spread(s.throughput)} | ${ratioCell(s)} | ${spread(s.p50Ms)} | ` +
+        `${spread(s.p99Ms)} | ${errorsCell(s)} | ${checkCell(s)} |`,
+    );
+  }
+  lines.push(
+    "",
+    `Fan-out: wall time; "× raw" is divided by this run's raw batched write of the same number of documents` +
+      ` (${rawBatches?.wallMs ? `${fmt(rawBatches.wallMs.median)} ms` : "not measured"}).`,
+    "",
+    "| Scenario | docs | wall ms | × raw | writes | check |",
+    "|---|---:|---:|---:|---:|---|",
+  );
+  for (const s of scenarios.filter((x) => x.group === "fan-out")) {
+    if (s.status !== "ok") {
+      lines.push(unavailableRow(s, 6, String(s.n)));
+      continue;
+    }
+    lines.push(`| ${s.title} | ${s.n} | ${spread(s.wallMs)} | ${ratioCell(s)} | ${fmt(s.extra?.writes)} | ${checkCell(s)} |`);
+  }
+  lines.push(
+    "",
+    "Cost: billable Firestore operations per unit (counted by an instrumented Admin SDK client; rules lookups from the emulator's rules coverage report).",
+    "",
+    "| Path | reads | writes | ops | round trips | rules get()/exists() | how |",
+    "|---|---:|---:|---:|---|---:|---|",
+  );
+  for (const s of scenarios.filter((x) => x.group === "cost")) {
+    if (s.status !== "ok" || !s.cost) {
+      lines.push(unavailableRow(s, 7, "–"));
+      continue;
+    }
+    const c = s.cost;
+    const rpcs = Object.entries(c.rpcs)
+      .map(([name, count]) => `${fmt(count)} ${name}`)
+      .join(", ");
+    lines.push(
+      `| ${s.title} (per ${c.unit}) | ${fmt(c.reads)} | ${fmt(c.writes)} | ${fmt(c.operations)} | ${rpcs || "–"} | ${c.rulesLookups === undefined ? "–" : fmt(c.rulesLookups)} | ${c.method} |`,
+    );
+  }
+  return `${lines.join("\n")}\n`;
+}

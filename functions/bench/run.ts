@@ -1,0 +1,62 @@
+// `npm run bench` (from the repository root) = build + emulators + this. Options:
+//   --quick            tiny N, for development and the smoke test
+//   --out <dir>        where results.json/results.md/throughput.png go (default: <repo>/bench)
+//   --repeats <n>      repeats of the baselines and fan-out (default 3; quick 2)
+//   --donations <n>    donations per hot-wish/spread run (default 2000)
+//   --only <families>  comma-separated subset of baseline,fan-out,webhooks,cost
+import path from "node:path";
+import { FULL, QUICK } from "./lib/context";
+import type { BenchOptions } from "./lib/context";
+import { FAMILIES, problems, runSuite, writeOutputs } from "./suite";
+import type { ScenarioFamily } from "./suite";
+
+function parseArgs(argv: string[]): { options: BenchOptions; outDir: string; families: ScenarioFamily[] } {
+  const quick = argv.includes("--quick");
+  const options: BenchOptions = { ...(quick ? QUICK : FULL), concurrencies: [...(quick ? QUICK : FULL).concurrencies], log: (line) => console.error(line) };
+  let outDir = path.resolve(__dirname, "..", "..", "bench");
+  let families = FAMILIES;
+  for (let i = 0; i < argv.length; i++) {
+    const arg = argv[i];
+    const value = argv[i + 1];
+    const int = () => {
+      const parsed = Number.parseInt(value ?? "", 10);
+      if (!Number.isInteger(parsed) || parsed < 1) throw new Error(`${arg} needs a positive integer`);
+      i++;
+      return parsed;
+    };
+    if (arg === "--quick") continue;
+    else if (arg === "--out") {
+      if (!value) throw new Error("--out needs a directory");
+      outDir = path.resolve(value);
+      i++;
+    } else if (arg === "--repeats") options.repeats = int();
+    else if (arg === "--donations") options.donations = int();
+    else if (arg === "--only") {
+      const wanted = (value ?? "").split(",").filter(Boolean);
+      const unknown = wanted.filter((w) => !FAMILIES.includes(w as ScenarioFamily));
+      if (unknown.length || wanted.length === 0) throw new Error(`--only takes a subset of ${FAMILIES.join(",")}`);
+      families = FAMILIES.filter((f) => wanted.includes(f));
+      i++;
+    } else throw new Error(`unknown argument ${arg}`);
+  }
+  return { options, outDir, families };
+}
+
+async function main(): Promise<number> {
+  const { options, outDir, families } = parseArgs(process.argv.slice(2));
+  const results = await runSuite(options, families);
+  const markdown = writeOutputs(results, outDir, options.concurrencies);
+  console.log(markdown);
+  console.error(`[bench] wrote ${path.join(outDir, "results.json")}, results.md, throughput.png in ${results.meta.durationSec} s`);
+  const bad = problems(results);
+  for (const line of bad) console.error(`[bench] PROBLEM: ${line}`);
+  return bad.length ? 1 : 0;
+}
+
+main().then(
+  (code) => process.exit(code),
+  (error: unknown) => {
+    console.error(error);
+    process.exit(1);
+  },
+);

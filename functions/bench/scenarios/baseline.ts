@@ -1,0 +1,244 @@
+// Baselines: what the Firestore emulator itself does on this machine, measured in the same run as everything that
+// is compared to them.
+import { FieldValue } from "firebase-admin/firestore";
+import type { Firestore } from "firebase-admin/firestore";
+import type { BenchContext } from "../lib/context";
+import { runLoad, timed } from "../lib/load";
+import { loadScenario, sampleOf } from "../lib/results";
+import type { CheckResult, RepeatSample, ScenarioResult } from "../lib/results";
+
+export const RAW_WRITES_ID = "baseline.parallel-writes";
+export const RAW_BATCHES_ID = "baseline.batched-fan-out";
+
+/** A donation-sized document (what a handler would write per payment). */
+export function donationLike(index: number, wishId: string): Record<string, unknown> {
+  return {
+    wishId,
+    donorId: `donor-${index % 97}`,
+    amount: 1_500 + (index % 10) * 100,
+    currency: "CZK",
+    status: "succeeded",
+    createdAt: new Date(),
+  };
+}
+
+export const amountOf = (index: number): number => 1_500 + (index % 10) * 100;
+
+async function countDocs(db: Firestore, collection: string): Promise<number> {
+  const snap = await db.collection(collection).count().get();
+  return snap.data().count;
+}
+
+function combine(checks: CheckResult[]): CheckResult {
+  const bad = checks.filter((check) => !check.ok);
+  return bad.length ? { ok: false, detail: bad.map((check) => check.detail).join("; ") } : (checks[0] ?? { ok: true, detail: "no runs" });
+}
+
+/**
+ * Warms the emulator's JVM and the client's channels before anything is timed: the first seconds of a fresh
+ * emulator run several times slower than the rest and would otherwise land in the first baseline repeat.
+ */
+export async function warmUp(ctx: BenchContext): Promise<void> {
+  const { db, options } = ctx;
+  const writes = Math.max(100, Math.round(options.parallelWrites / 2));
+  await runLoad({
+    total: writes,
+    concurrency: 64,
+    timeLimitMs: 20_000,
+    op: async (i) => {
+      await db.collection("benchWarmup").doc(`d${i}`).set(donationLike(i, "warm-up"));
+    },
+  });
+  const wish = db.collection("benchWarmup").doc("hot");
+  await runLoad({
+    total: 10,
+    concurrency: 1,
+    timeLimitMs: 10_000,
+    op: async (i) => {
+      await db.runTransaction(async (tx) => {
+        const snap = await tx.get(wish);
+        tx.set(wish, { raised: Number(snap.get("raised") ?? 0) + amountOf(i) });
+      });
+    },
+  });
+}
+
+/** Parallel single-document writes to distinct documents at concurrency 64: the raw rate everything is compared to. */
+export async function parallelWrites(ctx: BenchContext): Promise<ScenarioResult> {
+  const { db, options } = ctx;
+  const concurrency = 64;
+  const repeats: RepeatSample[] = [];
+  const checks: CheckResult[] = [];
+  for (let rep = 0; rep < options.repeats; rep++) {
+    const collection = `benchWrites-r${rep}`;
+    const load = await runLoad({
+      total: options.parallelWrites,
+      concurrency,
+      timeLimitMs: 60_000,
+      opTimeoutMs: 30_000,
+      op: async (i) => {
+        await db.collection(collection).doc(`d${i}`).set(donationLike(i, "w"));
+      },
+    });
+    repeats.push(sampleOf(load));
+    const stored = await countDocs(db, collection);
+    checks.push({ ok: stored === load.succeeded, detail: `${stored} stored of ${load.succeeded} acknowledged` });
+  }
+  return loadScenario(
+    { id: RAW_WRITES_ID, group: "baseline", title: "Parallel writes, distinct documents (raw rate)", concurrency, n: options.parallelWrites },
+    repeats,
+    combine(checks),
+  );
+}
+
+/** A naive transaction per donation on one hot document: read the wish, add the amount, record the donation. */
+export async function naiveHotTransactions(ctx: BenchContext, concurrency: number): Promise<ScenarioResult> {
+  const { db, options } = ctx;
+  const repeats: RepeatSample[] = [];
+  const checks: CheckResult[] = [];
+  for (let rep = 0; rep < options.repeats; rep++) {
+    const wish = db.collection("benchHot").doc(`txn-c${concurrency}-r${rep}`);
+    const donations = `benchHot/txn-c${concurrency}-r${rep}/donations`;
+    await wish.set({ raised: 0, donorCount: 0 });
+    const load = await runLoad({
+      total: options.naiveTransactions,
+      concurrency,
+      timeLimitMs: options.txnTimeLimitMs,
+      opTimeoutMs: 120_000,
+      op: async (i) => {
+        await db.runTransaction(async (tx) => {
+          const snap = await tx.get(wish);
+          const raised = Number(snap.get("raised") ?? 0);
+          const donorCount = Number(snap.get("donorCount") ?? 0);
+          tx.update(wish, { raised: raised + amountOf(i), donorCount: donorCount + 1 });
+          tx.create(db.collection(donations).doc(`d${i}`), donationLike(i, wish.id));
+        });
+      },
+    });
+    repeats.push(sampleOf(load));
+    const expected = load.succeededIndexes.reduce((sum, i) => sum + amountOf(i), 0);
+    const final = await wish.get();
+    const stored = await countDocs(db, donations);
+    const ok = final.get("raised") === expected && final.get("donorCount") === load.succeeded && stored === load.succeeded;
+    checks.push({
+      ok,
+      detail: ok
+        ? `exact: ${load.succeeded} committed, raised ${expected}`
+        : `raised ${String(final.get("raised"))} vs ${expected}, count ${String(final.get("donorCount"))}/${stored} vs ${load.succeeded}`,
+    });
+  }
+  return loadScenario(
+    {
+      id: `baseline.naive-transaction.c${concurrency}`,
+      group: "baseline",
+      title: "Naive transaction per donation, one hot document",
+      concurrency,
+      n: options.naiveTransactions,
+    },
+    repeats,
+    combine(checks),
+  );
+}
+
+/** FieldValue.increment on one hot document at concurrency 64 (no read, no transaction). */
+export async function hotIncrements(ctx: BenchContext): Promise<ScenarioResult> {
+  const { db, options } = ctx;
+  const concurrency = 64;
+  const repeats: RepeatSample[] = [];
+  const checks: CheckResult[] = [];
+  for (let rep = 0; rep < options.repeats; rep++) {
+    const wish = db.collection("benchHot").doc(`inc-r${rep}`);
+    await wish.set({ raised: 0, donorCount: 0 });
+    const load = await runLoad({
+      total: options.parallelWrites,
+      concurrency,
+      timeLimitMs: 60_000,
+      opTimeoutMs: 30_000,
+      op: async (i) => {
+        await wish.update({ raised: FieldValue.increment(amountOf(i)), donorCount: FieldValue.increment(1) });
+      },
+    });
+    repeats.push(sampleOf(load));
+    const expected = load.succeededIndexes.reduce((sum, i) => sum + amountOf(i), 0);
+    const final = await wish.get();
+    const ok = final.get("raised") === expected && final.get("donorCount") === load.succeeded;
+    checks.push({ ok, detail: ok ? `exact: raised ${expected}` : `raised ${String(final.get("raised"))} vs ${expected}` });
+  }
+  return loadScenario(
+    { id: "baseline.hot-increment", group: "baseline", title: "FieldValue.increment, one hot document", concurrency, n: options.parallelWrites },
+    repeats,
+    combine(checks),
+  );
+}
+
+/** Feed-item-sized document for friend `i` (what a feed fan-out writes). */
+export function feedItemLike(eventId: string): Record<string, unknown> {
+  return {
+    type: "wish.created",
+    eventId,
+    wishId: "bench-wish",
+    wishTitle: "A bicycle",
+    ownerId: "bench-owner",
+    organizerId: "bench-owner",
+    isSurprise: false,
+    actorId: "bench-owner",
+    amount: null,
+    currency: null,
+    commentId: null,
+    createdAt: new Date(),
+  };
+}
+
+/** Writes `count` documents into `users/{friend}/feed/{eventId}` as parallel 500-document batches; returns ms. */
+export async function writeParallelBatches(db: Firestore, count: number, eventId: string): Promise<number> {
+  const { ms } = await timed(async () => {
+    const batches: Promise<unknown>[] = [];
+    for (let start = 0; start < count; start += 500) {
+      const batch = db.batch();
+      for (let i = start; i < Math.min(start + 500, count); i++) {
+        batch.set(db.collection("users").doc(`friend-${i}`).collection("feed").doc(eventId), feedItemLike(eventId));
+      }
+      batches.push(batch.commit());
+    }
+    await Promise.all(batches);
+  });
+  return ms;
+}
+
+/** The raw fan-out baseline: `friends` feed documents written as parallel 500-document batches. */
+export async function batchedFanOut(ctx: BenchContext): Promise<ScenarioResult> {
+  const { db, options } = ctx;
+  const repeats: RepeatSample[] = [];
+  const checks: CheckResult[] = [];
+  for (let rep = 0; rep < options.repeats; rep++) {
+    const eventId = `raw-batches-r${rep}`;
+    const ms = await writeParallelBatches(db, options.friends, eventId);
+    const stored = (await db.collectionGroup("feed").where("eventId", "==", eventId).count().get()).data().count;
+    checks.push({ ok: stored === options.friends, detail: `${stored} of ${options.friends} feed documents stored` });
+    repeats.push({
+      attempted: options.friends,
+      succeeded: stored,
+      failed: options.friends - stored,
+      errors: {},
+      wallMs: ms,
+      throughputPerSec: (stored / ms) * 1000,
+      p50Ms: ms,
+      p99Ms: ms,
+      stoppedBy: "count",
+      extra: { writes: options.friends },
+    });
+  }
+  const result = loadScenario(
+    {
+      id: RAW_BATCHES_ID,
+      group: "fan-out",
+      title: `Raw fan-out: ${options.friends} docs as parallel 500-doc batches`,
+      concurrency: null,
+      n: options.friends,
+    },
+    repeats,
+    combine(checks),
+  );
+  result.extra = { writes: options.friends };
+  return result;
+}
