@@ -18,6 +18,8 @@ export interface BenchOptions {
   spreadWishes: number;
   /** Friends of the fan-out owner. */
   friends: number;
+  /** Repeats of the notification fan-out (slow: one recipient at a time in chunks); the others use `repeats`. */
+  fanOutRepeats: number;
   /** Documents per parallel-write baseline repeat. */
   parallelWrites: number;
   /** Transactions per naive hot-document repeat (bounded by `txnTimeLimitMs` too). */
@@ -37,6 +39,7 @@ export const FULL: Omit<BenchOptions, "log"> = {
   donations: 2_000,
   spreadWishes: 200,
   friends: 5_000,
+  fanOutRepeats: 1,
   parallelWrites: 2_000,
   naiveTransactions: 200,
   txnTimeLimitMs: 12_000,
@@ -52,6 +55,7 @@ export const QUICK: Omit<BenchOptions, "log"> = {
   donations: 60,
   spreadWishes: 10,
   friends: 600,
+  fanOutRepeats: 1,
   parallelWrites: 200,
   naiveTransactions: 16,
   txnTimeLimitMs: 5_000,

@@ -100,15 +100,15 @@ export function markdownReport(results: BenchResults): string {
     `Fan-out: wall time; "× raw" is divided by this run's raw batched write of the same number of documents` +
       ` (${rawBatches?.wallMs ? `${fmt(rawBatches.wallMs.median)} ms` : "not measured"}).`,
     "",
-    "| Scenario | docs | wall ms | × raw | writes | check |",
-    "|---|---:|---:|---:|---:|---|",
+    "| Scenario | docs | wall ms | × raw | writes | reads | check |",
+    "|---|---:|---:|---:|---:|---:|---|",
   );
   for (const s of scenarios.filter((x) => x.group === "fan-out")) {
     if (s.status !== "ok") {
-      lines.push(unavailableRow(s, 6, String(s.n)));
+      lines.push(unavailableRow(s, 7, String(s.n)));
       continue;
     }
-    lines.push(`| ${s.title} | ${s.n} | ${spread(s.wallMs)} | ${ratioCell(s)} | ${fmt(s.extra?.writes)} | ${checkCell(s)} |`);
+    lines.push(`| ${s.title} | ${s.n} | ${spread(s.wallMs)} | ${ratioCell(s)} | ${fmt(s.extra?.writes)} | ${fmt(s.extra?.reads)} | ${checkCell(s)} |`);
   }
   lines.push(
     "",

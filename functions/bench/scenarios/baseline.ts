@@ -239,6 +239,6 @@ export async function batchedFanOut(ctx: BenchContext): Promise<ScenarioResult> 
     repeats,
     combine(checks),
   );
-  result.extra = { writes: options.friends };
+  result.extra = { writes: options.friends, reads: 0 };
   return result;
 }
