@@ -13,6 +13,12 @@ import { relayOutboxEvent, pubSubEventBus } from "./events/publisher";
 import { OUTBOX } from "./events/schema";
 import { onSmokePingCreated, runSmokeTask, smokeTaskPayload } from "./system/smoke";
 import { checkStatus } from "./system/status";
+// notifications
+import { getMessaging } from "firebase-admin/messaging";
+import { onMessagePublished as onNotificationEvent } from "firebase-functions/v2/pubsub";
+import { DOMAIN_EVENTS_TOPIC as NOTIFICATION_EVENTS_TOPIC } from "./events/schema";
+import { pushTransportFor } from "./notifications/transport";
+import { handleDomainEventMessage } from "./notifications/worker";
 
 initializeApp(adminAppOptions());
 setGlobalOptions({ region: REGION, maxInstances: 20 });
@@ -47,3 +53,9 @@ export const relayDomainEvent = onDocumentCreated({ document: `${OUTBOX}/{eventD
 // ---- donations and payments ----
 
 // ---- notifications ----
+const pushTransport = pushTransportFor(process.env, () => getMessaging());
+
+export const notifyOnDomainEvent = onNotificationEvent({ topic: NOTIFICATION_EVENTS_TOPIC, retry: true }, async (event) => {
+  const { messageId, data, attributes } = event.data.message;
+  await handleDomainEventMessage({ db: db(), clock: systemClock, push: pushTransport }, { messageId, data, attributes });
+});

@@ -1,6 +1,8 @@
 import type { Firestore } from "firebase-admin/firestore";
 import * as logger from "firebase-functions/logger";
+import { createRequire } from "node:module";
 import { PubSub } from "@google-cloud/pubsub";
+import type { ClientConfig } from "@google-cloud/pubsub";
 import { DOMAIN_EVENTS_TOPIC, OUTBOX, domainEventSchema } from "./schema";
 
 /** What the outbox relay needs from Pub/Sub; tests may pass a recording fake. */
@@ -10,10 +12,28 @@ export interface EventBus {
 
 let pubsub: PubSub | undefined;
 
+/**
+ * A PubSub client that also works against the emulator. @google-cloud/pubsub 6 builds its emulator credentials with
+ * its own copy of @grpc/grpc-js, while its generated clients (@google-cloud/pubsub-api) open channels with another
+ * copy, which rejects them ("Channel credentials must be a ChannelCredentials object"). Handing the client the
+ * grpc-js that @google-cloud/pubsub-api resolves makes both sides use one copy (a no-op in production, where that is
+ * already the one in use).
+ */
+export function newPubSub(options: ClientConfig = {}): PubSub {
+  let grpc: ClientConfig["grpc"];
+  try {
+    const fromPubSub = createRequire(require.resolve("@google-cloud/pubsub"));
+    grpc = createRequire(fromPubSub.resolve("@google-cloud/pubsub-api"))("@grpc/grpc-js") as ClientConfig["grpc"];
+  } catch {
+    grpc = undefined; // a layout without @google-cloud/pubsub-api: the library's own default
+  }
+  return new PubSub({ ...(grpc ? { grpc } : {}), ...options });
+}
+
 /** Pub/Sub through @google-cloud/pubsub (honours PUBSUB_EMULATOR_HOST in the emulator). */
 export const pubSubEventBus: EventBus = {
   publish(topic, data, attributes) {
-    pubsub ??= new PubSub();
+    pubsub ??= newPubSub();
     return pubsub.topic(topic).publishMessage({ data, attributes });
   },
 };

@@ -33,10 +33,11 @@ export interface Directory {
 }
 
 /**
- * Donation statuses that mean "this user gave money to the wish" (docs/notifications.md, "Donors"). The donations
- * domain owns `donations/{id}`; this worker relies only on its `wishId`, `donorId` and `status` fields.
+ * Donation statuses that mean "this user gave money to the wish" (docs/notifications.md, "Donors"): paid, or paid and
+ * since refunded (a closed wish's donors are told even when their refund was quick). The donations domain owns
+ * `donations/{id}` (src/model/donation.ts); this worker relies only on its `wishId`, `donorId` and `status` fields.
  */
-export const DONOR_STATUSES = new Set(["succeeded", "refund_pending", "refunding", "refunded", "refund_failed"]);
+export const DONOR_STATUSES: ReadonlySet<string> = new Set(["succeeded", "refunded"]);
 
 const FALLBACK_NAME = "ElateMe";
 

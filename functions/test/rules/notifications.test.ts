@@ -1,0 +1,119 @@
+// Rules matrix for the notifications inbox `users/{uid}/notifications/{id}` (docs/notifications.md):
+// roles (owner, another signed-in user, an admin, signed out) × operations (get, list, create, update, delete),
+// allowed and denied asserted. The owner may read (lists carry a limit ≤ 50) and flip `read` false → true; nothing else.
+import { assertFails, assertSucceeds } from "@firebase/rules-unit-testing";
+import type { RulesTestContext } from "@firebase/rules-unit-testing";
+import { Timestamp, collection, deleteDoc, doc, getDoc, getDocs, limit, orderBy, query, setDoc, startAfter, updateDoc, where } from "firebase/firestore";
+import type { Firestore } from "firebase/firestore";
+import { rulesEnv, seed } from "../helpers/rules";
+
+const OWNER = "nina";
+const UNREAD = `users/${OWNER}/notifications/donation.received:d1`;
+const READ = `users/${OWNER}/notifications/friend.joined:x`;
+
+function item(read: boolean, createdAt: number): Record<string, unknown> {
+  return {
+    type: "donation.received",
+    category: "donations",
+    eventId: "donation.received:d1",
+    titleKey: "notif_donation_received_anonymous_title",
+    bodyKey: "notif_donation_received_anonymous_body",
+    args: ["CZK 200.00", "Bike"],
+    title: "New donation",
+    body: "Someone gave CZK 200.00 to “Bike”",
+    locale: "en",
+    data: { wishId: "w1", donationId: "d1" },
+    read,
+    createdAt: Timestamp.fromMillis(createdAt),
+    push: { state: "sent", leaseUntil: null, attempts: 1, devices: 1, delivered: 1, removedTokens: 0, lastError: null, finishedAt: null },
+  };
+}
+
+type Role = "owner" | "other" | "admin" | "signed-out";
+
+async function as(role: Role): Promise<Firestore> {
+  const env = await rulesEnv();
+  let context: RulesTestContext;
+  if (role === "owner") context = env.authenticatedContext(OWNER);
+  else if (role === "other") context = env.authenticatedContext("oskar");
+  else if (role === "admin") context = env.authenticatedContext("ada", { admin: true });
+  else context = env.unauthenticatedContext();
+  return context.firestore() as unknown as Firestore;
+}
+
+const inbox = (db: Firestore) => collection(db, `users/${OWNER}/notifications`);
+
+describe("rules: notifications inbox", () => {
+  beforeEach(async () => {
+    await seed({ [UNREAD]: item(false, 2_000), [READ]: item(true, 1_000) });
+  });
+
+  describe("get", () => {
+    it("the owner may read an item", async () => {
+      await assertSucceeds(getDoc(doc(await as("owner"), UNREAD)));
+    });
+    for (const role of ["other", "admin", "signed-out"] as const) {
+      it(`${role} may not read it`, async () => {
+        await assertFails(getDoc(doc(await as(role), UNREAD)));
+      });
+    }
+  });
+
+  describe("list", () => {
+    it("the owner may list newest first with a limit ≤ 50, and page on with startAfter", async () => {
+      const db = await as("owner");
+      const first = await assertSucceeds(getDocs(query(inbox(db), orderBy("createdAt", "desc"), limit(1))));
+      await assertSucceeds(getDocs(query(inbox(db), orderBy("createdAt", "desc"), startAfter(first.docs[0]), limit(50))));
+      await assertSucceeds(getDocs(query(inbox(db), where("read", "==", false), limit(50))));
+    });
+    it("the owner may not list without a limit, or with a limit above 50", async () => {
+      const db = await as("owner");
+      await assertFails(getDocs(query(inbox(db), orderBy("createdAt", "desc"))));
+      await assertFails(getDocs(query(inbox(db), orderBy("createdAt", "desc"), limit(51))));
+    });
+    for (const role of ["other", "admin", "signed-out"] as const) {
+      it(`${role} may not list someone's inbox`, async () => {
+        await assertFails(getDocs(query(inbox(await as(role)), orderBy("createdAt", "desc"), limit(10))));
+      });
+    }
+  });
+
+  describe("create", () => {
+    for (const role of ["owner", "other", "admin", "signed-out"] as const) {
+      it(`${role} may not create an item`, async () => {
+        await assertFails(setDoc(doc(await as(role), `users/${OWNER}/notifications/forged`), item(false, 3_000)));
+      });
+    }
+  });
+
+  describe("update", () => {
+    it("the owner may mark an unread item read", async () => {
+      await assertSucceeds(updateDoc(doc(await as("owner"), UNREAD), { read: true }));
+    });
+    it("the owner may not mark a read item unread", async () => {
+      await assertFails(updateDoc(doc(await as("owner"), READ), { read: false }));
+    });
+    it("the owner may not change anything but read", async () => {
+      const db = await as("owner");
+      await assertFails(updateDoc(doc(db, UNREAD), { read: true, title: "Forged" }));
+      await assertFails(updateDoc(doc(db, UNREAD), { "push.state": "failed" }));
+      await assertFails(updateDoc(doc(db, UNREAD), { data: { wishId: "other" } }));
+    });
+    it("the owner may not set read to a non-boolean", async () => {
+      await assertFails(updateDoc(doc(await as("owner"), UNREAD), { read: "yes" }));
+    });
+    for (const role of ["other", "admin", "signed-out"] as const) {
+      it(`${role} may not mark it read`, async () => {
+        await assertFails(updateDoc(doc(await as(role), UNREAD), { read: true }));
+      });
+    }
+  });
+
+  describe("delete", () => {
+    for (const role of ["owner", "other", "admin", "signed-out"] as const) {
+      it(`${role} may not delete an item`, async () => {
+        await assertFails(deleteDoc(doc(await as(role), READ)));
+      });
+    }
+  });
+});
