@@ -1,0 +1,97 @@
+// The worker's delivery state machine against the Firestore emulator, called in-process with a recording transport
+// (no Pub/Sub here: these are the crash/redelivery cases that are hard to provoke through the trigger).
+import assert from "node:assert/strict";
+import { encodeEventId } from "../../src/events/outbox";
+import type { DomainEvent } from "../../src/events/schema";
+import { fixedClock } from "../../src/lib/clock";
+import type { PushMessage, PushResult, PushTransport } from "../../src/notifications/push";
+import { PushInProgressError, handleDomainEventMessage } from "../../src/notifications/worker";
+import { adminDb } from "../helpers/admin";
+
+const NOW = new Date("2026-11-23T10:00:00.000Z");
+
+function recordingTransport(answer: (m: PushMessage) => PushResult = () => ({ ok: true, messageId: "m" })) {
+  const sent: PushMessage[] = [];
+  const transport: PushTransport = {
+    name: "recording",
+    sendEach: (messages) => {
+      sent.push(...messages);
+      return Promise.resolve(messages.map(answer));
+    },
+  };
+  return { transport, sent };
+}
+
+const noSleep = { maxAttempts: 3, baseDelayMs: 1, sleep: () => Promise.resolve() };
+
+async function seedRecipient(uid: string, token: string): Promise<void> {
+  await adminDb().doc(`users/${uid}`).set({ displayName: uid, photoUrl: null, facebookLinked: false });
+  await adminDb().doc(`users/${uid}/devices/phone`).set({ platform: "android", token, locale: "en", appVersion: "1", lastSeenAt: NOW });
+}
+
+function message(event: DomainEvent, messageId = "msg-1") {
+  return { messageId, data: Buffer.from(JSON.stringify(event)).toString("base64") };
+}
+
+const event = (from: string, to: string): DomainEvent => ({
+  id: `friend_request.received:${from}_${to}`,
+  occurredAt: NOW.toISOString(),
+  type: "friend_request.received",
+  fromId: from,
+  toId: to,
+});
+
+async function seedItem(uid: string, e: DomainEvent, push: Record<string, unknown>): Promise<void> {
+  await adminDb()
+    .doc(`users/${uid}/notifications/${encodeEventId(e.id)}`)
+    .set({ type: e.type, eventId: e.id, read: false, createdAt: NOW, push: { attempts: 1, devices: 0, delivered: 0, removedTokens: 0, lastError: null, finishedAt: null, ...push } });
+}
+
+describe("notification worker delivery state (in-process, Firestore emulator)", () => {
+  it("a redelivery takes over a crashed push (expired lease) and pushes once", async () => {
+    const e = event("ann", "bob");
+    await seedRecipient("bob", "tok-bob");
+    await seedItem("bob", e, { state: "sending", leaseUntil: new Date(NOW.getTime() - 1000) });
+    const { transport, sent } = recordingTransport();
+    const result = await handleDomainEventMessage({ db: adminDb(), clock: fixedClock(NOW), push: transport, retry: noSleep }, message(e));
+    assert.deepEqual(result, { outcome: "processed", eventId: e.id, recipients: { bob: "pushed" }, skipped: 0 });
+    assert.deepEqual(sent.map((m) => m.token), ["tok-bob"]);
+    const item = await adminDb().doc(`users/bob/notifications/${encodeEventId(e.id)}`).get();
+    assert.equal(item.get("push.state"), "sent");
+    assert.equal(item.get("push.attempts"), 2);
+    assert.equal(item.get("push.leaseUntil"), null);
+  });
+
+  it("a redelivery while another worker holds the lease fails (Pub/Sub retries later) and pushes nothing", async () => {
+    const e = event("ann", "cid");
+    await seedRecipient("cid", "tok-cid");
+    await seedItem("cid", e, { state: "sending", leaseUntil: new Date(NOW.getTime() + 30_000) });
+    const { transport, sent } = recordingTransport();
+    await assert.rejects(handleDomainEventMessage({ db: adminDb(), clock: fixedClock(NOW), push: transport }, message(e)), PushInProgressError);
+    assert.equal(sent.length, 0);
+  });
+
+  it("a finished item is a duplicate: nothing is sent again", async () => {
+    const e = event("ann", "dan");
+    await seedRecipient("dan", "tok-dan");
+    await seedItem("dan", e, { state: "sent", leaseUntil: null });
+    const { transport, sent } = recordingTransport();
+    const result = await handleDomainEventMessage({ db: adminDb(), clock: fixedClock(NOW), push: transport }, message(e));
+    assert.deepEqual(result, { outcome: "processed", eventId: e.id, recipients: { dan: "duplicate" }, skipped: 0 });
+    assert.equal(sent.length, 0);
+  });
+
+  it("transient failures past the last attempt mark the item failed and acknowledge the event", async () => {
+    const e = event("ann", "eva");
+    await seedRecipient("eva", "tok-eva");
+    const { transport, sent } = recordingTransport(() => ({ ok: false, code: "messaging/server-unavailable", message: "down" }));
+    const result = await handleDomainEventMessage({ db: adminDb(), clock: fixedClock(NOW), push: transport, retry: noSleep }, message(e));
+    assert.deepEqual(result, { outcome: "processed", eventId: e.id, recipients: { eva: "failed" }, skipped: 0 });
+    assert.equal(sent.length, 3, "three attempts");
+    const item = await adminDb().doc(`users/eva/notifications/${encodeEventId(e.id)}`).get();
+    assert.equal(item.get("push.state"), "failed");
+    assert.equal(item.get("push.lastError"), "messaging/server-unavailable");
+    const devices = await adminDb().collection("users/eva/devices").get();
+    assert.equal(devices.size, 1, "a transient failure never deletes the device");
+  });
+});
