@@ -4,17 +4,23 @@
 //   --repeats <n>      repeats of the baselines and fan-out (default 3; quick 2)
 //   --donations <n>    donations per hot-wish/spread run (default 2000)
 //   --only <families>  comma-separated subset of baseline,fan-out,webhooks,cost
+//   --verbose          let the domain code's logs through (they are counted and suppressed by default)
+// First import: captures the console before the domain code's logger keeps references to it.
+import { consoleTally } from "./lib/quiet";
 import path from "node:path";
 import { FULL, QUICK } from "./lib/context";
 import type { BenchOptions } from "./lib/context";
 import { FAMILIES, problems, runSuite, writeOutputs } from "./suite";
 import type { ScenarioFamily } from "./suite";
 
+const print = (line: string) => process.stderr.write(`${line}\n`);
+
 function parseArgs(argv: string[]): { options: BenchOptions; outDir: string; families: ScenarioFamily[] } {
   const quick = argv.includes("--quick");
-  const options: BenchOptions = { ...(quick ? QUICK : FULL), concurrencies: [...(quick ? QUICK : FULL).concurrencies], log: (line) => console.error(line) };
+  const options: BenchOptions = { ...(quick ? QUICK : FULL), concurrencies: [...(quick ? QUICK : FULL).concurrencies], log: print };
   let outDir = path.resolve(__dirname, "..", "..", "bench");
   let families = FAMILIES;
+
   for (let i = 0; i < argv.length; i++) {
     const arg = argv[i];
     const value = argv[i + 1];
@@ -25,6 +31,7 @@ function parseArgs(argv: string[]): { options: BenchOptions; outDir: string; fam
       return parsed;
     };
     if (arg === "--quick") continue;
+    else if (arg === "--verbose") continue;
     else if (arg === "--out") {
       if (!value) throw new Error("--out needs a directory");
       outDir = path.resolve(value);
@@ -33,8 +40,9 @@ function parseArgs(argv: string[]): { options: BenchOptions; outDir: string; fam
     else if (arg === "--donations") options.donations = int();
     else if (arg === "--only") {
       const wanted = (value ?? "").split(",").filter(Boolean);
-      const unknown = wanted.filter((w) => !FAMILIES.includes(w as ScenarioFamily));
-      if (unknown.length || wanted.length === 0) throw new Error(`--only takes a subset of ${FAMILIES.join(",")}`);
+      if (wanted.length === 0 || wanted.some((w) => !FAMILIES.some((f) => f === w))) {
+        throw new Error(`--only takes a subset of ${FAMILIES.join(",")}`);
+      }
       families = FAMILIES.filter((f) => wanted.includes(f));
       i++;
     } else throw new Error(`unknown argument ${arg}`);
@@ -44,19 +52,25 @@ function parseArgs(argv: string[]): { options: BenchOptions; outDir: string; fam
 
 async function main(): Promise<number> {
   const { options, outDir, families } = parseArgs(process.argv.slice(2));
+  const tally = consoleTally;
   const results = await runSuite(options, families);
   const markdown = writeOutputs(results, outDir, options.concurrencies);
-  console.log(markdown);
-  console.error(`[bench] wrote ${path.join(outDir, "results.json")}, results.md, throughput.png in ${results.meta.durationSec} s`);
+  process.stdout.write(`${markdown}\n`);
+  print(`[bench] wrote ${path.join(outDir, "results.json")}, results.md, throughput.png in ${results.meta.durationSec} s`);
+  if (tally) {
+    const { counts } = tally;
+    print(`[bench] domain logs suppressed (--verbose shows them): ${counts.info + counts.log} info, ${counts.warn} warn, ${counts.error} error`);
+    for (const line of tally.problems) print(`[bench]   last warnings/errors: ${line}`);
+  }
   const bad = problems(results);
-  for (const line of bad) console.error(`[bench] PROBLEM: ${line}`);
+  for (const line of bad) print(`[bench] PROBLEM: ${line}`);
   return bad.length ? 1 : 0;
 }
 
 main().then(
   (code) => process.exit(code),
   (error: unknown) => {
-    console.error(error);
+    print(error instanceof Error ? (error.stack ?? error.message) : String(error));
     process.exit(1);
   },
 );
