@@ -13,6 +13,16 @@ import { relayOutboxEvent, pubSubEventBus } from "./events/publisher";
 import { OUTBOX } from "./events/schema";
 import { onSmokePingCreated, runSmokeTask, smokeTaskPayload } from "./system/smoke";
 import { checkStatus } from "./system/status";
+// wishes, comments, feed
+import { onDocumentDeleted, onDocumentWritten } from "firebase-functions/v2/firestore";
+import { onCall } from "firebase-functions/v2/https";
+import { onMessagePublished } from "firebase-functions/v2/pubsub";
+import { DOMAIN_EVENTS_TOPIC } from "./events/schema";
+import { callable, requireAuth } from "./lib/errors";
+import { onCommentAdded } from "./comments/added";
+import { fanOutEvent, parseDomainEvent } from "./feed/worker";
+import { createWish as createWishHandler } from "./wishes/create";
+import { cleanUpDeletedWish, deleteWish as deleteWishHandler, onFriendshipChanged, onGroupChanged, setWishAudience as setWishAudienceHandler } from "./wishes/manage";
 // notifications
 import { getMessaging } from "firebase-admin/messaging";
 import { onMessagePublished as onNotificationEvent } from "firebase-functions/v2/pubsub";
@@ -49,6 +59,35 @@ export const relayDomainEvent = onDocumentCreated({ document: `${OUTBOX}/{eventD
 // ---- identity and social graph ----
 
 // ---- wishes, comments, feed ----
+const wishDeps = () => ({ db: db(), clock: systemClock });
+
+export const createWish = onCall((request) => callable("createWish", async () => createWishHandler(wishDeps(), requireAuth(request), request.data)));
+export const deleteWish = onCall((request) => callable("deleteWish", async () => deleteWishHandler(wishDeps(), requireAuth(request), request.data)));
+export const setWishAudience = onCall((request) =>
+  callable("setWishAudience", async () => setWishAudienceHandler(wishDeps(), requireAuth(request), request.data)),
+);
+
+export const wishDeleted = onDocumentDeleted({ document: "wishes/{wishId}", retry: true }, async (event) => {
+  await cleanUpDeletedWish(db(), event.params.wishId);
+});
+
+export const wishAudienceOnFriendChange = onDocumentWritten({ document: "users/{uid}/friends/{friendId}", retry: true }, async (event) => {
+  if (event.data?.before.exists === event.data?.after.exists) return; // an update of an existing friendship changes no access
+  await onFriendshipChanged(wishDeps(), event.params.uid);
+});
+
+export const wishAudienceOnGroupChange = onDocumentWritten({ document: "users/{uid}/groups/{groupId}", retry: true }, async (event) => {
+  await onGroupChanged(wishDeps(), event.params.uid, event.params.groupId);
+});
+
+export const commentAdded = onDocumentCreated({ document: "wishes/{wishId}/comments/{commentId}", retry: true }, async (event) => {
+  await onCommentAdded(wishDeps(), event.params.wishId, event.params.commentId);
+});
+
+export const feedFanOut = onMessagePublished({ topic: DOMAIN_EVENTS_TOPIC, retry: true }, async (event) => {
+  const domainEvent = parseDomainEvent(event.data.message);
+  if (domainEvent) await fanOutEvent(wishDeps(), domainEvent);
+});
 
 // ---- donations and payments ----
 

@@ -38,7 +38,73 @@ export const wishSchema = z.object({
   fundedAt: z.date().nullable(),
   closedAt: z.date().nullable(),
   revealedAt: z.date().nullable(),
+  // closing/ops (docs/operations.md): set by the admin-only freezeWish callable; a frozen wish accepts no donations
+  // and is not paid out. Absent on wishes never frozen.
+  frozenAt: z.date().nullable().optional(),
+  frozenReason: z.string().nullable().optional(),
 });
 export type Wish = z.infer<typeof wishSchema>;
 
 export const WISHES = "wishes";
+
+/** Hard caps that keep a wish document (and its array-contains index entries) well inside Firestore's limits. */
+export const WISH_LIMITS = {
+  titleMax: 120,
+  descriptionMax: 2000,
+  imageUrlMax: 2048,
+  maxDeadlineMs: 366 * 24 * 60 * 60 * 1000,
+  maxGroupIds: 20,
+  maxUserIds: 1000,
+  commentMax: 1000,
+} as const;
+
+/**
+ * `wishes/{wishId}/comments/{commentId}`. The client writes exactly `authorId`, `text`, `createdAt` (rules check
+ * them); the comment trigger adds the author's public name and photo.
+ */
+export const commentSchema = z.object({
+  authorId: z.string(),
+  text: z.string(),
+  createdAt: z.date(),
+  authorName: z.string().nullable().optional(),
+  authorPhotoUrl: z.string().nullable().optional(),
+});
+export type Comment = z.infer<typeof commentSchema>;
+
+/**
+ * `wishes/{wishId}/followers/{uid}`: server-only record of who follows a wish's conversation beyond its organizer and
+ * owner (people who commented on it or donated to it). Closed to clients.
+ */
+export const followerSchema = z.object({
+  reason: z.enum(["organizer", "owner", "commented", "donated"]),
+  since: z.date(),
+});
+export type Follower = z.infer<typeof followerSchema>;
+
+export const FEED_ITEM_TYPES = ["wish.created", "wish.funded", "surprise.revealed", "donation.received", "comment.added"] as const;
+
+/**
+ * `users/{uid}/feed/{itemId}`: one piece of news, written by the feed worker. `itemId` is the domain event's id (so a
+ * redelivered event overwrites instead of duplicating). `actorId` is who did it (null for an anonymous donation);
+ * `amount`/`currency` only for a non-anonymous donation.
+ */
+export const feedItemSchema = z.object({
+  type: z.enum(FEED_ITEM_TYPES),
+  eventId: z.string(),
+  wishId: z.string(),
+  wishTitle: z.string(),
+  ownerId: z.string(),
+  organizerId: z.string(),
+  isSurprise: z.boolean(),
+  actorId: z.string().nullable(),
+  amount: z.number().int().nullable(),
+  currency: z.string().nullable(),
+  commentId: z.string().nullable(),
+  createdAt: z.date(),
+});
+export type FeedItem = z.infer<typeof feedItemSchema>;
+
+export const COMMENTS = "comments";
+export const FOLLOWERS = "followers";
+export const FEED = "feed";
+export const feedCollection = (uid: string) => `users/${uid}/feed`;

@@ -2,6 +2,7 @@
 import { closeAllClients } from "../helpers/clients";
 import { emulatorsRunning } from "../helpers/emulators";
 import { clearAll } from "../helpers/reset";
+import { saveRulesCoverage } from "../helpers/rules-coverage";
 import { startFcmFake, stopFcmFake } from "../helpers/fakes";
 
 export const mochaHooks = {
@@ -11,6 +12,8 @@ export const mochaHooks = {
   },
   async afterAll() {
     await stopFcmFake();
+    // wishes/rules: keep the Firestore rules coverage report of the run (coverage/firestore-rules.{json,html}).
+    if (emulatorsRunning()) await saveRulesCoverage();
   },
   async beforeEach(this: Mocha.Context) {
     if (emulatorsRunning()) await clearAll();

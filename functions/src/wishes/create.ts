@@ -1,0 +1,63 @@
+import type { Firestore } from "firebase-admin/firestore";
+import { HttpsError } from "firebase-functions/v2/https";
+import * as logger from "firebase-functions/logger";
+import { addToOutbox } from "../events/outbox";
+import type { Clock } from "../lib/clock";
+import { zodConverter } from "../lib/converter";
+import { parseInput } from "../lib/errors";
+import { WISHES, wishSchema } from "../model/wish";
+import type { Wish } from "../model/wish";
+import { isFriend, resolveViewerIds } from "./audience";
+import { createWishInput } from "./input";
+
+export interface WishDeps {
+  db: Firestore;
+  clock: Clock;
+}
+
+export const wishesCollection = (db: Firestore) => db.collection(WISHES).withConverter(zodConverter(wishSchema));
+
+/**
+ * `createWish` (F7, F11). Validates the input, checks that every chosen person is a friend (of the caller, or for a
+ * surprise of the recipient, who must be the caller's friend), materialises `viewerIds`, and writes the wish together
+ * with its `wish.created` event in one batch. Nothing is written when any check fails.
+ */
+export async function createWish(deps: WishDeps, uid: string, data: unknown): Promise<{ wishId: string }> {
+  const now = deps.clock.now();
+  const input = parseInput(createWishInput(now), data);
+  const isSurprise = input.recipientId !== undefined;
+  const ownerId = input.recipientId ?? uid;
+  if (isSurprise) {
+    if (ownerId === uid) throw new HttpsError("invalid-argument", "Field 'recipientId': a surprise is for someone else; leave it out for your own wish");
+    if (!(await isFriend(deps.db, uid, ownerId))) throw new HttpsError("invalid-argument", "Field 'recipientId': must be one of your friends");
+  }
+  const subject = { ownerId, organizerId: uid, isSurprise, audience: input.audience };
+  const viewerIds = await resolveViewerIds(deps.db, subject, { strict: true });
+
+  const ref = wishesCollection(deps.db).doc();
+  const wish: Wish = {
+    ...subject,
+    title: input.title,
+    description: input.description,
+    imageUrl: input.imageUrl,
+    amount: input.amount,
+    currency: input.currency,
+    deadline: input.deadline,
+    viewerIds,
+    status: "open",
+    raised: 0,
+    donorCount: 0,
+    hasSucceededDonation: false,
+    createdAt: now,
+    updatedAt: now,
+    fundedAt: null,
+    closedAt: null,
+    revealedAt: null,
+  };
+  const batch = deps.db.batch();
+  batch.create(ref, wish);
+  addToOutbox(deps.db, batch, { id: `wish.created:${ref.id}`, type: "wish.created", wishId: ref.id, ownerId, organizerId: uid }, now);
+  await batch.commit();
+  logger.info("wish created", { wishId: ref.id, isSurprise, audienceKind: input.audience.kind, viewers: viewerIds.length });
+  return { wishId: ref.id };
+}

@@ -1,0 +1,78 @@
+import { z } from "zod";
+import { CURRENCIES, currencySchema } from "../model/money";
+import { WISH_LIMITS } from "../model/wish";
+
+/** Callable input for an audience: who (besides the organizer) may see a wish. */
+export const audienceInputSchema = z
+  .object({
+    kind: z.enum(["friends", "groups", "people"], { message: "must be one of friends, groups, people" }),
+    groupIds: z.array(z.string().min(1).max(128)).max(WISH_LIMITS.maxGroupIds).default([]),
+    userIds: z.array(z.string().min(1).max(128)).max(WISH_LIMITS.maxUserIds).default([]),
+  })
+  .strict()
+  .superRefine((audience, ctx) => {
+    if (audience.kind === "groups" && audience.groupIds.length === 0) {
+      ctx.addIssue({ code: "custom", path: ["groupIds"], message: "must name at least one group when kind is groups" });
+    }
+    if (audience.kind === "people" && audience.userIds.length === 0) {
+      ctx.addIssue({ code: "custom", path: ["userIds"], message: "must name at least one friend when kind is people" });
+    }
+    if (audience.kind !== "groups" && audience.groupIds.length > 0) {
+      ctx.addIssue({ code: "custom", path: ["groupIds"], message: "must be empty unless kind is groups" });
+    }
+    if (audience.kind !== "people" && audience.userIds.length > 0) {
+      ctx.addIssue({ code: "custom", path: ["userIds"], message: "must be empty unless kind is people" });
+    }
+  })
+  .transform((audience) => ({ ...audience, groupIds: [...new Set(audience.groupIds)], userIds: [...new Set(audience.userIds)] }));
+export type AudienceInput = z.infer<typeof audienceInputSchema>;
+
+export const titleSchema = z.string().trim().min(1, "must not be empty").max(WISH_LIMITS.titleMax, "must be at most 120 characters");
+export const descriptionSchema = z.string().max(WISH_LIMITS.descriptionMax, "must be at most 2000 characters");
+export const imageUrlSchema = z
+  .url({ protocol: /^https$/, message: "must be an https URL" })
+  .max(WISH_LIMITS.imageUrlMax, "must be at most 2048 characters")
+  .nullable();
+
+/**
+ * `createWish` input. `deadline` is an ISO-8601 date-time with an offset (e.g. "2027-03-01T18:00:00Z"); the time
+ * checks ("in the future, at most a year ahead") need the clock and live in {@link createWishInput}.
+ */
+const createWishBase = z
+  .object({
+    title: titleSchema,
+    description: descriptionSchema.default(""),
+    amount: z.number({ message: "must be a number" }).int("must be an integer amount in minor units"),
+    currency: currencySchema,
+    deadline: z.iso.datetime({ offset: true, message: "must be an ISO-8601 date-time, e.g. 2027-03-01T18:00:00Z" }),
+    imageUrl: imageUrlSchema.optional().default(null),
+    audience: audienceInputSchema,
+    recipientId: z.string().min(1).max(128).optional(),
+  })
+  .strict();
+
+export function createWishInput(now: Date) {
+  return createWishBase
+    .superRefine((input, ctx) => {
+      const limits = CURRENCIES[input.currency];
+      if (input.amount < limits.minMinor || input.amount > limits.maxMinor) {
+        ctx.addIssue({
+          code: "custom",
+          path: ["amount"],
+          message: `must be between ${limits.minMinor} and ${limits.maxMinor} (minor units of ${input.currency})`,
+        });
+      }
+      const deadline = new Date(input.deadline).getTime();
+      if (deadline <= now.getTime()) {
+        ctx.addIssue({ code: "custom", path: ["deadline"], message: "must be in the future" });
+      } else if (deadline > now.getTime() + WISH_LIMITS.maxDeadlineMs) {
+        ctx.addIssue({ code: "custom", path: ["deadline"], message: "must be at most one year ahead" });
+      }
+    })
+    .transform((input) => ({ ...input, deadline: new Date(input.deadline) }));
+}
+export type CreateWishInput = z.infer<ReturnType<typeof createWishInput>>;
+
+export const wishIdInput = z.object({ wishId: z.string().min(1).max(128) }).strict();
+
+export const setAudienceInput = z.object({ wishId: z.string().min(1).max(128), audience: audienceInputSchema }).strict();

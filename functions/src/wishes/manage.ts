@@ -1,0 +1,126 @@
+import type { DocumentReference, Firestore } from "firebase-admin/firestore";
+import { HttpsError } from "firebase-functions/v2/https";
+import * as logger from "firebase-functions/logger";
+import { parseInput } from "../lib/errors";
+import { COMMENTS, FOLLOWERS, WISHES } from "../model/wish";
+import type { Audience, Wish } from "../model/wish";
+import { withdrawAllFeedItems, withdrawFeedItems } from "../feed/store";
+import { resolveViewerIds } from "./audience";
+import { wishesCollection } from "./create";
+import type { WishDeps } from "./create";
+import { setAudienceInput, wishIdInput } from "./input";
+
+/** One message for "does not exist" and "exists but you cannot see it", so a hidden surprise cannot be detected. */
+export const NOT_VISIBLE = "No such wish, or you cannot see it.";
+
+/** The wish, if `uid` may see it; otherwise `permission-denied` with {@link NOT_VISIBLE}. */
+export function requireVisible(wish: Wish | undefined, uid: string): Wish {
+  if (!wish || !wish.viewerIds.includes(uid)) throw new HttpsError("permission-denied", NOT_VISIBLE);
+  return wish;
+}
+
+export function requireOrganizer(wish: Wish, uid: string, action: string): void {
+  if (wish.organizerId !== uid) throw new HttpsError("permission-denied", `Only the wish's organizer can ${action}.`);
+}
+
+/**
+ * `deleteWish` (F8): the organizer deletes a wish nobody has donated to yet. Once any donation has succeeded the
+ * answer is `failed-precondition`: close the wish instead, which refunds the donors. The check and the delete run in
+ * one transaction; comments, followers and feed items are cleaned up by the `wishDeleted` trigger.
+ */
+export async function deleteWish(deps: WishDeps, uid: string, data: unknown): Promise<{ deleted: true }> {
+  const { wishId } = parseInput(wishIdInput, data);
+  const ref = wishesCollection(deps.db).doc(wishId);
+  await deps.db.runTransaction(async (tx) => {
+    const wish = requireVisible((await tx.get(ref)).data(), uid);
+    requireOrganizer(wish, uid, "delete it");
+    if (wish.hasSucceededDonation) {
+      throw new HttpsError("failed-precondition", "Somebody has already donated to this wish, so it cannot be deleted; close it instead and the donors are refunded.");
+    }
+    tx.delete(ref);
+  });
+  logger.info("wish deleted", { wishId });
+  return { deleted: true };
+}
+
+/** After a wish document is deleted (by deleteWish or an admin): its comments, followers and every feed item go. */
+export async function cleanUpDeletedWish(db: Firestore, wishId: string): Promise<void> {
+  const wish = db.collection(WISHES).doc(wishId);
+  await Promise.all([db.recursiveDelete(wish.collection(COMMENTS)), db.recursiveDelete(wish.collection(FOLLOWERS))]);
+  const withdrawn = await withdrawAllFeedItems(db, wishId);
+  logger.info("deleted wish cleaned up", { wishId, feedItemsWithdrawn: withdrawn });
+}
+
+interface AudienceChange {
+  /** A new audience chosen by the organizer (strict validation); absent = recompute the current one. */
+  audience?: Audience;
+  /** Checks run on the freshly read wish before anything is written. */
+  check?: (wish: Wish | undefined) => Wish | undefined;
+}
+
+/**
+ * Recomputes `viewerIds` of one open wish and withdraws feed items of everyone who lost access. Optimistic: the
+ * update carries the read's update time as a precondition and is retried when anything changed the wish in between
+ * (e.g. a donation), so two recomputations can never interleave into a stale `viewerIds`.
+ */
+export async function applyAudience(deps: WishDeps, ref: DocumentReference<Wish>, change: AudienceChange = {}): Promise<{ added: string[]; removed: string[] } | null> {
+  for (let attempt = 0; attempt < 8; attempt++) {
+    const snap = await ref.get();
+    const wish = change.check ? change.check(snap.data()) : snap.data();
+    if (!wish || wish.status !== "open") return null;
+    const audience = change.audience ?? wish.audience;
+    const viewerIds = await resolveViewerIds(deps.db, { ...wish, audience }, { strict: change.audience !== undefined });
+    const before = new Set(wish.viewerIds);
+    const after = new Set(viewerIds);
+    const added = viewerIds.filter((uid) => !before.has(uid));
+    const removed = wish.viewerIds.filter((uid) => !after.has(uid));
+    if (!change.audience && added.length === 0 && removed.length === 0) return { added, removed };
+    try {
+      await ref.update(
+        change.audience ? { audience, viewerIds, updatedAt: deps.clock.now() } : { viewerIds },
+        { lastUpdateTime: snap.updateTime },
+      );
+    } catch (error) {
+      if ((error as { code?: number }).code === 9) continue; // FAILED_PRECONDITION: the wish changed; read again
+      throw error;
+    }
+    if (removed.length) await withdrawFeedItems(deps.db, ref.id, removed);
+    logger.info("wish audience applied", { wishId: ref.id, added: added.length, removed: removed.length });
+    return { added, removed };
+  }
+  throw new Error(`wish ${ref.id}: audience recomputation kept conflicting with other writes`);
+}
+
+/** `setWishAudience`: the organizer changes who sees an open wish. People who lose access lose its feed items too. */
+export async function setWishAudience(deps: WishDeps, uid: string, data: unknown): Promise<{ viewerCount: number }> {
+  const input = parseInput(setAudienceInput, data);
+  const ref = wishesCollection(deps.db).doc(input.wishId);
+  const result = await applyAudience(deps, ref, {
+    audience: input.audience,
+    check: (found) => {
+      const wish = requireVisible(found, uid);
+      requireOrganizer(wish, uid, "change its audience");
+      if (wish.status !== "open") throw new HttpsError("failed-precondition", `The wish is ${wish.status}; only an open wish's audience can change.`);
+      return wish;
+    },
+  });
+  const fresh = (await ref.get()).data();
+  return { viewerCount: result && fresh ? fresh.viewerIds.length : 0 };
+}
+
+/**
+ * A friendship of `uid` began or ended: every open wish whose audience is drawn from `uid`'s friends (their own
+ * wishes, and surprises for them) is recomputed. Both sides of a friendship fire this, so each side's wishes are
+ * handled by its own trigger.
+ */
+export async function onFriendshipChanged(deps: WishDeps, uid: string): Promise<void> {
+  const snap = await wishesCollection(deps.db).where("ownerId", "==", uid).where("status", "==", "open").get();
+  await Promise.all(snap.docs.map((doc) => applyAudience(deps, doc.ref)));
+}
+
+/** `uid` edited or deleted one of their groups: recompute their open wishes whose audience names that group. */
+export async function onGroupChanged(deps: WishDeps, uid: string, groupId: string): Promise<void> {
+  const snap = await wishesCollection(deps.db).where("organizerId", "==", uid).where("status", "==", "open").get();
+  const affected = snap.docs.filter((doc) => doc.data().audience.groupIds.includes(groupId));
+  await Promise.all(affected.map((doc) => applyAudience(deps, doc.ref)));
+}

@@ -1,0 +1,246 @@
+// createWish / deleteWish / setWishAudience and the direct organizer edit, driven through the client SDK.
+import assert from "node:assert/strict";
+import { addDoc, collection, doc, getDoc, serverTimestamp, updateDoc } from "firebase/firestore";
+import { adminDb } from "../helpers/admin";
+import { anonymousClient, signedInClient } from "../helpers/clients";
+import { staysAbsent, waitFor } from "../helpers/wait";
+import { befriend, group, profile, unfriendBoth, wishInput } from "../helpers/wish-fixtures";
+
+const DAY = 86_400_000;
+
+async function expectCallError(promise: Promise<unknown>, code: string, message?: RegExp): Promise<void> {
+  await assert.rejects(promise, (error: { code?: string; message?: string }) => {
+    assert.equal(error.code, `functions/${code}`, `expected ${code}, got ${error.code}: ${error.message}`);
+    if (message) assert.match(error.message ?? "", message);
+    return true;
+  });
+}
+
+async function nothingWritten(): Promise<void> {
+  assert.equal((await adminDb().collection("wishes").count().get()).data().count, 0, "no wish was written");
+  assert.equal((await adminDb().collection("events").where("type", "==", "wish.created").count().get()).data().count, 0, "no event");
+}
+
+describe("wishes (callables, through the client SDK)", () => {
+  it("createWish: writes an open wish with the audience materialised, and its wish.created event", async () => {
+    await befriend("olga", "ann", "fred");
+    const olga = await signedInClient("olga");
+    const { wishId } = await olga.call<{ wishId: string }>("createWish", wishInput({ audience: { kind: "people", userIds: ["ann"] } }));
+    const wish = (await adminDb().doc(`wishes/${wishId}`).get()).data();
+    assert.ok(wish);
+    assert.deepEqual(wish.viewerIds, ["ann", "olga"]);
+    assert.equal(wish.ownerId, "olga");
+    assert.equal(wish.organizerId, "olga");
+    assert.equal(wish.isSurprise, false);
+    assert.equal(wish.status, "open");
+    assert.equal(wish.raised, 0);
+    assert.equal(wish.hasSucceededDonation, false);
+    const event = await adminDb().doc(`events/wish.created:${wishId}`).get();
+    assert.equal(event.get("type"), "wish.created");
+    const ann = await signedInClient("ann");
+    assert.equal((await getDoc(doc(ann.db, "wishes", wishId))).get("title"), "New bike");
+    const fred = await signedInClient("fred");
+    await assert.rejects(getDoc(doc(fred.db, "wishes", wishId)), /permission/i);
+  });
+
+  it("createWish: audience 'groups' takes the organizer's group members who are friends", async () => {
+    await befriend("olga", "ann", "fred", "gus");
+    await group("olga", "family", ["ann", "gus", "not-a-friend"]);
+    const olga = await signedInClient("olga");
+    const { wishId } = await olga.call<{ wishId: string }>("createWish", wishInput({ audience: { kind: "groups", groupIds: ["family"] } }));
+    assert.deepEqual((await adminDb().doc(`wishes/${wishId}`).get()).get("viewerIds"), ["ann", "gus", "olga"]);
+  });
+
+  describe("bad input: a clear error naming the problem, and nothing written", () => {
+    const cases: [string, Record<string, unknown>, RegExp][] = [
+      ["a deadline in the past", { deadline: new Date(Date.now() - DAY).toISOString() }, /Field 'deadline': must be in the future/],
+      ["a deadline more than a year ahead", { deadline: new Date(Date.now() + 400 * DAY).toISOString() }, /Field 'deadline': must be at most one year ahead/],
+      ["a deadline that is not a date", { deadline: "next friday" }, /Field 'deadline'/],
+      ["an amount below the currency's minimum", { amount: 1_499 }, /Field 'amount': must be between 1500 and 10000000/],
+      ["an amount above the maximum", { amount: 600_000, currency: "EUR" }, /Field 'amount': must be between 50 and 500000/],
+      ["a fractional amount", { amount: 1500.5 }, /Field 'amount'/],
+      ["an unsupported currency", { currency: "BTC" }, /Field 'currency': must be one of CZK, EUR, USD, GBP, PLN/],
+      ["an empty title", { title: "  " }, /Field 'title'/],
+      ["a title of 121 characters", { title: "x".repeat(121) }, /Field 'title': must be at most 120/],
+      ["a description of 2001 characters", { description: "x".repeat(2001) }, /Field 'description'/],
+      ["an http image", { imageUrl: "http://example.com/a.png" }, /Field 'imageUrl': must be an https URL/],
+      ["an unknown field", { status: "funded" }, /status/],
+      ["an unknown audience kind", { audience: { kind: "everyone" } }, /Field 'audience.kind'/],
+      ["groups without a group", { audience: { kind: "groups", groupIds: [] } }, /Field 'audience.groupIds'/],
+      ["a non-friend audience member", { audience: { kind: "people", userIds: ["ann", "sam"] } }, /Field 'audience.userIds': sam is not your friend/],
+      ["a group that does not exist", { audience: { kind: "groups", groupIds: ["nope"] } }, /Field 'audience.groupIds': group nope does not exist/],
+      ["a surprise for a non-friend", { recipientId: "sam" }, /Field 'recipientId': must be one of your friends/],
+      ["a surprise for oneself", { recipientId: "olga" }, /Field 'recipientId'/],
+    ];
+    for (const [name, over, message] of cases) {
+      it(`rejects ${name}`, async () => {
+        await befriend("olga", "ann");
+        const olga = await signedInClient("olga");
+        await expectCallError(olga.call("createWish", wishInput(over)), "invalid-argument", message);
+        await nothingWritten();
+      });
+    }
+
+    it("rejects a surprise whose audience is not the recipient's friend", async () => {
+      await befriend("oscar", "rita", "fred");
+      await befriend("rita", "ann");
+      const oscar = await signedInClient("oscar");
+      await expectCallError(
+        oscar.call("createWish", wishInput({ recipientId: "rita", audience: { kind: "people", userIds: ["fred"] } })),
+        "invalid-argument",
+        /Field 'audience.userIds': fred is not a friend of the recipient/,
+      );
+      await nothingWritten();
+    });
+
+    it("rejects a signed-out caller with unauthenticated", async () => {
+      const anon = await anonymousClient();
+      await expectCallError(anon.call("createWish", wishInput()), "unauthenticated");
+      await nothingWritten();
+    });
+  });
+
+  describe("surprise wishes", () => {
+    it("the recipient is never a viewer; the organizer and the recipient's chosen friends are", async () => {
+      await befriend("oscar", "rita", "ann");
+      await befriend("rita", "ann", "fred");
+      const oscar = await signedInClient("oscar");
+      const { wishId } = await oscar.call<{ wishId: string }>("createWish", wishInput({ recipientId: "rita", audience: { kind: "friends" } }));
+      const wish = (await adminDb().doc(`wishes/${wishId}`).get()).data();
+      assert.ok(wish);
+      assert.equal(wish.ownerId, "rita");
+      assert.equal(wish.organizerId, "oscar");
+      assert.equal(wish.isSurprise, true);
+      assert.deepEqual(wish.viewerIds, ["ann", "fred", "oscar"], "the recipient's friends and the organizer; never the recipient");
+      const rita = await signedInClient("rita");
+      const hidden = await getDoc(doc(rita.db, "wishes", wishId)).catch((e: { code: string; message: string }) => e);
+      const missing = await getDoc(doc(rita.db, "wishes", "no-such-wish")).catch((e: { code: string; message: string }) => e);
+      assert.equal((hidden as { code: string }).code, "permission-denied");
+      assert.equal((missing as { code: string }).code, "permission-denied");
+      // A callable gives the same answer for the hidden surprise and a wish that does not exist.
+      const viaCallHidden = await rita.call("deleteWish", { wishId }).catch((e: Error) => e.message);
+      const viaCallMissing = await rita.call("deleteWish", { wishId: "no-such-wish" }).catch((e: Error) => e.message);
+      assert.equal(viaCallHidden, viaCallMissing);
+    });
+
+    it("a recipient who later befriends more people does not become a viewer; the new friend of the recipient does", async () => {
+      await befriend("oscar", "rita");
+      await befriend("rita", "ann");
+      const oscar = await signedInClient("oscar");
+      const { wishId } = await oscar.call<{ wishId: string }>("createWish", wishInput({ recipientId: "rita" }));
+      await befriend("rita", "gus");
+      const viewers = await waitFor("gus to join the surprise's audience", async () => {
+        const ids = (await adminDb().doc(`wishes/${wishId}`).get()).get("viewerIds") as string[];
+        return ids.includes("gus") ? ids : undefined;
+      });
+      assert.ok(!viewers.includes("rita"));
+    });
+  });
+
+  describe("editing and deleting", () => {
+    it("the organizer edits title/description/imageUrl directly; other fields stay server-owned", async () => {
+      await befriend("olga", "ann");
+      const olga = await signedInClient("olga");
+      const { wishId } = await olga.call<{ wishId: string }>("createWish", wishInput());
+      await updateDoc(doc(olga.db, "wishes", wishId), { title: "Blue bike", imageUrl: "https://img.example.com/b.png", updatedAt: serverTimestamp() });
+      assert.equal((await adminDb().doc(`wishes/${wishId}`).get()).get("title"), "Blue bike");
+      await assert.rejects(updateDoc(doc(olga.db, "wishes", wishId), { raised: 150_000, updatedAt: serverTimestamp() }), /permission/i);
+      const ann = await signedInClient("ann");
+      await assert.rejects(updateDoc(doc(ann.db, "wishes", wishId), { title: "Mine", updatedAt: serverTimestamp() }), /permission/i);
+    });
+
+    it("deleteWish: the organizer deletes a wish nobody donated to; its comments and feed items go with it", async () => {
+      await befriend("olga", "ann");
+      await profile("ann", "Ann");
+      const olga = await signedInClient("olga");
+      const { wishId } = await olga.call<{ wishId: string }>("createWish", wishInput());
+      const ann = await signedInClient("ann");
+      await addDoc(collection(ann.db, "wishes", wishId, "comments"), { authorId: "ann", text: "Yay", createdAt: serverTimestamp() });
+      await waitFor("ann's feed item", async () => ((await adminDb().collection("users/ann/feed").count().get()).data().count > 0 ? true : undefined));
+      await expectCallError(ann.call("deleteWish", { wishId }), "permission-denied", /Only the wish's organizer/);
+      assert.deepEqual(await olga.call("deleteWish", { wishId }), { deleted: true });
+      assert.equal((await adminDb().doc(`wishes/${wishId}`).get()).exists, false);
+      await waitFor("comments and feed items to be cleaned up", async () => {
+        const comments = (await adminDb().collection(`wishes/${wishId}/comments`).count().get()).data().count;
+        const feed = (await adminDb().collectionGroup("feed").where("wishId", "==", wishId).count().get()).data().count;
+        return comments === 0 && feed === 0 ? true : undefined;
+      });
+    });
+
+    it("deleteWish: once a donation succeeded it is failed-precondition (close instead), and the wish stays", async () => {
+      await befriend("olga", "ann");
+      const olga = await signedInClient("olga");
+      const { wishId } = await olga.call<{ wishId: string }>("createWish", wishInput());
+      await adminDb().doc(`wishes/${wishId}`).update({ hasSucceededDonation: true, raised: 5000, donorCount: 1 });
+      await expectCallError(olga.call("deleteWish", { wishId }), "failed-precondition", /close it instead/);
+      assert.equal((await adminDb().doc(`wishes/${wishId}`).get()).exists, true);
+    });
+
+    it("deleteWish: invalid input and strangers get invalid-argument / permission-denied", async () => {
+      const olga = await signedInClient("olga");
+      await expectCallError(olga.call("deleteWish", {}), "invalid-argument", /Field 'wishId'/);
+      const { wishId } = await olga.call<{ wishId: string }>("createWish", wishInput());
+      const sam = await signedInClient("sam");
+      await expectCallError(sam.call("deleteWish", { wishId }), "permission-denied", /No such wish, or you cannot see it/);
+    });
+  });
+
+  describe("audience changes", () => {
+    it("setWishAudience: the organizer narrows the audience; the removed friend loses read access", async () => {
+      await befriend("olga", "ann", "fred");
+      const olga = await signedInClient("olga");
+      const { wishId } = await olga.call<{ wishId: string }>("createWish", wishInput());
+      const fred = await signedInClient("fred");
+      assert.ok((await getDoc(doc(fred.db, "wishes", wishId))).exists());
+      assert.deepEqual(await olga.call("setWishAudience", { wishId, audience: { kind: "people", userIds: ["ann"] } }), { viewerCount: 2 });
+      await assert.rejects(getDoc(doc(fred.db, "wishes", wishId)), /permission/i);
+      await expectCallError(olga.call("setWishAudience", { wishId, audience: { kind: "people", userIds: ["sam"] } }), "invalid-argument", /sam is not your friend/);
+      const ann = await signedInClient("ann");
+      await expectCallError(ann.call("setWishAudience", { wishId, audience: { kind: "friends" } }), "permission-denied", /Only the wish's organizer/);
+      await adminDb().doc(`wishes/${wishId}`).update({ status: "closed" });
+      await expectCallError(olga.call("setWishAudience", { wishId, audience: { kind: "friends" } }), "failed-precondition", /only an open wish/);
+    });
+
+    it("an unfriend removes the former friend from the owner's open wishes", async () => {
+      await befriend("olga", "ann", "fred");
+      const olga = await signedInClient("olga");
+      const { wishId } = await olga.call<{ wishId: string }>("createWish", wishInput());
+      await unfriendBoth("olga", "fred");
+      await waitFor("fred to be removed from viewerIds", async () => {
+        const ids = (await adminDb().doc(`wishes/${wishId}`).get()).get("viewerIds") as string[];
+        return ids.includes("fred") ? undefined : ids;
+      });
+      const fred = await signedInClient("fred");
+      await assert.rejects(getDoc(doc(fred.db, "wishes", wishId)), /permission/i);
+    });
+
+    it("editing a group changes who sees the wishes that use it", async () => {
+      await befriend("olga", "ann", "fred");
+      await group("olga", "close", ["ann"]);
+      const olga = await signedInClient("olga");
+      const { wishId } = await olga.call<{ wishId: string }>("createWish", wishInput({ audience: { kind: "groups", groupIds: ["close"] } }));
+      await group("olga", "close", ["fred"]);
+      await waitFor("the group edit to reach viewerIds", async () => {
+        const ids = (await adminDb().doc(`wishes/${wishId}`).get()).get("viewerIds") as string[];
+        return ids.join() === "fred,olga" ? ids : undefined;
+      });
+      await adminDb().doc("users/olga/groups/close").delete();
+      await waitFor("the deleted group to grant nothing", async () => {
+        const ids = (await adminDb().doc(`wishes/${wishId}`).get()).get("viewerIds") as string[];
+        return ids.join() === "olga" ? ids : undefined;
+      });
+    });
+
+    it("a funded wish is not recomputed by a later unfriend (its audience is frozen)", async () => {
+      await befriend("olga", "ann");
+      const olga = await signedInClient("olga");
+      const { wishId } = await olga.call<{ wishId: string }>("createWish", wishInput());
+      await adminDb().doc(`wishes/${wishId}`).update({ status: "funded" });
+      await unfriendBoth("olga", "ann");
+      await staysAbsent("a recomputation of a funded wish", async () => {
+        const ids = (await adminDb().doc(`wishes/${wishId}`).get()).get("viewerIds") as string[];
+        return ids.includes("ann") ? undefined : ids;
+      });
+    });
+  });
+});
