@@ -94,7 +94,8 @@ export const feedFanOut = onMessagePublished({ topic: DOMAIN_EVENTS_TOPIC, retry
 // ---- notifications ----
 const pushTransport = pushTransportFor(process.env, () => getMessaging());
 
-export const notifyOnDomainEvent = onNotificationEvent({ topic: NOTIFICATION_EVENTS_TOPIC, retry: true }, async (event) => {
+// timeoutSeconds: a friend.joined fan-out to thousands of friends; the worker's push lease (6 min) outlasts it.
+export const notifyOnDomainEvent = onNotificationEvent({ topic: NOTIFICATION_EVENTS_TOPIC, retry: true, timeoutSeconds: 300 }, async (event) => {
   const { messageId, data, attributes } = event.data.message;
   await handleDomainEventMessage({ db: db(), clock: systemClock, push: pushTransport }, { messageId, data, attributes });
 });

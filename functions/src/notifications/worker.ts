@@ -41,8 +41,12 @@ export type WorkerResult =
   | { outcome: "processed"; eventId: string; recipients: Record<string, RecipientOutcome>; skipped: number };
 
 const CONSUMER = "notifications";
-const DEFAULT_LEASE_MS = 60_000;
-const PARALLEL_RECIPIENTS = 10;
+// Longer than the trigger's timeout (300 s, index.ts): a live worker never loses its lease to a redelivery.
+const DEFAULT_LEASE_MS = 6 * 60_000;
+/** Recipients delivered concurrently (each is a few reads/writes on its own documents, plus its pushes). */
+const PARALLEL_RECIPIENTS = 64;
+/** Account documents fetched per `getAll` round trip. */
+const SETTINGS_PER_READ = 200;
 const inboxConverter = zodConverter(inboxItemSchema);
 
 /** Thrown when another delivery holds an item's lease: the trigger fails and Pub/Sub redelivers later. */
@@ -98,15 +102,16 @@ export async function handleDomainEventMessage(deps: NotificationDeps, message: 
   const { planned, skipped } = await planNotifications(event, firestoreDirectory(deps.db));
   const recipients: Record<string, RecipientOutcome> = {};
   const errors: unknown[] = [];
-  for (let start = 0; start < planned.length; start += PARALLEL_RECIPIENTS) {
-    const chunk = planned.slice(start, start + PARALLEL_RECIPIENTS);
-    const settled = await Promise.allSettled(chunk.map((plan) => deliver(deps, event, plan)));
-    settled.forEach((result, index) => {
-      const uid = chunk[index]?.recipientId ?? "?";
-      if (result.status === "fulfilled") recipients[uid] = result.value;
-      else errors.push(result.reason);
-    });
-  }
+  const settings = await readAllSettings(deps.db, planned.map((p) => p.recipientId));
+  const now = deps.clock.now();
+  const drafts = planned.map((plan) => draftItem(deps, event, plan, settings.get(plan.recipientId) ?? DEFAULT_SETTINGS, now));
+  await createFreshItems(deps.db, drafts);
+  const settled = await settleWithLimit(drafts, PARALLEL_RECIPIENTS, (draft) => deliver(deps, event, draft));
+  settled.forEach((result, index) => {
+    const uid = planned[index]?.recipientId ?? "?";
+    if (result.status === "fulfilled") recipients[uid] = result.value;
+    else errors.push(result.reason);
+  });
   logProcessed(event, recipients, skipped.length);
   // Any recipient that failed unexpectedly makes the whole message fail: Pub/Sub redelivers, and everyone already
   // notified is skipped as a duplicate.
@@ -119,26 +124,67 @@ interface RecipientSettings {
   muted: string[];
 }
 
-async function readSettings(db: Firestore, uid: string): Promise<RecipientSettings> {
-  const snap = await db.doc(accountDoc(uid)).get();
-  const parsed = notificationSettingsSchema.safeParse(snap.data() ?? {});
+const DEFAULT_SETTINGS: RecipientSettings = { locale: pickLocale(), muted: [] };
+
+function toSettings(data: unknown): RecipientSettings {
+  const parsed = notificationSettingsSchema.safeParse(data ?? {});
   const settings = parsed.success ? parsed.data.settings : undefined;
   return { locale: pickLocale(settings?.locale), muted: settings?.mutedCategories ?? [] };
+}
+
+/** Every recipient's locale and muted categories, a few hundred accounts per round trip. */
+async function readAllSettings(db: Firestore, uids: string[]): Promise<Map<string, RecipientSettings>> {
+  const result = new Map<string, RecipientSettings>();
+  for (let start = 0; start < uids.length; start += SETTINGS_PER_READ) {
+    const chunk = uids.slice(start, start + SETTINGS_PER_READ);
+    const snaps = await db.getAll(...chunk.map((uid) => db.doc(accountDoc(uid))));
+    snaps.forEach((snap, index) => {
+      const uid = chunk[index];
+      if (uid !== undefined) result.set(uid, toSettings(snap.data()));
+    });
+  }
+  return result;
+}
+
+/** Runs `fn` over `items` with at most `limit` in flight; results in input order, like Promise.allSettled. */
+async function settleWithLimit<T, R>(items: T[], limit: number, fn: (item: T) => Promise<R>): Promise<PromiseSettledResult<R>[]> {
+  const results: PromiseSettledResult<R>[] = new Array<PromiseSettledResult<R>>(items.length);
+  let next = 0;
+  const worker = async () => {
+    while (next < items.length) {
+      const index = next++;
+      try {
+        results[index] = { status: "fulfilled", value: await fn(items[index] as T) };
+      } catch (reason) {
+        results[index] = { status: "rejected", reason };
+      }
+    }
+  };
+  await Promise.all(Array.from({ length: Math.min(limit, items.length) }, worker));
+  return results;
 }
 
 function pushState(state: PushState["state"], extra: Partial<PushState> = {}): PushState {
   return { state, leaseUntil: null, attempts: 0, devices: 0, delivered: 0, removedTokens: 0, lastError: null, finishedAt: null, ...extra };
 }
 
-async function deliver(deps: NotificationDeps, event: DomainEvent, plan: PlannedNotification): Promise<RecipientOutcome> {
-  const { db, clock } = deps;
-  const uid = plan.recipientId;
-  const settings = await readSettings(db, uid);
+/** One recipient's inbox item, ready to create; `created` once it is known to be newly written by this worker. */
+interface Draft {
+  plan: PlannedNotification;
+  settings: RecipientSettings;
+  muted: boolean;
+  ref: DocumentReference<InboxItem>;
+  item: InboxItem;
+  now: Date;
+  leaseUntil: Date;
+  created: boolean;
+}
+
+function draftItem(deps: NotificationDeps, event: DomainEvent, plan: PlannedNotification, settings: RecipientSettings, now: Date): Draft {
   const muted = settings.muted.includes(plan.category);
   const rendered = render(plan.messageKey, plan.args, settings.locale);
-  const now = clock.now();
   const leaseUntil = new Date(now.getTime() + (deps.leaseMs ?? DEFAULT_LEASE_MS));
-  const ref = db.collection(notificationsCollection(uid)).doc(encodeEventId(event.id)).withConverter(inboxConverter);
+  const ref = deps.db.collection(notificationsCollection(plan.recipientId)).doc(encodeEventId(event.id)).withConverter(inboxConverter);
   const item: InboxItem = {
     type: event.type,
     category: plan.category,
@@ -154,11 +200,40 @@ async function deliver(deps: NotificationDeps, event: DomainEvent, plan: Planned
     createdAt: now,
     push: muted ? pushState("muted", { finishedAt: now }) : pushState("sending", { leaseUntil, attempts: 1 }),
   };
-  try {
-    await ref.create(item);
-  } catch (error) {
-    if ((error as { code?: number }).code !== 6 /* ALREADY_EXISTS */) throw error;
-    if (muted || !(await claimUnfinishedPush(db, ref, now, leaseUntil))) return "duplicate";
+  return { plan, settings, muted, ref, item, now, leaseUntil, created: false };
+}
+
+const ALREADY_EXISTS = 6;
+const CREATES_PER_BATCH = 500;
+
+/**
+ * The common case (a first delivery) in a few round trips: each chunk of items is created in one batch of
+ * `create()`s. If any item of a chunk already exists (a redelivery), the whole batch is refused atomically and its
+ * items take the one-by-one path in `deliver`, which sorts out which are new.
+ */
+async function createFreshItems(db: Firestore, drafts: Draft[]): Promise<void> {
+  for (let start = 0; start < drafts.length; start += CREATES_PER_BATCH) {
+    const chunk = drafts.slice(start, start + CREATES_PER_BATCH);
+    const batch = db.batch();
+    for (const draft of chunk) batch.create(draft.ref, draft.item);
+    try {
+      await batch.commit();
+      for (const draft of chunk) draft.created = true;
+    } catch (error) {
+      if ((error as { code?: number }).code !== ALREADY_EXISTS) throw error;
+    }
+  }
+}
+
+async function deliver(deps: NotificationDeps, event: DomainEvent, draft: Draft): Promise<RecipientOutcome> {
+  const { plan, settings, muted, ref, now, leaseUntil } = draft;
+  if (!draft.created) {
+    try {
+      await ref.create(draft.item);
+    } catch (error) {
+      if ((error as { code?: number }).code !== ALREADY_EXISTS) throw error;
+      if (muted || !(await claimUnfinishedPush(deps.db, ref, now, leaseUntil))) return "duplicate";
+    }
   }
   if (muted) return "muted";
   return pushToDevices(deps, event, plan, settings, ref);
@@ -195,7 +270,11 @@ async function pushToDevices(
 ): Promise<RecipientOutcome> {
   const { db, clock } = deps;
   const uid = plan.recipientId;
-  const deviceSnaps = await db.collection(devicesCollection(uid)).get();
+  // Devices and the unread count in parallel (the count is one read even when there turn out to be no devices).
+  const [deviceSnaps, unread] = await Promise.all([
+    db.collection(devicesCollection(uid)).get(),
+    db.collection(notificationsCollection(uid)).where("read", "==", false).count().get(),
+  ]);
   const devices = deviceSnaps.docs.flatMap((doc) => {
     const parsed = deviceSchema.safeParse(doc.data());
     return parsed.success ? [{ doc, device: parsed.data }] : [];
@@ -207,7 +286,6 @@ async function pushToDevices(
     return "no-devices";
   }
 
-  const unread = await db.collection(notificationsCollection(uid)).where("read", "==", false).count().get();
   const seen = new Set<string>();
   const messages = devices
     .filter(({ device }) => !seen.has(device.token) && Boolean(seen.add(device.token)))

@@ -81,6 +81,17 @@ describe("notification worker delivery state (in-process, Firestore emulator)", 
     assert.equal(sent.length, 0);
   });
 
+  it("a fan-out where one recipient already has the item: the others are created and pushed, that one is not", async () => {
+    const e: DomainEvent = { id: "friend.joined:newbie", occurredAt: NOW.toISOString(), type: "friend.joined", userId: "newbie", friendIds: ["f1", "f2", "f3"] };
+    await adminDb().doc("users/newbie").set({ displayName: "Newbie" });
+    for (const uid of ["f1", "f2", "f3"]) await seedRecipient(uid, `tok-${uid}`);
+    await seedItem("f2", e, { state: "sent", leaseUntil: null });
+    const { transport, sent } = recordingTransport();
+    const result = await handleDomainEventMessage({ db: adminDb(), clock: fixedClock(NOW), push: transport }, message(e));
+    assert.deepEqual(result, { outcome: "processed", eventId: e.id, recipients: { f1: "pushed", f2: "duplicate", f3: "pushed" }, skipped: 0 });
+    assert.deepEqual(sent.map((m) => m.token).sort(), ["tok-f1", "tok-f3"]);
+  });
+
   it("transient failures past the last attempt mark the item failed and acknowledge the event", async () => {
     const e = event("ann", "eva");
     await seedRecipient("eva", "tok-eva");

@@ -90,10 +90,14 @@ const inboxRef = (uid: string, eventId: string) => adminDb().doc(`users/${uid}/n
 
 /** Waits until the inbox item exists and its push is finished (not `sending`). */
 function finishedItem(uid: string, eventId: string) {
-  return waitFor(`inbox item ${eventId} for ${uid}`, async () => {
-    const snap = await inboxRef(uid, eventId).get();
-    return snap.exists && snap.get("push.state") !== "sending" ? snap : undefined;
-  });
+  return waitFor(
+    `inbox item ${eventId} for ${uid}`,
+    async () => {
+      const snap = await inboxRef(uid, eventId).get();
+      return snap.exists && snap.get("push.state") !== "sending" ? snap : undefined;
+    },
+    { timeoutMs: 30_000 },
+  );
 }
 
 /** Every user who got an inbox item for the event. */
@@ -106,6 +110,17 @@ const pushesTo = (token: string) => waitFor(`a push to ${token}`, () => Promise.
 
 describe("notifications through Pub/Sub (integration)", function () {
   this.timeout(60_000);
+
+  before(async () => {
+    // The Functions emulator starts the Pub/Sub worker lazily and the first delivery can take many seconds on a busy
+    // machine: warm it up with a message it dead-letters, so the tests' own timeouts measure the worker, not that.
+    const messageId = await publishRaw("warm-up");
+    await waitFor(
+      "the notification worker to warm up",
+      async () => ((await adminDb().doc(`ops/deadLetters/items/notifications-${messageId}`).get()).exists ? true : undefined),
+      { timeoutMs: 50_000 },
+    );
+  });
 
   after(async () => {
     await pubsub?.close();
