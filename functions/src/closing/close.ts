@@ -1,0 +1,43 @@
+import type { Firestore } from "firebase-admin/firestore";
+import { HttpsError } from "firebase-functions/v2/https";
+import * as logger from "firebase-functions/logger";
+import { z } from "zod";
+import { addToOutbox } from "../events/outbox";
+import type { Clock } from "../lib/clock";
+import { parseInput } from "../lib/errors";
+import type { Wish } from "../model/wish";
+import { wishRef } from "./wishes";
+
+export const closeWishInput = z.object({ wishId: z.string().min(1, "must not be empty").max(128) }).strict();
+
+/** Same message (and code) as the wishes domain uses, so a hidden surprise cannot be told apart from a missing wish. */
+export const NOT_VISIBLE = "No such wish, or you cannot see it.";
+
+/**
+ * `closeWish` (F9). Only the organizer closes (for an ordinary wish that is its owner; for a surprise, the friend
+ * who organised it: the recipient does not know it exists). Checks, in order: the caller may see the wish
+ * (otherwise `permission-denied` with the same message as a missing wish), is the organizer (`permission-denied`),
+ * and the wish is open (`failed-precondition`: already closed, expired or funded). The status change and the
+ * `wish.closed` event commit together; refunds start from the status transition ({@link onWishWrittenForClosing}).
+ */
+export async function closeWish(deps: { db: Firestore; clock: Clock }, uid: string, data: unknown): Promise<{ status: "closed" }> {
+  const { wishId } = parseInput(closeWishInput, data);
+  const ref = wishRef(deps.db, wishId);
+  await deps.db.runTransaction(async (tx) => {
+    const wish = requireCloser((await tx.get(ref)).data(), uid);
+    if (wish.status !== "open") {
+      throw new HttpsError("failed-precondition", `This wish is already ${wish.status}; only an open wish can be closed.`);
+    }
+    const now = deps.clock.now();
+    tx.update(ref, { status: "closed", closedAt: now, updatedAt: now });
+    addToOutbox(deps.db, tx, { id: `wish.closed:${wishId}`, type: "wish.closed", wishId, ownerId: wish.ownerId, closedBy: uid }, now);
+  });
+  logger.info("wish closed", { wishId });
+  return { status: "closed" };
+}
+
+function requireCloser(wish: Wish | undefined, uid: string): Wish {
+  if (!wish || (!wish.viewerIds.includes(uid) && wish.organizerId !== uid)) throw new HttpsError("permission-denied", NOT_VISIBLE);
+  if (wish.organizerId !== uid) throw new HttpsError("permission-denied", "Only the wish's organizer can close it.");
+  return wish;
+}

@@ -1,0 +1,61 @@
+import { Timestamp } from "firebase-admin/firestore";
+import type { DocumentSnapshot } from "firebase-admin/firestore";
+import { wishStatusSchema } from "../model/wish";
+import type { WishStatus } from "../model/wish";
+
+/** The two fields of a wish the closing domain reacts to. */
+export interface WishClosingView {
+  status: WishStatus;
+  deadline: Date;
+}
+
+/** Reads status and deadline from a trigger snapshot; undefined for a missing or malformed document. */
+export function closingView(snap: DocumentSnapshot | undefined): WishClosingView | undefined {
+  if (!snap?.exists) return undefined;
+  const status = wishStatusSchema.safeParse(snap.get("status"));
+  const deadline: unknown = snap.get("deadline");
+  if (!status.success || !(deadline instanceof Timestamp)) return undefined;
+  return { status: status.data, deadline: deadline.toDate() };
+}
+
+export type ClosingAction =
+  | { kind: "schedule-deadline"; deadline: Date }
+  | { kind: "refund-all"; reason: "closed" | "expired" };
+
+/**
+ * What a write to `wishes/{wishId}` asks of the closing domain. Pure, so every transition is unit-tested:
+ * - an open wish created, or its deadline moved while open → schedule the deadline chain (hop 0 of that deadline);
+ *   a deadline already past when the trigger runs (only an admin or seed write can do that) is left to the sweep;
+ * - open → closed | expired → refund every succeeded donation.
+ * Redelivery of the same write yields the same actions, and every action is idempotent.
+ */
+export function closingActions(before: WishClosingView | undefined, after: WishClosingView | undefined, now: Date): ClosingAction[] {
+  if (!after) return [];
+  const actions: ClosingAction[] = [];
+  const deadlineSet = !before || before.deadline.getTime() !== after.deadline.getTime();
+  if (after.status === "open" && deadlineSet && after.deadline.getTime() > now.getTime()) {
+    actions.push({ kind: "schedule-deadline", deadline: after.deadline });
+  }
+  if (before?.status !== after.status && (after.status === "closed" || after.status === "expired")) {
+    actions.push({ kind: "refund-all", reason: after.status });
+  }
+  return actions;
+}
+
+/** Carries out {@link closingActions}. */
+export async function onWishWrittenForClosing(
+  deps: {
+    scheduleDeadline: (deadline: Date) => Promise<void>;
+    refundAll: (reason: "closed" | "expired") => Promise<unknown>;
+  },
+  before: WishClosingView | undefined,
+  after: WishClosingView | undefined,
+  now: Date,
+): Promise<ClosingAction[]> {
+  const actions = closingActions(before, after, now);
+  for (const action of actions) {
+    if (action.kind === "schedule-deadline") await deps.scheduleDeadline(action.deadline);
+    if (action.kind === "refund-all") await deps.refundAll(action.reason);
+  }
+  return actions;
+}

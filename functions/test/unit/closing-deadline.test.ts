@@ -1,0 +1,64 @@
+import assert from "node:assert/strict";
+import { MAX_HOP_MS, deadlineTaskId, nextHopTime, planHops } from "../../src/closing/deadline";
+import { closingActions } from "../../src/closing/trigger";
+
+const DAY = 24 * 60 * 60 * 1000;
+const t0 = new Date("2026-11-23T09:00:00Z");
+const at = (ms: number) => new Date(t0.getTime() + ms);
+
+describe("closing: deadline hop planning", () => {
+  it("a deadline 75 days out is reached in hops at +29 d, +58 d, then the deadline", () => {
+    const deadline = at(75 * DAY);
+    assert.deepEqual(
+      planHops(deadline, t0).map((d) => d.toISOString()),
+      [at(29 * DAY), at(58 * DAY), deadline].map((d) => d.toISOString()),
+    );
+  });
+
+  it("never schedules further than 29 days ahead (Cloud Tasks refuses more than 30)", () => {
+    const deadline = at(365 * DAY);
+    let previous = t0;
+    for (const hop of planHops(deadline, t0)) {
+      assert.ok(hop.getTime() - previous.getTime() <= MAX_HOP_MS);
+      assert.ok(hop.getTime() - previous.getTime() < 30 * DAY);
+      previous = hop;
+    }
+    assert.equal(previous.toISOString(), deadline.toISOString());
+  });
+
+  it("a near or past deadline is a single hop at the deadline", () => {
+    assert.deepEqual(planHops(at(5_000), t0), [at(5_000)]);
+    assert.equal(nextHopTime(at(-5_000), t0).toISOString(), at(-5_000).toISOString());
+  });
+
+  it("task ids are deterministic, hashed, and differ by wish, deadline and hop", () => {
+    const id = deadlineTaskId("w1", at(DAY), 0);
+    assert.equal(id, deadlineTaskId("w1", at(DAY), 0));
+    assert.match(id, /^wd-[0-9a-f]{40}$/);
+    const others = [deadlineTaskId("w2", at(DAY), 0), deadlineTaskId("w1", at(2 * DAY), 0), deadlineTaskId("w1", at(DAY), 1)];
+    assert.equal(new Set([id, ...others]).size, 4);
+  });
+});
+
+describe("closing: what a wish write asks for", () => {
+  const open = { status: "open" as const, deadline: at(DAY) };
+  it("a created open wish schedules its deadline", () => {
+    assert.deepEqual(closingActions(undefined, open, t0), [{ kind: "schedule-deadline", deadline: open.deadline }]);
+  });
+  it("a moved deadline reschedules; an unrelated update does nothing", () => {
+    assert.deepEqual(closingActions(open, { ...open, deadline: at(2 * DAY) }, t0), [{ kind: "schedule-deadline", deadline: at(2 * DAY) }]);
+    assert.deepEqual(closingActions(open, { ...open }, t0), []);
+  });
+  it("open → closed or expired refunds everyone, once", () => {
+    assert.deepEqual(closingActions(open, { ...open, status: "closed" }, t0), [{ kind: "refund-all", reason: "closed" }]);
+    assert.deepEqual(closingActions(open, { ...open, status: "expired" }, t0), [{ kind: "refund-all", reason: "expired" }]);
+    assert.deepEqual(closingActions({ ...open, status: "closed" }, { ...open, status: "closed" }, t0), []);
+  });
+  it("a deadline already past when the trigger runs is left to the sweep", () => {
+    assert.deepEqual(closingActions(undefined, open, at(2 * DAY)), []);
+  });
+  it("funded or deleted wishes ask for nothing from the deadline/refund side", () => {
+    assert.deepEqual(closingActions(open, { ...open, status: "funded" }, t0), []);
+    assert.deepEqual(closingActions(open, undefined, t0), []);
+  });
+});
