@@ -4,13 +4,15 @@
 import type { Firestore, WriteBatch } from "firebase-admin/firestore";
 import { systemClock } from "../../src/lib/clock";
 import type { DomainEvent } from "../../src/events/schema";
+import { fanOutEvent } from "../../src/feed/worker";
 import { handleDomainEventMessage } from "../../src/notifications/worker";
 import type { PushTransport } from "../../src/notifications/push";
 import type { BenchContext } from "../lib/context";
 import { instrumentFirestore, measureOps } from "../lib/counting";
 import { timed } from "../lib/load";
-import { loadScenario, notAvailable } from "../lib/results";
+import { loadScenario } from "../lib/results";
 import type { CheckResult, RepeatSample, ScenarioResult } from "../lib/results";
+import { benchWish } from "./seed";
 
 export const FAN_OUT_OWNER = "bench-owner";
 export const friendId = (i: number) => `friend-${i}`;
@@ -124,14 +126,60 @@ async function notificationFanOut(ctx: BenchContext): Promise<ScenarioResult> {
   return result;
 }
 
+/** wish.created by an owner with N friends, all in the audience: one feed item per friend (src/feed/worker.ts). */
+async function feedFanOut(ctx: BenchContext): Promise<ScenarioResult> {
+  const { options } = ctx;
+  const n = options.friends;
+  const db = ctx.freshDb("fan-out-feed");
+  const counter = instrumentFirestore(db);
+  const friendIds = Array.from({ length: n }, (_, i) => friendId(i));
+  const repeats: RepeatSample[] = [];
+  const checks: CheckResult[] = [];
+  for (let rep = 0; rep < options.repeats; rep++) {
+    const wishId = `fan-out-wish-r${rep}`;
+    await ctx.db.doc(`wishes/${wishId}`).set(benchWish(FAN_OUT_OWNER, friendIds));
+    const event: DomainEvent = {
+      id: `wish.created:${wishId}`,
+      type: "wish.created",
+      occurredAt: new Date().toISOString(),
+      wishId,
+      ownerId: FAN_OUT_OWNER,
+      organizerId: FAN_OUT_OWNER,
+    };
+    const { value, ops } = await measureOps(counter, () => timed(() => fanOutEvent({ db, clock: systemClock }, event)));
+    const stored = (await ctx.db.collectionGroup("feed").where("eventId", "==", event.id).count().get()).data().count;
+    const ok = stored === n && value.value.delivered === n;
+    checks.push({ ok, detail: `${stored} feed items stored, ${value.value.delivered} reported delivered, for ${n} friends` });
+    repeats.push({
+      attempted: n,
+      succeeded: stored,
+      failed: n - stored,
+      errors: {},
+      wallMs: value.ms,
+      throughputPerSec: (stored / value.ms) * 1000,
+      p50Ms: value.ms,
+      p99Ms: value.ms,
+      stoppedBy: "count",
+      extra: { writes: ops.writes, reads: ops.reads },
+    });
+  }
+  const result = loadScenario(
+    {
+      id: "fan-out.feed",
+      group: "fan-out",
+      title: `Feed fan-out (wish.created), ${n} friends`,
+      concurrency: null,
+      n,
+      method: "fanOutEvent (src/feed/worker.ts) in-process",
+    },
+    repeats,
+    checks.find((c) => !c.ok) ?? checks[0],
+  );
+  result.extra = { writes: repeats[0]?.extra?.writes ?? Number.NaN, reads: repeats[0]?.extra?.reads ?? Number.NaN };
+  return result;
+}
+
 export async function fanOutScenarios(ctx: BenchContext): Promise<ScenarioResult[]> {
-  const n = ctx.options.friends;
-  await seedOwnerWithFriends(ctx.db, n);
-  return [
-    notAvailable(
-      { id: "fan-out.feed", group: "fan-out", title: `Feed fan-out (wish.created), ${n} friends`, concurrency: null, n },
-      "the feed fan-out module (functions/src/feed/**, issue 4) is not in git yet",
-    ),
-    await notificationFanOut(ctx),
-  ];
+  await seedOwnerWithFriends(ctx.db, ctx.options.friends);
+  return [await feedFanOut(ctx), await notificationFanOut(ctx)];
 }
