@@ -55,8 +55,13 @@ export class PushInProgressError extends Error {}
 // ---- logs (no titles, bodies, names or tokens) ----
 const logDeadLetter = (messageId: string, reason: string) =>
   logger.warn("notification event dead-lettered", { consumer: CONSUMER, messageId, reason: reason.slice(0, 500) });
-const logProcessed = (event: DomainEvent, result: Record<string, RecipientOutcome>, skipped: number) =>
-  logger.info("notification event processed", { eventId: event.id, type: event.type, recipients: result, skipped });
+const logProcessed = (event: DomainEvent, result: Record<string, RecipientOutcome>, skipped: number) => {
+  const outcomes: Partial<Record<RecipientOutcome, number>> = {};
+  for (const outcome of Object.values(result)) outcomes[outcome] = (outcomes[outcome] ?? 0) + 1;
+  // Per-recipient detail only for small events: a fan-out to thousands of friends logs its counts.
+  const detail = Object.keys(result).length <= 20 ? { recipients: result } : {};
+  logger.info("notification event processed", { eventId: event.id, type: event.type, outcomes, skipped, ...detail });
+};
 const logStaleTokens = (uid: string, removed: number) => logger.info("stale push tokens removed", { uid, removed });
 const logPushFailed = (eventId: string, uid: string, codes: string[]) =>
   logger.warn("push failed for some devices", { eventId, uid, codes: [...new Set(codes)] });
