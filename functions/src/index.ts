@@ -23,6 +23,13 @@ import { onCommentAdded } from "./comments/added";
 import { fanOutEvent, parseDomainEvent } from "./feed/worker";
 import { createWish as createWishHandler } from "./wishes/create";
 import { cleanUpDeletedWish, deleteWish as deleteWishHandler, onFriendshipChanged, onGroupChanged, setWishAudience as setWishAudienceHandler } from "./wishes/manage";
+// donations and payments
+import { onCall as onDonationCall, onRequest as onPaymentRequest } from "firebase-functions/v2/https";
+import { stripeSecretKey, stripeWebhookSecret } from "./config";
+import { donate as donateHandler } from "./donations/donate";
+import { reconcileWishCallable } from "./donations/reconcile";
+import { handlePaymentWebhook } from "./donations/webhook";
+import { StripePaymentProvider, stripeClient } from "./payments/stripe";
 // notifications
 import { getMessaging } from "firebase-admin/messaging";
 import { onMessagePublished as onNotificationEvent } from "firebase-functions/v2/pubsub";
@@ -90,6 +97,21 @@ export const feedFanOut = onMessagePublished({ topic: DOMAIN_EVENTS_TOPIC, retry
 });
 
 // ---- donations and payments ----
+const paymentProvider = () => new StripePaymentProvider(stripeClient(stripeSecretKey.value()), stripeWebhookSecret.value());
+const paymentDeps = () => ({ db: db(), clock: systemClock, provider: paymentProvider() });
+
+export const donate = onDonationCall({ secrets: [stripeSecretKey, stripeWebhookSecret] }, (request) =>
+  callable("donate", () => donateHandler(paymentDeps(), request)),
+);
+
+export const stripeWebhook = onPaymentRequest({ secrets: [stripeSecretKey, stripeWebhookSecret], cors: false }, async (req, res) => {
+  const result = await handlePaymentWebhook(paymentDeps(), { method: req.method, rawBody: req.rawBody, signature: req.get("stripe-signature") });
+  res.status(result.status).json(result.body);
+});
+
+export const reconcileWishLedger = onDonationCall((request) =>
+  callable("reconcileWishLedger", () => reconcileWishCallable({ db: db(), clock: systemClock }, request)),
+);
 
 // ---- notifications ----
 const pushTransport = pushTransportFor(process.env, () => getMessaging());

@@ -1,6 +1,7 @@
 import type { RunningServer } from "./http";
 import { portOf } from "./http";
 import { startFakeFcm } from "./fcm";
+import { startFakeStripe } from "./stripe";
 
 /**
  * Starts every local fake on the port its ELATEME_FAKE_*_URL names. Each domain registers its fake here.
@@ -10,6 +11,8 @@ export async function startAllFakes(env: NodeJS.ProcessEnv): Promise<RunningServ
   const running: RunningServer[] = [];
   // notifications: the fake FCM v1 send API; every push it receives is printed to the `npm start` log.
   running.push(await startFakeFcm(portOf(env.ELATEME_FAKE_FCM_URL, 12113), { log: (line) => console.log(line) }));
+  // donations and payments: the fake Stripe API (functions/devtools/send-webhook.ts plays a payment's webhook).
+  running.push(await startFakeStripe(env));
   void env;
   return Promise.resolve(running);
 }

@@ -3,6 +3,8 @@
 import type { FakeFcm } from "../../devtools/fakes/fcm";
 import { startFakeFcm } from "../../devtools/fakes/fcm";
 import { portOf } from "../../devtools/fakes/http";
+import type { FakeStripe, RunningFakeStripe } from "../../devtools/fakes/stripe";
+import { startFakeStripe } from "../../devtools/fakes/stripe";
 
 // ---- notifications: the fake FCM (the emulated functions push to it through ELATEME_FAKE_FCM_URL) ----
 let fcm: FakeFcm | undefined;
@@ -20,4 +22,22 @@ export async function stopFcmFake(): Promise<void> {
 export function fakeFcm(): FakeFcm {
   if (!fcm) throw new Error("The fake FCM is not running: run the tests through the emulators (root hook).");
   return fcm;
+}
+
+// ---- donations and payments: the fake Stripe API (the emulated functions call it through ELATEME_FAKE_STRIPE_URL) ----
+let stripe: RunningFakeStripe | undefined;
+
+export async function startStripeFake(): Promise<void> {
+  stripe ??= await startFakeStripe(process.env);
+}
+
+export async function stopStripeFake(): Promise<void> {
+  await stripe?.close();
+  stripe = undefined;
+}
+
+/** The running fake Stripe: its objects, `.calls`, `.failNext(n)`, `.succeed(pi)`…, `.deliver(url, event)`, `.reset()`. */
+export function fakeStripe(): FakeStripe {
+  if (!stripe) throw new Error("The fake Stripe is not running: run the tests through the emulators (root hook).");
+  return stripe.stripe;
 }

@@ -3,15 +3,18 @@ import { closeAllClients } from "../helpers/clients";
 import { emulatorsRunning } from "../helpers/emulators";
 import { clearAll } from "../helpers/reset";
 import { saveRulesCoverage } from "../helpers/rules-coverage";
-import { startFcmFake, stopFcmFake } from "../helpers/fakes";
+import { startFcmFake, startStripeFake, stopFcmFake, stopStripeFake } from "../helpers/fakes";
 
 export const mochaHooks = {
   async beforeAll() {
     // notifications: the fake FCM that the emulated functions push to.
     if (emulatorsRunning()) await startFcmFake();
+    // donations and payments: the fake Stripe API that the emulated functions call.
+    if (emulatorsRunning()) await startStripeFake();
   },
   async afterAll() {
     await stopFcmFake();
+    await stopStripeFake();
     // wishes/rules: keep the Firestore rules coverage report of the run (coverage/firestore-rules.{json,html}).
     if (emulatorsRunning()) await saveRulesCoverage();
   },

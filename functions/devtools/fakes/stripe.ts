@@ -1,0 +1,508 @@
+// A small, faithful fake of the parts of the Stripe API we call, for the emulator suite and the tests (never deployed).
+// The real `stripe` SDK talks to it (host/port/protocol options): form-encoded bodies, Bearer secret key,
+// Idempotency-Key replay, Stripe-shaped objects and errors (see /work/shared/stripe/fixtures3.json). It also plays
+// the payment's later life (succeed, fail, refund, dispute...) and emits webhook events signed with the SDK's own
+// test-header helper and the webhook secret of functions/.secret.local.
+//
+// Extending it (refunds/transfers for payouts): add a route to `routes` and, if it emits events, a method that
+// mutates the stored object and returns `this.event(type, object)`.
+import { randomBytes } from "node:crypto";
+import { readFileSync } from "node:fs";
+import path from "node:path";
+import type { IncomingMessage, ServerResponse } from "node:http";
+import Stripe from "stripe";
+import { listen, portOf, readBody, sendJson } from "./http";
+import type { RunningServer } from "./http";
+import { FakeStripeRefunds } from "./stripe-refunds";
+
+type Obj = Record<string, unknown>;
+
+export interface StripeEventObject {
+  id: string;
+  object: "event";
+  api_version: string;
+  created: number;
+  data: { object: Obj };
+  livemode: false;
+  pending_webhooks: number;
+  request: { id: string | null; idempotency_key: string | null };
+  type: string;
+}
+
+export interface RecordedCall {
+  method: string;
+  path: string;
+  idempotencyKey: string | null;
+  params: Obj;
+}
+
+/** The webhook secret the emulated functions use (functions/.secret.local), unless overridden by the environment. */
+export function localWebhookSecret(env: NodeJS.ProcessEnv = process.env): string {
+  if (env.STRIPE_WEBHOOK_SECRET) return env.STRIPE_WEBHOOK_SECRET;
+  const file = readFileSync(path.resolve(__dirname, "..", "..", ".secret.local"), "utf8");
+  const line = file.split("\n").find((candidate) => candidate.startsWith("STRIPE_WEBHOOK_SECRET="));
+  if (!line) throw new Error("STRIPE_WEBHOOK_SECRET is missing from functions/.secret.local");
+  return line.slice("STRIPE_WEBHOOK_SECRET=".length).trim();
+}
+
+const signer = new Stripe("sk_test_fake_signer_only");
+
+/** A Stripe-Signature header for `payload`, made by the SDK's own helper. */
+export function signPayload(payload: string, secret: string, timestamp?: number): string {
+  return signer.webhooks.generateTestHeaderString({ payload, secret, ...(timestamp ? { timestamp } : {}) });
+}
+
+function randomId(prefix: string): string {
+  const alphabet = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789";
+  const bytes = randomBytes(24);
+  let out = "";
+  for (const byte of bytes) out += alphabet[byte % alphabet.length];
+  return `${prefix}_${out}`;
+}
+
+/** Parses Stripe's form encoding (`metadata[donationId]=x`, `automatic_payment_methods[enabled]=true`). */
+export function parseForm(body: string): Obj {
+  const result: Obj = {};
+  for (const [rawKey, value] of new URLSearchParams(body)) {
+    const parts = rawKey.split(/\[|\]/).filter((part) => part !== "");
+    let cursor: Obj = result;
+    parts.forEach((part, index) => {
+      if (index === parts.length - 1) {
+        cursor[part] = value;
+      } else {
+        const next = cursor[part];
+        if (typeof next === "object" && next !== null) cursor = next as Obj;
+        else {
+          const created: Obj = {};
+          cursor[part] = created;
+          cursor = created;
+        }
+      }
+    });
+  }
+  return result;
+}
+
+class StripeApiError extends Error {
+  constructor(
+    readonly status: number,
+    readonly body: { type: string; code?: string; message: string; param?: string },
+  ) {
+    super(body.message);
+  }
+}
+
+const clone = <T>(value: T): T => structuredClone(value);
+const nowSeconds = () => Math.floor(Date.now() / 1000);
+
+export class FakeStripe {
+  readonly customers = new Map<string, Obj>();
+  readonly paymentIntents = new Map<string, Obj>();
+  readonly charges = new Map<string, Obj>();
+  readonly disputes = new Map<string, Obj>();
+  readonly calls: RecordedCall[] = [];
+  readonly events: StripeEventObject[] = [];
+  private readonly idempotent = new Map<string, { params: string; status: number; body: unknown }>();
+  private failures = 0;
+  private failurePrefix = "/v1/";
+  private lastCreated = 0;
+  /** closing (issue 6): the refunds API on these charges; `.failRefunds(n, code)`, `.refundsOf(pi)`. */
+  readonly refundsApi = new FakeStripeRefunds({
+    paymentIntents: this.paymentIntents,
+    charges: this.charges,
+    emit: (type, object) => this.event(type, object),
+    error: (status, body) => new StripeApiError(status, body),
+  });
+
+  constructor(readonly webhookSecret: string) {}
+
+  /** Clears every object and counter (tests call it between cases). */
+  reset(): void {
+    this.customers.clear();
+    this.paymentIntents.clear();
+    this.charges.clear();
+    this.disputes.clear();
+    this.calls.length = 0;
+    this.events.length = 0;
+    this.idempotent.clear();
+    this.failures = 0;
+    this.refundsApi.reset();
+  }
+
+  /**
+   * The next `count` API requests (only those whose path starts with `pathPrefix`, when given) answer HTTP 500
+   * `api_error`, as Stripe does when it is having trouble. The SDK retries those, with the same idempotency key.
+   */
+  failNext(count: number, pathPrefix = "/v1/"): void {
+    this.failures = count;
+    this.failurePrefix = pathPrefix;
+  }
+
+  callsTo(method: string, pathPrefix: string): RecordedCall[] {
+    return this.calls.filter((call) => call.method === method && call.path.startsWith(pathPrefix));
+  }
+
+  // ---- HTTP API ----
+
+  async handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
+    const url = new URL(req.url ?? "/", "http://fake-stripe");
+    const method = req.method ?? "GET";
+    const raw = await readBody(req);
+    const params = method === "GET" ? Object.fromEntries(url.searchParams) : parseForm(raw);
+    const idempotencyKey = typeof req.headers["idempotency-key"] === "string" ? req.headers["idempotency-key"] : null;
+    this.calls.push({ method, path: url.pathname, idempotencyKey, params });
+    const requestId = randomId("req");
+    const headers = { "request-id": requestId, "stripe-version": String(req.headers["stripe-version"] ?? Stripe.API_VERSION) };
+    try {
+      const auth = req.headers.authorization ?? "";
+      if (!/^Bearer sk_(test|live)_\S+$/.test(auth)) {
+        throw new StripeApiError(401, { type: "invalid_request_error", message: "Invalid API Key provided." });
+      }
+      if (this.failures > 0 && url.pathname.startsWith(this.failurePrefix)) {
+        this.failures -= 1;
+        throw new StripeApiError(500, { type: "api_error", message: "An unknown error occurred (fake Stripe: injected failure)." });
+      }
+      const replayKey = idempotencyKey && method === "POST" ? `${url.pathname}|${idempotencyKey}` : null;
+      const replay = replayKey ? this.idempotent.get(replayKey) : undefined;
+      if (replay) {
+        if (replay.params !== JSON.stringify(params)) {
+          throw new StripeApiError(400, {
+            type: "idempotency_error",
+            message: `Keys for idempotent requests can only be used with the same parameters they were first used with.`,
+          });
+        }
+        sendJson(res, replay.status, replay.body, { ...headers, "idempotent-replayed": "true" });
+        return;
+      }
+      const body = this.route(method, url.pathname, params, req);
+      if (replayKey) this.idempotent.set(replayKey, { params: JSON.stringify(params), status: 200, body });
+      sendJson(res, 200, body, headers);
+    } catch (error) {
+      if (error instanceof StripeApiError) {
+        sendJson(res, error.status, { error: { ...error.body, request_log_url: null } }, headers);
+        return;
+      }
+      throw error;
+    }
+  }
+
+  private route(method: string, pathname: string, params: Obj, req: IncomingMessage): Obj {
+    const segments = pathname.split("/").filter(Boolean);
+    if (segments[0] !== "v1") throw this.notFound(pathname);
+    const [, resource, id] = segments;
+    if (method === "POST" && resource === "customers" && !id) return this.createCustomer(params);
+    if (method === "GET" && resource === "customers" && id) return clone(this.require(this.customers, id, "customer"));
+    if (method === "POST" && resource === "payment_intents" && !id) return this.createPaymentIntent(params);
+    if (method === "GET" && resource === "payment_intents" && id) return clone(this.require(this.paymentIntents, id, "payment_intent"));
+    if (method === "POST" && resource === "ephemeral_keys" && !id) return this.createEphemeralKey(params, req);
+    const closingRoute = this.refundsApi.route(method, resource, id, params);
+    if (closingRoute) return closingRoute;
+    throw this.notFound(pathname);
+  }
+
+  private notFound(pathname: string): StripeApiError {
+    return new StripeApiError(404, { type: "invalid_request_error", message: `Unrecognized request URL (${pathname}).` });
+  }
+
+  private require(map: Map<string, Obj>, id: string, what: string): Obj {
+    const found = map.get(id);
+    if (!found) {
+      throw new StripeApiError(404, { type: "invalid_request_error", code: "resource_missing", param: "id", message: `No such ${what}: '${id}'` });
+    }
+    return found;
+  }
+
+  private metadata(params: Obj): Record<string, string> {
+    const metadata = params.metadata;
+    if (!metadata || typeof metadata !== "object") return {};
+    return Object.fromEntries(Object.entries(metadata).map(([key, value]) => [key, String(value)]));
+  }
+
+  private createCustomer(params: Obj): Obj {
+    const customer: Obj = {
+      id: randomId("cus"),
+      object: "customer",
+      address: null,
+      balance: 0,
+      created: nowSeconds(),
+      currency: null,
+      default_source: null,
+      delinquent: false,
+      description: typeof params.description === "string" ? params.description : null,
+      email: typeof params.email === "string" ? params.email : null,
+      invoice_prefix: randomBytes(4).toString("hex").toUpperCase(),
+      invoice_settings: { custom_fields: null, default_payment_method: null, footer: null, rendering_options: null },
+      livemode: false,
+      metadata: this.metadata(params),
+      name: typeof params.name === "string" ? params.name : null,
+      next_invoice_sequence: 1,
+      phone: null,
+      preferred_locales: [],
+      shipping: null,
+      tax_exempt: "none",
+      test_clock: null,
+    };
+    this.customers.set(customer.id as string, customer);
+    return clone(customer);
+  }
+
+  private createPaymentIntent(params: Obj): Obj {
+    const amount = Number(params.amount);
+    if (!Number.isInteger(amount) || amount < 1) {
+      throw new StripeApiError(400, { type: "invalid_request_error", param: "amount", message: "This value must be greater than or equal to 1." });
+    }
+    if (typeof params.currency !== "string" || params.currency !== params.currency.toLowerCase()) {
+      throw new StripeApiError(400, { type: "invalid_request_error", param: "currency", message: "Invalid currency." });
+    }
+    const customer = typeof params.customer === "string" ? params.customer : null;
+    if (customer) this.require(this.customers, customer, "customer");
+    const id = randomId("pi");
+    const automatic = (params.automatic_payment_methods as Obj | undefined)?.enabled === "true";
+    const intent: Obj = {
+      id,
+      object: "payment_intent",
+      amount,
+      amount_capturable: 0,
+      amount_details: { tip: {} },
+      amount_received: 0,
+      application: null,
+      application_fee_amount: null,
+      automatic_payment_methods: automatic ? { enabled: true } : null,
+      canceled_at: null,
+      cancellation_reason: null,
+      capture_method: "automatic",
+      client_secret: `${id}_secret_${randomId("x").slice(2)}`,
+      confirmation_method: "automatic",
+      created: nowSeconds(),
+      currency: params.currency,
+      customer,
+      description: null,
+      last_payment_error: null,
+      latest_charge: null,
+      livemode: false,
+      metadata: this.metadata(params),
+      next_action: null,
+      on_behalf_of: null,
+      payment_method: null,
+      payment_method_options: {},
+      payment_method_types: ["card"],
+      processing: null,
+      receipt_email: null,
+      review: null,
+      setup_future_usage: null,
+      shipping: null,
+      statement_descriptor: null,
+      statement_descriptor_suffix: null,
+      status: "requires_payment_method",
+      transfer_data: null,
+      transfer_group: null,
+    };
+    this.paymentIntents.set(id, intent);
+    return clone(intent);
+  }
+
+  private createEphemeralKey(params: Obj, req: IncomingMessage): Obj {
+    if (!req.headers["stripe-version"]) {
+      throw new StripeApiError(400, { type: "invalid_request_error", message: "Stripe-Version header is required for ephemeral keys." });
+    }
+    const customer = typeof params.customer === "string" ? params.customer : "";
+    this.require(this.customers, customer, "customer");
+    const created = nowSeconds();
+    return {
+      id: randomId("ephkey"),
+      object: "ephemeral_key",
+      associated_objects: [{ id: customer, type: "customer" }],
+      created,
+      expires: created + 3600,
+      livemode: false,
+      secret: `ek_test_${randomId("x").slice(2)}`,
+    };
+  }
+
+  // ---- the payment's later life, each step returning the event Stripe would send ----
+
+  private event(type: string, object: Obj): StripeEventObject {
+    this.lastCreated = Math.max(nowSeconds(), this.lastCreated + 1);
+    const event: StripeEventObject = {
+      id: randomId("evt"),
+      object: "event",
+      api_version: Stripe.API_VERSION,
+      created: this.lastCreated,
+      data: { object: clone(object) },
+      livemode: false,
+      pending_webhooks: 1,
+      request: { id: null, idempotency_key: null },
+      type,
+    };
+    this.events.push(event);
+    return event;
+  }
+
+  private intent(id: string): Obj {
+    return this.require(this.paymentIntents, id, "payment_intent");
+  }
+
+  /** The customer submitted a payment method that is being processed (e.g. a bank debit). */
+  processing(paymentIntentId: string): StripeEventObject {
+    const intent = this.intent(paymentIntentId);
+    Object.assign(intent, { status: "processing", processing: { type: "card" }, last_payment_error: null });
+    return this.event("payment_intent.processing", intent);
+  }
+
+  /** The payment succeeded: a charge is created and the intent's `latest_charge` points at it. */
+  succeed(paymentIntentId: string): StripeEventObject {
+    const intent = this.intent(paymentIntentId);
+    const amount = Number(intent.amount);
+    const charge: Obj = {
+      id: randomId("ch"),
+      object: "charge",
+      amount,
+      amount_captured: amount,
+      amount_refunded: 0,
+      application: null,
+      application_fee: null,
+      application_fee_amount: null,
+      balance_transaction: randomId("txn"),
+      billing_details: { address: null, email: null, name: null, phone: null, tax_id: null },
+      captured: true,
+      created: nowSeconds(),
+      currency: intent.currency,
+      customer: intent.customer,
+      description: null,
+      disputed: false,
+      failure_balance_transaction: null,
+      failure_code: null,
+      failure_message: null,
+      fraud_details: {},
+      livemode: false,
+      metadata: {},
+      on_behalf_of: null,
+      outcome: { network_status: "approved_by_network", reason: null, risk_level: "normal", seller_message: "Payment complete.", type: "authorized" },
+      paid: true,
+      payment_intent: intent.id,
+      payment_method: randomId("pm"),
+      receipt_email: null,
+      refunded: false,
+      refunds: { object: "list", data: [], has_more: false, url: "" },
+      review: null,
+      shipping: null,
+      status: "succeeded",
+      transfer_data: null,
+      transfer_group: null,
+    };
+    (charge.refunds as Obj).url = `/v1/charges/${String(charge.id)}/refunds`;
+    this.charges.set(charge.id as string, charge);
+    Object.assign(intent, { status: "succeeded", amount_received: amount, latest_charge: charge.id, processing: null, last_payment_error: null });
+    return this.event("payment_intent.succeeded", intent);
+  }
+
+  /** The payment attempt was declined; the intent goes back to requires_payment_method. */
+  fail(paymentIntentId: string, declineCode = "insufficient_funds"): StripeEventObject {
+    const intent = this.intent(paymentIntentId);
+    Object.assign(intent, {
+      status: "requires_payment_method",
+      processing: null,
+      last_payment_error: { type: "card_error", code: "card_declined", decline_code: declineCode, message: "Your card was declined." },
+    });
+    return this.event("payment_intent.payment_failed", intent);
+  }
+
+  cancel(paymentIntentId: string): StripeEventObject {
+    const intent = this.intent(paymentIntentId);
+    Object.assign(intent, { status: "canceled", canceled_at: nowSeconds(), cancellation_reason: "requested_by_customer" });
+    return this.event("payment_intent.canceled", intent);
+  }
+
+  private chargeOf(paymentIntentId: string): Obj {
+    const chargeId = this.intent(paymentIntentId).latest_charge;
+    if (typeof chargeId !== "string") throw new Error(`PaymentIntent ${paymentIntentId} has no charge yet`);
+    return this.require(this.charges, chargeId, "charge");
+  }
+
+  /** Refunds (part of) the charge; answers the `charge.refunded` event, whose charge lists its refunds. */
+  refund(paymentIntentId: string, amount?: number): StripeEventObject {
+    const charge = this.chargeOf(paymentIntentId);
+    const refundAmount = amount ?? Number(charge.amount) - Number(charge.amount_refunded);
+    const refund: Obj = {
+      id: randomId("re"),
+      object: "refund",
+      amount: refundAmount,
+      balance_transaction: randomId("txn"),
+      charge: charge.id,
+      created: nowSeconds(),
+      currency: charge.currency,
+      destination_details: { card: { type: "reversal" }, type: "card" },
+      metadata: {},
+      payment_intent: paymentIntentId,
+      reason: "requested_by_customer",
+      receipt_number: null,
+      source_transfer_reversal: null,
+      status: "succeeded",
+      transfer_reversal: null,
+    };
+    const refunds = charge.refunds as { data: Obj[] };
+    refunds.data.unshift(refund);
+    charge.amount_refunded = Number(charge.amount_refunded) + refundAmount;
+    charge.refunded = charge.amount_refunded === charge.amount;
+    return this.event("charge.refunded", charge);
+  }
+
+  /** The cardholder disputed the charge (funds are withdrawn). */
+  dispute(paymentIntentId: string): StripeEventObject {
+    const charge = this.chargeOf(paymentIntentId);
+    charge.disputed = true;
+    const dispute: Obj = {
+      id: randomId("du"),
+      object: "dispute",
+      amount: charge.amount,
+      balance_transactions: [],
+      charge: charge.id,
+      created: nowSeconds(),
+      currency: charge.currency,
+      evidence_details: { due_by: nowSeconds() + 7 * 86_400, has_evidence: false, past_due: false, submission_count: 0 },
+      is_charge_refundable: false,
+      livemode: false,
+      metadata: {},
+      payment_intent: paymentIntentId,
+      reason: "fraudulent",
+      status: "needs_response",
+    };
+    this.disputes.set(dispute.id as string, dispute);
+    return this.event("charge.dispute.created", dispute);
+  }
+
+  closeDispute(disputeId: string, outcome: "won" | "lost"): StripeEventObject {
+    const dispute = this.require(this.disputes, disputeId, "dispute");
+    dispute.status = outcome;
+    return this.event("charge.dispute.closed", dispute);
+  }
+
+  /** An event of a type we do not handle (e.g. customer.created). */
+  unrelated(type = "customer.created"): StripeEventObject {
+    return this.event(type, this.createCustomer({}));
+  }
+
+  /** The exact bytes and Stripe-Signature header Stripe would send for `event`. */
+  signed(event: StripeEventObject, secret = this.webhookSecret): { payload: string; signature: string } {
+    const payload = JSON.stringify(event, null, 2);
+    return { payload, signature: signPayload(payload, secret) };
+  }
+
+  /** Delivers `event` to a webhook URL the way Stripe does (POST, JSON body, Stripe-Signature). */
+  async deliver(url: string, event: StripeEventObject, options: { secret?: string; signature?: string | null } = {}): Promise<Response> {
+    const { payload, signature } = this.signed(event, options.secret);
+    const headers: Record<string, string> = { "content-type": "application/json; charset=utf-8", "user-agent": "Stripe/1.0 (+https://stripe.com/docs/webhooks)" };
+    const header = options.signature === undefined ? signature : options.signature;
+    if (header !== null) headers["stripe-signature"] = header;
+    return fetch(url, { method: "POST", headers, body: payload });
+  }
+}
+
+export type RunningFakeStripe = RunningServer & { stripe: FakeStripe };
+
+/** Starts the fake on the port ELATEME_FAKE_STRIPE_URL names (12111 + offset by default). */
+export async function startFakeStripe(env: NodeJS.ProcessEnv = process.env, port = portOf(env.ELATEME_FAKE_STRIPE_URL, 12111)): Promise<RunningFakeStripe> {
+  const stripe = new FakeStripe(localWebhookSecret(env));
+  const server = await listen(port, (req, res) => stripe.handle(req, res));
+  return { ...server, stripe };
+}

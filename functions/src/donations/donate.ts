@@ -1,0 +1,154 @@
+import type { Firestore } from "firebase-admin/firestore";
+import * as logger from "firebase-functions/logger";
+import { HttpsError } from "firebase-functions/v2/https";
+import type { CallableRequest } from "firebase-functions/v2/https";
+import { z } from "zod";
+import type { Clock } from "../lib/clock";
+import { parseInput, requireAuth } from "../lib/errors";
+import type { Donation } from "../model/donation";
+import { CURRENCIES, currencySchema, minorAmountSchema } from "../model/money";
+import type { Currency } from "../model/money";
+import { PaymentProviderError } from "../payments/provider";
+import type { PaymentProvider } from "../payments/provider";
+import { ensureCustomer } from "./customers";
+import { refs } from "./refs";
+
+/** Callable input. `.strict()`: a client cannot smuggle in a status, a donor or anything else. */
+export const donateInput = z
+  .object({
+    wishId: z.string().min(1).max(128),
+    amount: minorAmountSchema,
+    currency: currencySchema,
+    message: z.string().trim().max(500, "must be at most 500 characters").optional(),
+    anonymous: z.boolean().optional(),
+  })
+  .strict();
+
+export interface DonateResult {
+  donationId: string;
+  paymentIntentClientSecret: string;
+  customerId: string;
+  ephemeralKeySecret: string;
+}
+
+export interface DonateDeps {
+  db: Firestore;
+  clock: Clock;
+  provider: PaymentProvider;
+}
+
+const NOT_FOUND = "This wish does not exist or is not visible to you.";
+
+/**
+ * The most a donation may be, given what the wish still needs (overfunding policy, docs/donations.md): at most the
+ * remaining amount, but never less than the currency's minimum charge, so a wish can always be completed.
+ */
+export function maxDonation(wish: { amount: number; raised: number; currency: Currency }): number {
+  const limits = CURRENCIES[wish.currency];
+  return Math.min(limits.maxMinor, Math.max(wish.amount - wish.raised, limits.minMinor));
+}
+
+function unavailable(step: string, error: unknown): HttpsError {
+  logger.error("payment provider call failed", {
+    step,
+    providerCode: error instanceof PaymentProviderError ? error.providerCode : null,
+    error: error instanceof Error ? error.message : String(error),
+  });
+  return new HttpsError("unavailable", "The payment service is unavailable. Please try again in a moment.");
+}
+
+/**
+ * F15: creates a pending donation and its PaymentIntent, and returns what the mobile Payment Sheet needs.
+ * The amount and currency the provider charges are the server-validated ones; no callable can mark a donation paid
+ * (only verified webhook events move money state).
+ */
+export async function donate(deps: DonateDeps, request: Pick<CallableRequest, "auth" | "data">): Promise<DonateResult> {
+  const uid = requireAuth(request);
+  const input = parseInput(donateInput, request.data);
+  const now = deps.clock.now();
+
+  const wish = (await refs.wish(deps.db, input.wishId).get()).data();
+  // A missing wish and a wish the caller may not see (e.g. a surprise for them) are indistinguishable.
+  if (!wish || !wish.viewerIds.includes(uid)) throw new HttpsError("not-found", NOT_FOUND);
+  if (wish.ownerId === uid) throw new HttpsError("permission-denied", "You cannot donate to your own wish.");
+  if (wish.status !== "open") throw new HttpsError("failed-precondition", `This wish is ${wish.status} and no longer accepts donations.`);
+  if (wish.deadline.getTime() <= now.getTime()) throw new HttpsError("failed-precondition", "This wish's deadline has passed.");
+  if (input.currency !== wish.currency) {
+    throw new HttpsError("invalid-argument", `Field 'currency': must be ${wish.currency}, the wish's currency`);
+  }
+  const limits = CURRENCIES[wish.currency];
+  if (input.amount < limits.minMinor) {
+    throw new HttpsError("invalid-argument", `Field 'amount': must be at least ${limits.minMinor} (minor units of ${wish.currency})`);
+  }
+  const max = maxDonation(wish);
+  if (input.amount > max) {
+    throw new HttpsError("failed-precondition", `Field 'amount': at most ${max} (minor units of ${wish.currency}) can be given to this wish now`);
+  }
+
+  const profile = await deps.db.collection("users").doc(uid).get();
+  const profileName: unknown = profile.get("displayName");
+  const tokenName: unknown = request.auth?.token.name;
+  const donorDisplayName = typeof profileName === "string" ? profileName : typeof tokenName === "string" ? tokenName : null;
+
+  // Customer and customer key first: if the provider is down here, nothing has been written yet.
+  let customerId: string;
+  let ephemeralKeySecret: string;
+  try {
+    customerId = await ensureCustomer(deps, uid);
+    ephemeralKeySecret = (await deps.provider.createCustomerKey(customerId)).secret;
+  } catch (error) {
+    if (error instanceof HttpsError) throw error;
+    throw unavailable("customer", error);
+  }
+
+  const donationRef = refs.donations(deps.db).doc();
+  const donation: Donation = {
+    wishId: input.wishId,
+    donorId: uid,
+    donorDisplayName,
+    amount: input.amount,
+    currency: wish.currency,
+    message: input.message ? input.message : null,
+    anonymous: input.anonymous ?? false,
+    status: "pending",
+    paymentStatus: "pending",
+    paymentStatusAt: null,
+    failureCode: null,
+    provider: "stripe",
+    customerId,
+    paymentIntentId: null,
+    chargeId: null,
+    refunds: {},
+    refundedAmount: 0,
+    disputes: {},
+    ledgerEntryIds: [],
+    netAmount: 0,
+    createdAt: now,
+    updatedAt: now,
+    succeededAt: null,
+  };
+  await donationRef.create(donation);
+
+  let payment: { paymentIntentId: string; clientSecret: string };
+  try {
+    payment = await deps.provider.createPayment({
+      amount: donation.amount,
+      currency: donation.currency,
+      customerId,
+      metadata: { donationId: donationRef.id, wishId: input.wishId, donorId: uid },
+      idempotencyKey: `elateme_donation_${donationRef.id}`,
+    });
+  } catch (error) {
+    // Explain the pending donation: it never reached the provider, and will never be charged.
+    await donationRef.update({ status: "failed", paymentStatus: "failed", failureCode: "provider_unavailable", updatedAt: deps.clock.now() });
+    throw unavailable("payment_intent", error);
+  }
+  await donationRef.update({ paymentIntentId: payment.paymentIntentId, updatedAt: deps.clock.now() });
+  logger.info("donation created", { donationId: donationRef.id, wishId: input.wishId, amount: donation.amount, currency: donation.currency });
+  return {
+    donationId: donationRef.id,
+    paymentIntentClientSecret: payment.clientSecret,
+    customerId,
+    ephemeralKeySecret,
+  };
+}

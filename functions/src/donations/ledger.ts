@@ -1,0 +1,217 @@
+import { FieldValue } from "firebase-admin/firestore";
+import type { Firestore } from "firebase-admin/firestore";
+import * as logger from "firebase-functions/logger";
+import { addToOutbox } from "../events/outbox";
+import type { Clock } from "../lib/clock";
+import type { Donation, ProviderEventRecord } from "../model/donation";
+import { DONATIONS, LEDGER, contributionsCollection, supportersCollection } from "../model/donation";
+import { WISHES } from "../model/wish";
+import type { PaymentEvent } from "../payments/provider";
+import { markFundedIfReached } from "./funded";
+import { GRPC, grpcCode, refs } from "./refs";
+import { applyEvent, displayStatus, ledgerEntriesOf, refundedAmount } from "./state";
+import type { MoneyEvent, MoneyState } from "./state";
+
+export interface LedgerDeps {
+  db: Firestore;
+  clock: Clock;
+}
+
+export type ProcessOutcome = "applied" | "no_change" | "unknown_donation" | "duplicate" | "ignored";
+
+/** Conflicts (another delivery won the race) are retried from a fresh read; anything else propagates. */
+const MAX_ATTEMPTS = 12;
+
+function isConflict(error: unknown): boolean {
+  const code = grpcCode(error);
+  return code === GRPC.ALREADY_EXISTS || code === GRPC.FAILED_PRECONDITION || code === GRPC.ABORTED;
+}
+
+const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
+
+/**
+ * Applies one verified provider event to the donation it concerns, exactly once. This is the function the webhook
+ * calls (and the property test drives directly).
+ *
+ * One atomic batch per event, without a transaction on the (possibly hot) wish:
+ * - `providerEvents/{eventId}` is created (a create precondition: a concurrent duplicate loses and is retried, then
+ *   seen as a duplicate);
+ * - the donation is updated with a `lastUpdateTime` precondition: the donation document serialises its own money
+ *   state and lists the ledger entries already applied, so a concurrent event for the same donation retries;
+ * - the newly owed ledger entries are created (create precondition, deterministic ids);
+ * - the wish gets `FieldValue.increment`s (raised, donorCount), the contribution is created (first charge of this
+ *   donor to this wish, which is what bumps donorCount) or incremented, the supporter entry appears or disappears,
+ *   and `donation.received` goes to the outbox.
+ * Then, only if money was added, `markFundedIfReached` checks the wish.
+ */
+export async function processPaymentEvent(deps: LedgerDeps, event: PaymentEvent): Promise<ProcessOutcome> {
+  if (event.kind === "ignored") return "ignored";
+  const donationId = await resolveDonationId(deps.db, event);
+  for (let attempt = 1; ; attempt += 1) {
+    try {
+      return await attemptOnce(deps, event, donationId);
+    } catch (error) {
+      if (!isConflict(error) || attempt >= MAX_ATTEMPTS) throw error;
+      await sleep(Math.floor(Math.random() * 10 * attempt));
+    }
+  }
+}
+
+async function resolveDonationId(db: Firestore, event: MoneyEvent): Promise<string | null> {
+  if (event.kind === "payment") return event.metadata?.donationId ?? null;
+  if (!event.paymentIntentId) return null;
+  const found = await db.collection(DONATIONS).where("paymentIntentId", "==", event.paymentIntentId).limit(1).get();
+  return found.docs[0]?.id ?? null;
+}
+
+function eventRecord(event: MoneyEvent, outcome: ProviderEventRecord["outcome"], donationId: string | null, now: Date): ProviderEventRecord {
+  return { provider: "stripe", type: event.type, outcome, donationId, providerCreatedAt: event.createdMs, processedAt: now };
+}
+
+function moneyState(donation: Donation): MoneyState {
+  const { amount, paymentStatus, paymentStatusAt, failureCode, paymentIntentId, chargeId, refunds, disputes, succeededAt } = donation;
+  return { amount, paymentStatus, paymentStatusAt, failureCode, paymentIntentId, chargeId, refunds, disputes, succeededAt };
+}
+
+function sameMoney(a: MoneyState, b: MoneyState): boolean {
+  return JSON.stringify(a) === JSON.stringify(b);
+}
+
+async function attemptOnce(deps: LedgerDeps, event: MoneyEvent, donationId: string | null): Promise<ProcessOutcome> {
+  const { db } = deps;
+  const eventRef = refs.providerEvent(db, event.eventId);
+  const metadata = event.kind === "payment" ? event.metadata : null;
+  // The donation, the event record and (for payment events, from their metadata) the contribution are read in parallel.
+  const [eventSnap, donationSnap, guessedContribution] = await Promise.all([
+    eventRef.get(),
+    donationId ? refs.donation(db, donationId).get() : Promise.resolve(null),
+    metadata ? refs.contribution(db, metadata.donorId, metadata.wishId).get() : Promise.resolve(null),
+  ]);
+  const donation = donationSnap?.data();
+  if (eventSnap.exists) {
+    // A redelivery. If an earlier delivery crashed after its batch but before the funded check, finish that check.
+    if (donation && donation.netAmount > 0) await markFundedIfReached(deps, donation.wishId);
+    return "duplicate";
+  }
+  const now = deps.clock.now();
+  if (!donationSnap || !donation || !donationId) {
+    await eventRef.create(eventRecord(event, "unknown_donation", donationId, now));
+    logger.warn("payment event for an unknown donation recorded and ignored", { eventId: event.eventId, type: event.type });
+    return "unknown_donation";
+  }
+
+  const before = moneyState(donation);
+  const after = applyEvent(before, event, now);
+  const applied = new Set(donation.ledgerEntryIds);
+  const newEntries = ledgerEntriesOf(after).filter((entry) => !applied.has(entry.id));
+  const delta = newEntries.reduce((sum, entry) => sum + entry.amount, 0);
+  const newCharge = newEntries.some((entry) => entry.kind === "charge");
+  const changed = newEntries.length > 0 || !sameMoney(before, after);
+
+  const batch = db.batch();
+  batch.create(eventRef, eventRecord(event, changed ? "applied" : "no_change", donationId, now));
+  if (changed) {
+    const netAmount = donation.netAmount + delta;
+    batch.update(
+      db.collection(DONATIONS).doc(donationId),
+      {
+        ...after,
+        status: displayStatus(after),
+        refundedAmount: refundedAmount(after),
+        ledgerEntryIds: [...donation.ledgerEntryIds, ...newEntries.map((entry) => entry.id)],
+        netAmount,
+        updatedAt: now,
+      },
+      { lastUpdateTime: donationSnap.updateTime },
+    );
+    for (const entry of newEntries) {
+      batch.create(db.collection(LEDGER).doc(entry.id), {
+        kind: entry.kind,
+        wishId: donation.wishId,
+        donationId,
+        donorId: donation.donorId,
+        amount: entry.amount,
+        currency: donation.currency,
+        provider: "stripe",
+        providerObjectId: entry.providerObjectId,
+        eventId: event.eventId,
+        createdAt: now,
+      });
+    }
+    if (newEntries.length > 0) {
+      const contribution =
+        guessedContribution && metadata?.donorId === donation.donorId && metadata.wishId === donation.wishId
+          ? guessedContribution
+          : await refs.contribution(db, donation.donorId, donation.wishId).get();
+      const contributionRef = db.collection(contributionsCollection(donation.donorId)).doc(donation.wishId);
+      const firstFromDonor = !contribution.exists;
+      if (firstFromDonor) {
+        // create(): of two concurrent first donations by the same donor, one wins; the other retries and increments.
+        batch.create(contributionRef, {
+          wishId: donation.wishId,
+          donorId: donation.donorId,
+          currency: donation.currency,
+          amount: delta,
+          donationCount: newCharge ? 1 : 0,
+          firstGivenAt: now,
+          updatedAt: now,
+        });
+      } else {
+        batch.update(contributionRef, {
+          amount: FieldValue.increment(delta),
+          donationCount: FieldValue.increment(newCharge ? 1 : 0),
+          updatedAt: now,
+        });
+      }
+      batch.update(db.collection(WISHES).doc(donation.wishId), {
+        raised: FieldValue.increment(delta),
+        ...(firstFromDonor && newCharge ? { donorCount: FieldValue.increment(1) } : {}),
+        ...(newCharge ? { hasSucceededDonation: true } : {}),
+        updatedAt: now,
+      });
+    }
+    const shownBefore = before.paymentStatus === "succeeded" && donation.netAmount > 0;
+    const shownAfter = after.paymentStatus === "succeeded" && netAmount > 0;
+    const supporterRef = db.collection(supportersCollection(donation.wishId)).doc(donationId);
+    if (shownAfter && !shownBefore) {
+      batch.set(supporterRef, {
+        donorId: donation.anonymous ? null : donation.donorId,
+        displayName: donation.anonymous ? null : donation.donorDisplayName,
+        amount: donation.anonymous ? null : donation.amount,
+        currency: donation.currency,
+        message: donation.message,
+        anonymous: donation.anonymous,
+        createdAt: now,
+      });
+    } else if (shownBefore && !shownAfter) {
+      batch.delete(supporterRef);
+    }
+    if (newCharge) {
+      addToOutbox(
+        db,
+        batch,
+        {
+          id: `donation.received:${donationId}`,
+          type: "donation.received",
+          wishId: donation.wishId,
+          donationId,
+          donorId: donation.donorId,
+          amount: donation.amount,
+          currency: donation.currency,
+          anonymous: donation.anonymous,
+        },
+        now,
+      );
+    }
+  }
+  await batch.commit();
+  if (delta > 0) await markFundedIfReached(deps, donation.wishId);
+  logger.info("payment event processed", {
+    eventId: event.eventId,
+    type: event.type,
+    donationId,
+    outcome: changed ? "applied" : "no_change",
+    ledgerEntries: newEntries.map((entry) => entry.id),
+  });
+  return changed ? "applied" : "no_change";
+}

@@ -1,0 +1,99 @@
+import type { Firestore } from "firebase-admin/firestore";
+import * as logger from "firebase-functions/logger";
+import { HttpsError } from "firebase-functions/v2/https";
+import type { CallableRequest } from "firebase-functions/v2/https";
+import { z } from "zod";
+import type { Clock } from "../lib/clock";
+import { parseInput, requireAdmin } from "../lib/errors";
+import type { DriftReport } from "../model/donation";
+import { contributionsCollection } from "../model/donation";
+import { WISHES } from "../model/wish";
+import { markFundedIfReached } from "./funded";
+import { refs } from "./refs";
+
+/**
+ * Re-derives a wish's totals from the ledger (the source of truth) and reports drift in `ops/ledger/drift/{wishId}`:
+ * raised = sum of the wish's ledger entries; donorCount = distinct donors with a charge; each donor's contribution =
+ * the sum of their entries. With `repair`, the derived values are written back (run it when the wish is quiet:
+ * an increment landing between the read and the repair would be overwritten, and the next run would report it).
+ */
+export async function reconcileWish(
+  deps: { db: Firestore; clock: Clock },
+  wishId: string,
+  options: { repair: boolean },
+): Promise<DriftReport> {
+  const wish = (await refs.wish(deps.db, wishId).get()).data();
+  if (!wish) throw new HttpsError("not-found", "No such wish.");
+  const entries = (await refs.ledger(deps.db).where("wishId", "==", wishId).get()).docs.map((doc) => doc.data());
+
+  const perDonor = new Map<string, { amount: number; charges: number }>();
+  for (const entry of entries) {
+    const donor = perDonor.get(entry.donorId) ?? { amount: 0, charges: 0 };
+    donor.amount += entry.amount;
+    if (entry.kind === "charge") donor.charges += 1;
+    perDonor.set(entry.donorId, donor);
+  }
+  const chargedDonors = [...perDonor.values()].filter((donor) => donor.charges > 0).length;
+  const expected = {
+    raised: entries.reduce((sum, entry) => sum + entry.amount, 0),
+    donorCount: chargedDonors,
+    hasSucceededDonation: chargedDonors > 0,
+  };
+  const actual = { raised: wish.raised, donorCount: wish.donorCount, hasSucceededDonation: wish.hasSucceededDonation };
+
+  const donorIds = [...perDonor.keys()].sort();
+  const contributions = await Promise.all(donorIds.map((donorId) => refs.contribution(deps.db, donorId, wishId).get()));
+  const contributionDrift = donorIds.flatMap((donorId, index) => {
+    const expectedAmount = perDonor.get(donorId)?.amount ?? 0;
+    const actualAmount = contributions[index]?.data()?.amount ?? null;
+    return actualAmount === expectedAmount ? [] : [{ donorId, expected: expectedAmount, actual: actualAmount }];
+  });
+  const drift =
+    expected.raised !== actual.raised ||
+    expected.donorCount !== actual.donorCount ||
+    expected.hasSucceededDonation !== actual.hasSucceededDonation ||
+    contributionDrift.length > 0;
+
+  const now = deps.clock.now();
+  const repaired = options.repair && drift;
+  const report: DriftReport = {
+    wishId,
+    checkedAt: now,
+    drift,
+    repaired,
+    ledgerEntries: entries.length,
+    expected,
+    actual,
+    contributionDrift,
+  };
+  const batch = deps.db.batch();
+  batch.set(refs.drift(deps.db, wishId), report);
+  if (repaired) {
+    batch.update(deps.db.collection(WISHES).doc(wishId), { ...expected, updatedAt: now });
+    for (const item of contributionDrift) {
+      const donor = perDonor.get(item.donorId);
+      batch.set(
+        deps.db.collection(contributionsCollection(item.donorId)).doc(wishId),
+        { wishId, donorId: item.donorId, currency: wish.currency, amount: item.expected, donationCount: donor?.charges ?? 0, updatedAt: now, ...(item.actual === null ? { firstGivenAt: now } : {}) },
+        { merge: true },
+      );
+    }
+  }
+  await batch.commit();
+  if (repaired) await markFundedIfReached(deps, wishId);
+  if (drift) logger.warn("ledger drift found", { wishId, repaired, expected, actual, contributionDrift: contributionDrift.length });
+  return report;
+}
+
+export const reconcileInput = z.object({ wishId: z.string().min(1).max(128), repair: z.boolean().optional() }).strict();
+
+/** Admin callable around `reconcileWish`. */
+export async function reconcileWishCallable(
+  deps: { db: Firestore; clock: Clock },
+  request: Pick<CallableRequest, "auth" | "data">,
+): Promise<{ drift: boolean; repaired: boolean; expected: DriftReport["expected"]; actual: DriftReport["actual"] }> {
+  requireAdmin(request);
+  const input = parseInput(reconcileInput, request.data);
+  const report = await reconcileWish(deps, input.wishId, { repair: input.repair ?? false });
+  return { drift: report.drift, repaired: report.repaired, expected: report.expected, actual: report.actual };
+}

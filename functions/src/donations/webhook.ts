@@ -1,0 +1,52 @@
+import * as logger from "firebase-functions/logger";
+import { WebhookSignatureError } from "../payments/provider";
+import type { PaymentProvider } from "../payments/provider";
+import { processPaymentEvent } from "./ledger";
+import type { LedgerDeps } from "./ledger";
+
+export interface WebhookRequest {
+  method: string;
+  rawBody: Buffer | undefined;
+  signature: string | undefined;
+}
+
+export interface WebhookResponse {
+  status: number;
+  body: Record<string, unknown>;
+}
+
+/**
+ * The payment webhook: verify the signature on the raw body, then apply the event durably.
+ * - 400 when the signature is missing or wrong (nothing is written);
+ * - 200 only after the event is durably recorded (or is a type we ignore, or a duplicate);
+ * - 500 when anything failed, so the provider retries (Stripe: for up to 3 days).
+ * Provider and database messages stay in the logs; the response names only the outcome.
+ */
+export async function handlePaymentWebhook(
+  deps: LedgerDeps & { provider: PaymentProvider },
+  request: WebhookRequest,
+): Promise<WebhookResponse> {
+  if (request.method !== "POST") return { status: 405, body: { error: "method not allowed" } };
+  let event;
+  try {
+    event = deps.provider.parseWebhook(request.rawBody ?? Buffer.alloc(0), request.signature);
+  } catch (error) {
+    if (error instanceof WebhookSignatureError) {
+      logger.warn("payment webhook rejected: bad signature", { reason: error.message });
+      return { status: 400, body: { error: "invalid signature" } };
+    }
+    logger.error("payment webhook could not parse the event", { error: error instanceof Error ? error.message : String(error) });
+    return { status: 400, body: { error: "malformed event" } };
+  }
+  try {
+    const outcome = await processPaymentEvent(deps, event);
+    return { status: 200, body: { received: true, outcome } };
+  } catch (error) {
+    logger.error("payment webhook failed; the provider will retry", {
+      eventId: event.eventId,
+      type: event.type,
+      error: error instanceof Error ? error.stack : String(error),
+    });
+    return { status: 500, body: { error: "not processed; retry" } };
+  }
+}

@@ -1,0 +1,147 @@
+import { z } from "zod";
+import { currencySchema } from "./money";
+
+/**
+ * Donations, the money ledger and the documents derived from it. See docs/donations.md and docs/data-model.md.
+ * Amounts are integer minor units with an upper-case ISO currency; every money field here is written by the server
+ * only (the rules deny client writes to all of these paths).
+ */
+
+/** The payment's own progress, as reported by verified provider events. Ranked: it never moves backwards. */
+export const PAYMENT_STATUSES = ["pending", "processing", "failed", "succeeded", "canceled"] as const;
+export const paymentStatusSchema = z.enum(PAYMENT_STATUSES);
+export type PaymentStatus = z.infer<typeof paymentStatusSchema>;
+
+/**
+ * What a donation shows: the payment status, or what happened to the money afterwards. Derived from the payment
+ * status, refunds and disputes (see `displayStatus` in src/donations/state.ts).
+ */
+export const DONATION_STATUSES = ["pending", "processing", "failed", "succeeded", "canceled", "refunded", "disputed"] as const;
+export const donationStatusSchema = z.enum(DONATION_STATUSES);
+export type DonationStatus = z.infer<typeof donationStatusSchema>;
+
+export const DISPUTE_STATUSES = ["open", "won", "lost"] as const;
+export const disputeStateSchema = z.object({ status: z.enum(DISPUTE_STATUSES), amount: z.number().int() });
+export type DisputeState = z.infer<typeof disputeStateSchema>;
+
+/** `donations/{donationId}`: one payment attempt. Readable by its donor only. */
+export const donationSchema = z.object({
+  wishId: z.string(),
+  donorId: z.string(),
+  /** The donor's public name at donation time (shown on the supporter entry unless anonymous). */
+  donorDisplayName: z.string().nullable(),
+  amount: z.number().int(),
+  currency: currencySchema,
+  message: z.string().nullable(),
+  anonymous: z.boolean(),
+  status: donationStatusSchema,
+  paymentStatus: paymentStatusSchema,
+  /** Provider time (ms since epoch) of the event that set `paymentStatus`; breaks ties between failed/processing. */
+  paymentStatusAt: z.number().int().nullable(),
+  /** Why it failed: a provider decline code, or `provider_unavailable` when the PaymentIntent could not be created. */
+  failureCode: z.string().nullable(),
+  provider: z.literal("stripe"),
+  customerId: z.string().nullable(),
+  paymentIntentId: z.string().nullable(),
+  chargeId: z.string().nullable(),
+  /** Succeeded refunds by provider refund id → amount. */
+  refunds: z.record(z.string(), z.number().int()),
+  refundedAmount: z.number().int(),
+  /** Disputes by provider dispute id. */
+  disputes: z.record(z.string(), disputeStateSchema),
+  /** Ledger entry ids already applied for this donation (the donation document serialises its own ledger). */
+  ledgerEntryIds: z.array(z.string()),
+  /** Net money this donation contributes to the wish: the sum of its ledger entries. */
+  netAmount: z.number().int(),
+  createdAt: z.date(),
+  updatedAt: z.date(),
+  succeededAt: z.date().nullable(),
+});
+export type Donation = z.infer<typeof donationSchema>;
+
+export const LEDGER_KINDS = ["charge", "refund", "dispute", "dispute_reinstated"] as const;
+
+/** `ledger/{entryId}`: append-only, one entry per provider money movement, deterministic id (see ledgerEntryId). */
+export const ledgerEntrySchema = z.object({
+  kind: z.enum(LEDGER_KINDS),
+  wishId: z.string(),
+  donationId: z.string(),
+  donorId: z.string(),
+  /** Signed: a charge is positive, a refund or dispute withdrawal negative. */
+  amount: z.number().int(),
+  currency: currencySchema,
+  provider: z.literal("stripe"),
+  /** The provider object that moved the money (pi_…, re_…, du_…). */
+  providerObjectId: z.string(),
+  /** The provider event that first carried it. */
+  eventId: z.string(),
+  createdAt: z.date(),
+});
+export type LedgerEntry = z.infer<typeof ledgerEntrySchema>;
+
+/** `providerEvents/{eventId}`: a processed provider event (dedupe record). */
+export const providerEventSchema = z.object({
+  provider: z.literal("stripe"),
+  type: z.string(),
+  /** applied | no_change | unknown_donation */
+  outcome: z.enum(["applied", "no_change", "unknown_donation"]),
+  donationId: z.string().nullable(),
+  providerCreatedAt: z.number().int(),
+  processedAt: z.date(),
+});
+export type ProviderEventRecord = z.infer<typeof providerEventSchema>;
+
+/** `paymentCustomers/{uid}`: the one provider customer of a user. */
+export const paymentCustomerSchema = z.object({
+  provider: z.literal("stripe"),
+  stripeCustomerId: z.string(),
+  createdAt: z.date(),
+});
+export type PaymentCustomer = z.infer<typeof paymentCustomerSchema>;
+
+/** `wishes/{wishId}/supporters/{donationId}`: the public face of a succeeded donation, for the wish's viewers. */
+export const supporterSchema = z.object({
+  donorId: z.string().nullable(),
+  displayName: z.string().nullable(),
+  amount: z.number().int().nullable(),
+  currency: currencySchema,
+  message: z.string().nullable(),
+  anonymous: z.boolean(),
+  createdAt: z.date(),
+});
+export type Supporter = z.infer<typeof supporterSchema>;
+
+/** `users/{uid}/contributions/{wishId}` (F12): what the user gave to one wish, maintained from the ledger. */
+export const contributionSchema = z.object({
+  wishId: z.string(),
+  donorId: z.string(),
+  currency: currencySchema,
+  /** Net amount given (charges minus refunds and dispute withdrawals). */
+  amount: z.number().int(),
+  /** Succeeded donations to this wish (charges). */
+  donationCount: z.number().int(),
+  firstGivenAt: z.date(),
+  updatedAt: z.date(),
+});
+export type Contribution = z.infer<typeof contributionSchema>;
+
+/** `ops/ledger/drift/{wishId}`: the last re-derivation of a wish's totals from the ledger. */
+export const driftReportSchema = z.object({
+  wishId: z.string(),
+  checkedAt: z.date(),
+  drift: z.boolean(),
+  repaired: z.boolean(),
+  ledgerEntries: z.number().int(),
+  expected: z.object({ raised: z.number().int(), donorCount: z.number().int(), hasSucceededDonation: z.boolean() }),
+  actual: z.object({ raised: z.number().int(), donorCount: z.number().int(), hasSucceededDonation: z.boolean() }),
+  contributionDrift: z.array(z.object({ donorId: z.string(), expected: z.number().int(), actual: z.number().int().nullable() })),
+});
+export type DriftReport = z.infer<typeof driftReportSchema>;
+
+export const DONATIONS = "donations";
+export const LEDGER = "ledger";
+export const PROVIDER_EVENTS = "providerEvents";
+export const PAYMENT_CUSTOMERS = "paymentCustomers";
+export const supportersCollection = (wishId: string) => `wishes/${wishId}/supporters`;
+export const contributionsCollection = (uid: string) => `users/${uid}/contributions`;
+export const driftCollection = "ops/ledger/drift";

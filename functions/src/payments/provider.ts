@@ -1,0 +1,96 @@
+/**
+ * The payment-provider seam. Donation code depends only on this interface and on the provider-neutral
+ * `PaymentEvent`s it yields; Stripe (src/payments/stripe.ts) is the one implementation today. A second provider
+ * (bank transfer, ...) would implement the same interface and normalise its notifications to the same events.
+ */
+
+export interface PaymentMetadata {
+  donationId: string;
+  wishId: string;
+  donorId: string;
+}
+
+export interface PaymentProvider {
+  readonly name: "stripe";
+  /** Creates the user's customer. Must be idempotent per `idempotencyKey` (concurrent first donations). */
+  createCustomer(input: { userId: string; idempotencyKey: string }): Promise<{ customerId: string }>;
+  /** Creates a payment for a server-computed amount. Idempotent per `idempotencyKey`. */
+  createPayment(input: {
+    amount: number;
+    currency: string;
+    customerId: string;
+    metadata: PaymentMetadata;
+    idempotencyKey: string;
+  }): Promise<{ paymentIntentId: string; clientSecret: string }>;
+  /** A short-lived key that lets the mobile payment sheet act for this customer. */
+  createCustomerKey(customerId: string): Promise<{ secret: string }>;
+  /** Verifies a webhook delivery and normalises it. Throws `WebhookSignatureError` when it cannot be trusted. */
+  parseWebhook(rawBody: Buffer, signature: string | undefined): PaymentEvent;
+}
+
+/** The provider API failed or could not be reached. The message is for logs only, never for clients. */
+export class PaymentProviderError extends Error {
+  constructor(
+    message: string,
+    readonly providerCode: string | null,
+  ) {
+    super(message);
+    this.name = "PaymentProviderError";
+  }
+}
+
+/** A webhook delivery whose signature is missing, malformed, stale or wrong. */
+export class WebhookSignatureError extends Error {
+  constructor(message: string) {
+    super(message);
+    this.name = "WebhookSignatureError";
+  }
+}
+
+interface EventBase {
+  eventId: string;
+  /** The provider's event type, for the processed-event record. */
+  type: string;
+  /** Provider event creation time, ms since epoch. */
+  createdMs: number;
+}
+
+/** A payment changed state (Stripe: payment_intent.processing / succeeded / payment_failed / canceled). */
+export interface PaymentStatusEvent extends EventBase {
+  kind: "payment";
+  status: "processing" | "succeeded" | "failed" | "canceled";
+  paymentIntentId: string;
+  /** From the payment's metadata; null when the payment is not one of ours. */
+  metadata: PaymentMetadata | null;
+  amountReceived: number;
+  currency: string;
+  chargeId: string | null;
+  failureCode: string | null;
+}
+
+/** A charge was (partly) refunded. `refunds` lists the succeeded refunds the event carries. */
+export interface RefundEvent extends EventBase {
+  kind: "refund";
+  paymentIntentId: string | null;
+  chargeId: string;
+  currency: string;
+  refunds: { id: string; amount: number }[];
+}
+
+/** A dispute was opened or closed. */
+export interface DisputeEvent extends EventBase {
+  kind: "dispute";
+  paymentIntentId: string | null;
+  chargeId: string;
+  disputeId: string;
+  amount: number;
+  currency: string;
+  status: "open" | "won" | "lost";
+}
+
+/** A verified event we do not act on (answered 2xx and ignored). */
+export interface IgnoredEvent extends EventBase {
+  kind: "ignored";
+}
+
+export type PaymentEvent = PaymentStatusEvent | RefundEvent | DisputeEvent | IgnoredEvent;

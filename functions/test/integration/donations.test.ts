@@ -1,0 +1,363 @@
+// Donations end to end through the emulators: the donate callable (client SDK) → the fake Stripe API (real stripe
+// SDK) → signed webhook deliveries over HTTP to the emulated stripeWebhook → Firestore state read by clients.
+import assert from "node:assert/strict";
+import { doc, getDoc } from "firebase/firestore";
+import { FunctionsError } from "firebase/functions";
+import type { StripeEventObject } from "../../devtools/fakes/stripe";
+import type { DonateResult } from "../../src/donations/donate";
+import { adminDb } from "../helpers/admin";
+import { anonymousClient, signedInClient } from "../helpers/clients";
+import type { TestClient } from "../helpers/clients";
+import { seedWish } from "../helpers/donation-fixtures";
+import { functionUrl } from "../helpers/emulators";
+import { fakeStripe } from "../helpers/fakes";
+
+const WISH = "wish-bike";
+
+async function webhook(event: StripeEventObject, options: { secret?: string; signature?: string | null } = {}) {
+  const response = await fakeStripe().deliver(await functionUrl("stripeWebhook"), event, options);
+  const body = (await response.json()) as Record<string, unknown>;
+  return { status: response.status, body };
+}
+
+async function expectCode(promise: Promise<unknown>, code: string, message?: RegExp): Promise<void> {
+  await assert.rejects(promise, (error: unknown) => {
+    assert.ok(error instanceof FunctionsError, `expected a FunctionsError, got ${String(error)}`);
+    assert.equal(error.code, `functions/${code}`, error.message);
+    if (message) assert.match(error.message, message);
+    return true;
+  });
+}
+
+async function donation(id: string) {
+  const snap = await adminDb().collection("donations").doc(id).get();
+  return snap.data() ?? {};
+}
+
+async function wishState(wishId = WISH) {
+  return (await adminDb().collection("wishes").doc(wishId).get()).data() ?? {};
+}
+
+async function countDocs(path: string): Promise<number> {
+  return (await adminDb().collection(path).count().get()).data().count;
+}
+
+function intentOf(result: DonateResult): string {
+  const intent = [...fakeStripe().paymentIntents.values()].find(
+    (candidate) => (candidate.metadata as Record<string, string>).donationId === result.donationId,
+  );
+  assert.ok(intent, "the fake Stripe holds the donation's PaymentIntent");
+  return String(intent.id);
+}
+
+describe("donations (emulators + fake Stripe)", function () {
+  this.timeout(60_000);
+  let dana: TestClient;
+
+  beforeEach(async () => {
+    fakeStripe().reset();
+    await seedWish(adminDb(), WISH);
+    await adminDb().doc("users/dana").set({ displayName: "Dana D.", photoUrl: null, facebookLinked: false });
+    dana = await signedInClient("dana");
+  });
+
+  it("donate → signed payment_intent.succeeded → the wish's progress, the supporter and the contribution", async () => {
+    const result = await dana.call<DonateResult>("donate", { wishId: WISH, amount: 50_000, currency: "CZK", message: "Enjoy!" });
+    assert.match(result.paymentIntentClientSecret, /^pi_\w+_secret_\w+$/);
+    assert.match(result.customerId, /^cus_/);
+    assert.match(result.ephemeralKeySecret, /^ek_test_/);
+
+    const created = fakeStripe().callsTo("POST", "/v1/payment_intents");
+    assert.equal(created.length, 1);
+    assert.equal(created[0]?.idempotencyKey, `elateme_donation_${result.donationId}`);
+    assert.deepEqual(created[0]?.params, {
+      amount: "50000",
+      currency: "czk",
+      customer: result.customerId,
+      automatic_payment_methods: { enabled: "true" },
+      metadata: { donationId: result.donationId, wishId: WISH, donorId: "dana" },
+    });
+    const pending = await getDoc(doc(dana.db, "donations", result.donationId));
+    assert.equal(pending.get("status"), "pending");
+
+    const pi = intentOf(result);
+    const answer = await webhook(fakeStripe().succeed(pi));
+    assert.deepEqual(answer, { status: 200, body: { received: true, outcome: "applied" } });
+
+    const dave = await signedInClient("dave");
+    const wish = await getDoc(doc(dave.db, "wishes", WISH));
+    assert.equal(wish.get("raised"), 50_000);
+    assert.equal(wish.get("donorCount"), 1);
+    assert.equal(wish.get("hasSucceededDonation"), true);
+    assert.equal(wish.get("status"), "open");
+
+    const mine = await getDoc(doc(dana.db, "donations", result.donationId));
+    assert.equal(mine.get("status"), "succeeded");
+    assert.equal(mine.get("netAmount"), 50_000);
+    const supporter = await getDoc(doc(dave.db, "wishes", WISH, "supporters", result.donationId));
+    assert.equal(supporter.get("displayName"), "Dana D.");
+    assert.equal(supporter.get("amount"), 50_000);
+    assert.equal(supporter.get("message"), "Enjoy!");
+    const contribution = await getDoc(doc(dana.db, "users", "dana", "contributions", WISH));
+    assert.equal(contribution.get("amount"), 50_000);
+    assert.equal(contribution.get("donationCount"), 1);
+
+    const ledger = await adminDb().collection("ledger").doc(`charge_${pi}`).get();
+    assert.equal(ledger.get("amount"), 50_000);
+    assert.equal(ledger.get("kind"), "charge");
+    const outbox = await adminDb().collection("events").doc(`donation.received:${result.donationId}`).get();
+    assert.equal(outbox.get("type"), "donation.received");
+  });
+
+  it("an anonymous donation shows neither name nor amount to viewers", async () => {
+    const result = await dana.call<DonateResult>("donate", { wishId: WISH, amount: 20_000, currency: "CZK", anonymous: true });
+    await webhook(fakeStripe().succeed(intentOf(result)));
+    const dave = await signedInClient("dave");
+    const supporter = await getDoc(doc(dave.db, "wishes", WISH, "supporters", result.donationId));
+    assert.equal(supporter.get("anonymous"), true);
+    assert.equal(supporter.get("displayName"), null);
+    assert.equal(supporter.get("amount"), null);
+    assert.equal(supporter.get("donorId"), null);
+  });
+
+  it("a failed payment leaves the wish untouched and tells the donor why", async () => {
+    const result = await dana.call<DonateResult>("donate", { wishId: WISH, amount: 30_000, currency: "CZK" });
+    const answer = await webhook(fakeStripe().fail(intentOf(result), "insufficient_funds"));
+    assert.equal(answer.status, 200);
+    const failed = await donation(result.donationId);
+    assert.equal(failed.status, "failed");
+    assert.equal(failed.failureCode, "insufficient_funds");
+    assert.equal((await wishState()).raised, 0);
+    assert.equal(await countDocs("ledger"), 0);
+    assert.equal(await countDocs(`wishes/${WISH}/supporters`), 0);
+  });
+
+  it("duplicate and out-of-order deliveries: a late processing/failed never overwrites succeeded; money counted once", async () => {
+    const result = await dana.call<DonateResult>("donate", { wishId: WISH, amount: 40_000, currency: "CZK" });
+    const pi = intentOf(result);
+    const processing = fakeStripe().processing(pi);
+    const failed = fakeStripe().fail(pi);
+    const succeeded = fakeStripe().succeed(pi);
+
+    assert.equal((await webhook(succeeded)).body.outcome, "applied");
+    assert.equal((await webhook(succeeded)).body.outcome, "duplicate");
+    assert.equal((await webhook(failed)).body.outcome, "no_change");
+    assert.equal((await webhook(processing)).body.outcome, "no_change");
+    assert.equal((await webhook(failed)).body.outcome, "duplicate");
+
+    const final = await donation(result.donationId);
+    assert.equal(final.status, "succeeded");
+    assert.deepEqual(final.ledgerEntryIds, [`charge_${pi}`]);
+    const wish = await wishState();
+    assert.equal(wish.raised, 40_000);
+    assert.equal(wish.donorCount, 1);
+    assert.equal(await countDocs("ledger"), 1);
+    assert.equal(await countDocs("providerEvents"), 3);
+  });
+
+  it("a refund that arrives before the succeeded event still counts the charge once and the refund once", async () => {
+    const result = await dana.call<DonateResult>("donate", { wishId: WISH, amount: 40_000, currency: "CZK" });
+    const pi = intentOf(result);
+    const succeeded = fakeStripe().succeed(pi);
+    const refunded = fakeStripe().refund(pi, 15_000);
+    assert.equal((await webhook(refunded)).status, 200);
+    assert.equal((await webhook(succeeded)).body.outcome, "no_change");
+    const final = await donation(result.donationId);
+    assert.equal(final.status, "succeeded");
+    assert.equal(final.refundedAmount, 15_000);
+    assert.equal(final.netAmount, 25_000);
+    assert.equal((await wishState()).raised, 25_000);
+    assert.equal(await countDocs("ledger"), 2);
+    const contribution = await adminDb().doc(`users/dana/contributions/${WISH}`).get();
+    assert.equal(contribution.get("amount"), 25_000);
+  });
+
+  it("a dispute withdraws the money; a won dispute reinstates it; a lost one keeps it out", async () => {
+    const first = await dana.call<DonateResult>("donate", { wishId: WISH, amount: 30_000, currency: "CZK" });
+    const second = await dana.call<DonateResult>("donate", { wishId: WISH, amount: 20_000, currency: "CZK" });
+    const [pi1, pi2] = [intentOf(first), intentOf(second)];
+    await webhook(fakeStripe().succeed(pi1));
+    await webhook(fakeStripe().succeed(pi2));
+    assert.equal((await wishState()).raised, 50_000);
+
+    const opened1 = fakeStripe().dispute(pi1);
+    const opened2 = fakeStripe().dispute(pi2);
+    await webhook(opened1);
+    await webhook(opened2);
+    assert.equal((await donation(first.donationId)).status, "disputed");
+    assert.equal((await wishState()).raised, 0);
+    assert.equal(await countDocs(`wishes/${WISH}/supporters`), 0, "a fully withdrawn donation is no longer shown");
+
+    const won = fakeStripe().closeDispute(String(opened1.data.object.id), "won");
+    const lost = fakeStripe().closeDispute(String(opened2.data.object.id), "lost");
+    await webhook(won);
+    await webhook(lost);
+    await webhook(opened1); // a redelivered "created" cannot reopen a closed dispute
+    assert.equal((await donation(first.donationId)).status, "succeeded");
+    assert.equal((await donation(second.donationId)).status, "disputed");
+    const wish = await wishState();
+    assert.equal(wish.raised, 30_000);
+    assert.equal(wish.donorCount, 1, "donorCount counts donors with a charge; dana is one donor");
+    assert.equal(await countDocs("ledger"), 5); // 2 charges, 2 withdrawals, 1 reinstatement
+  });
+
+  it("funds the wish exactly once and reveals a surprise to its recipient", async () => {
+    const SURPRISE = "wish-surprise";
+    await seedWish(adminDb(), SURPRISE, {
+      ownerId: "rita",
+      organizerId: "oscar",
+      isSurprise: true,
+      amount: 60_000,
+      audience: { kind: "people", groupIds: [], userIds: ["dana"] },
+      viewerIds: ["oscar", "dana"],
+    });
+    const oscar = await signedInClient("oscar");
+    const a = await dana.call<DonateResult>("donate", { wishId: SURPRISE, amount: 40_000, currency: "CZK" });
+    const b = await oscar.call<DonateResult>("donate", { wishId: SURPRISE, amount: 20_000, currency: "CZK" });
+    const [ea, eb] = [fakeStripe().succeed(intentOf(a)), fakeStripe().succeed(intentOf(b))];
+    await Promise.all([webhook(ea), webhook(eb), webhook(ea), webhook(eb)]);
+
+    const wish = await wishState(SURPRISE);
+    assert.equal(wish.status, "funded");
+    assert.equal(wish.raised, 60_000);
+    assert.ok(wish.fundedAt);
+    assert.ok(wish.revealedAt);
+    const rita = await signedInClient("rita");
+    const seen = await getDoc(doc(rita.db, "wishes", SURPRISE));
+    assert.equal(seen.get("status"), "funded");
+    const events = await adminDb().collection("events").where("wishId", "==", SURPRISE).get();
+    assert.deepEqual(events.docs.map((event) => event.get("type") as string).sort(), [
+      "donation.received",
+      "donation.received",
+      "surprise.revealed",
+      "wish.funded",
+    ]);
+    await expectCode(dana.call("donate", { wishId: SURPRISE, amount: 1_500, currency: "CZK" }), "failed-precondition", /funded/);
+  });
+
+  it("bad, missing or stale signatures and tampered payloads → 400 with nothing written", async () => {
+    const result = await dana.call<DonateResult>("donate", { wishId: WISH, amount: 20_000, currency: "CZK" });
+    const event = fakeStripe().succeed(intentOf(result));
+    assert.equal((await webhook(event, { secret: "whsec_wrong" })).status, 400);
+    assert.equal((await webhook(event, { signature: null })).status, 400);
+    assert.equal((await webhook(event, { signature: "t=1,v1=deadbeef" })).status, 400);
+    const { signature } = fakeStripe().signed(event);
+    const tampered = JSON.stringify({ ...event, data: { object: { ...event.data.object, amount_received: 99_999_999 } } });
+    const response = await fetch(await functionUrl("stripeWebhook"), {
+      method: "POST",
+      headers: { "content-type": "application/json", "stripe-signature": signature },
+      body: tampered,
+    });
+    assert.equal(response.status, 400);
+    assert.equal(await countDocs("providerEvents"), 0);
+    assert.equal(await countDocs("ledger"), 0);
+    assert.equal((await donation(result.donationId)).status, "pending");
+    assert.equal((await wishState()).raised, 0);
+  });
+
+  it("verified events of types we do not handle get 2xx and change nothing", async () => {
+    const answer = await webhook(fakeStripe().unrelated("customer.created"));
+    assert.deepEqual(answer, { status: 200, body: { received: true, outcome: "ignored" } });
+    assert.equal(await countDocs("providerEvents"), 0);
+  });
+
+  it("tampered or invalid input → invalid-argument naming the field, and no PaymentIntent", async () => {
+    await expectCode(dana.call("donate", { wishId: WISH, amount: 50_000, currency: "EUR" }), "invalid-argument", /currency/);
+    await expectCode(dana.call("donate", { wishId: WISH, amount: 1_000, currency: "CZK" }), "invalid-argument", /amount/);
+    await expectCode(dana.call("donate", { wishId: WISH, amount: 1_500.5, currency: "CZK" }), "invalid-argument", /amount/);
+    await expectCode(dana.call("donate", { wishId: WISH, amount: "50000", currency: "CZK" }), "invalid-argument", /amount/);
+    await expectCode(
+      dana.call("donate", { wishId: WISH, amount: 50_000, currency: "CZK", status: "succeeded" }),
+      "invalid-argument",
+      /status|Unrecognized/i,
+    );
+    await expectCode(dana.call("donate", { amount: 50_000, currency: "CZK" }), "invalid-argument", /wishId/);
+    assert.equal(fakeStripe().callsTo("POST", "/v1/payment_intents").length, 0);
+    assert.equal(await countDocs("donations"), 0);
+  });
+
+  it("closed, funded, expired, missing, invisible (surprise for me) and own wishes → clear errors, no PaymentIntent", async () => {
+    await seedWish(adminDb(), "w-closed", { status: "closed", closedAt: new Date() });
+    await seedWish(adminDb(), "w-expired", { deadline: new Date(Date.now() - 60_000) });
+    await seedWish(adminDb(), "w-hidden", { viewerIds: ["olga", "dave"] });
+    await seedWish(adminDb(), "w-surprise-for-dana", { ownerId: "dana", organizerId: "oscar", isSurprise: true, viewerIds: ["oscar", "dave"] });
+    await seedWish(adminDb(), "w-own", { ownerId: "dana", organizerId: "dana", viewerIds: ["dana", "dave"] });
+    const attempt = (wishId: string) => dana.call("donate", { wishId, amount: 10_000, currency: "CZK" });
+    await expectCode(attempt("w-closed"), "failed-precondition", /closed/);
+    await expectCode(attempt("w-expired"), "failed-precondition", /deadline/);
+    await expectCode(attempt("w-missing"), "not-found", /does not exist or is not visible/);
+    await expectCode(attempt("w-hidden"), "not-found", /does not exist or is not visible/);
+    await expectCode(attempt("w-surprise-for-dana"), "not-found", /does not exist or is not visible/);
+    await expectCode(attempt("w-own"), "permission-denied", /own wish/);
+    const anonymous = await anonymousClient();
+    await expectCode(anonymous.call("donate", { wishId: WISH, amount: 10_000, currency: "CZK" }), "unauthenticated");
+    assert.equal(fakeStripe().callsTo("POST", "/v1/payment_intents").length, 0);
+    assert.equal(await countDocs("donations"), 0);
+  });
+
+  it("overfunding policy: at most the remaining amount (but never below the currency minimum)", async () => {
+    await seedWish(adminDb(), "w-almost", { amount: 100_000, raised: 99_000, hasSucceededDonation: true, donorCount: 1 });
+    await expectCode(dana.call("donate", { wishId: "w-almost", amount: 2_000, currency: "CZK" }), "failed-precondition", /at most 1500/);
+    const ok = await dana.call<DonateResult>("donate", { wishId: "w-almost", amount: 1_500, currency: "CZK" });
+    assert.ok(ok.donationId);
+    await expectCode(dana.call("donate", { wishId: WISH, amount: 150_001, currency: "CZK" }), "failed-precondition", /at most 150000/);
+  });
+
+  it("Stripe failing → unavailable; the pending donation is marked provider_unavailable; nothing when the customer step fails", async () => {
+    // Stripe down for every attempt of the PaymentIntent call (the SDK retries twice with the same idempotency key).
+    fakeStripe().failNext(3, "/v1/payment_intents");
+    await expectCode(dana.call("donate", { wishId: WISH, amount: 20_000, currency: "CZK" }), "unavailable", /payment service is unavailable/);
+    const donations = await adminDb().collection("donations").get();
+    assert.equal(donations.size, 1);
+    assert.equal(donations.docs[0]?.get("status"), "failed");
+    assert.equal(donations.docs[0]?.get("failureCode"), "provider_unavailable");
+    const attempts = fakeStripe().callsTo("POST", "/v1/payment_intents");
+    assert.equal(attempts.length, 3);
+    assert.equal(new Set(attempts.map((call) => call.idempotencyKey)).size, 1, "every retry reused the idempotency key");
+
+    fakeStripe().failNext(3, "/v1/customers");
+    const eve = await signedInClient("dave");
+    await expectCode(eve.call("donate", { wishId: WISH, amount: 20_000, currency: "CZK" }), "unavailable");
+    assert.equal(await countDocs("donations"), 1, "no donation document when the customer could not be created");
+  });
+
+  it("a transient Stripe error is retried by the SDK with the same idempotency key: one PaymentIntent", async () => {
+    fakeStripe().failNext(1, "/v1/payment_intents");
+    const result = await dana.call<DonateResult>("donate", { wishId: WISH, amount: 20_000, currency: "CZK" });
+    assert.ok(result.paymentIntentClientSecret);
+    assert.equal(fakeStripe().paymentIntents.size, 1);
+    assert.equal((await donation(result.donationId)).status, "pending");
+  });
+
+  it("concurrent first donations by one user create exactly one Stripe Customer", async () => {
+    const results = await Promise.all(
+      Array.from({ length: 6 }, () => dana.call<DonateResult>("donate", { wishId: WISH, amount: 10_000, currency: "CZK" })),
+    );
+    assert.equal(fakeStripe().customers.size, 1);
+    assert.equal(new Set(results.map((result) => result.customerId)).size, 1);
+    const record = await adminDb().doc("paymentCustomers/dana").get();
+    assert.equal(record.get("stripeCustomerId"), results[0]?.customerId);
+    assert.equal(fakeStripe().paymentIntents.size, 6);
+  });
+
+  it("reconcileWishLedger (admin) re-derives totals from the ledger, reports drift and repairs it", async () => {
+    const result = await dana.call<DonateResult>("donate", { wishId: WISH, amount: 50_000, currency: "CZK" });
+    await webhook(fakeStripe().succeed(intentOf(result)));
+    const admin = await signedInClient("ada", {}, { admin: true });
+    const clean = await admin.call<{ drift: boolean }>("reconcileWishLedger", { wishId: WISH });
+    assert.equal(clean.drift, false);
+
+    await adminDb().doc(`wishes/${WISH}`).update({ raised: 7, donorCount: 3 });
+    const report = await admin.call<{ drift: boolean; repaired: boolean }>("reconcileWishLedger", { wishId: WISH });
+    assert.deepEqual(report, { drift: true, repaired: false, expected: { raised: 50_000, donorCount: 1, hasSucceededDonation: true }, actual: { raised: 7, donorCount: 3, hasSucceededDonation: true } });
+    const stored = await adminDb().doc(`ops/ledger/drift/${WISH}`).get();
+    assert.equal(stored.get("drift"), true);
+    assert.equal((await wishState()).raised, 7, "report-only by default");
+
+    const repaired = await admin.call<{ repaired: boolean }>("reconcileWishLedger", { wishId: WISH, repair: true });
+    assert.equal(repaired.repaired, true);
+    assert.equal((await wishState()).raised, 50_000);
+    assert.equal((await wishState()).donorCount, 1);
+    await expectCode(dana.call("reconcileWishLedger", { wishId: WISH }), "permission-denied");
+  });
+});
