@@ -37,6 +37,21 @@ import { DOMAIN_EVENTS_TOPIC as NOTIFICATION_EVENTS_TOPIC } from "./events/schem
 import { pushTransportFor } from "./notifications/transport";
 import { handleDomainEventMessage } from "./notifications/worker";
 
+// closing, refunds, payouts, ops
+import { onDocumentWritten as onClosingWrite } from "firebase-functions/v2/firestore";
+import { onCall as onClosingCall } from "firebase-functions/v2/https";
+import { onSchedule as onClosingSchedule } from "firebase-functions/v2/scheduler";
+import { onTaskDispatched as onClosingTask } from "firebase-functions/v2/tasks";
+import { stripeSecretKey as closingStripeKey } from "./config";
+import { callable as closingCallable, requireAdmin as requireClosingAdmin, requireAuth as requireClosingAuth } from "./lib/errors";
+import { stripeClient as closingStripeClient } from "./payments/stripe";
+import { closeWish as closeWishHandler } from "./closing/close";
+import { deadlineTaskPayload, runDeadlineTask, scheduleDeadline, sweepExpiredWishes } from "./closing/deadline";
+import { StripeClosingProvider } from "./closing/provider";
+import { REFUND_MAX_ATTEMPTS, donationRefundView, fanOutRefunds, onDonationWrittenForRefunds, refundTaskPayload, runRefundTask } from "./closing/refunds";
+import { closingView, onWishWrittenForClosing } from "./closing/trigger";
+import { freezeWish as freezeWishHandler, retryRefund as retryRefundHandler } from "./closing/ops";
+
 initializeApp(adminAppOptions());
 setGlobalOptions({ region: REGION, maxInstances: 20 });
 
@@ -121,3 +136,67 @@ export const notifyOnDomainEvent = onNotificationEvent({ topic: NOTIFICATION_EVE
   const { messageId, data, attributes } = event.data.message;
   await handleDomainEventMessage({ db: db(), clock: systemClock, push: pushTransport }, { messageId, data, attributes });
 });
+
+// ---- closing, refunds, payouts, ops ----
+const closingDeps = () => ({ db: db(), clock: systemClock, tasks: adminTaskEnqueuer });
+const closingProvider = () => new StripeClosingProvider(closingStripeClient(closingStripeKey.value()));
+
+export const closeWish = onClosingCall((request) =>
+  closingCallable("closeWish", () => closeWishHandler(closingDeps(), requireClosingAuth(request), request.data)),
+);
+
+// Wish created / deadline moved → deadline chain; open → closed | expired → refund fan-out.
+export const wishClosingOnWrite = onClosingWrite({ document: "wishes/{wishId}", retry: true }, async (event) => {
+  const deps = closingDeps();
+  const wishId = event.params.wishId;
+  await onWishWrittenForClosing(
+    {
+      scheduleDeadline: (deadline) => scheduleDeadline(deps, wishId, deadline, 0),
+      refundAll: (reason) => fanOutRefunds(deps, wishId, reason),
+    },
+    closingView(event.data?.before),
+    closingView(event.data?.after),
+    deps.clock.now(),
+  );
+});
+
+export const wishDeadline = onClosingTask(
+  { retryConfig: { maxAttempts: 10, minBackoffSeconds: 30, maxBackoffSeconds: 3600 }, rateLimits: { maxConcurrentDispatches: 20 } },
+  async (request) => {
+    const scheduled = new Date(request.scheduledTime);
+    await runDeadlineTask(closingDeps(), deadlineTaskPayload.parse(request.data), Number.isNaN(scheduled.getTime()) ? undefined : scheduled);
+  },
+);
+
+export const wishDeadlineSweep = onClosingSchedule({ schedule: "every 15 minutes", timeZone: "Etc/UTC" }, async () => {
+  await sweepExpiredWishes(closingDeps());
+});
+
+export const refundDonation = onClosingTask(
+  {
+    secrets: [closingStripeKey],
+    retryConfig: { maxAttempts: REFUND_MAX_ATTEMPTS, minBackoffSeconds: 5, maxBackoffSeconds: 3600, maxDoublings: 8 },
+    rateLimits: { maxConcurrentDispatches: 10, maxDispatchesPerSecond: 20 },
+  },
+  async (request) => {
+    await runRefundTask({ ...closingDeps(), provider: closingProvider() }, refundTaskPayload.parse(request.data), request.retryCount);
+  },
+);
+
+// A donation fully refunded → our refund request completes; a donation succeeding on a closed wish → refund it.
+export const donationRefundOnWrite = onClosingWrite({ document: "donations/{donationId}", retry: true }, async (event) => {
+  await onDonationWrittenForRefunds(
+    closingDeps(),
+    event.params.donationId,
+    donationRefundView(event.data?.before),
+    donationRefundView(event.data?.after),
+  );
+});
+
+// Ops (admin custom claim only; every action lands in auditLog).
+export const retryRefund = onClosingCall((request) =>
+  closingCallable("retryRefund", () => retryRefundHandler(closingDeps(), requireClosingAdmin(request), request.data)),
+);
+export const freezeWish = onClosingCall((request) =>
+  closingCallable("freezeWish", () => freezeWishHandler(closingDeps(), requireClosingAdmin(request), request.data)),
+);

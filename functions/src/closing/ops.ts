@@ -1,0 +1,96 @@
+import type { Firestore } from "firebase-admin/firestore";
+import { HttpsError } from "firebase-functions/v2/https";
+import * as logger from "firebase-functions/logger";
+import { z } from "zod";
+import type { Clock } from "../lib/clock";
+import { zodConverter } from "../lib/converter";
+import { parseInput } from "../lib/errors";
+import type { TaskEnqueuer } from "../lib/tasks";
+import { AUDIT_LOG, auditEntrySchema } from "../model/closing";
+import type { AuditEntry } from "../model/closing";
+import { enqueueRefund, refundRequestRef } from "./refunds";
+import { wishRef } from "./wishes";
+
+/**
+ * Admin-only ops actions (callables guarded by the `admin: true` custom claim; see docs/operations.md). Every action,
+ * including a refused one, is written to `auditLog/{id}` with who did it, to what, why and what happened.
+ */
+export interface OpsDeps {
+  db: Firestore;
+  clock: Clock;
+  tasks: TaskEnqueuer;
+}
+
+const reasonSchema = z.string().trim().min(3, "must say why (at least 3 characters)").max(500, "must be at most 500 characters");
+
+export const retryRefundInput = z.object({ donationId: z.string().min(1).max(128), reason: reasonSchema }).strict();
+export const freezeWishInput = z.object({ wishId: z.string().min(1).max(128), frozen: z.boolean(), reason: reasonSchema }).strict();
+
+const auditConverter = zodConverter(auditEntrySchema);
+
+async function audit(deps: Pick<OpsDeps, "db" | "clock">, entry: Omit<AuditEntry, "at">): Promise<void> {
+  await deps.db.collection(AUDIT_LOG).withConverter(auditConverter).add({ ...entry, at: deps.clock.now() });
+  logger.info("ops action", { action: entry.action, actorId: entry.actorId, target: entry.target, result: entry.result });
+}
+
+/** Runs `action`, auditing its result or the HttpsError code that refused it. */
+async function audited<T extends { result: string }>(
+  deps: Pick<OpsDeps, "db" | "clock">,
+  entry: Omit<AuditEntry, "at" | "result">,
+  action: () => Promise<T>,
+): Promise<T> {
+  try {
+    const outcome = await action();
+    await audit(deps, { ...entry, result: outcome.result });
+    return outcome;
+  } catch (error) {
+    if (error instanceof HttpsError) await audit(deps, { ...entry, result: `refused: ${error.code}` });
+    throw error;
+  }
+}
+
+/**
+ * `retryRefund({donationId, reason})`: a refund that failed (see `ops/refundFailures/items`) is tried again under a
+ * new generation: a new idempotency key (Stripe replays a stored error for the old one), a new task id, and a check
+ * for a refund an earlier generation already made, so a retry can never refund twice.
+ */
+export async function retryRefund(deps: OpsDeps, adminUid: string, data: unknown): Promise<{ result: "queued"; generation: number }> {
+  const input = parseInput(retryRefundInput, data);
+  return audited(deps, { action: "retryRefund", actorId: adminUid, target: `donations/${input.donationId}`, reason: input.reason }, async () => {
+    const ref = refundRequestRef(deps.db, input.donationId);
+    const generation = await deps.db.runTransaction(async (tx) => {
+      const request = (await tx.get(ref)).data();
+      if (!request) throw new HttpsError("not-found", "No refund was ever requested for this donation.");
+      if (request.status !== "failed") {
+        throw new HttpsError("failed-precondition", `The refund is ${request.status}, not failed; only a failed refund can be retried.`);
+      }
+      const next = request.generation + 1;
+      tx.update(ref, { status: "queued", generation: next, lastError: null, updatedAt: deps.clock.now() });
+      return next;
+    });
+    await enqueueRefund(deps, input.donationId, generation);
+    return { result: "queued" as const, generation };
+  });
+}
+
+/**
+ * `freezeWish({wishId, frozen, reason})`: ops hold a wish (suspected fraud, a report): a frozen wish accepts no
+ * donations (the donate callable refuses a wish with `frozenAt` set) and cannot be paid out; closing and refunds still
+ * work. `frozen: false` lifts the hold.
+ */
+export async function freezeWish(deps: OpsDeps, adminUid: string, data: unknown): Promise<{ result: "frozen" | "unfrozen" | "unchanged" }> {
+  const input = parseInput(freezeWishInput, data);
+  const action = input.frozen ? "freezeWish" : "unfreezeWish";
+  return audited(deps, { action, actorId: adminUid, target: `wishes/${input.wishId}`, reason: input.reason }, async () => {
+    const ref = wishRef(deps.db, input.wishId);
+    return deps.db.runTransaction(async (tx) => {
+      const wish = (await tx.get(ref)).data();
+      if (!wish) throw new HttpsError("not-found", "No such wish.");
+      const isFrozen = wish.frozenAt != null;
+      if (isFrozen === input.frozen) return { result: "unchanged" as const };
+      const now = deps.clock.now();
+      tx.update(ref, input.frozen ? { frozenAt: now, frozenReason: input.reason, updatedAt: now } : { frozenAt: null, frozenReason: null, updatedAt: now });
+      return { result: input.frozen ? ("frozen" as const) : ("unfrozen" as const) };
+    });
+  });
+}

@@ -1,0 +1,89 @@
+import type Stripe from "stripe";
+import { PaymentProviderError } from "../payments/provider";
+
+/**
+ * What closing a wish needs from the payment provider: refunds, Connect accounts and transfers, and listings for
+ * reconciliation. A narrow seam beside the donations domain's `PaymentProvider` (src/payments/provider.ts): donation
+ * code never sees payout calls and closing code never creates payments. Errors are `PaymentProviderError`s whose
+ * `providerCode` is the provider's error code (e.g. `charge_already_refunded`).
+ */
+export interface RefundMetadata {
+  donationId: string;
+  wishId: string;
+  donorId: string;
+}
+
+export type ProviderRefundStatus = "pending" | "requires_action" | "succeeded" | "failed" | "canceled";
+
+export interface ProviderRefund {
+  refundId: string;
+  status: ProviderRefundStatus;
+  amount: number;
+  paymentIntentId: string | null;
+  donationId: string | null;
+  failureReason: string | null;
+  createdMs: number;
+}
+
+export interface ClosingProvider {
+  /** Refunds `amount` of a payment. Idempotent per `idempotencyKey` (Stripe keeps keys for 24 h). */
+  refund(input: { paymentIntentId: string; amount: number; metadata: RefundMetadata; idempotencyKey: string }): Promise<ProviderRefund>;
+  /** Every refund of one payment (to adopt a refund made by an earlier attempt whose result we never stored). */
+  refundsOfPayment(paymentIntentId: string): Promise<ProviderRefund[]>;
+}
+
+function toProviderError(error: unknown): PaymentProviderError {
+  const stripeError = error as { type?: unknown; code?: unknown; message?: unknown };
+  if (typeof stripeError.type === "string" && stripeError.type.startsWith("Stripe")) {
+    const code = typeof stripeError.code === "string" ? stripeError.code : stripeError.type;
+    return new PaymentProviderError(`Stripe ${stripeError.type}: ${String(stripeError.message)}`, code);
+  }
+  return new PaymentProviderError(error instanceof Error ? error.message : String(error), null);
+}
+
+async function call<T>(operation: () => Promise<T>): Promise<T> {
+  try {
+    return await operation();
+  } catch (error) {
+    throw toProviderError(error);
+  }
+}
+
+function idOf(value: string | { id: string } | null | undefined): string | null {
+  if (!value) return null;
+  return typeof value === "string" ? value : value.id;
+}
+
+export function toProviderRefund(refund: Stripe.Refund): ProviderRefund {
+  return {
+    refundId: refund.id,
+    status: (refund.status ?? "pending") as ProviderRefundStatus,
+    amount: refund.amount,
+    paymentIntentId: idOf(refund.payment_intent),
+    donationId: refund.metadata?.donationId ?? null,
+    failureReason: refund.failure_reason ?? null,
+    createdMs: refund.created * 1000,
+  };
+}
+
+/** The Stripe implementation (the client comes from src/payments/stripe.ts: fake server in the emulator). */
+export class StripeClosingProvider implements ClosingProvider {
+  constructor(private readonly stripe: Stripe) {}
+
+  refund(input: { paymentIntentId: string; amount: number; metadata: RefundMetadata; idempotencyKey: string }) {
+    return call(async () => {
+      const refund = await this.stripe.refunds.create(
+        { payment_intent: input.paymentIntentId, amount: input.amount, reason: "requested_by_customer", metadata: { ...input.metadata } },
+        { idempotencyKey: input.idempotencyKey },
+      );
+      return toProviderRefund(refund);
+    });
+  }
+
+  refundsOfPayment(paymentIntentId: string) {
+    return call(async () => {
+      const list = await this.stripe.refunds.list({ payment_intent: paymentIntentId, limit: 100 });
+      return list.data.map(toProviderRefund);
+    });
+  }
+}

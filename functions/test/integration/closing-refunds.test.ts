@@ -1,0 +1,224 @@
+import assert from "node:assert/strict";
+import { StripeClosingProvider } from "../../src/closing/provider";
+import { refundIdempotencyKey, requestRefund, runRefundTask } from "../../src/closing/refunds";
+import { fixedClock } from "../../src/lib/clock";
+import type { TaskEnqueuer } from "../../src/lib/tasks";
+import { stripeClient } from "../../src/payments/stripe";
+import type { StripeEventObject } from "../../devtools/fakes/stripe";
+import { adminDb } from "../helpers/admin";
+import { signedInClient } from "../helpers/clients";
+import { donationData, outboxEvent, seedWish } from "../helpers/closing";
+import { functionUrl } from "../helpers/emulators";
+import { fakeStripe } from "../helpers/fakes";
+import { waitFor } from "../helpers/wait";
+
+const LONG = { timeoutMs: 90_000 };
+const testStripe = () => stripeClient("sk_test_closing_tests");
+
+/**
+ * A donation paid the way production pays one: a PaymentIntent on (fake) Stripe with our metadata, the donation
+ * document as donate() leaves it (pending), then Stripe's payment_intent.succeeded delivered to our webhook.
+ */
+async function paidDonation(wishId: string, donorId: string, amount: number): Promise<{ donationId: string; paymentIntentId: string }> {
+  const donationId = `don-${donorId}-${Math.random().toString(36).slice(2, 10)}`;
+  const intent = await testStripe().paymentIntents.create({ amount, currency: "czk", metadata: { donationId, wishId, donorId } });
+  await adminDb()
+    .collection("donations")
+    .doc(donationId)
+    .set(
+      donationData(wishId, {
+        donorId,
+        amount,
+        status: "pending",
+        paymentStatus: "pending",
+        paymentStatusAt: null,
+        paymentIntentId: intent.id,
+        chargeId: null,
+        netAmount: 0,
+        succeededAt: null,
+      }),
+    );
+  const response = await fakeStripe().deliver(await functionUrl("stripeWebhook"), fakeStripe().succeed(intent.id));
+  assert.equal(response.status, 200, `webhook answered ${response.status}`);
+  await waitFor("the donation to succeed", async () => ((await donation(donationId))?.paymentStatus === "succeeded" ? true : undefined), LONG);
+  return { donationId, paymentIntentId: intent.id };
+}
+
+async function donation(donationId: string) {
+  return (await adminDb().collection("donations").doc(donationId).get()).data();
+}
+async function refundRequest(donationId: string) {
+  return (await adminDb().collection("refundRequests").doc(donationId).get()).data();
+}
+
+const delivered = new Set<string>();
+/** Plays Stripe's webhook delivery of every charge.refunded event the fake has produced so far. */
+async function deliverRefundEvents(): Promise<number> {
+  const pending = fakeStripe().events.filter((event: StripeEventObject) => event.type === "charge.refunded" && !delivered.has(event.id));
+  for (const event of pending) {
+    const response = await fakeStripe().deliver(await functionUrl("stripeWebhook"), event);
+    assert.equal(response.status, 200);
+    delivered.add(event.id);
+  }
+  return pending.length;
+}
+
+async function refundCompleted(donationId: string): Promise<void> {
+  await waitFor(
+    `the refund of ${donationId} to complete`,
+    async () => {
+      await deliverRefundEvents();
+      return (await refundRequest(donationId))?.status === "succeeded" ? true : undefined;
+    },
+    LONG,
+  );
+}
+
+describe("closing: refunds (fan-out, idempotency, failures, ops)", function () {
+  this.timeout(180_000);
+
+  beforeEach(() => {
+    fakeStripe().reset();
+    delivered.clear();
+  });
+
+  it("close → every succeeded donation is refunded once, final on Stripe's charge.refunded, refund.processed published", async () => {
+    const wishId = await seedWish({ ownerId: "olga", organizerId: "olga", viewerIds: ["olga", "dana", "dave"] });
+    const a = await paidDonation(wishId, "dana", 20_000);
+    const b = await paidDonation(wishId, "dave", 35_000);
+    const olga = await signedInClient("olga");
+    await olga.call("closeWish", { wishId });
+
+    for (const paid of [a, b]) await refundCompleted(paid.donationId);
+    for (const [paid, amount] of [
+      [a, 20_000],
+      [b, 35_000],
+    ] as const) {
+      const refunds = fakeStripe().refundsApi.refundsOf(paid.paymentIntentId);
+      assert.equal(refunds.length, 1, "exactly one refund per payment");
+      assert.equal(refunds[0]?.amount, amount);
+      assert.deepEqual((refunds[0]?.metadata as Record<string, string>).donationId, paid.donationId);
+      const keys = new Set(fakeStripe().callsTo("POST", "/v1/refunds").filter((call) => call.params.payment_intent === paid.paymentIntentId).map((call) => call.idempotencyKey));
+      assert.deepEqual([...keys], [refundIdempotencyKey(paid.donationId, 0)]);
+      assert.equal((await donation(paid.donationId))?.status, "refunded");
+      const event = await outboxEvent(`refund.processed:${paid.donationId}`);
+      assert.equal(event?.amount, amount);
+    }
+  });
+
+  it("expiry → refunds (the deadline moved closer reschedules the chain)", async () => {
+    const wishId = await seedWish({ ownerId: "olga", organizerId: "olga", deadline: new Date(Date.now() + 86_400_000) });
+    const paid = await paidDonation(wishId, "dana", 20_000);
+    await adminDb().collection("wishes").doc(wishId).update({ deadline: new Date(Date.now() + 2_000) });
+    await waitFor("the wish to expire", async () => ((await adminDb().collection("wishes").doc(wishId).get()).get("status") === "expired" ? true : undefined), LONG);
+    await refundCompleted(paid.donationId);
+    assert.equal((await refundRequest(paid.donationId))?.reason, "expired");
+    assert.equal(fakeStripe().refundsApi.refundsOf(paid.paymentIntentId).length, 1);
+  });
+
+  it("a duplicate task, or a crash between the Stripe call and our write, never refunds twice", async () => {
+    const wishId = await seedWish({ ownerId: "olga", organizerId: "olga" });
+    const paid = await paidDonation(wishId, "dana", 20_000);
+    const enqueued: string[] = [];
+    const tasks: TaskEnqueuer = { enqueue: (_queue, _payload, options) => (enqueued.push(options?.id ?? ""), Promise.resolve("enqueued")) };
+    const deps = { db: adminDb(), clock: fixedClock(new Date()), tasks, provider: new StripeClosingProvider(testStripe()) };
+    assert.equal(await requestRefund(deps, paid.donationId, "closed"), "queued");
+    assert.equal(await requestRefund(deps, paid.donationId, "closed"), "exists");
+    assert.equal(new Set(enqueued).size, 1, "the same deterministic task id both times");
+
+    // An earlier attempt reached Stripe, then crashed before writing anything.
+    const first = await deps.provider.refund({
+      paymentIntentId: paid.paymentIntentId,
+      amount: 20_000,
+      metadata: { donationId: paid.donationId, wishId, donorId: "dana" },
+      idempotencyKey: refundIdempotencyKey(paid.donationId, 0),
+    });
+    assert.equal(await runRefundTask(deps, { donationId: paid.donationId, generation: 0 }, 1), "requested");
+    assert.equal((await refundRequest(paid.donationId))?.providerRefundId, first.refundId);
+    // The same task delivered again.
+    assert.equal(await runRefundTask(deps, { donationId: paid.donationId, generation: 0 }, 0), "already-handled");
+    // Our write lost once more: the task runs again from "queued".
+    await adminDb().collection("refundRequests").doc(paid.donationId).update({ status: "queued" });
+    assert.equal(await runRefundTask(deps, { donationId: paid.donationId, generation: 0 }, 2), "requested");
+    assert.equal(fakeStripe().refundsApi.refundsOf(paid.paymentIntentId).length, 1, "Stripe holds exactly one refund");
+    // A stale generation does nothing.
+    assert.equal(await runRefundTask(deps, { donationId: paid.donationId, generation: 7 }, 0), "stale");
+  });
+
+  it("Stripe failing, then recovering: Cloud Tasks retries with the same idempotency key and one refund results", async () => {
+    const wishId = await seedWish({ ownerId: "olga", organizerId: "olga" });
+    const paid = await paidDonation(wishId, "dana", 20_000);
+    // Three 500s: the SDK's own attempt and its two network retries, so the first task attempt fails.
+    fakeStripe().failNext(3, "/v1/refunds");
+    const olga = await signedInClient("olga");
+    await olga.call("closeWish", { wishId });
+    await refundCompleted(paid.donationId);
+    const request = await refundRequest(paid.donationId);
+    assert.ok(Number(request?.attempts) >= 2, `a retry happened (attempts ${String(request?.attempts)})`);
+    const calls = fakeStripe().callsTo("POST", "/v1/refunds");
+    assert.ok(calls.length >= 4);
+    assert.deepEqual([...new Set(calls.map((call) => call.idempotencyKey))], [refundIdempotencyKey(paid.donationId, 0)]);
+    assert.equal(fakeStripe().refundsApi.refundsOf(paid.paymentIntentId).length, 1);
+  });
+
+  it("a permanent Stripe error lands in the ops queue; an admin retries it (audited) and it completes", async () => {
+    const wishId = await seedWish({ ownerId: "olga", organizerId: "olga" });
+    const paid = await paidDonation(wishId, "dana", 20_000);
+    fakeStripe().refundsApi.failRefunds(1, "charge_disputed");
+    const olga = await signedInClient("olga");
+    await olga.call("closeWish", { wishId });
+    const failure = await waitFor(
+      "the failure in the ops queue",
+      async () => (await adminDb().doc(`ops/refundFailures/items/${paid.donationId}`).get()).data(),
+      LONG,
+    );
+    assert.equal(failure.code, "charge_disputed");
+    assert.equal(failure.resolvedAt, null);
+    assert.equal((await refundRequest(paid.donationId))?.status, "failed");
+
+    const dana = await signedInClient("dana");
+    await assert.rejects(dana.call("retryRefund", { donationId: paid.donationId, reason: "dispute won" }), /permission-denied|Admins only/);
+    const ada = await signedInClient("ada", {}, { admin: true });
+    await assert.rejects(ada.call("retryRefund", { donationId: paid.donationId }), /reason/);
+    assert.deepEqual(await ada.call("retryRefund", { donationId: paid.donationId, reason: "dispute won by us" }), { result: "queued", generation: 1 });
+    await refundCompleted(paid.donationId);
+    assert.ok((await adminDb().doc(`ops/refundFailures/items/${paid.donationId}`).get()).get("resolvedAt"));
+    assert.deepEqual(
+      [...new Set(fakeStripe().callsTo("POST", "/v1/refunds").map((call) => call.idempotencyKey))].sort(),
+      [refundIdempotencyKey(paid.donationId, 0), refundIdempotencyKey(paid.donationId, 1)].sort(),
+    );
+    assert.equal(fakeStripe().refundsApi.refundsOf(paid.paymentIntentId).length, 1);
+    // Retrying a refund that is not failed is refused.
+    await assert.rejects(ada.call("retryRefund", { donationId: paid.donationId, reason: "again" }), /not failed/);
+    // Audited: the retry and the refusal (input that does not parse names no target and is not audited).
+    const audit = await adminDb().collection("auditLog").where("action", "==", "retryRefund").get();
+    assert.deepEqual(audit.docs.map((doc) => String(doc.get("result"))).sort(), ["queued", "refused: failed-precondition"]);
+    assert.ok(audit.docs.every((doc) => doc.get("actorId") === "ada" && doc.get("target") === `donations/${paid.donationId}`));
+  });
+
+  it("a payment that succeeds after its wish closed is refunded too", async () => {
+    const wishId = await seedWish({ ownerId: "olga", organizerId: "olga" });
+    const olga = await signedInClient("olga");
+    await olga.call("closeWish", { wishId });
+    const paid = await paidDonation(wishId, "dana", 20_000);
+    await refundCompleted(paid.donationId);
+    assert.equal((await refundRequest(paid.donationId))?.reason, "late_donation");
+  });
+
+  it("freezeWish: admins freeze and unfreeze (audited); others are refused", async () => {
+    const wishId = await seedWish({ ownerId: "olga", organizerId: "olga" });
+    const olga = await signedInClient("olga");
+    await assert.rejects(olga.call("freezeWish", { wishId, frozen: true, reason: "mine" }), /permission-denied|Admins only/);
+    const ada = await signedInClient("ada", {}, { admin: true });
+    assert.deepEqual(await ada.call("freezeWish", { wishId, frozen: true, reason: "fraud report #12" }), { result: "frozen" });
+    const frozen = (await adminDb().collection("wishes").doc(wishId).get()).data();
+    assert.ok(frozen?.frozenAt);
+    assert.equal(frozen?.frozenReason, "fraud report #12");
+    assert.deepEqual(await ada.call("freezeWish", { wishId, frozen: true, reason: "again" }), { result: "unchanged" });
+    assert.deepEqual(await ada.call("freezeWish", { wishId, frozen: false, reason: "report cleared" }), { result: "unfrozen" });
+    assert.equal((await adminDb().collection("wishes").doc(wishId).get()).get("frozenAt"), null);
+    await assert.rejects(ada.call("freezeWish", { wishId: "missing", frozen: true, reason: "x-ray" }), /No such wish/);
+    const audit = await adminDb().collection("auditLog").where("target", "==", `wishes/${wishId}`).get();
+    assert.deepEqual(audit.docs.map((doc) => String(doc.get("result"))).sort(), ["frozen", "unchanged", "unfrozen"]);
+  });
+});

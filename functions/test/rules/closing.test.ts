@@ -1,0 +1,52 @@
+// Rules for the closing/ops collections (docs/operations.md): admins read ops/**, auditLog and refundRequests;
+// nobody writes them from a client; everyone else is denied.
+import { assertFails, assertSucceeds } from "@firebase/rules-unit-testing";
+import { collection, deleteDoc, doc, getDoc, getDocs, setDoc, updateDoc } from "firebase/firestore";
+import type { Firestore } from "firebase/firestore";
+import { rulesEnv, seed } from "../helpers/rules";
+
+const DOCS = {
+  "ops/refundFailures/items/d1": { donationId: "d1", wishId: "w1", donorId: "dave", code: "charge_disputed", resolvedAt: null },
+  "auditLog/a1": { action: "freezeWish", actorId: "ada", target: "wishes/w1", reason: "fraud report", result: "frozen" },
+  "refundRequests/d1": { donationId: "d1", wishId: "w1", donorId: "dave", status: "failed" },
+} as const;
+const COLLECTIONS = ["ops/refundFailures/items", "auditLog", "refundRequests"];
+
+async function as(who: "admin" | "dave" | "signed-out"): Promise<Firestore> {
+  const env = await rulesEnv();
+  if (who === "signed-out") return env.unauthenticatedContext().firestore() as unknown as Firestore;
+  const claims = who === "admin" ? { admin: true } : {};
+  return env.authenticatedContext(who === "admin" ? "ada" : "dave", claims).firestore() as unknown as Firestore;
+}
+
+describe("rules: closing and ops collections", () => {
+  beforeEach(async () => {
+    await seed(DOCS);
+  });
+
+  for (const path of Object.keys(DOCS)) {
+    it(`${path}: an admin reads it; the donor it concerns and signed-out clients do not`, async () => {
+      await assertSucceeds(getDoc(doc(await as("admin"), path)));
+      await assertFails(getDoc(doc(await as("dave"), path)));
+      await assertFails(getDoc(doc(await as("signed-out"), path)));
+    });
+
+    it(`${path}: nobody writes it from a client, not even an admin`, async () => {
+      for (const who of ["admin", "dave"] as const) {
+        const db = await as(who);
+        await assertFails(setDoc(doc(db, path), { status: "succeeded" }));
+        await assertFails(updateDoc(doc(db, path), { resolvedAt: null }));
+        await assertFails(deleteDoc(doc(db, path)));
+        await assertFails(setDoc(doc(db, `${path}-new`), { status: "queued" }));
+      }
+    });
+  }
+
+  for (const name of COLLECTIONS) {
+    it(`${name}: only admins list it`, async () => {
+      await assertSucceeds(getDocs(collection(await as("admin"), name)));
+      await assertFails(getDocs(collection(await as("dave"), name)));
+      await assertFails(getDocs(collection(await as("signed-out"), name)));
+    });
+  }
+});
