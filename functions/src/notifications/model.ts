@@ -2,7 +2,7 @@ import { z } from "zod";
 import { CATEGORIES, LOCALES } from "./catalog";
 
 /** Push bookkeeping on an inbox item (server-only; see docs/notifications.md, "Delivery state"). */
-export const PUSH_STATES = ["sending", "pending", "sent", "failed", "muted", "no-devices"] as const;
+export const PUSH_STATES = ["sending", "sent", "failed", "muted", "no-devices"] as const;
 export const pushStateSchema = z.object({
   state: z.enum(PUSH_STATES),
   /** While `sending`: another delivery attempt may take over after this time (a crashed worker's lease). */

@@ -246,7 +246,7 @@ async function deliver(deps: NotificationDeps, event: DomainEvent, draft: Draft)
 
 /**
  * A redelivered event finds the inbox item already there. It pushes only if the earlier attempt never finished: the
- * item is `pending`, or `sending` with an expired lease (its worker crashed). Otherwise it is a duplicate.
+ * item is still `sending` and its lease has expired (its worker crashed). Otherwise it is a duplicate.
  */
 async function claimUnfinishedPush(db: Firestore, ref: DocumentReference<InboxItem>, now: Date, leaseUntil: Date): Promise<boolean> {
   return db.runTransaction(async (tx) => {
@@ -255,7 +255,7 @@ async function claimUnfinishedPush(db: Firestore, ref: DocumentReference<InboxIt
     const lease: unknown = snap.get("push.leaseUntil");
     const leaseActive = lease instanceof Timestamp && lease.toMillis() > now.getTime();
     if (state === "sending" && leaseActive) throw new PushInProgressError(`push of ${ref.path} is in progress elsewhere`);
-    if (state !== "pending" && state !== "sending") return false;
+    if (state !== "sending") return false;
     const attempts: unknown = snap.get("push.attempts");
     tx.update(ref.withConverter(null), {
       "push.state": "sending",
