@@ -9,6 +9,13 @@ export const releaseVersion = defineString("RELEASE_VERSION", {
   description: "Release identifier reported by the status endpoint (e.g. a git commit hash).",
 });
 
+/** Identity and social graph (docs/social.md): our Facebook app, whose tokens syncFacebookProfile accepts. */
+export const facebookAppId = defineString("FACEBOOK_APP_ID", {
+  description: "Facebook app id; debug_token must report it as the token's app_id.",
+});
+/** Facebook app secret: the app access token for debug_token and the appsecret_proof of user-token calls. */
+export const facebookAppSecret = defineSecret("FACEBOOK_APP_SECRET");
+
 /** Donations and payments (docs/donations.md): Stripe's secret API key and the webhook endpoint's signing secret. */
 export const stripeSecretKey = defineSecret("STRIPE_SECRET_KEY");
 export const stripeWebhookSecret = defineSecret("STRIPE_WEBHOOK_SECRET");

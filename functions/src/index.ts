@@ -13,6 +13,13 @@ import { relayOutboxEvent, pubSubEventBus } from "./events/publisher";
 import { OUTBOX } from "./events/schema";
 import { onSmokePingCreated, runSmokeTask, smokeTaskPayload } from "./system/smoke";
 import { checkStatus } from "./system/status";
+// identity and social graph
+import { getAuth } from "firebase-admin/auth";
+import * as https from "firebase-functions/v2/https";
+import { facebookAppId, facebookAppSecret } from "./config";
+import * as errors from "./lib/errors";
+import { socialCallables } from "./social/callables";
+import { graphBaseUrl, sdkGraphClient } from "./social/graph-client";
 // wishes, comments, feed
 import { onDocumentDeleted, onDocumentWritten } from "firebase-functions/v2/firestore";
 import { onCall } from "firebase-functions/v2/https";
@@ -79,6 +86,38 @@ export const relayDomainEvent = onDocumentCreated({ document: `${OUTBOX}/{eventD
 });
 
 // ---- identity and social graph ----
+const socialDeps = () => ({ db: db(), auth: getAuth(), clock: systemClock });
+const facebookDeps = () => ({
+  ...socialDeps(),
+  appId: facebookAppId.value(),
+  graph: sdkGraphClient({ appId: facebookAppId.value(), appSecret: facebookAppSecret.value(), baseUrl: graphBaseUrl(isEmulator()) }),
+});
+
+export const syncFacebookProfile = https.onCall({ secrets: [facebookAppSecret] }, (request) =>
+  errors.callable("syncFacebookProfile", () => socialCallables.syncFacebookProfile(facebookDeps(), request)),
+);
+export const sendFriendRequest = https.onCall((request) => errors.callable("sendFriendRequest", () => socialCallables.sendFriendRequest(socialDeps(), request)));
+export const acceptFriendRequest = https.onCall((request) =>
+  errors.callable("acceptFriendRequest", () => socialCallables.acceptFriendRequest(socialDeps(), request)),
+);
+export const declineFriendRequest = https.onCall((request) =>
+  errors.callable("declineFriendRequest", () => socialCallables.declineFriendRequest(socialDeps(), request)),
+);
+export const cancelFriendRequest = https.onCall((request) =>
+  errors.callable("cancelFriendRequest", () => socialCallables.cancelFriendRequest(socialDeps(), request)),
+);
+export const unfriend = https.onCall((request) => errors.callable("unfriend", () => socialCallables.unfriend(socialDeps(), request)));
+export const createGroup = https.onCall((request) => errors.callable("createGroup", () => socialCallables.createGroup(socialDeps(), request)));
+export const updateGroup = https.onCall((request) => errors.callable("updateGroup", () => socialCallables.updateGroup(socialDeps(), request)));
+export const deleteGroup = https.onCall((request) => errors.callable("deleteGroup", () => socialCallables.deleteGroup(socialDeps(), request)));
+export const registerDevice = https.onCall((request) => errors.callable("registerDevice", () => socialCallables.registerDevice(socialDeps(), request)));
+export const unregisterDevice = https.onCall((request) =>
+  errors.callable("unregisterDevice", () => socialCallables.unregisterDevice(socialDeps(), request)),
+);
+export const signOutEverywhere = https.onCall((request) =>
+  errors.callable("signOutEverywhere", () => socialCallables.signOutEverywhere(socialDeps(), request)),
+);
+export const deleteAccount = https.onCall((request) => errors.callable("deleteAccount", () => socialCallables.deleteAccount(socialDeps(), request)));
 
 // ---- wishes, comments, feed ----
 const wishDeps = () => ({ db: db(), clock: systemClock });

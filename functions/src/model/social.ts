@@ -19,3 +19,78 @@ export type FriendGroup = z.infer<typeof friendGroupSchema>;
 
 export const friendsCollection = (uid: string) => `users/${uid}/friends`;
 export const groupsCollection = (uid: string) => `users/${uid}/groups`;
+
+/** `users/{uid}`: the public profile. Server-written (profile sync); read by self, friends and request parties. */
+export const userProfileSchema = z.object({
+  displayName: z.string(),
+  photoUrl: z.string().nullable(),
+  facebookLinked: z.boolean(),
+  createdAt: z.date(),
+  updatedAt: z.date(),
+});
+export type UserProfile = z.infer<typeof userProfileSchema>;
+
+/** Notification categories a user can mute (read by the notifications and feed domains). */
+export const MUTED_CATEGORIES = ["donations", "comments", "wishes", "friends", "payments"] as const;
+
+/** `settings` inside the private account: the only part its owner may write (rules validate the same shape). */
+export const accountSettingsSchema = z.object({
+  locale: z.string().regex(/^[a-z]{2}(-[A-Z]{2})?$/, "must be a language tag such as 'en' or 'cs-CZ'"),
+  mutedCategories: z.array(z.enum(MUTED_CATEGORIES)).max(MUTED_CATEGORIES.length),
+  showDonationsInFeed: z.boolean(),
+});
+export type AccountSettings = z.infer<typeof accountSettingsSchema>;
+
+export const DEFAULT_SETTINGS: AccountSettings = { locale: "en", mutedCategories: [], showDonationsInFeed: true };
+
+/** Bookkeeping of the last Facebook sync, so the app (and ops) can see when a retry is due. */
+export const facebookSyncSchema = z.object({
+  status: z.enum(["complete", "incomplete"]),
+  lastAttemptAt: z.date(),
+  lastCompletedAt: z.date().nullable(),
+  /** When the friend list was first synced successfully; `friend.joined` is published exactly then. */
+  friendsSyncedAt: z.date().nullable(),
+});
+export type FacebookSync = z.infer<typeof facebookSyncSchema>;
+
+/**
+ * `users/{uid}/private/account`: personal data, owner-only. `birthday` is ISO-8601 as far as Facebook shares it:
+ * `YYYY-MM-DD`, `--MM-DD` (no year) or `YYYY` (year only), else null.
+ */
+export const privateAccountSchema = z.object({
+  firstName: z.string().nullable(),
+  lastName: z.string().nullable(),
+  email: z.string().nullable(),
+  birthday: z.string().nullable(),
+  facebookId: z.string().nullable(),
+  settings: accountSettingsSchema,
+  facebookSync: facebookSyncSchema.nullable(),
+});
+export type PrivateAccount = z.infer<typeof privateAccountSchema>;
+
+/** `friendRequests/{from}_{to}`: a pending request; deleted on accept, decline or cancel. */
+export const friendRequestSchema = z.object({
+  from: z.string(),
+  to: z.string(),
+  createdAt: z.date(),
+});
+export type FriendRequest = z.infer<typeof friendRequestSchema>;
+
+export const DEVICE_PLATFORMS = ["android", "ios", "web"] as const;
+
+/** `users/{uid}/devices/{deviceId}`: one push registration per app install (read by the notifications domain). */
+export const deviceSchema = z.object({
+  platform: z.enum(DEVICE_PLATFORMS),
+  token: z.string(),
+  locale: z.string(),
+  appVersion: z.string(),
+  lastSeenAt: z.date(),
+});
+export type Device = z.infer<typeof deviceSchema>;
+
+export const USERS = "users";
+export const FRIEND_REQUESTS = "friendRequests";
+export const userDoc = (uid: string) => `${USERS}/${uid}`;
+export const privateAccountDoc = (uid: string) => `${USERS}/${uid}/private/account`;
+export const devicesCollection = (uid: string) => `${USERS}/${uid}/devices`;
+export const friendRequestId = (from: string, to: string) => `${from}_${to}`;

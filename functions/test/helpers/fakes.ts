@@ -5,6 +5,8 @@ import { startFakeFcm } from "../../devtools/fakes/fcm";
 import { portOf } from "../../devtools/fakes/http";
 import type { FakeStripe, RunningFakeStripe } from "../../devtools/fakes/stripe";
 import { startFakeStripe } from "../../devtools/fakes/stripe";
+import type { GraphFake } from "../../devtools/fakes/graph";
+import { startGraphFake } from "../../devtools/fakes/graph";
 
 // ---- notifications: the fake FCM (the emulated functions push to it through ELATEME_FAKE_FCM_URL) ----
 let fcm: FakeFcm | undefined;
@@ -40,4 +42,22 @@ export async function stopStripeFake(): Promise<void> {
 export function fakeStripe(): FakeStripe {
   if (!stripe) throw new Error("The fake Stripe is not running: run the tests through the emulators (root hook).");
   return stripe.stripe;
+}
+
+// ---- identity and social graph: the fake Facebook Graph API (the emulated functions call ELATEME_FAKE_GRAPH_URL) ----
+let graph: GraphFake | undefined;
+
+export async function startGraphFakeForTests(): Promise<void> {
+  graph ??= await startGraphFake(portOf(process.env.ELATEME_FAKE_GRAPH_URL, 12112));
+}
+
+export async function stopGraphFakeForTests(): Promise<void> {
+  await graph?.close();
+  graph = undefined;
+}
+
+/** The running fake Graph API: `.addUser`, `.issueToken`, `.befriend`, `.failNext`, `.setPageSize`, `.reset()`. */
+export function fakeGraph(): GraphFake {
+  if (!graph) throw new Error("The fake Graph API is not running: run the tests through the emulators (root hook).");
+  return graph;
 }

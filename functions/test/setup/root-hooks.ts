@@ -2,8 +2,9 @@
 import { closeAllClients } from "../helpers/clients";
 import { emulatorsRunning } from "../helpers/emulators";
 import { clearAll } from "../helpers/reset";
-import { saveRulesCoverage } from "../helpers/rules-coverage";
 import { startFcmFake, startStripeFake, stopFcmFake, stopStripeFake } from "../helpers/fakes";
+import { startGraphFakeForTests, stopGraphFakeForTests } from "../helpers/fakes";
+import { saveRulesCoverage } from "../helpers/rules-coverage";
 
 export const mochaHooks = {
   async beforeAll() {
@@ -11,10 +12,13 @@ export const mochaHooks = {
     if (emulatorsRunning()) await startFcmFake();
     // donations and payments: the fake Stripe API that the emulated functions call.
     if (emulatorsRunning()) await startStripeFake();
+    // identity and social graph: the fake Facebook Graph API.
+    if (emulatorsRunning()) await startGraphFakeForTests();
   },
   async afterAll() {
     await stopFcmFake();
     await stopStripeFake();
+    await stopGraphFakeForTests();
     // wishes/rules: keep the Firestore rules coverage report of the run (coverage/firestore-rules.{json,html}).
     if (emulatorsRunning()) await saveRulesCoverage();
   },

@@ -1,0 +1,211 @@
+import { createHmac, randomBytes } from "node:crypto";
+import type { IncomingMessage, ServerResponse } from "node:http";
+import { listen, sendJson } from "./http";
+import type { RunningServer } from "./http";
+
+/**
+ * A small local fake of the Facebook Graph API for tests and `npm start` (never deployed). It answers the calls our
+ * GraphClient makes, in Graph's shapes:
+ *   GET /vNN.N/debug_token?input_token=…&access_token=APP_ID|APP_SECRET
+ *   GET /vNN.N/me?fields=…&access_token=…&appsecret_proof=…
+ *   GET /vNN.N/me/friends?limit=…&after=…&access_token=…&appsecret_proof=…   (cursor paging)
+ * Tests configure Facebook users, tokens (valid, expired, or issued to another app) and friendships, and can make
+ * the next calls to a path fail (HTTP 500) or hang (a timeout).
+ */
+
+/** The fake app credentials; they equal FACEBOOK_APP_ID in functions/.env.local and the secret in .secret.local. */
+export const LOCAL_FACEBOOK_APP = { id: "100000000000001", secret: "elateme-local-fake-facebook-app-secret" };
+
+export interface FakeFacebookUser {
+  id: string;
+  first_name?: string;
+  last_name?: string;
+  email?: string;
+  birthday?: string;
+  pictureUrl?: string;
+}
+
+interface TokenRecord {
+  userId: string;
+  appId: string;
+  expired: boolean;
+}
+
+type Failure = { kind: "error"; status: number } | { kind: "hang" };
+
+export interface GraphFake extends RunningServer {
+  addUser(user: FakeFacebookUser): void;
+  /** A user access token for `userId` (for our app unless `appId` says otherwise). */
+  issueToken(userId: string, options?: { appId?: string; expired?: boolean; token?: string }): string;
+  /** A mutual Facebook friendship (Graph lists only friends who use the app; here: every configured user). */
+  befriend(a: string, b: string): void;
+  /** The next `times` calls whose path ends with `pathSuffix` (e.g. "/me/friends") fail with HTTP `status`, or hang. */
+  failNext(pathSuffix: string, failure: Failure, times?: number): void;
+  setPageSize(size: number): void;
+  /** Paths (without query) of every request received, in order: for assertions on paging. */
+  readonly requests: string[];
+  reset(): void;
+}
+
+export async function startGraphFake(port: number, app = LOCAL_FACEBOOK_APP): Promise<GraphFake> {
+  const users = new Map<string, FakeFacebookUser>();
+  const tokens = new Map<string, TokenRecord>();
+  const friends = new Map<string, Set<string>>();
+  const failures: { suffix: string; failure: Failure; remaining: number }[] = [];
+  const requests: string[] = [];
+  let pageSize: number | null = null;
+
+  const oauthError = (res: ServerResponse, message: string, subcode?: number) =>
+    sendJson(res, 400, { error: { message, type: "OAuthException", code: 190, ...(subcode ? { error_subcode: subcode } : {}), fbtrace_id: "fake" } });
+
+  function userForToken(res: ServerResponse, query: URLSearchParams): FakeFacebookUser | undefined {
+    const token = query.get("access_token") ?? "";
+    const record = tokens.get(token);
+    if (!record || record.appId !== app.id) {
+      oauthError(res, "Invalid OAuth access token - Cannot parse access token");
+      return undefined;
+    }
+    if (record.expired) {
+      oauthError(res, "Error validating access token: Session has expired.", 463);
+      return undefined;
+    }
+    const expectedProof = createHmac("sha256", app.secret).update(token).digest("hex");
+    if (query.get("appsecret_proof") !== expectedProof) {
+      sendJson(res, 400, { error: { message: "Invalid appsecret_proof provided in the API argument", type: "GraphMethodException", code: 100 } });
+      return undefined;
+    }
+    return users.get(record.userId);
+  }
+
+  async function handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
+    const url = new URL(req.url ?? "/", "http://fake");
+    const match = /^\/v\d+\.\d+(\/.*)$/.exec(url.pathname);
+    const path = match?.[1] ?? url.pathname;
+    requests.push(path);
+    const pending = failures.find((entry) => path.endsWith(entry.suffix) && entry.remaining > 0);
+    if (pending) {
+      pending.remaining -= 1;
+      if (pending.failure.kind === "hang") {
+        await new Promise((resolve) => setTimeout(resolve, 30_000).unref());
+        res.destroy();
+        return;
+      }
+      sendJson(res, pending.failure.status, { error: { message: "An unexpected error has occurred.", type: "OAuthException", code: 2, is_transient: true } });
+      return;
+    }
+    if (req.method !== "GET") return sendJson(res, 405, { error: { message: "Only GET is faked", code: 100 } });
+    const query = url.searchParams;
+
+    if (path === "/debug_token") {
+      if (query.get("access_token") !== `${app.id}|${app.secret}`) return oauthError(res, "Invalid OAuth access token signature.");
+      const record = tokens.get(query.get("input_token") ?? "");
+      if (!record) {
+        return sendJson(res, 200, { data: { is_valid: false, error: { code: 190, message: "Invalid OAuth access token." }, scopes: [] } });
+      }
+      return sendJson(res, 200, {
+        data: {
+          app_id: record.appId,
+          type: "USER",
+          application: "ElateMe",
+          is_valid: !record.expired,
+          ...(record.expired ? { error: { code: 190, subcode: 463, message: "Session has expired." } } : {}),
+          expires_at: Math.floor(Date.now() / 1000) + (record.expired ? -3600 : 3600),
+          scopes: ["public_profile", "email", "user_birthday", "user_friends"],
+          user_id: record.userId,
+        },
+      });
+    }
+
+    if (path === "/me") {
+      const user = userForToken(res, query);
+      if (!user) return;
+      const fields = (query.get("fields") ?? "id,name").split(",").map((field) => field.replace(/\..*$/, ""));
+      const full: Record<string, unknown> = {
+        id: user.id,
+        name: [user.first_name, user.last_name].filter(Boolean).join(" "),
+        first_name: user.first_name,
+        last_name: user.last_name,
+        email: user.email,
+        birthday: user.birthday,
+        picture: user.pictureUrl ? { data: { url: user.pictureUrl, is_silhouette: false, height: 200, width: 200 } } : undefined,
+      };
+      return sendJson(res, 200, Object.fromEntries(fields.filter((field) => full[field] !== undefined).map((field) => [field, full[field]])));
+    }
+
+    if (path === "/me/friends") {
+      const user = userForToken(res, query);
+      if (!user) return;
+      const all = [...(friends.get(user.id) ?? [])].sort();
+      const limit = pageSize ?? Math.min(Number(query.get("limit") ?? 25) || 25, 5000);
+      const after = query.get("after");
+      const start = after ? Number(Buffer.from(after, "base64url").toString("utf8")) : 0;
+      const slice = all.slice(start, start + limit);
+      const end = start + slice.length;
+      const nextUrl = new URL(url.toString());
+      nextUrl.searchParams.set("after", Buffer.from(String(end)).toString("base64url"));
+      return sendJson(res, 200, {
+        data: slice.map((id) => ({ id, name: [users.get(id)?.first_name, users.get(id)?.last_name].filter(Boolean).join(" ") })),
+        paging: {
+          cursors: { before: Buffer.from(String(start)).toString("base64url"), after: Buffer.from(String(end)).toString("base64url") },
+          ...(end < all.length ? { next: `${nextUrl.origin}${nextUrl.pathname}?${nextUrl.searchParams.toString()}` } : {}),
+        },
+        summary: { total_count: all.length },
+      });
+    }
+
+    sendJson(res, 404, { error: { message: `Unknown path ${path}`, type: "GraphMethodException", code: 100 } });
+  }
+
+  const server = await listen(port, handle);
+  return {
+    ...server,
+    requests,
+    addUser(user) {
+      users.set(user.id, user);
+    },
+    issueToken(userId, options = {}) {
+      const token = options.token ?? `EAAfake${randomBytes(12).toString("hex")}`;
+      tokens.set(token, { userId, appId: options.appId ?? app.id, expired: options.expired ?? false });
+      return token;
+    },
+    befriend(a, b) {
+      if (!friends.has(a)) friends.set(a, new Set());
+      if (!friends.has(b)) friends.set(b, new Set());
+      friends.get(a)?.add(b);
+      friends.get(b)?.add(a);
+    },
+    failNext(suffix, failure, times = 1) {
+      failures.push({ suffix, failure, remaining: times });
+    },
+    setPageSize(size) {
+      pageSize = size;
+    },
+    reset() {
+      users.clear();
+      tokens.clear();
+      friends.clear();
+      failures.length = 0;
+      requests.length = 0;
+      pageSize = null;
+    },
+  };
+}
+
+/**
+ * Demo Facebook accounts for `npm start`: sign in to the Auth emulator with a fake Facebook credential whose `sub` is
+ * the id below, then call syncFacebookProfile with the matching token (docs/social.md, "Local development").
+ */
+export const DEMO_FACEBOOK_USERS: (FakeFacebookUser & { token: string })[] = [
+  { id: "fb-demo-alice", first_name: "Alice", last_name: "Nováková", email: "alice@example.com", birthday: "04/12/1994", token: "EAAdemo-alice" },
+  { id: "fb-demo-bob", first_name: "Bob", last_name: "Svoboda", email: "bob@example.com", birthday: "11/02", token: "EAAdemo-bob" },
+  { id: "fb-demo-cyril", first_name: "Cyril", last_name: "Dvořák", birthday: "1990", token: "EAAdemo-cyril" },
+];
+
+export function seedDemoGraph(fake: GraphFake): void {
+  for (const { token, ...user } of DEMO_FACEBOOK_USERS) {
+    fake.addUser(user);
+    fake.issueToken(user.id, { token });
+  }
+  fake.befriend("fb-demo-alice", "fb-demo-bob");
+  fake.befriend("fb-demo-alice", "fb-demo-cyril");
+}

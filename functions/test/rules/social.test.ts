@@ -1,0 +1,152 @@
+// Rules matrix for the identity and social graph collections (docs/social.md): roles × get/list/create/update/delete,
+// allowed and denied cases both asserted. Everything is server-written; clients read their own data, a profile is
+// readable by its friends and request parties, the owner edits only `settings` and may delete a device registration.
+import { assertFails, assertSucceeds } from "@firebase/rules-unit-testing";
+import { collection, deleteDoc, doc, getDoc, getDocs, query, setDoc, updateDoc, where } from "firebase/firestore";
+import type { Firestore, Query } from "firebase/firestore";
+import { rulesEnv, seed } from "../helpers/rules";
+
+type Role = "self" | "friend" | "stranger" | "requester" | "signed-out";
+type Op = "get" | "list" | "create" | "update" | "delete";
+const ROLE_UID: Record<Exclude<Role, "signed-out">, string> = { self: "ann", friend: "bob", stranger: "eve", requester: "rita" };
+const ROLES: Role[] = ["self", "friend", "stranger", "requester", "signed-out"];
+const now = new Date("2026-11-23T10:00:00Z");
+const settings = { locale: "en", mutedCategories: [], showDonationsInFeed: true };
+
+const DOCS: Record<string, Record<string, unknown>> = {
+  "users/ann": { displayName: "Ann", photoUrl: null, facebookLinked: true, createdAt: now, updatedAt: now },
+  "users/bob": { displayName: "Bob", photoUrl: null, facebookLinked: false, createdAt: now, updatedAt: now },
+  "users/rita": { displayName: "Rita", photoUrl: null, facebookLinked: false, createdAt: now, updatedAt: now },
+  "users/ann/private/account": { firstName: "Ann", lastName: "Lee", email: "a@x.cz", birthday: null, facebookId: "fb-ann", settings, facebookSync: null },
+  "users/ann/friends/bob": { friendId: "bob", source: "app", since: now },
+  "users/bob/friends/ann": { friendId: "ann", source: "app", since: now },
+  "users/ann/groups/g1": { name: "Family", memberIds: ["bob"], createdAt: now, updatedAt: now },
+  "users/ann/devices/d1": { platform: "ios", token: "t1", locale: "en", appVersion: "1.0", lastSeenAt: now },
+  "friendRequests/rita_ann": { from: "rita", to: "ann", createdAt: now },
+};
+
+interface Target {
+  path: string;
+  list: (db: Firestore, uid: string) => Query;
+  update: Record<string, unknown>;
+  allowed: Partial<Record<Role, Op[]>>;
+}
+
+const TARGETS: Target[] = [
+  {
+    path: "users/ann",
+    list: (db) => collection(db, "users"),
+    update: { displayName: "Hacked" },
+    allowed: { self: ["get"], friend: ["get"], requester: ["get"] },
+  },
+  {
+    path: "users/ann/private/account",
+    list: (db) => collection(db, "users/ann/private"),
+    update: { settings: { locale: "cs", mutedCategories: ["comments", "payments"], showDonationsInFeed: false } },
+    allowed: { self: ["get", "list", "update"] },
+  },
+  {
+    path: "users/ann/friends/bob",
+    list: (db) => collection(db, "users/ann/friends"),
+    update: { source: "facebook" },
+    allowed: { self: ["get", "list"] },
+  },
+  {
+    path: "users/ann/groups/g1",
+    list: (db) => collection(db, "users/ann/groups"),
+    update: { memberIds: ["bob", "eve"] },
+    allowed: { self: ["get", "list"] },
+  },
+  {
+    path: "users/ann/devices/d1",
+    list: (db) => collection(db, "users/ann/devices"),
+    update: { token: "stolen" },
+    allowed: { self: ["get", "list", "delete"] },
+  },
+  {
+    // self = the recipient (ann), requester = the sender (rita); the list query carries the constraint the rule checks.
+    path: "friendRequests/rita_ann",
+    // The sender lists what they sent, everyone else tries to list what ann received.
+    list: (db, uid) => query(collection(db, "friendRequests"), uid === "rita" ? where("from", "==", "rita") : where("to", "==", "ann")),
+    update: { to: "eve" },
+    allowed: { self: ["get", "list"], requester: ["get", "list"] },
+  },
+];
+
+async function as(role: Role): Promise<Firestore> {
+  const env = await rulesEnv();
+  if (role === "signed-out") return env.unauthenticatedContext().firestore() as unknown as Firestore;
+  return env.authenticatedContext(ROLE_UID[role]).firestore() as unknown as Firestore;
+}
+
+async function clear(path: string): Promise<void> {
+  const env = await rulesEnv();
+  await env.withSecurityRulesDisabled(async (context) => {
+    await context.firestore().doc(path).delete();
+  });
+}
+
+async function check(allowed: boolean, operation: Promise<unknown>): Promise<void> {
+  if (allowed) await assertSucceeds(operation);
+  else await assertFails(operation);
+}
+
+describe("rules: identity and social graph", () => {
+  beforeEach(async () => {
+    await seed(DOCS);
+  });
+
+  for (const target of TARGETS) {
+    for (const role of ROLES) {
+      const ops = target.allowed[role] ?? [];
+      it(`${target.path} as ${role}: allowed [${ops.join(", ") || "nothing"}], every other operation denied`, async () => {
+        const db = await as(role);
+        const uid = role === "signed-out" ? "nobody" : ROLE_UID[role];
+        const ref = doc(db, target.path);
+        await check(ops.includes("get"), getDoc(ref));
+        await check(ops.includes("list"), getDocs(target.list(db, uid)));
+        await check(ops.includes("update"), updateDoc(ref, target.update));
+        await check(ops.includes("delete"), deleteDoc(ref));
+        await clear(target.path);
+        await check(ops.includes("create"), setDoc(ref, DOCS[target.path] ?? {}));
+      });
+    }
+  }
+
+  it("nobody lists users (there is no directory), not even with a filter", async () => {
+    await assertFails(getDocs(query(collection(await as("self"), "users"), where("displayName", "==", "Bob"))));
+  });
+
+  it("a stranger cannot read a friend's profile through a friendship that is not theirs", async () => {
+    await assertFails(getDoc(doc(await as("stranger"), "users/bob")));
+    await assertSucceeds(getDoc(doc(await as("self"), "users/bob")));
+  });
+
+  it("friend requests: listing without the from/to constraint is denied, even for a party", async () => {
+    await assertFails(getDocs(collection(await as("self"), "friendRequests")));
+    await assertFails(getDocs(query(collection(await as("self"), "friendRequests"), where("to", "==", "rita"))));
+    await assertSucceeds(getDocs(query(collection(await as("stranger"), "friendRequests"), where("to", "==", "eve"))));
+  });
+
+  it("settings: the owner may change only `settings`, and only to a valid shape", async () => {
+    const db = await as("self");
+    const ref = doc(db, "users/ann/private/account");
+    await assertSucceeds(updateDoc(ref, { "settings.locale": "cs-CZ" }));
+    await assertFails(updateDoc(ref, { firstName: "Someone" }));
+    await assertFails(updateDoc(ref, { facebookId: "fb-other", settings }));
+    await assertFails(updateDoc(ref, { "settings.locale": "english" }));
+    await assertFails(updateDoc(ref, { "settings.mutedCategories": ["marketing"] }));
+    await assertFails(updateDoc(ref, { "settings.showDonationsInFeed": "yes" }));
+    await assertFails(updateDoc(ref, { "settings.extra": true }));
+    await assertFails(updateDoc(ref, { settings: { locale: "en", mutedCategories: [] } }));
+  });
+
+  it("nobody creates a friendship, group, device or request for themselves either", async () => {
+    const db = await as("stranger");
+    await assertFails(setDoc(doc(db, "users/eve/friends/ann"), { friendId: "ann", source: "app", since: now }));
+    await assertFails(setDoc(doc(db, "users/eve/groups/g"), { name: "x", memberIds: [], createdAt: now, updatedAt: now }));
+    await assertFails(setDoc(doc(db, "users/eve/devices/d"), { platform: "ios", token: "t", locale: "en", appVersion: "1", lastSeenAt: now }));
+    await assertFails(setDoc(doc(db, "friendRequests/eve_ann"), { from: "eve", to: "ann", createdAt: now }));
+    await assertFails(setDoc(doc(db, "users/eve"), { displayName: "Eve", photoUrl: null, facebookLinked: false, createdAt: now, updatedAt: now }));
+  });
+});
