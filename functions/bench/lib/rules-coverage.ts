@@ -62,7 +62,11 @@ export async function rulesLookupsSoFar(firestoreHost: string, projectId: string
 export interface RequestLookups {
   /** get()/exists() evaluations (the emulator may evaluate a list rule once per returned document). */
   evaluations: number;
-  /** Distinct documents looked up: what the 10-lookup limit and billing count (repeated lookups are cached). */
+  /**
+   * Distinct lookups: each get()/exists() call site counted once per document it returned, however often the
+   * emulator evaluated it. (Production caches a document within a request: an exists() and a get() of the same
+   * document are billed as one read.)
+   */
   distinct: number;
 }
 

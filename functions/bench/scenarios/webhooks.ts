@@ -1,20 +1,239 @@
-// Hot wish and spread load: signed payment_intent.succeeded webhooks through the real webhook handler.
+// Hot wish and spread load: N donations, each confirmed by a signed payment_intent.succeeded webhook delivered
+// through the real webhook handler, `handlePaymentWebhook` (src/donations/webhook.ts: the function the deployed
+// `stripeWebhook` trigger calls with the request's raw body and Stripe-Signature header), called in-process
+// against the Firestore emulator with the real Stripe provider (signature verified by stripe.webhooks.constructEvent).
+// In-process rather than HTTP to the Functions emulator: the emulator starts one Node worker process per concurrent
+// request (64 processes at concurrency 64 on a 2-core machine), which would measure the emulator, not the handler.
+import Stripe from "stripe";
+import type { Firestore } from "firebase-admin/firestore";
+import { systemClock } from "../../src/lib/clock";
+import { donationSchema } from "../../src/model/donation";
+import type { Donation } from "../../src/model/donation";
+import { handlePaymentWebhook } from "../../src/donations/webhook";
+import { StripePaymentProvider } from "../../src/payments/stripe";
 import type { BenchContext } from "../lib/context";
-import { notAvailable } from "../lib/results";
-import type { ScenarioResult } from "../lib/results";
+import { runLoad } from "../lib/load";
+import { loadScenario, sampleOf } from "../lib/results";
+import type { CheckResult, RepeatSample, ScenarioResult } from "../lib/results";
+import { amountOf } from "./baseline";
+import { benchWish } from "./seed";
 
-export function webhookScenarios(ctx: BenchContext): Promise<ScenarioResult[]> {
-  const { donations, spreadWishes, concurrencies } = ctx.options;
-  const reason = "the Stripe webhook handler (functions/src/payments/**, functions/src/donations/**, issue 5) is not in git yet";
-  return Promise.resolve([
-    ...concurrencies.map((c) =>
-      notAvailable({ id: `hot-wish.c${c}`, group: "hot-wish", title: `Webhooks, ${donations} donations to 1 wish`, concurrency: c, n: donations }, reason),
-    ),
-    ...concurrencies.map((c) =>
-      notAvailable(
-        { id: `spread.c${c}`, group: "spread", title: `Webhooks, ${donations} donations over ${spreadWishes} wishes`, concurrency: c, n: donations },
-        reason,
-      ),
-    ),
-  ]);
+const WEBHOOK_SECRET = "whsec_bench_local_only";
+/** Every DUPLICATE_EVERY-th event is delivered a second time, later in the run (Stripe delivers at least once). */
+const DUPLICATE_EVERY = 20;
+
+export interface WebhookPlan {
+  run: string;
+  wishIds: string[];
+  donationIds: string[];
+  /** Index of the donation each delivery confirms (duplicates included). */
+  deliveries: number[];
+}
+
+/** A donation as the `donate` callable leaves it: pending, with its PaymentIntent id. */
+export function pendingDonation(i: number, wishId: string, run: string): Donation {
+  const now = new Date();
+  return donationSchema.parse({
+    wishId,
+    donorId: `donor-${run}-${i}`,
+    donorDisplayName: `Donor ${i}`,
+    amount: amountOf(i),
+    currency: "CZK",
+    message: null,
+    anonymous: i % 7 === 0,
+    status: "pending",
+    paymentStatus: "pending",
+    paymentStatusAt: null,
+    failureCode: null,
+    provider: "stripe",
+    customerId: `cus_bench_${i}`,
+    paymentIntentId: `pi_${run}_${i}`,
+    chargeId: null,
+    refunds: {},
+    refundedAmount: 0,
+    disputes: {},
+    ledgerEntryIds: [],
+    netAmount: 0,
+    createdAt: now,
+    updatedAt: now,
+    succeededAt: null,
+  });
+}
+
+/** Seeds `wishes` wishes and `donations` pending donations spread round-robin over them. */
+export async function seedDonations(db: Firestore, run: string, wishes: number, donations: number): Promise<WebhookPlan> {
+  const wishIds = Array.from({ length: wishes }, (_, w) => `${run}-wish-${w}`);
+  const donationIds = Array.from({ length: donations }, (_, i) => `${run}-don-${i}`);
+  const writes: [string, Record<string, unknown>][] = [
+    ...wishIds.map((id, w): [string, Record<string, unknown>] => [`wishes/${id}`, benchWish(`${run}-owner-${w}`)]),
+    ...donationIds.map((id, i): [string, Record<string, unknown>] => [`donations/${id}`, pendingDonation(i, wishIds[i % wishes] ?? "", run)]),
+  ];
+  const commits: Promise<unknown>[] = [];
+  for (let start = 0; start < writes.length; start += 500) {
+    const batch = db.batch();
+    for (const [path, data] of writes.slice(start, start + 500)) batch.set(db.doc(path), data);
+    commits.push(batch.commit());
+  }
+  await Promise.all(commits);
+  const deliveries = donationIds.map((_, i) => i);
+  // Duplicates go in after the half-way mark, so some race their original and some arrive long after it.
+  const half = Math.floor(donations / 2);
+  for (let i = 0; i < donations; i += DUPLICATE_EVERY) deliveries.splice(Math.min(deliveries.length, half + i), 0, i);
+  return { run, wishIds, donationIds, deliveries };
+}
+
+/** The signed Stripe event that confirms donation `i` (as Stripe would send it). */
+export function succeededEvent(plan: WebhookPlan, i: number, wishes: number): string {
+  const donationId = plan.donationIds[i] ?? "";
+  const wishId = plan.wishIds[i % wishes] ?? "";
+  const amount = amountOf(i);
+  return JSON.stringify({
+    id: `evt_${plan.run}_${i}`,
+    object: "event",
+    api_version: "2025-10-29.clover",
+    created: Math.floor(Date.now() / 1000),
+    livemode: false,
+    pending_webhooks: 1,
+    request: { id: null, idempotency_key: null },
+    type: "payment_intent.succeeded",
+    data: {
+      object: {
+        id: `pi_${plan.run}_${i}`,
+        object: "payment_intent",
+        amount,
+        amount_received: amount,
+        currency: "czk",
+        status: "succeeded",
+        customer: `cus_bench_${i}`,
+        latest_charge: `ch_${plan.run}_${i}`,
+        last_payment_error: null,
+        metadata: { donationId, wishId, donorId: `donor-${plan.run}-${i}` },
+      },
+    },
+  });
+}
+
+export function webhookProvider(): { provider: StripePaymentProvider; stripe: Stripe } {
+  // No network: the provider only verifies signatures here (constructEvent is local).
+  const stripe = new Stripe("sk_test_bench_local_only", { telemetry: false, host: "127.0.0.1", port: 9, protocol: "http" });
+  return { provider: new StripePaymentProvider(stripe, WEBHOOK_SECRET), stripe };
+}
+
+export interface SignedDelivery {
+  donation: number;
+  rawBody: Buffer;
+  signature: string;
+}
+
+export function signDeliveries(stripe: Stripe, plan: WebhookPlan, wishes: number): SignedDelivery[] {
+  return plan.deliveries.map((i) => {
+    const payload = succeededEvent(plan, i, wishes);
+    return { donation: i, rawBody: Buffer.from(payload), signature: stripe.webhooks.generateTestHeaderString({ payload, secret: WEBHOOK_SECRET }) };
+  });
+}
+
+class WebhookStatusError extends Error {
+  constructor(readonly code: string) {
+    super(code);
+  }
+}
+
+/** Exact totals after a run: every confirmed donation counted once on its wish and in the ledger, nothing else. */
+export async function verifyTotals(db: Firestore, plan: WebhookPlan, confirmed: ReadonlySet<number>): Promise<CheckResult> {
+  const expectedRaised = new Map<string, number>();
+  const expectedDonors = new Map<string, number>();
+  for (const i of confirmed) {
+    const wishId = plan.wishIds[i % plan.wishIds.length] ?? "";
+    expectedRaised.set(wishId, (expectedRaised.get(wishId) ?? 0) + amountOf(i));
+    expectedDonors.set(wishId, (expectedDonors.get(wishId) ?? 0) + 1);
+  }
+  const snaps = await db.getAll(...plan.wishIds.map((id) => db.doc(`wishes/${id}`)));
+  let wrongWishes = 0;
+  let raised = 0;
+  for (const snap of snaps) {
+    const r = Number(snap.get("raised"));
+    raised += r;
+    if (r !== (expectedRaised.get(snap.id) ?? 0) || Number(snap.get("donorCount")) !== (expectedDonors.get(snap.id) ?? 0)) wrongWishes++;
+  }
+  const expected = [...expectedRaised.values()].reduce((a, b) => a + b, 0);
+  // The database is cleared before each run, so everything in these collections belongs to this run.
+  const ledgerAll = (await db.collection("ledger").count().get()).data().count;
+  const events = (await db.collection("providerEvents").count().get()).data().count;
+  const succeeded = (await db.collection("donations").where("status", "==", "succeeded").count().get()).data().count;
+  const lost = Math.max(0, confirmed.size - ledgerAll);
+  const doubled = Math.max(0, ledgerAll - confirmed.size);
+  const ok =
+    wrongWishes === 0 && raised === expected && ledgerAll === confirmed.size && succeeded === confirmed.size && events === confirmed.size;
+  return {
+    ok,
+    detail:
+      `${ok ? "exact" : "NOT exact"}: ${confirmed.size} donations confirmed, raised ${raised}/${expected}, ${ledgerAll} ledger entries, ` +
+      `${events} events recorded, ${succeeded} succeeded, ${lost} lost, ${doubled} double-counted, ${wrongWishes} wishes off`,
+  };
+}
+
+async function webhookRun(ctx: BenchContext, wishes: number, concurrency: number, rep: number): Promise<{ sample: RepeatSample; check: CheckResult }> {
+  const { db, options } = ctx;
+  await ctx.clear();
+  const run = `w${wishes}c${concurrency}r${rep}`;
+  const plan = await seedDonations(db, run, wishes, options.donations);
+  const { provider, stripe } = webhookProvider();
+  const deliveries = signDeliveries(stripe, plan, wishes);
+  const deps = { db, clock: systemClock, provider };
+  const confirmed = new Set<number>();
+  const load = await runLoad({
+    total: deliveries.length,
+    concurrency,
+    timeLimitMs: options.webhookTimeLimitMs,
+    opTimeoutMs: 120_000,
+    op: async (index) => {
+      const delivery = deliveries[index];
+      if (!delivery) throw new Error(`no delivery ${index}`);
+      const response = await handlePaymentWebhook(deps, { method: "POST", rawBody: delivery.rawBody, signature: delivery.signature });
+      if (response.status !== 200) throw new WebhookStatusError(`HTTP ${response.status}`);
+      confirmed.add(delivery.donation);
+    },
+  });
+  const check = await verifyTotals(db, plan, confirmed);
+  const donationsPerSec = (confirmed.size / load.wallMs) * 1000;
+  const sample = sampleOf(load, { deliveries: load.attempted, donations: confirmed.size, deliveriesPerSec: load.throughputPerSec });
+  // The figure reported is donations confirmed per second (duplicate deliveries are work, not donations).
+  sample.throughputPerSec = donationsPerSec;
+  return { sample, check };
+}
+
+export async function webhookScenarios(ctx: BenchContext): Promise<ScenarioResult[]> {
+  const { donations, spreadWishes, concurrencies, webhookRepeats } = ctx.options;
+  const method = "handlePaymentWebhook (src/donations/webhook.ts) in-process, signed payment_intent.succeeded events, 5% redelivered";
+  const results: ScenarioResult[] = [];
+  for (const [group, wishes] of [
+    ["hot-wish", 1],
+    ["spread", spreadWishes],
+  ] as const) {
+    for (const concurrency of concurrencies) {
+      ctx.options.log(`[bench]   ${group} c${concurrency} ...`);
+      const repeats: RepeatSample[] = [];
+      const checks: CheckResult[] = [];
+      for (let rep = 0; rep < webhookRepeats; rep++) {
+        const { sample, check } = await webhookRun(ctx, wishes, concurrency, rep);
+        repeats.push(sample);
+        checks.push(check);
+      }
+      results.push(
+        loadScenario(
+          {
+            id: `${group}.c${concurrency}`,
+            group,
+            title: wishes === 1 ? `Webhooks, ${donations} donations to 1 wish` : `Webhooks, ${donations} donations over ${wishes} wishes`,
+            concurrency,
+            n: donations,
+            method,
+          },
+          repeats,
+          checks.find((c) => !c.ok) ?? checks[0],
+        ),
+      );
+    }
+  }
+  return results;
 }

@@ -175,6 +175,36 @@ describe("benchmark smoke (npm run bench, tiny N)", () => {
       assert.deepEqual(problems(results), []);
     });
 
+    it("delivers every signed webhook through the real handler with exact totals (hot wish and spread)", () => {
+      for (const group of ["hot-wish", "spread"]) {
+        for (const concurrency of options.concurrencies) {
+          const scenario = find(`${group}.c${concurrency}`);
+          assert.equal(scenario.status, "ok", `${scenario.id}: ${scenario.reason ?? ""}`);
+          assert.ok(scenario.check?.ok, `${scenario.id}: ${scenario.check?.detail ?? "no check"}`);
+          assert.match(scenario.check.detail, /12 donations confirmed, .* 0 lost, 0 double-counted, 0 wishes off/);
+          const sample = scenario.repeats[0];
+          assert.ok(sample, `${scenario.id} ran`);
+          assert.equal(sample.attempted, 12 + 1, "12 deliveries plus 1 duplicate (every 20th event is redelivered)");
+          assert.equal(sample.failed, 0);
+          assert.ok(sample.throughputPerSec > 0 && sample.p50Ms <= sample.p99Ms);
+          assert.ok(scenario.ratio && scenario.ratio.median > 0);
+        }
+      }
+    });
+
+    it("counts the cost of a donation, a redelivery, a wish view and a feed page", () => {
+      const donation = find("cost.donation").cost;
+      assert.ok(donation && donation.writes >= 1 && donation.reads >= 1, "a confirmed donation reads and writes");
+      const redelivery = find("cost.donation-redelivery").cost;
+      assert.ok(redelivery && redelivery.writes === 0, "a duplicate delivery writes nothing");
+      const view = find("cost.wish-view").cost;
+      assert.ok(view, "wish view counted");
+      assert.equal(view.reads, 1 + 20 + 20, "the wish, 20 comments and 20 supporters (30 of each seeded)");
+      assert.ok(view.rulesLookups !== undefined && view.rulesLookups >= 1, "the subcollection rules look the wish up");
+      assert.equal(find("cost.wish-read").cost?.rulesLookups, 0, "a wish read is decided on viewerIds alone");
+      assert.equal(find("cost.feed-page").cost?.reads, 20);
+    });
+
     it("counts the naive donation at exactly 1 read and 2 writes", () => {
       const cost = find("cost.naive-donation").cost;
       assert.ok(cost);
