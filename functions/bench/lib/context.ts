@@ -42,8 +42,8 @@ export const FULL: Omit<BenchOptions, "log"> = {
   fanOutRepeats: 1,
   parallelWrites: 2_000,
   naiveTransactions: 200,
-  txnTimeLimitMs: 12_000,
-  webhookTimeLimitMs: 45_000,
+  txnTimeLimitMs: 8_000,
+  webhookTimeLimitMs: 30_000,
   concurrencies: [1, 8, 64],
   database: "bench",
 };
