@@ -134,7 +134,7 @@ export const wishDeleted = onDocumentDeleted({ document: "wishes/{wishId}", retr
 
 export const wishAudienceOnFriendChange = onDocumentWritten({ document: "users/{uid}/friends/{friendId}", retry: true }, async (event) => {
   if (event.data?.before.exists === event.data?.after.exists) return; // an update of an existing friendship changes no access
-  await onFriendshipChanged(wishDeps(), event.params.uid);
+  await onFriendshipChanged(wishDeps(), event.params.uid, event.params.friendId);
 });
 
 export const wishAudienceOnGroupChange = onDocumentWritten({ document: "users/{uid}/groups/{groupId}", retry: true }, async (event) => {

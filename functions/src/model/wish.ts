@@ -76,7 +76,7 @@ export type Comment = z.infer<typeof commentSchema>;
  * owner (people who commented on it or donated to it). Closed to clients.
  */
 export const followerSchema = z.object({
-  reason: z.enum(["organizer", "owner", "commented", "donated"]),
+  reason: z.enum(["commented", "donated"]),
   since: z.date(),
 });
 export type Follower = z.infer<typeof followerSchema>;

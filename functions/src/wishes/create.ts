@@ -1,3 +1,4 @@
+import { createHash } from "node:crypto";
 import type { Firestore } from "firebase-admin/firestore";
 import { HttpsError } from "firebase-functions/v2/https";
 import * as logger from "firebase-functions/logger";
@@ -17,6 +18,11 @@ export interface WishDeps {
 
 export const wishesCollection = (db: Firestore) => db.collection(WISHES).withConverter(zodConverter(wishSchema));
 
+/** Deterministic wish id for a client's creation attempt: the same (uid, requestId) always names the same wish. */
+export function requestWishId(uid: string, requestId: string): string {
+  return createHash("sha256").update(`${uid}\u0000${requestId}`).digest("base64url").slice(0, 22);
+}
+
 /**
  * `createWish` (F7, F11). Validates the input, checks that every chosen person is a friend (of the caller, or for a
  * surprise of the recipient, who must be the caller's friend), materialises `viewerIds`, and writes the wish together
@@ -34,7 +40,8 @@ export async function createWish(deps: WishDeps, uid: string, data: unknown): Pr
   const subject = { ownerId, organizerId: uid, isSurprise, audience: input.audience };
   const viewerIds = await resolveViewerIds(deps.db, subject, { strict: true });
 
-  const ref = wishesCollection(deps.db).doc();
+  const wishes = wishesCollection(deps.db);
+  const ref = input.requestId ? wishes.doc(requestWishId(uid, input.requestId)) : wishes.doc();
   const wish: Wish = {
     ...subject,
     title: input.title,
@@ -57,7 +64,16 @@ export async function createWish(deps: WishDeps, uid: string, data: unknown): Pr
   const batch = deps.db.batch();
   batch.create(ref, wish);
   addToOutbox(deps.db, batch, { id: `wish.created:${ref.id}`, type: "wish.created", wishId: ref.id, ownerId, organizerId: uid }, now);
-  await batch.commit();
+  try {
+    await batch.commit();
+  } catch (error) {
+    // ALREADY_EXISTS: this requestId was used before. Same organizer → the earlier call succeeded; answer it again.
+    if ((error as { code?: number }).code !== 6 || !input.requestId) throw error;
+    const existing = (await ref.get()).data();
+    if (existing?.organizerId !== uid) throw error;
+    logger.info("createWish retried; returning the existing wish", { wishId: ref.id });
+    return { wishId: ref.id };
+  }
   logger.info("wish created", { wishId: ref.id, isSurprise, audienceKind: input.audience.kind, viewers: viewerIds.length });
   return { wishId: ref.id };
 }

@@ -48,6 +48,11 @@ const createWishBase = z
     imageUrl: imageUrlSchema.optional().default(null),
     audience: audienceInputSchema,
     recipientId: z.string().min(1).max(128).optional(),
+    /** Client-chosen id of this creation attempt: a retried call with the same id returns the same wish. */
+    requestId: z
+      .string()
+      .regex(/^[A-Za-z0-9_-]{8,64}$/, "must be 8-64 letters, digits, '-' or '_'")
+      .optional(),
   })
   .strict();
 

@@ -113,9 +113,14 @@ export async function setWishAudience(deps: WishDeps, uid: string, data: unknown
  * wishes, and surprises for them) is recomputed. Both sides of a friendship fire this, so each side's wishes are
  * handled by its own trigger.
  */
-export async function onFriendshipChanged(deps: WishDeps, uid: string): Promise<void> {
+export async function onFriendshipChanged(deps: WishDeps, uid: string, friendId: string): Promise<void> {
   const snap = await wishesCollection(deps.db).where("ownerId", "==", uid).where("status", "==", "open").get();
-  await Promise.all(snap.docs.map((doc) => applyAudience(deps, doc.ref)));
+  // A "people" audience only changes when the friend is one of the chosen people.
+  const affected = snap.docs.filter((doc) => {
+    const { audience } = doc.data();
+    return audience.kind !== "people" || audience.userIds.includes(friendId);
+  });
+  await Promise.all(affected.map((doc) => applyAudience(deps, doc.ref)));
 }
 
 /** `uid` edited or deleted one of their groups: recompute their open wishes whose audience names that group. */

@@ -3,8 +3,13 @@ import assert from "node:assert/strict";
 import { addDoc, collection, doc, getDoc, serverTimestamp, updateDoc } from "firebase/firestore";
 import { adminDb } from "../helpers/admin";
 import { anonymousClient, signedInClient } from "../helpers/clients";
-import { staysAbsent, waitFor } from "../helpers/wait";
+import { staysAbsent, waitFor as waitForQuick } from "../helpers/wait";
 import { befriend, group, profile, unfriendBoth, wishInput } from "../helpers/wish-fixtures";
+
+/** Triggers and the Pub/Sub pipeline are slow on a loaded machine: wait up to a minute by default. */
+function waitFor<T>(what: string, probe: () => Promise<T | undefined>, options: { timeoutMs?: number; intervalMs?: number } = {}): Promise<T> {
+  return waitForQuick(what, probe, { timeoutMs: 60_000, intervalMs: 250, ...options });
+}
 
 const DAY = 86_400_000;
 
@@ -21,7 +26,8 @@ async function nothingWritten(): Promise<void> {
   assert.equal((await adminDb().collection("events").where("type", "==", "wish.created").count().get()).data().count, 0, "no event");
 }
 
-describe("wishes (callables, through the client SDK)", () => {
+describe("wishes (callables, through the client SDK)", function () {
+  this.timeout(120_000);
   it("createWish: writes an open wish with the audience materialised, and its wish.created event", async () => {
     await befriend("olga", "ann", "fred");
     const olga = await signedInClient("olga");
@@ -41,6 +47,23 @@ describe("wishes (callables, through the client SDK)", () => {
     assert.equal((await getDoc(doc(ann.db, "wishes", wishId))).get("title"), "New bike");
     const fred = await signedInClient("fred");
     await assert.rejects(getDoc(doc(fred.db, "wishes", wishId)), /permission/i);
+  });
+
+  it("createWish: a retried call with the same requestId returns the same wish and writes it once", async () => {
+    await befriend("olga", "ann");
+    const olga = await signedInClient("olga");
+    const input = wishInput({ requestId: "req-12345678" });
+    const first = await olga.call<{ wishId: string }>("createWish", input);
+    const again = await olga.call<{ wishId: string }>("createWish", input);
+    assert.equal(again.wishId, first.wishId);
+    assert.equal((await adminDb().collection("wishes").count().get()).data().count, 1);
+    assert.equal((await adminDb().collection("events").where("type", "==", "wish.created").count().get()).data().count, 1);
+    // Another user's identical requestId names a different wish.
+    await befriend("ann", "olga");
+    const ann = await signedInClient("ann");
+    const hers = await ann.call<{ wishId: string }>("createWish", input);
+    assert.notEqual(hers.wishId, first.wishId);
+    await expectCallError(olga.call("createWish", wishInput({ requestId: "short" })), "invalid-argument", /Field 'requestId'/);
   });
 
   it("createWish: audience 'groups' takes the organizer's group members who are friends", async () => {
@@ -212,6 +235,18 @@ describe("wishes (callables, through the client SDK)", () => {
       });
       const fred = await signedInClient("fred");
       await assert.rejects(getDoc(doc(fred.db, "wishes", wishId)), /permission/i);
+    });
+
+    it("unfriending a chosen person of a 'people' audience removes them; re-friending restores them", async () => {
+      await befriend("olga", "ann", "fred");
+      const olga = await signedInClient("olga");
+      const { wishId } = await olga.call<{ wishId: string }>("createWish", wishInput({ audience: { kind: "people", userIds: ["ann"] } }));
+      const viewers = async () => ((await adminDb().doc(`wishes/${wishId}`).get()).get("viewerIds") as string[]).join();
+      await unfriendBoth("olga", "fred");
+      await unfriendBoth("olga", "ann");
+      await waitFor("ann to be removed", async () => ((await viewers()) === "olga" ? true : undefined));
+      await befriend("olga", "ann");
+      await waitFor("ann to be back", async () => ((await viewers()) === "ann,olga" ? true : undefined));
     });
 
     it("editing a group changes who sees the wishes that use it", async () => {
