@@ -18,7 +18,7 @@ interface SyncResult {
 const ann = { id: "fb-ann", first_name: "Ann", last_name: "Lee", email: "ann@example.com", birthday: "04/12/1994", pictureUrl: "https://pics/ann.jpg" };
 
 describe("social: sign-up with Facebook (syncFacebookProfile)", function () {
-  this.timeout(90_000); // several sign-ups per test on a shared 2-core machine
+  this.timeout(180_000); // several sign-ups per test on a shared 2-core machine
   beforeEach(() => {
     fakeGraph().reset();
     fakeGraph().setPageSize(2); // force cursor paging on every friend list
