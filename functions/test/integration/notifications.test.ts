@@ -88,6 +88,9 @@ async function seedDonation(id: string, wishId: string, donorId: string, status:
 
 const inboxRef = (uid: string, eventId: string) => adminDb().doc(`users/${uid}/notifications/${encodeEventId(eventId)}`);
 
+/** Generous waits: the emulator suite shares two cores with other suites, and reloads when functions/lib is rebuilt. */
+const SLOW = { timeoutMs: 30_000 };
+
 /** Waits until the inbox item exists and its push is finished (not `sending`). */
 function finishedItem(uid: string, eventId: string) {
   return waitFor(
@@ -96,7 +99,7 @@ function finishedItem(uid: string, eventId: string) {
       const snap = await inboxRef(uid, eventId).get();
       return snap.exists && snap.get("push.state") !== "sending" ? snap : undefined;
     },
-    { timeoutMs: 30_000 },
+    SLOW,
   );
 }
 
@@ -106,10 +109,10 @@ async function recipientsOf(eventId: string): Promise<string[]> {
   return snaps.docs.map((doc) => doc.ref.parent.parent?.id ?? "?").sort();
 }
 
-const pushesTo = (token: string) => waitFor(`a push to ${token}`, () => Promise.resolve(fakeFcm().sentTo(token)[0]));
+const pushesTo = (token: string) => waitFor(`a push to ${token}`, () => Promise.resolve(fakeFcm().sentTo(token)[0]), SLOW);
 
 describe("notifications through Pub/Sub (integration)", function () {
-  this.timeout(60_000);
+  this.timeout(120_000);
 
   before(async () => {
     // The Functions emulator starts the Pub/Sub worker lazily and the first delivery can take many seconds on a busy
@@ -386,7 +389,7 @@ describe("notifications through Pub/Sub (integration)", function () {
       waitFor(`dead letter ${messageId}`, async () => {
         const snap = await adminDb().doc(`ops/deadLetters/items/notifications-${messageId}`).get();
         return snap.exists ? snap : undefined;
-      });
+      }, SLOW);
     const first = await letter(notJson);
     assert.equal(first.get("reason"), "message data is not JSON");
     assert.equal(first.get("data"), "this is not json");
