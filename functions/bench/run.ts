@@ -5,21 +5,25 @@
 //   --donations <n>    donations per hot-wish/spread run (default 2000)
 //   --only <families>  comma-separated subset of baseline,fan-out,webhooks,cost
 //   --verbose          let the domain code's logs through (they are counted and suppressed by default)
+//   --render <json>    no run: re-render results.md and throughput.png from a saved results.json (into --out)
 // First import: captures the console before the domain code's logger keeps references to it.
 import { consoleTally } from "./lib/quiet";
+import { readFileSync } from "node:fs";
 import path from "node:path";
 import { FULL, QUICK } from "./lib/context";
 import type { BenchOptions } from "./lib/context";
 import { FAMILIES, problems, runSuite, writeOutputs } from "./suite";
 import type { ScenarioFamily } from "./suite";
+import type { BenchResults } from "./lib/results";
 
 const print = (line: string) => process.stderr.write(`${line}\n`);
 
-function parseArgs(argv: string[]): { options: BenchOptions; outDir: string; families: ScenarioFamily[] } {
+function parseArgs(argv: string[]): { options: BenchOptions; outDir: string; families: ScenarioFamily[]; render: string | null } {
   const quick = argv.includes("--quick");
   const options: BenchOptions = { ...(quick ? QUICK : FULL), concurrencies: [...(quick ? QUICK : FULL).concurrencies], log: print };
   let outDir = path.resolve(__dirname, "..", "..", "bench");
   let families = FAMILIES;
+  let render: string | null = null;
 
   for (let i = 0; i < argv.length; i++) {
     const arg = argv[i];
@@ -32,6 +36,11 @@ function parseArgs(argv: string[]): { options: BenchOptions; outDir: string; fam
     };
     if (arg === "--quick") continue;
     else if (arg === "--verbose") continue;
+    else if (arg === "--render") {
+      if (!value) throw new Error("--render needs a results.json");
+      render = path.resolve(value);
+      i++;
+    }
     else if (arg === "--out") {
       if (!value) throw new Error("--out needs a directory");
       outDir = path.resolve(value);
@@ -47,12 +56,18 @@ function parseArgs(argv: string[]): { options: BenchOptions; outDir: string; fam
       i++;
     } else throw new Error(`unknown argument ${arg}`);
   }
-  return { options, outDir, families };
+  return { options, outDir, families, render };
 }
 
 async function main(): Promise<number> {
-  const { options, outDir, families } = parseArgs(process.argv.slice(2));
+  const { options, outDir, families, render } = parseArgs(process.argv.slice(2));
   const tally = consoleTally;
+  if (render) {
+    const saved = JSON.parse(readFileSync(render, "utf8")) as BenchResults;
+    const concurrencies = String(saved.meta.options.concurrencies ?? "1,8,64").split(",").map(Number);
+    process.stdout.write(`${writeOutputs(saved, outDir, concurrencies)}\n`);
+    return 0;
+  }
   const results = await runSuite(options, families);
   const markdown = writeOutputs(results, outDir, options.concurrencies);
   process.stdout.write(`${markdown}\n`);

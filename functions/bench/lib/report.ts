@@ -69,6 +69,53 @@ function unavailableRow(scenario: ScenarioResult, columns: number, second: strin
   return `| ${cells.join(" | ")} |`;
 }
 
+interface Target {
+  label: string;
+  measured: string;
+  met: boolean | null;
+}
+
+/** The targets of issue 8, evaluated on this run's figures (null: the scenario did not produce the figure). */
+export function targets(scenarios: ScenarioResult[]): Target[] {
+  const ok = (id: string) => scenarios.find((s) => s.id === id && s.status === "ok");
+  const hot = ok("hot-wish.c64");
+  const feed = ok("fan-out.feed");
+  const notifications = ok("fan-out.notifications");
+  const donation = ok("cost.donation")?.cost;
+  const hotRatio = hot?.ratio?.median;
+  const p99 = hot?.p99Ms?.median;
+  const exact = hot?.check?.ok;
+  return [
+    {
+      label: "Hot wish at c=64: ≥ 0.5× the raw parallel write rate, exact totals",
+      measured: hot ? `${fmt(hotRatio)}× raw (${fmt(hot.throughput?.median)} donations/s), totals ${exact ? "exact" : "NOT exact"}` : "not measured",
+      met: hot && hotRatio !== undefined ? hotRatio >= 0.5 && exact === true : null,
+    },
+    {
+      label: "Handler p99 < 250 ms at c=64 (hot wish)",
+      measured: p99 !== undefined ? `${fmt(p99)} ms` : "not measured",
+      met: p99 !== undefined && Number.isFinite(p99) ? p99 < 250 : null,
+    },
+    {
+      label: "Feed fan-out to 5,000 friends within 2× the raw batched write",
+      measured: feed?.ratio ? `${fmt(feed.ratio.median)}× (${fmt(feed.wallMs?.median)} ms, ${feed.n} friends)` : "not measured",
+      met: feed?.ratio ? feed.ratio.median <= 2 && feed.check?.ok === true : null,
+    },
+    {
+      label: "Notification fan-out to 5,000 friends within 2× the raw batched write",
+      measured: notifications?.ratio
+        ? `${fmt(notifications.ratio.median)}× (${fmt(notifications.wallMs?.median)} ms, ${notifications.n} friends)`
+        : "not measured",
+      met: notifications?.ratio ? notifications.ratio.median <= 2 && notifications.check?.ok === true : null,
+    },
+    {
+      label: "≤ 6 Firestore operations per donation",
+      measured: donation ? `${fmt(donation.operations)} (${fmt(donation.reads)} reads + ${fmt(donation.writes)} writes)` : "not measured",
+      met: donation ? donation.operations <= 6 : null,
+    },
+  ];
+}
+
 export function markdownReport(results: BenchResults): string {
   const { meta, scenarios } = results;
   const raw = scenarios.find((s) => s.id === "baseline.parallel-writes" && s.status === "ok");
@@ -129,6 +176,10 @@ export function markdownReport(results: BenchResults): string {
     lines.push(
       `| ${s.title} (per ${c.unit}) | ${fmt(c.reads)} | ${fmt(c.writes)} | ${fmt(c.operations)} | ${rpcs || "–"} | ${c.rulesLookups === undefined ? "–" : fmt(c.rulesLookups)} | ${c.method} |`,
     );
+  }
+  lines.push("", "Targets (issue 8), on this run:", "", "| Target | Measured | Met |", "|---|---|---|");
+  for (const target of targets(scenarios)) {
+    lines.push(`| ${target.label} | ${target.measured} | ${target.met === null ? "not measured" : target.met ? "yes" : "**no**"} |`);
   }
   return `${lines.join("\n")}\n`;
 }

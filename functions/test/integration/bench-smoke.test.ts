@@ -231,6 +231,7 @@ describe("benchmark smoke (npm run bench, tiny N)", () => {
         const markdown = writeOutputs(results, dir, options.concurrencies);
         assert.match(markdown, /\| Scenario \| c \| ops\/run \| ops\/s \| × raw \|/);
         assert.match(markdown, /Naive transaction per donation, one hot document \| 8 \|/);
+        assert.match(markdown, /\| ≤ 6 Firestore operations per donation \| \d+(\.\d+)? \(/, "the targets are evaluated on measured figures");
         const json = JSON.parse(readFileSync(path.join(dir, "results.json"), "utf8")) as BenchResults;
         assert.equal(json.scenarios.length, results.scenarios.length);
         assert.ok(existsSync(path.join(dir, "results.md")));
