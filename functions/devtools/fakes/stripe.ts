@@ -151,6 +151,10 @@ export class FakeStripe {
     const params = method === "GET" ? Object.fromEntries(url.searchParams) : parseForm(raw);
     const idempotencyKey = typeof req.headers["idempotency-key"] === "string" ? req.headers["idempotency-key"] : null;
     this.calls.push({ method, path: url.pathname, idempotencyKey, params });
+    if (url.pathname.startsWith("/_fake/")) {
+      this.control(method, url.pathname, res);
+      return;
+    }
     const requestId = randomId("req");
     const headers = { "request-id": requestId, "stripe-version": String(req.headers["stripe-version"] ?? Stripe.API_VERSION) };
     try {
@@ -317,6 +321,33 @@ export class FakeStripe {
       livemode: false,
       secret: `ek_test_${randomId("x").slice(2)}`,
     };
+  }
+
+  /**
+   * Dev control (not a Stripe API): `POST /_fake/payment_intents/{id}/{succeed|fail|cancel|processing|refund|dispute}`
+   * plays that step on a held PaymentIntent and answers the event Stripe would send (devtools/send-webhook.ts uses it
+   * against the `npm start` fake, which runs in its own process).
+   */
+  private control(method: string, pathname: string, res: ServerResponse): void {
+    const [, , resource, id, action] = pathname.split("/");
+    const steps: Record<string, (pi: string) => StripeEventObject> = {
+      succeed: (pi) => this.succeed(pi),
+      fail: (pi) => this.fail(pi),
+      cancel: (pi) => this.cancel(pi),
+      processing: (pi) => this.processing(pi),
+      refund: (pi) => this.refund(pi),
+      dispute: (pi) => this.dispute(pi),
+    };
+    const step = action ? steps[action] : undefined;
+    if (method !== "POST" || resource !== "payment_intents" || !id || !step) {
+      sendJson(res, 404, { error: { type: "invalid_request_error", message: `Unknown fake control ${method} ${pathname}` } });
+      return;
+    }
+    try {
+      sendJson(res, 200, step(id));
+    } catch (error) {
+      sendJson(res, 400, { error: { type: "invalid_request_error", message: error instanceof Error ? error.message : String(error) } });
+    }
   }
 
   // ---- the payment's later life, each step returning the event Stripe would send ----
