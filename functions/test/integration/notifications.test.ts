@@ -115,14 +115,14 @@ describe("notifications through Pub/Sub (integration)", function () {
   this.timeout(120_000);
 
   before(async () => {
-    // The Functions emulator starts the Pub/Sub worker lazily and the first delivery can take many seconds on a busy
-    // machine: warm it up with a message it dead-letters, so the tests' own timeouts measure the worker, not that.
-    const messageId = await publishRaw("warm-up");
-    await waitFor(
-      "the notification worker to warm up",
-      async () => ((await adminDb().doc(`ops/deadLetters/items/notifications-${messageId}`).get()).exists ? true : undefined),
-      { timeoutMs: 50_000 },
-    );
+    // The Functions emulator starts each trigger's runtime lazily, and on a busy machine the first relay and worker
+    // invocations can take tens of seconds: warm both up with one event through the outbox, so the tests' own
+    // timeouts measure the pipeline, not the cold starts.
+    const warmUp = `friend_request.received:${uniq("warm-a")}_warm-b`;
+    await publishViaOutbox({ id: warmUp, type: "friend_request.received", fromId: "warm-a", toId: "warm-b" });
+    await waitFor("the relay and the notification worker to warm up", async () => ((await inboxRef("warm-b", warmUp).get()).exists ? true : undefined), {
+      timeoutMs: 100_000,
+    });
   });
 
   after(async () => {
