@@ -58,6 +58,8 @@ import { StripeClosingProvider } from "./closing/provider";
 import { REFUND_MAX_ATTEMPTS, donationRefundView, fanOutRefunds, onDonationWrittenForRefunds, refundTaskPayload, runRefundTask } from "./closing/refunds";
 import { closingView, onWishWrittenForClosing } from "./closing/trigger";
 import { freezeWish as freezeWishHandler, retryRefund as retryRefundHandler } from "./closing/ops";
+import { reconcileRefunds as reconcileRefundsHandler } from "./closing/reconcile";
+import { processPaymentEvent as applyLedgerEvent } from "./donations/ledger";
 
 initializeApp(adminAppOptions());
 setGlobalOptions({ region: REGION, maxInstances: 20 });
@@ -195,7 +197,7 @@ export const wishClosingOnWrite = onClosingWrite({ document: "wishes/{wishId}", 
     },
     closingView(event.data?.before),
     closingView(event.data?.after),
-    deps.clock.now(),
+    event.data?.after.updateTime?.toDate() ?? deps.clock.now(),
   );
 });
 
@@ -238,4 +240,13 @@ export const retryRefund = onClosingCall((request) =>
 );
 export const freezeWish = onClosingCall((request) =>
   closingCallable("freezeWish", () => freezeWishHandler(closingDeps(), requireClosingAdmin(request), request.data)),
+);
+
+// Reconciliation with Stripe (look-back and reasons in src/closing/reconcile.ts and docs/operations.md).
+export const reconcileStripeRefunds = onClosingSchedule(
+  { schedule: "every 60 minutes", timeZone: "Etc/UTC", secrets: [closingStripeKey] },
+  async () => {
+    const deps = { db: db(), clock: systemClock };
+    await reconcileRefundsHandler({ ...deps, provider: closingProvider(), applyRefundEvent: (event) => applyLedgerEvent(deps, event) });
+  },
 );

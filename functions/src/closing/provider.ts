@@ -20,6 +20,8 @@ export interface ProviderRefund {
   status: ProviderRefundStatus;
   amount: number;
   paymentIntentId: string | null;
+  chargeId: string | null;
+  currency: string;
   donationId: string | null;
   failureReason: string | null;
   createdMs: number;
@@ -30,6 +32,8 @@ export interface ClosingProvider {
   refund(input: { paymentIntentId: string; amount: number; metadata: RefundMetadata; idempotencyKey: string }): Promise<ProviderRefund>;
   /** Every refund of one payment (to adopt a refund made by an earlier attempt whose result we never stored). */
   refundsOfPayment(paymentIntentId: string): Promise<ProviderRefund[]>;
+  /** Every refund created at or after `since`, newest first (auto-paginated; for reconciliation). */
+  refundsSince(since: Date): AsyncIterable<ProviderRefund>;
 }
 
 function toProviderError(error: unknown): PaymentProviderError {
@@ -60,6 +64,8 @@ export function toProviderRefund(refund: Stripe.Refund): ProviderRefund {
     status: (refund.status ?? "pending") as ProviderRefundStatus,
     amount: refund.amount,
     paymentIntentId: idOf(refund.payment_intent),
+    chargeId: idOf(refund.charge),
+    currency: refund.currency.toUpperCase(),
     donationId: refund.metadata?.donationId ?? null,
     failureReason: refund.failure_reason ?? null,
     createdMs: refund.created * 1000,
@@ -78,6 +84,19 @@ export class StripeClosingProvider implements ClosingProvider {
       );
       return toProviderRefund(refund);
     });
+  }
+
+  async *refundsSince(since: Date): AsyncIterable<ProviderRefund> {
+    let startingAfter: string | undefined;
+    for (;;) {
+      const page = await call(() =>
+        this.stripe.refunds.list({ created: { gte: Math.floor(since.getTime() / 1000) }, limit: 100, ...(startingAfter ? { starting_after: startingAfter } : {}) }),
+      );
+      for (const refund of page.data) yield toProviderRefund(refund);
+      const last = page.data[page.data.length - 1];
+      if (!page.has_more || !last) return;
+      startingAfter = last.id;
+    }
   }
 
   refundsOfPayment(paymentIntentId: string) {

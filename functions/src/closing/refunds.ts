@@ -212,7 +212,7 @@ async function adoptExisting(provider: ClosingProvider, paymentIntentId: string,
 }
 
 /** Marks the request failed and puts it in the ops queue (`ops/refundFailures/items/{donationId}`). */
-async function fail(deps: RefundDeps, request: RefundRequest, code: string, detail: string): Promise<"failed"> {
+async function fail(deps: Pick<RefundDeps, "db" | "clock">, request: RefundRequest, code: string, detail: string): Promise<"failed"> {
   const now = deps.clock.now();
   const batch = deps.db.batch();
   batch.update(refundRequestRef(deps.db, request.donationId), { status: "failed", lastError: code, updatedAt: now });
@@ -232,6 +232,17 @@ async function fail(deps: RefundDeps, request: RefundRequest, code: string, deta
   await batch.commit();
   logger.error("refund failed; queued for ops", { donationId: request.donationId, wishId: request.wishId, code });
   return "failed";
+}
+
+/**
+ * Reconciliation found that the provider failed (or canceled) the refund we were waiting for: the request becomes
+ * `failed` and lands in the ops queue, so `retryRefund` can try again. False when we were not waiting for it.
+ */
+export async function markRefundFailed(deps: Pick<RefundDeps, "db" | "clock">, donationId: string, refundId: string, code: string): Promise<boolean> {
+  const request = (await refundRequestRef(deps.db, donationId).get()).data();
+  if (!request || request.status !== "requested" || request.providerRefundId !== refundId) return false;
+  await fail(deps, request, code, "The provider reported the refund as failed after accepting it.");
+  return true;
 }
 
 /**

@@ -25,15 +25,16 @@ export type ClosingAction =
 /**
  * What a write to `wishes/{wishId}` asks of the closing domain. Pure, so every transition is unit-tested:
  * - an open wish created, or its deadline moved while open → schedule the deadline chain (hop 0 of that deadline);
- *   a deadline already past when the trigger runs (only an admin or seed write can do that) is left to the sweep;
+ *   a deadline that was already past when the document was written (`writtenAt`: only an admin or seed write can do
+ *   that) is left to the sweep; a trigger that runs late still schedules (the task then expires the wish at once);
  * - open → closed | expired → refund every succeeded donation.
  * Redelivery of the same write yields the same actions, and every action is idempotent.
  */
-export function closingActions(before: WishClosingView | undefined, after: WishClosingView | undefined, now: Date): ClosingAction[] {
+export function closingActions(before: WishClosingView | undefined, after: WishClosingView | undefined, writtenAt: Date): ClosingAction[] {
   if (!after) return [];
   const actions: ClosingAction[] = [];
   const deadlineSet = !before || before.deadline.getTime() !== after.deadline.getTime();
-  if (after.status === "open" && deadlineSet && after.deadline.getTime() > now.getTime()) {
+  if (after.status === "open" && deadlineSet && after.deadline.getTime() > writtenAt.getTime()) {
     actions.push({ kind: "schedule-deadline", deadline: after.deadline });
   }
   if (before?.status !== after.status && (after.status === "closed" || after.status === "expired")) {
@@ -50,9 +51,9 @@ export async function onWishWrittenForClosing(
   },
   before: WishClosingView | undefined,
   after: WishClosingView | undefined,
-  now: Date,
+  writtenAt: Date,
 ): Promise<ClosingAction[]> {
-  const actions = closingActions(before, after, now);
+  const actions = closingActions(before, after, writtenAt);
   for (const action of actions) {
     if (action.kind === "schedule-deadline") await deps.scheduleDeadline(action.deadline);
     if (action.kind === "refund-all") await deps.refundAll(action.reason);

@@ -18,7 +18,7 @@ async function errorCode(promise: Promise<unknown>): Promise<string> {
 }
 
 describe("closing: closeWish callable (F9)", function () {
-  this.timeout(120_000);
+  this.timeout(300_000);
 
   it("the owner closes an open wish: status closed, closedAt, one wish.closed event", async () => {
     const wishId = await seedWish();

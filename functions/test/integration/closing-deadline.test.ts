@@ -28,7 +28,7 @@ async function wishStatus(wishId: string): Promise<string | undefined> {
 
 describe("closing: wish deadlines (Cloud Tasks hops, sweep)", function () {
   // End-to-end cases wait for triggers and tasks in the shared, loaded emulator suite.
-  this.timeout(120_000);
+  this.timeout(300_000);
 
   it("a deadline 75 days out fires after its hops at +29 d and +58 d (injected clock)", async () => {
     const t0 = new Date(Date.now() + 60_000);
@@ -88,7 +88,7 @@ describe("closing: wish deadlines (Cloud Tasks hops, sweep)", function () {
 
   it("end to end: an open wish whose deadline passes expires through the wishDeadline task chain", async () => {
     const wishId = await seedWish({ deadline: new Date(Date.now() + 3_000) });
-    await waitFor("the wish to expire", async () => ((await wishStatus(wishId)) === "expired" ? true : undefined), { timeoutMs: 90_000 });
+    await waitFor("the wish to expire", async () => ((await wishStatus(wishId)) === "expired" ? true : undefined), { timeoutMs: 150_000 });
     assert.ok(await outboxEvent(`wish.expired:${wishId}`));
   });
 
@@ -98,7 +98,7 @@ describe("closing: wish deadlines (Cloud Tasks hops, sweep)", function () {
     const control = await seedWish({ deadline });
     await adminDb().collection("wishes").doc(wishId).update({ status: "funded", raised: 100_000, fundedAt: new Date() });
     // The control wish (same deadline, still open) expiring proves the deadline chains ran past the deadline.
-    await waitFor("the open control wish to expire", async () => ((await wishStatus(control)) === "expired" ? true : undefined), { timeoutMs: 90_000 });
+    await waitFor("the open control wish to expire", async () => ((await wishStatus(control)) === "expired" ? true : undefined), { timeoutMs: 150_000 });
     await staysAbsent("wish.expired for a funded wish", () => outboxEvent(`wish.expired:${wishId}`), 2_000);
     assert.equal(await wishStatus(wishId), "funded");
   });
@@ -127,6 +127,6 @@ describe("closing: wish deadlines (Cloud Tasks hops, sweep)", function () {
     const url = `http://${await emulatorAddress("functions")}/functions/projects/${PROJECT_ID}/triggers/${REGION}-wishDeadlineSweep-0`;
     const response = await fetch(url, { method: "POST", headers: { "content-type": "application/json" }, body: "{}" });
     assert.ok(response.ok, `sweep trigger answered HTTP ${response.status}`);
-    await waitFor("the sweep to expire the wish", async () => ((await wishStatus(wishId)) === "expired" ? true : undefined), { timeoutMs: 90_000 });
+    await waitFor("the sweep to expire the wish", async () => ((await wishStatus(wishId)) === "expired" ? true : undefined), { timeoutMs: 150_000 });
   });
 });

@@ -12,7 +12,7 @@ import { functionUrl } from "../helpers/emulators";
 import { fakeStripe } from "../helpers/fakes";
 import { waitFor } from "../helpers/wait";
 
-const LONG = { timeoutMs: 90_000 };
+const LONG = { timeoutMs: 150_000 };
 const testStripe = () => stripeClient("sk_test_closing_tests");
 
 /**
@@ -75,7 +75,7 @@ async function refundCompleted(donationId: string): Promise<void> {
 }
 
 describe("closing: refunds (fan-out, idempotency, failures, ops)", function () {
-  this.timeout(180_000);
+  this.timeout(300_000);
 
   beforeEach(() => {
     fakeStripe().reset();

@@ -54,7 +54,7 @@ describe("closing: what a wish write asks for", () => {
     assert.deepEqual(closingActions(open, { ...open, status: "expired" }, t0), [{ kind: "refund-all", reason: "expired" }]);
     assert.deepEqual(closingActions({ ...open, status: "closed" }, { ...open, status: "closed" }, t0), []);
   });
-  it("a deadline already past when the trigger runs is left to the sweep", () => {
+  it("a deadline already past when the wish was written is left to the sweep", () => {
     assert.deepEqual(closingActions(undefined, open, at(2 * DAY)), []);
   });
   it("funded or deleted wishes ask for nothing from the deadline/refund side", () => {
