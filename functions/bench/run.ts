@@ -3,6 +3,7 @@
 //   --out <dir>        where results.json/results.md/throughput.png go (default: <repo>/bench)
 //   --repeats <n>      repeats of the baselines and fan-out (default 3; quick 2)
 //   --donations <n>    donations per hot-wish/spread run (default 2000)
+//   --friends <n>      friends of the fan-out owner (default 5000)
 //   --only <families>  comma-separated subset of baseline,fan-out,webhooks,cost
 //   --verbose          let the domain code's logs through (they are counted and suppressed by default)
 //   --render <json>    no run: re-render results.md and throughput.png from a saved results.json (into --out)
@@ -47,6 +48,7 @@ function parseArgs(argv: string[]): { options: BenchOptions; outDir: string; fam
       i++;
     } else if (arg === "--repeats") options.repeats = int();
     else if (arg === "--donations") options.donations = int();
+    else if (arg === "--friends") options.friends = int();
     else if (arg === "--only") {
       const wanted = (value ?? "").split(",").filter(Boolean);
       if (wanted.length === 0 || wanted.some((w) => !FAMILIES.some((f) => f === w))) {
