@@ -3,6 +3,9 @@ import { portOf } from "./http";
 import { seedDemoGraph, startGraphFake } from "./graph";
 import { startFakeFcm } from "./fcm";
 import { startFakeStripe } from "./stripe";
+import type { FakeStripe } from "./stripe";
+import { existsSync, readFileSync } from "node:fs";
+import path from "node:path";
 
 /**
  * Starts every local fake on the port its ELATEME_FAKE_*_URL names. Each domain registers its fake here.
@@ -17,7 +20,29 @@ export async function startAllFakes(env: NodeJS.ProcessEnv): Promise<RunningServ
   // notifications: the fake FCM v1 send API; every push it receives is printed to the `npm start` log.
   running.push(await startFakeFcm(portOf(env.ELATEME_FAKE_FCM_URL, 12113), { log: (line) => console.log(line) }));
   // donations and payments: the fake Stripe API (functions/devtools/send-webhook.ts plays a payment's webhook).
-  running.push(await startFakeStripe(env));
+  const stripe = await startFakeStripe(env);
+  // The seeded demo's payments (emulator-data/fake-stripe.json, written by devtools/seed.ts).
+  const snapshot = path.resolve(__dirname, "..", "..", "..", "emulator-data", "fake-stripe.json");
+  if (existsSync(snapshot)) stripe.stripe.restore(JSON.parse(readFileSync(snapshot, "utf8")) as Parameters<FakeStripe["restore"]>[0]);
+  running.push(stripe);
+  // Like a Stripe account with a webhook endpoint: every event the fake emits (a refund, say) reaches stripeWebhook.
+  const functionsPort = 5001 + (Number.parseInt(env.ELATEME_PORT_OFFSET ?? "0", 10) || 0);
+  deliverEventsContinuously(stripe.stripe, `http://127.0.0.1:${functionsPort}/demo-elateme/europe-west1/stripeWebhook`);
   void env;
   return Promise.resolve(running);
+}
+
+/** Delivers each new event of the fake Stripe to the webhook URL, polling twice a second (npm start only). */
+function deliverEventsContinuously(stripe: FakeStripe, webhookUrl: string): void {
+  const delivered = new Set(stripe.events.map((event) => event.id));
+  const timer = setInterval(() => {
+    for (const event of stripe.events.filter((candidate) => !delivered.has(candidate.id))) {
+      delivered.add(event.id);
+      stripe.deliver(webhookUrl, event).then(
+        (response) => console.log(`[fake stripe] ${event.type} ${event.id} → stripeWebhook HTTP ${response.status}`),
+        (error: unknown) => console.log(`[fake stripe] could not deliver ${event.id}: ${String(error)}`),
+      );
+    }
+  }, 500);
+  timer.unref();
 }

@@ -130,6 +130,32 @@ export class FakeStripe {
   }
 
   /**
+   * The fake's objects as plain JSON, so the `npm start` demo (emulator-data/fake-stripe.json, written by
+   * devtools/seed.ts) keeps the PaymentIntents and charges that its seeded donations point at.
+   */
+  snapshot(): Record<string, Obj[]> {
+    return {
+      customers: [...this.customers.values()],
+      paymentIntents: [...this.paymentIntents.values()],
+      charges: [...this.charges.values()],
+      disputes: [...this.disputes.values()],
+      refunds: [...this.refundsApi.refunds.values()],
+    };
+  }
+
+  /** Loads a {@link snapshot}. */
+  restore(snapshot: Partial<Record<string, Obj[]>>): void {
+    const load = (target: Map<string, Obj>, objects: Obj[] = []) => {
+      for (const object of objects) target.set(String(object.id), object);
+    };
+    load(this.customers, snapshot.customers);
+    load(this.paymentIntents, snapshot.paymentIntents);
+    load(this.charges, snapshot.charges);
+    load(this.disputes, snapshot.disputes);
+    load(this.refundsApi.refunds, snapshot.refunds);
+  }
+
+  /**
    * The next `count` API requests (only those whose path starts with `pathPrefix`, when given) answer HTTP 500
    * `api_error`, as Stripe does when it is having trouble. The SDK retries those, with the same idempotency key.
    */

@@ -1,0 +1,173 @@
+// Builds emulator-data/, the demo data set that `npm start` imports, by playing a short story through the same paths
+// the apps use: Facebook sign-up via syncFacebookProfile against the fake Graph, friend requests, groups, wishes and a
+// surprise via callables, comments as direct client writes under the rules, donations via the donate callable and
+// signed Stripe webhooks from the fake Stripe, a close that refunds. Then it waits for the triggers and workers
+// (feed, notifications, refunds) to settle and exports Auth + Firestore, plus the fake Stripe's objects, so the
+// demo's payments stay consistent after import.
+//
+//   npm run seed        (from the repository root: starts the emulators, runs this, exports, stops)
+import { writeFileSync } from "node:fs";
+import path from "node:path";
+import { spawnSync } from "node:child_process";
+import { addDoc, collection, serverTimestamp } from "firebase/firestore";
+import { adminDb } from "../test/helpers/admin";
+import type { TestClient } from "../test/helpers/clients";
+import { functionUrl } from "../test/helpers/emulators";
+import { clearAll } from "../test/helpers/reset";
+import { fakeGraph, fakeStripe, startFcmFake, startGraphFakeForTests, startStripeFake } from "../test/helpers/fakes";
+import { facebookUser } from "../test/integration/social/helpers";
+import { DEMO_FACEBOOK_USERS, seedDemoGraph } from "./fakes/graph";
+
+const ROOT = path.resolve(__dirname, "..", "..");
+const DAY = 24 * 60 * 60 * 1000;
+
+function inDays(days: number): string {
+  return new Date(Date.now() + days * DAY).toISOString();
+}
+
+async function settle(what: string, probe: () => Promise<boolean>, timeoutMs = 60_000): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  while (!(await probe())) {
+    if (Date.now() > deadline) throw new Error(`seed: timed out waiting for ${what}`);
+    await new Promise((resolve) => setTimeout(resolve, 250));
+  }
+}
+
+async function pay(donationId: string, action: "succeed" | "fail"): Promise<void> {
+  const donation = await adminDb().doc(`donations/${donationId}`).get();
+  const paymentIntentId = String(donation.get("paymentIntentId"));
+  const stripe = fakeStripe();
+  const event = action === "succeed" ? stripe.succeed(paymentIntentId) : stripe.fail(paymentIntentId);
+  const response = await stripe.deliver(await functionUrl("stripeWebhook"), event);
+  if (!response.ok) throw new Error(`seed: webhook ${event.type} answered ${response.status}`);
+}
+
+async function donate(client: TestClient, wishId: string, amount: number, extra: Record<string, unknown> = {}): Promise<string> {
+  const result = await client.call<{ donationId: string }>("donate", { wishId, amount, currency: "CZK", ...extra });
+  return result.donationId;
+}
+
+async function main(): Promise<void> {
+  await Promise.all([startGraphFakeForTests(), startStripeFake(), startFcmFake()]);
+  await clearAll();
+  seedDemoGraph(fakeGraph()); // the same Facebook accounts and friendships that `npm start`'s fake Graph serves
+
+  // --- People: Alice, Bob and Cyril sign up with Facebook (the fake Graph's demo accounts); Alice is friends with both.
+  const users: Record<string, TestClient> = {};
+  for (const demo of DEMO_FACEBOOK_USERS) {
+    const profile = { id: demo.id, first_name: demo.first_name, last_name: demo.last_name, email: demo.email, birthday: demo.birthday };
+    const uid = `demo-${(demo.first_name ?? demo.id).toLowerCase()}`;
+    const user = await facebookUser(uid, profile);
+    await user.client.call("syncFacebookProfile", { accessToken: user.token });
+    users[uid] = user.client;
+  }
+  const alice = users["demo-alice"]!;
+  const bob = users["demo-bob"]!;
+  const cyril = users["demo-cyril"]!;
+
+  // An in-app friend request waiting for Cyril's answer, and Alice's private group.
+  await bob.call("sendFriendRequest", { toUid: cyril.uid });
+  const { groupId: family } = await alice.call<{ groupId: string }>("createGroup", { name: "Family", memberIds: [bob.uid] });
+  await alice.call("registerDevice", { deviceId: "alice-pixel-8", platform: "android", token: "demo-fcm-token-alice", locale: "cs-CZ", appVersion: "1.0.0" });
+  await bob.call("registerDevice", { deviceId: "bob-iphone-15", platform: "ios", token: "demo-fcm-token-bob", locale: "en-GB", appVersion: "1.0.0" });
+
+  // --- Wishes.
+  const friends = { kind: "friends", groupIds: [], userIds: [] };
+  const { wishId: shoes } = await alice.call<{ wishId: string }>("createWish", {
+    title: "Climbing shoes",
+    description: "My old pair finally gave up. La Sportiva, size 39.",
+    amount: 300_000,
+    currency: "CZK",
+    deadline: inDays(30),
+    audience: friends,
+  });
+  // Only Alice's "Family" group (Bob) sees this one.
+  await alice.call("createWish", {
+    title: "Concert tickets",
+    description: "Two tickets for the Rudolfinum in spring.",
+    amount: 150_000,
+    currency: "CZK",
+    deadline: inDays(60),
+    audience: { kind: "groups", groupIds: [family], userIds: [] },
+  });
+  const { wishId: guitar } = await bob.call<{ wishId: string }>("createWish", {
+    title: "Acoustic guitar",
+    description: "A Furch — learning to play this winter.",
+    amount: 200_000,
+    currency: "CZK",
+    deadline: inDays(45),
+    audience: friends,
+  });
+  const { wishId: trip } = await cyril.call<{ wishId: string }>("createWish", {
+    title: "Weekend in the Tatras",
+    description: "Hut fees and the train.",
+    amount: 500_000,
+    currency: "CZK",
+    deadline: inDays(90),
+    audience: friends,
+  });
+  // Bob runs a surprise for Alice; Cyril (Alice's friend) is in on it. Alice cannot see it until it is funded.
+  const { wishId: surprise } = await bob.call<{ wishId: string }>("createWish", {
+    title: "Surprise: a drone for Alice's birthday",
+    description: "Shh! She has wanted one for years.",
+    amount: 600_000,
+    currency: "CZK",
+    deadline: inDays(20),
+    audience: { kind: "people", groupIds: [], userIds: [cyril.uid] },
+    recipientId: alice.uid,
+  });
+
+  // --- Comments, as the app writes them (direct client writes under the rules).
+  await addDoc(collection(bob.db, "wishes", shoes, "comments"), { authorId: bob.uid, text: "You need these before the season!", createdAt: serverTimestamp() });
+  await addDoc(collection(cyril.db, "wishes", surprise, "comments"), { authorId: cyril.uid, text: "I'm in. Don't tell her!", createdAt: serverTimestamp() });
+
+  // --- Donations in each state.
+  await pay(await donate(bob, shoes, 100_000, { message: "Happy climbing!" }), "succeed"); // succeeded
+  await pay(await donate(cyril, shoes, 50_000, { anonymous: true }), "succeed"); // succeeded, anonymous
+  await donate(cyril, shoes, 20_000); // pending: the Payment Sheet was never completed
+  await pay(await donate(bob, shoes, 30_000), "fail"); // failed: card declined
+  await pay(await donate(alice, guitar, 200_000, { message: "Play me something!" }), "succeed"); // funds the guitar
+  await pay(await donate(cyril, surprise, 200_000), "succeed"); // the surprise is a third funded
+  await pay(await donate(alice, trip, 100_000), "succeed"); // then Cyril closes the trip: refunded
+  await cyril.call("closeWish", { wishId: trip });
+
+  // --- Let the triggers, the feed and notification workers and the refund tasks finish.
+  const db = adminDb();
+  await settle("the guitar to be funded", async () => (await db.doc(`wishes/${guitar}`).get()).get("status") === "funded");
+  // Stripe delivers the refund's charge.refunded event to our webhook; the fake plays that delivery.
+  const delivered = new Set(fakeStripe().events.map((event) => event.id));
+  await settle("the trip's refund", async () => {
+    for (const event of fakeStripe().events.filter((candidate) => !delivered.has(candidate.id))) {
+      delivered.add(event.id);
+      await fakeStripe().deliver(await functionUrl("stripeWebhook"), event);
+    }
+    const refunded = await db.collection("donations").where("wishId", "==", trip).get();
+    return refunded.docs.every((doc) => doc.get("status") === "refunded");
+  }, 120_000);
+  await settle("every domain event to be relayed", async () => {
+    const events = await db.collection("events").get();
+    return events.docs.every((doc) => doc.get("publishedAt"));
+  });
+  await settle("Bob's feed", async () => !(await db.collection(`users/${bob.uid}/feed`).limit(1).get()).empty);
+  await settle("Alice's inbox", async () => !(await db.collection(`users/${alice.uid}/notifications`).limit(1).get()).empty);
+  await new Promise((resolve) => setTimeout(resolve, 3000));
+
+  // --- Export: the emulators' data and the fake Stripe's objects (loaded again by devtools/fake-services.ts).
+  const exportDir = path.join(ROOT, "emulator-data");
+  const exported = spawnSync(
+    path.join(ROOT, "node_modules", ".bin", "firebase"),
+    ["emulators:export", exportDir, "--force", "--project", "demo-elateme"],
+    { cwd: ROOT, stdio: "inherit" },
+  );
+  if (exported.status !== 0) throw new Error("seed: firebase emulators:export failed");
+  writeFileSync(path.join(exportDir, "fake-stripe.json"), `${JSON.stringify(fakeStripe().snapshot(), null, 2)}\n`);
+  console.log(`seed: exported to ${exportDir}`);
+}
+
+main().then(
+  () => process.exit(0),
+  (error: unknown) => {
+    console.error(error);
+    process.exit(1);
+  },
+);
