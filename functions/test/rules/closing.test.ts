@@ -29,6 +29,9 @@ describe("rules: closing and ops collections", () => {
       await assertSucceeds(getDoc(doc(await as("admin"), path)));
       await assertFails(getDoc(doc(await as("dave"), path)));
       await assertFails(getDoc(doc(await as("signed-out"), path)));
+      // A claim that is present but not `true` is no admin either.
+      const notAdmin = (await rulesEnv()).authenticatedContext("ned", { admin: false }).firestore() as unknown as Firestore;
+      await assertFails(getDoc(doc(notAdmin, path)));
     });
 
     it(`${path}: nobody writes it from a client, not even an admin`, async () => {

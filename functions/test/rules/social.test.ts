@@ -139,6 +139,15 @@ describe("rules: identity and social graph", () => {
     await assertFails(updateDoc(ref, { "settings.showDonationsInFeed": "yes" }));
     await assertFails(updateDoc(ref, { "settings.extra": true }));
     await assertFails(updateDoc(ref, { settings: { locale: "en", mutedCategories: [] } }));
+    await assertFails(updateDoc(ref, { settings: "en" }));
+    await assertFails(updateDoc(ref, { "settings.locale": 5 }));
+    await assertFails(updateDoc(ref, { "settings.mutedCategories": "donations" }));
+    await assertFails(updateDoc(ref, { "settings.mutedCategories": ["donations", "comments", "wishes", "friends", "payments", "donations"] }));
+  });
+
+  it("settings: only the `account` document of private/ is owner-editable", async () => {
+    await seed({ "users/ann/private/other": { settings } });
+    await assertFails(updateDoc(doc(await as("self"), "users/ann/private/other"), { "settings.locale": "cs" }));
   });
 
   it("nobody creates a friendship, group, device or request for themselves either", async () => {
