@@ -206,15 +206,42 @@ export function fakeServiceEnv(env) {
   };
 }
 
+/**
+ * Ports that Node's fetch (undici, used by firebase-tools to talk to the emulators) refuses to connect to: the Fetch
+ * standard's "bad ports". An offset that lands an emulator on one of them fails at start-up with an obscure
+ * "Failed to make request" (e.g. offset 2000 puts Firestore on 10080).
+ */
+const FETCH_BAD_PORTS = new Set([
+  1, 7, 9, 11, 13, 15, 17, 19, 20, 21, 22, 23, 25, 37, 42, 43, 53, 69, 77, 79, 87, 95, 101, 102, 103, 104, 109, 110, 111,
+  113, 115, 117, 119, 123, 135, 137, 139, 143, 161, 179, 389, 427, 465, 512, 513, 514, 515, 526, 530, 531, 532, 540, 548,
+  554, 556, 563, 587, 601, 636, 989, 990, 993, 995, 1719, 1720, 1723, 2049, 3659, 4045, 4190, 5060, 5061, 6000, 6566,
+  6665, 6666, 6667, 6668, 6669, 6679, 6697, 10080,
+]);
+
 /** firebase.json with shifted ports and the Emulator UI switched on where it can be had. */
-function writeLocalConfig(env, { ui }) {
+function localConfig(env, { ui }) {
   const offset = Number.parseInt(env.ELATEME_PORT_OFFSET ?? "0", 10) || 0;
   const config = JSON.parse(readFileSync(path.join(ROOT, "firebase.json"), "utf8"));
-  for (const emulator of Object.values(config.emulators)) {
+  for (const [name, emulator] of Object.entries(config.emulators)) {
     if (typeof emulator !== "object") continue;
-    for (const key of ["port", "websocketPort"]) if (emulator[key]) emulator[key] += offset;
+    for (const key of ["port", "websocketPort"]) {
+      if (!emulator[key]) continue;
+      emulator[key] += offset;
+      if (FETCH_BAD_PORTS.has(emulator[key]) && (name !== "ui" || ui)) {
+        fail([
+          `ELATEME_PORT_OFFSET=${offset} puts the ${name} emulator on port ${emulator[key]}, which Node's fetch refuses to use`,
+          "(a \"bad port\" of the Fetch standard). Choose another offset: a multiple of 1000 such as 1000, 3000 or 4000.",
+        ]);
+      }
+    }
   }
   config.emulators.ui.enabled = ui;
+  return config;
+}
+
+function writeLocalConfig(env, { ui }) {
+  const offset = Number.parseInt(env.ELATEME_PORT_OFFSET ?? "0", 10) || 0;
+  const config = localConfig(env, { ui });
   const file = path.join(ROOT, offset ? `firebase.local.${offset}.json` : "firebase.local.json");
   writeFileSync(file, `${JSON.stringify(config, null, 2)}\n`);
   return file;
@@ -230,6 +257,7 @@ function run(mode, command) {
   const { found } = resolvedEnv;
   const env = { ...fakeServiceEnv(resolvedEnv.env), ...resolvedEnv.env };
   if (mode === "check") {
+    localConfig(env, { ui: false });
     for (const [name, where] of Object.entries(found)) process.stdout.write(`${name}: ${where}\n`);
     return Promise.resolve(0);
   }

@@ -60,6 +60,14 @@ describe("emulator set-up script", () => {
     assert.match(result.stderr, /Pub\/Sub emulator is not installed/);
   });
 
+  it("refuses a port offset that puts an emulator on a port Node's fetch will not use (2000: Firestore on 10080)", () => {
+    const result = runCheck({ ELATEME_PORT_OFFSET: "2000" });
+    assert.equal(result.status, 1);
+    assert.match(result.stderr, /ELATEME_PORT_OFFSET=2000 puts the firestore emulator on port 10080/);
+    assert.doesNotMatch(result.stderr, /\n\s+at /);
+    assert.equal(runCheck({ ELATEME_PORT_OFFSET: "3000" }).status, 0);
+  });
+
   it("on this machine resolves a JDK >= 21 and the Debian-packaged emulators", () => {
     const result = runCheck({});
     assert.equal(result.status, 0, result.stderr);
