@@ -72,6 +72,8 @@ export async function donate(deps: DonateDeps, request: Pick<CallableRequest, "a
   if (!wish || !wish.viewerIds.includes(uid)) throw new HttpsError("not-found", NOT_FOUND);
   if (wish.ownerId === uid) throw new HttpsError("permission-denied", "You cannot donate to your own wish.");
   if (wish.status !== "open") throw new HttpsError("failed-precondition", `This wish is ${wish.status} and no longer accepts donations.`);
+  // Ops froze it (freezeWish, docs/operations.md): refuse before any provider call, so no PaymentIntent is left behind.
+  if (wish.frozenAt != null) throw new HttpsError("failed-precondition", "This wish is on hold and does not accept donations right now.");
   if (wish.deadline.getTime() <= now.getTime()) throw new HttpsError("failed-precondition", "This wish's deadline has passed.");
   if (input.currency !== wish.currency) {
     throw new HttpsError("invalid-argument", `Field 'currency': must be ${wish.currency}, the wish's currency`);

@@ -295,6 +295,19 @@ describe("donations (emulators + fake Stripe)", function () {
     assert.equal(await countDocs("donations"), 0);
   });
 
+  it("a wish ops froze → failed-precondition 'on hold' before any Stripe call; a lifted freeze (frozenAt null) accepts again", async () => {
+    await seedWish(adminDb(), "w-frozen", { frozenAt: new Date(), frozenReason: "chargeback investigation" });
+    await seedWish(adminDb(), "w-unfrozen", { frozenAt: null, frozenReason: null });
+    await expectCode(dana.call("donate", { wishId: "w-frozen", amount: 10_000, currency: "CZK" }), "failed-precondition", /on hold/);
+    assert.equal(fakeStripe().callsTo("POST", "/v1/customers").length, 0);
+    assert.equal(fakeStripe().callsTo("POST", "/v1/payment_intents").length, 0);
+    assert.equal(await countDocs("donations"), 0);
+
+    const result = await dana.call<DonateResult>("donate", { wishId: "w-unfrozen", amount: 10_000, currency: "CZK" });
+    assert.equal((await donation(result.donationId)).wishId, "w-unfrozen");
+    assert.equal(fakeStripe().callsTo("POST", "/v1/payment_intents").length, 1);
+  });
+
   it("overfunding policy: at most the remaining amount (but never below the currency minimum)", async () => {
     await seedWish(adminDb(), "w-almost", { amount: 100_000, raised: 99_000, hasSucceededDonation: true, donorCount: 1 });
     await expectCode(dana.call("donate", { wishId: "w-almost", amount: 2_000, currency: "CZK" }), "failed-precondition", /at most 1500/);
