@@ -224,6 +224,7 @@ export class FakeStripe {
     if (method === "GET" && resource === "customers" && id) return clone(this.require(this.customers, id, "customer"));
     if (method === "POST" && resource === "payment_intents" && !id) return this.createPaymentIntent(params);
     if (method === "GET" && resource === "payment_intents" && id) return clone(this.require(this.paymentIntents, id, "payment_intent"));
+    if (method === "GET" && resource === "payment_intents" && !id) return this.listPaymentIntents(params);
     if (method === "POST" && resource === "ephemeral_keys" && !id) return this.createEphemeralKey(params, req);
     const closingRoute = this.refundsApi.route(method, resource, id, params);
     if (closingRoute) return closingRoute;
@@ -329,6 +330,25 @@ export class FakeStripe {
     };
     this.paymentIntents.set(id, intent);
     return clone(intent);
+  }
+
+  /**
+   * Stripe's list: newest first, `created[gte]` (the GET query arrives as that literal key), `limit` (default 10, at
+   * most 100), `starting_after` (an unknown id is a 404, as at Stripe), `has_more`.
+   */
+  private listPaymentIntents(params: Obj): Obj {
+    const limit = Math.min(Number(params.limit ?? 10) || 10, 100);
+    const createdGte = Number(params["created[gte]"] ?? (params.created as Obj | undefined)?.gte ?? 0) || 0;
+    const startingAfter = typeof params.starting_after === "string" ? params.starting_after : undefined;
+    // Reversed insertion order first, so intents created in the same second keep newest-first order.
+    let all = [...this.paymentIntents.values()].reverse().sort((a, b) => Number(b.created) - Number(a.created));
+    if (startingAfter) {
+      this.require(this.paymentIntents, startingAfter, "payment_intent");
+      all = all.slice(all.findIndex((intent) => intent.id === startingAfter) + 1);
+    }
+    all = all.filter((intent) => Number(intent.created) >= createdGte);
+    const page = all.slice(0, limit);
+    return { object: "list", data: clone(page), has_more: all.length > page.length, url: "/v1/payment_intents" };
   }
 
   private createEphemeralKey(params: Obj, req: IncomingMessage): Obj {

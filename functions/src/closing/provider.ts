@@ -1,4 +1,5 @@
 import type Stripe from "stripe";
+import { z } from "zod";
 import { PaymentProviderError } from "../payments/provider";
 
 /**
@@ -27,6 +28,36 @@ export interface ProviderRefund {
   createdMs: number;
 }
 
+/**
+ * Stripe's PaymentIntent statuses (only `succeeded` and `canceled` are final), plus `other` for one Stripe may add
+ * later: reconciliation leaves such a payment alone rather than failing the whole run.
+ */
+const providerPaymentStatusSchema = z
+  .enum(["requires_payment_method", "requires_confirmation", "requires_action", "processing", "requires_capture", "canceled", "succeeded", "other"])
+  .catch("other");
+export type ProviderPaymentStatus = z.infer<typeof providerPaymentStatusSchema>;
+
+/** Metadata are free-form strings anyone with dashboard access can edit: a missing or empty value is null. */
+const metadataValue = z.string().min(1).nullable().catch(null);
+const paymentMetadataSchema = z.object({ donationId: metadataValue, wishId: metadataValue, donorId: metadataValue });
+
+/** A payment (Stripe PaymentIntent) as reconciliation sees it. */
+export interface ProviderPayment {
+  paymentIntentId: string;
+  status: ProviderPaymentStatus;
+  amount: number;
+  amountReceived: number;
+  /** Upper-case ISO code, as our documents store it. */
+  currency: string;
+  /** From the payment's metadata; null when absent (a payment of another product on the account). */
+  donationId: string | null;
+  wishId: string | null;
+  donorId: string | null;
+  /** The latest charge (the one that succeeded, for a succeeded payment). */
+  chargeId: string | null;
+  createdMs: number;
+}
+
 export interface ClosingProvider {
   /** Refunds `amount` of a payment. Idempotent per `idempotencyKey` (Stripe keeps keys for 24 h). */
   refund(input: { paymentIntentId: string; amount: number; metadata: RefundMetadata; idempotencyKey: string }): Promise<ProviderRefund>;
@@ -34,6 +65,8 @@ export interface ClosingProvider {
   refundsOfPayment(paymentIntentId: string): Promise<ProviderRefund[]>;
   /** Every refund created at or after `since`, newest first (auto-paginated; for reconciliation). */
   refundsSince(since: Date): AsyncIterable<ProviderRefund>;
+  /** Every payment created at or after `since`, newest first (auto-paginated; for reconciliation). */
+  paymentsSince(since: Date): AsyncIterable<ProviderPayment>;
 }
 
 function toProviderError(error: unknown): PaymentProviderError {
@@ -72,6 +105,19 @@ export function toProviderRefund(refund: Stripe.Refund): ProviderRefund {
   };
 }
 
+export function toProviderPayment(intent: Stripe.PaymentIntent): ProviderPayment {
+  return {
+    paymentIntentId: intent.id,
+    status: providerPaymentStatusSchema.parse(intent.status),
+    amount: intent.amount,
+    amountReceived: intent.amount_received,
+    currency: intent.currency.toUpperCase(),
+    ...paymentMetadataSchema.parse(intent.metadata ?? {}),
+    chargeId: idOf(intent.latest_charge),
+    createdMs: intent.created * 1000,
+  };
+}
+
 /** The Stripe implementation (the client comes from src/payments/stripe.ts: fake server in the emulator). */
 export class StripeClosingProvider implements ClosingProvider {
   constructor(private readonly stripe: Stripe) {}
@@ -93,6 +139,19 @@ export class StripeClosingProvider implements ClosingProvider {
         this.stripe.refunds.list({ created: { gte: Math.floor(since.getTime() / 1000) }, limit: 100, ...(startingAfter ? { starting_after: startingAfter } : {}) }),
       );
       for (const refund of page.data) yield toProviderRefund(refund);
+      const last = page.data[page.data.length - 1];
+      if (!page.has_more || !last) return;
+      startingAfter = last.id;
+    }
+  }
+
+  async *paymentsSince(since: Date): AsyncIterable<ProviderPayment> {
+    let startingAfter: string | undefined;
+    for (;;) {
+      const page = await call(() =>
+        this.stripe.paymentIntents.list({ created: { gte: Math.floor(since.getTime() / 1000) }, limit: 100, ...(startingAfter ? { starting_after: startingAfter } : {}) }),
+      );
+      for (const intent of page.data) yield toProviderPayment(intent);
       const last = page.data[page.data.length - 1];
       if (!page.has_more || !last) return;
       startingAfter = last.id;
