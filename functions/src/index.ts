@@ -58,7 +58,7 @@ import { StripeClosingProvider } from "./closing/provider";
 import { REFUND_MAX_ATTEMPTS, donationRefundView, fanOutRefunds, onDonationWrittenForRefunds, refundTaskPayload, runRefundTask } from "./closing/refunds";
 import { closingView, onWishWrittenForClosing } from "./closing/trigger";
 import { freezeWish as freezeWishHandler, retryRefund as retryRefundHandler } from "./closing/ops";
-import { reconcileRefunds as reconcileRefundsHandler } from "./closing/reconcile";
+import { reconcileWithStripe as reconcileWithStripeHandler } from "./closing/reconcile";
 import { processPaymentEvent as applyLedgerEvent } from "./donations/ledger";
 
 initializeApp(adminAppOptions());
@@ -243,10 +243,16 @@ export const freezeWish = onClosingCall((request) =>
 );
 
 // Reconciliation with Stripe (look-back and reasons in src/closing/reconcile.ts and docs/operations.md).
-export const reconcileStripeRefunds = onClosingSchedule(
-  { schedule: "every 60 minutes", timeZone: "Etc/UTC", secrets: [closingStripeKey] },
+// A 4-day window can hold thousands of objects: allow more than the default 60 s.
+export const reconcileStripe = onClosingSchedule(
+  { schedule: "every 60 minutes", timeZone: "Etc/UTC", secrets: [closingStripeKey], timeoutSeconds: 540 },
   async () => {
     const deps = { db: db(), clock: systemClock };
-    await reconcileRefundsHandler({ ...deps, provider: closingProvider(), applyRefundEvent: (event) => applyLedgerEvent(deps, event) });
+    await reconcileWithStripeHandler({
+      ...deps,
+      provider: closingProvider(),
+      applyPaymentEvent: (event) => applyLedgerEvent(deps, event),
+      applyRefundEvent: (event) => applyLedgerEvent(deps, event),
+    });
   },
 );

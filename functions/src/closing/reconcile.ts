@@ -3,19 +3,26 @@ import * as logger from "firebase-functions/logger";
 import type { Clock } from "../lib/clock";
 import { zodConverter } from "../lib/converter";
 import { DONATIONS, donationSchema } from "../model/donation";
-import type { RefundEvent } from "../payments/provider";
-import type { ClosingProvider, ProviderRefund } from "./provider";
+import type { Donation } from "../model/donation";
+import type { PaymentStatusEvent, RefundEvent } from "../payments/provider";
+import type { ClosingProvider, ProviderPayment, ProviderRefund } from "./provider";
 import { markRefundFailed } from "./refunds";
 
 /**
- * Reconciliation of refunds with Stripe (N8), run hourly. Lists every refund Stripe created in the last
- * {@link RECONCILE_LOOKBACK_MS} and compares it with our donations (whose `refunds` map is built from the ledger):
- * - a succeeded refund our ledger does not have (a dropped `charge.refunded` webhook) is repaired by feeding the same
- *   handler the webhook uses (the donations ledger, idempotent per refund id) and recorded as a repaired finding;
+ * Reconciliation with Stripe (N8), run hourly by `reconcileWithStripe`: one step per kind of provider object, each
+ * listing what Stripe created in the last {@link RECONCILE_LOOKBACK_MS} and comparing it with our ledger.
+ * Payments (PaymentIntents with our `donationId` metadata):
+ * - succeeded (or canceled) at Stripe while our donation is still waiting (a dropped `payment_intent.*` webhook) is
+ *   repaired by feeding the webhook's own ledger handler a synthetic event (idempotent: the ledger entry ids are
+ *   deterministic, so the late original webhook changes nothing) and recorded as a repaired finding;
+ * - succeeded with no donation to credit, or with an amount/currency other than the donation's, is recorded for ops
+ *   and never applied (money we cannot explain is not counted towards a wish).
+ * Refunds:
+ * - a succeeded refund our ledger does not have (a dropped `charge.refunded` webhook) is repaired the same way;
  * - a refund Stripe reports failed/canceled that we still think is on its way is marked failed (ops queue);
  * - a refund of a payment we cannot match is recorded for ops.
- * Findings live in `ops/reconciliation/findings/{kind}_{refundId}` (deterministic: a rerun updates, never duplicates);
- * the last run's summary in `ops/reconciliation`.
+ * Findings live in `ops/reconciliation/findings/{kind}_{providerObjectId}` (deterministic: a rerun updates, never
+ * duplicates); the last run's summary in `ops/reconciliation`.
  */
 
 /**
@@ -24,7 +31,7 @@ import { markRefundFailed } from "./refunds";
  * ever need a wider run.
  */
 export const RECONCILE_LOOKBACK_MS = 4 * 24 * 60 * 60 * 1000;
-/** Refunds younger than this may still have their webhook in flight: not judged yet. */
+/** Objects younger than this may still have their webhook in flight: not judged yet. */
 export const RECONCILE_GRACE_MS = 5 * 60 * 1000;
 
 export const RECONCILIATION_DOC = "ops/reconciliation";
@@ -34,19 +41,48 @@ export interface ReconcileDeps {
   db: Firestore;
   clock: Clock;
   provider: ClosingProvider;
-  /** The webhook's own event handler (donations ledger): a repaired refund goes through exactly the same code. */
+  /** The webhook's own event handler (donations ledger): a repaired payment goes through exactly the same code. */
+  applyPaymentEvent: (event: PaymentStatusEvent) => Promise<unknown>;
+  /** The same handler, for refunds. */
   applyRefundEvent: (event: RefundEvent) => Promise<unknown>;
 }
+export type PaymentReconcileDeps = Omit<ReconcileDeps, "applyRefundEvent">;
+export type RefundReconcileDeps = Omit<ReconcileDeps, "applyPaymentEvent">;
 
-export type FindingKind = "missed_refund_webhook" | "refund_failed_at_provider" | "refund_unknown_payment";
+export type FindingKind =
+  | "missed_payment_webhook"
+  | "payment_unknown_donation"
+  | "payment_amount_mismatch"
+  | "missed_refund_webhook"
+  | "refund_failed_at_provider"
+  | "refund_unknown_payment";
 
+/** The provider objects one run judges: created in [since, now - grace]. */
+export interface ReconcileWindow {
+  now: Date;
+  since: Date;
+}
+
+export function reconcileWindow(now: Date): ReconcileWindow {
+  return { now, since: new Date(now.getTime() - RECONCILE_LOOKBACK_MS) };
+}
+
+function judgeable(window: ReconcileWindow, createdMs: number): boolean {
+  return window.now.getTime() - createdMs >= RECONCILE_GRACE_MS;
+}
+
+/** One run's totals: `…Checked` counts our provider objects past the grace period; findings include repairs. */
 export interface ReconcileSummary {
+  paymentsChecked: number;
   refundsChecked: number;
   repaired: number;
   findings: number;
 }
+export type PaymentsSummary = Pick<ReconcileSummary, "paymentsChecked" | "repaired" | "findings">;
+export type RefundsSummary = Pick<ReconcileSummary, "refundsChecked" | "repaired" | "findings">;
 
 const donationConverter = zodConverter(donationSchema);
+const donationRef = (db: Firestore, donationId: string) => db.collection(DONATIONS).doc(donationId).withConverter(donationConverter);
 
 async function findDonationId(db: Firestore, refund: ProviderRefund): Promise<string | null> {
   if (refund.donationId) return refund.donationId;
@@ -55,49 +91,147 @@ async function findDonationId(db: Firestore, refund: ProviderRefund): Promise<st
   return found.docs[0]?.id ?? null;
 }
 
-async function recordFinding(
-  deps: Pick<ReconcileDeps, "db" | "clock">,
-  kind: FindingKind,
-  refund: ProviderRefund,
-  donationId: string | null,
-  repaired: boolean,
-  detail: string,
-): Promise<void> {
-  const ref = deps.db.collection(FINDINGS).doc(`${kind}_${refund.refundId}`);
+interface Finding {
+  kind: FindingKind;
+  /** The provider object it is about (pi_…, re_…); with `kind`, it names the finding document. */
+  objectId: string;
+  paymentIntentId: string | null;
+  donationId: string | null;
+  amount: number;
+  currency: string;
+  repaired: boolean;
+  detail: string;
+}
+
+async function recordFinding(deps: Pick<ReconcileDeps, "db" | "clock">, finding: Finding): Promise<void> {
+  const ref = deps.db.collection(FINDINGS).doc(`${finding.kind}_${finding.objectId}`);
   const now = deps.clock.now();
   await deps.db.runTransaction(async (tx) => {
     const existing = await tx.get(ref);
     tx.set(
       ref,
       {
-        kind,
+        kind: finding.kind,
         provider: "stripe",
-        providerObjectId: refund.refundId,
-        paymentIntentId: refund.paymentIntentId,
-        donationId,
-        amount: refund.amount,
-        currency: refund.currency,
-        repaired,
-        detail,
+        providerObjectId: finding.objectId,
+        paymentIntentId: finding.paymentIntentId,
+        donationId: finding.donationId,
+        amount: finding.amount,
+        currency: finding.currency,
+        repaired: finding.repaired,
+        detail: finding.detail,
         lastSeenAt: now,
-        ...(existing.exists ? {} : { detectedAt: now, resolvedAt: repaired ? now : null }),
+        ...(existing.exists ? {} : { detectedAt: now, resolvedAt: finding.repaired ? now : null }),
       },
       { merge: true },
     );
   });
 }
 
-export async function reconcileRefunds(deps: ReconcileDeps): Promise<ReconcileSummary> {
-  const now = deps.clock.now();
-  const since = new Date(now.getTime() - RECONCILE_LOOKBACK_MS);
-  const summary: ReconcileSummary = { refundsChecked: 0, repaired: 0, findings: 0 };
-  for await (const refund of deps.provider.refundsSince(since)) {
-    if (now.getTime() - refund.createdMs < RECONCILE_GRACE_MS) continue;
+type OurPayment = ProviderPayment & { donationId: string };
+
+/** Donations are read this many at a time, in parallel (a 4-day window can hold thousands of payments). */
+const PAYMENT_GROUP = 100;
+
+/**
+ * Payments step. Only PaymentIntents carrying our `donationId` metadata are ours; the others (other products on
+ * the same Stripe account) are not counted.
+ */
+export async function reconcilePayments(deps: PaymentReconcileDeps, window = reconcileWindow(deps.clock.now())): Promise<PaymentsSummary> {
+  const summary: PaymentsSummary = { paymentsChecked: 0, repaired: 0, findings: 0 };
+  let group: OurPayment[] = [];
+  const judgeGroup = async () => {
+    if (group.length === 0) return;
+    const snaps = await Promise.all(group.map((payment) => donationRef(deps.db, payment.donationId).get()));
+    for (const [index, payment] of group.entries()) await judgePayment(deps, payment, snaps[index]?.data(), summary);
+    group = [];
+  };
+  for await (const payment of deps.provider.paymentsSince(window.since)) {
+    if (payment.donationId === null || !judgeable(window, payment.createdMs)) continue;
+    summary.paymentsChecked++;
+    group.push({ ...payment, donationId: payment.donationId });
+    if (group.length >= PAYMENT_GROUP) await judgeGroup();
+  }
+  await judgeGroup();
+  return summary;
+}
+
+function amountMismatch(payment: ProviderPayment, donation: Donation): string | null {
+  const received = payment.status === "succeeded" && payment.amountReceived !== donation.amount;
+  if (payment.amount === donation.amount && payment.currency === donation.currency && !received) return null;
+  return `Stripe: ${payment.amount} ${payment.currency} (received ${payment.amountReceived}, ${payment.status}); donation: ${donation.amount} ${donation.currency}.`;
+}
+
+/** The final status a dropped webhook would have brought, when our donation has not caught up with it. */
+function missedStatus(payment: ProviderPayment, donation: Donation): "succeeded" | "canceled" | null {
+  if (payment.status === "succeeded" && donation.paymentStatus !== "succeeded") return "succeeded";
+  if (payment.status === "canceled" && (donation.paymentStatus === "pending" || donation.paymentStatus === "processing")) return "canceled";
+  return null;
+}
+
+async function judgePayment(deps: PaymentReconcileDeps, payment: OurPayment, donation: Donation | undefined, summary: PaymentsSummary): Promise<void> {
+  const { paymentIntentId, donationId, amount, currency } = payment;
+  const finding = { objectId: paymentIntentId, paymentIntentId, donationId, amount, currency };
+  // A donation paid by another PaymentIntent would have this one's charge credited under the other's id: not ours either.
+  const otherIntent = donation?.paymentIntentId != null && donation.paymentIntentId !== paymentIntentId ? donation.paymentIntentId : null;
+  if (!donation || otherIntent) {
+    // Only money taken matters; an abandoned PaymentIntent of a deleted donation moved nothing.
+    if (payment.status !== "succeeded") return;
+    const detail = otherIntent
+      ? `Stripe took this payment for donation ${donationId}, which is paid by ${otherIntent}; our ledger will never count it.`
+      : `Stripe took this payment for donation ${donationId}, which does not exist.`;
+    await recordFinding(deps, { ...finding, kind: "payment_unknown_donation", repaired: false, detail });
+    summary.findings++;
+    return;
+  }
+  const mismatch = amountMismatch(payment, donation);
+  if (mismatch) {
+    await recordFinding(deps, { ...finding, kind: "payment_amount_mismatch", repaired: false, detail: `Not applied. ${mismatch}` });
+    summary.findings++;
+    return;
+  }
+  const status = missedStatus(payment, donation);
+  if (!status) return;
+  await deps.applyPaymentEvent({
+    kind: "payment",
+    eventId: `reconcile_${paymentIntentId}_${status}`,
+    type: `reconciliation.payment_intent.${status}`,
+    createdMs: payment.createdMs,
+    status,
+    paymentIntentId,
+    // The donation's own wish and donor (the metadata named this donation; the ledger trusts the donation).
+    metadata: { donationId, wishId: donation.wishId, donorId: donation.donorId },
+    amountReceived: payment.amountReceived,
+    currency,
+    chargeId: payment.chargeId,
+    failureCode: null,
+  });
+  // Say "repaired" only if the ledger really moved the donation there.
+  const after = (await donationRef(deps.db, donationId).get()).data();
+  const repaired = after?.paymentStatus === status;
+  await recordFinding(deps, {
+    ...finding,
+    kind: "missed_payment_webhook",
+    repaired,
+    detail: repaired
+      ? `The payment_intent.${status} webhook never arrived; applied from the PaymentIntent list.`
+      : `The payment_intent.${status} webhook never arrived and the ledger did not apply it (donation is ${after?.paymentStatus ?? "missing"}).`,
+  });
+  if (repaired) summary.repaired++;
+  summary.findings++;
+}
+
+/** Refunds step. */
+export async function reconcileRefunds(deps: RefundReconcileDeps, window = reconcileWindow(deps.clock.now())): Promise<RefundsSummary> {
+  const summary: RefundsSummary = { refundsChecked: 0, repaired: 0, findings: 0 };
+  for await (const refund of deps.provider.refundsSince(window.since)) {
+    if (!judgeable(window, refund.createdMs)) continue;
     summary.refundsChecked++;
     const donationId = await findDonationId(deps.db, refund);
-    const donation = donationId ? (await deps.db.collection(DONATIONS).doc(donationId).withConverter(donationConverter).get()).data() : undefined;
+    const donation = donationId ? (await donationRef(deps.db, donationId).get()).data() : undefined;
+    const finding = { objectId: refund.refundId, paymentIntentId: refund.paymentIntentId, donationId, amount: refund.amount, currency: refund.currency };
     if (!donationId || !donation) {
-      await recordFinding(deps, "refund_unknown_payment", refund, donationId, false, "Stripe refunded a payment we have no donation for.");
+      await recordFinding(deps, { ...finding, kind: "refund_unknown_payment", repaired: false, detail: "Stripe refunded a payment we have no donation for." });
       summary.findings++;
       continue;
     }
@@ -112,17 +246,42 @@ export async function reconcileRefunds(deps: ReconcileDeps): Promise<ReconcileSu
         currency: refund.currency,
         refunds: [{ id: refund.refundId, amount: refund.amount }],
       });
-      await recordFinding(deps, "missed_refund_webhook", refund, donationId, true, "The charge.refunded webhook never arrived; applied from the refund list.");
+      await recordFinding(deps, { ...finding, kind: "missed_refund_webhook", repaired: true, detail: "The charge.refunded webhook never arrived; applied from the refund list." });
       summary.repaired++;
       summary.findings++;
       continue;
     }
     if ((refund.status === "failed" || refund.status === "canceled") && (await markRefundFailed(deps, donationId, refund.refundId, `refund_${refund.status}`))) {
-      await recordFinding(deps, "refund_failed_at_provider", refund, donationId, false, refund.failureReason ?? `Stripe reports the refund ${refund.status}.`);
+      await recordFinding(deps, {
+        ...finding,
+        kind: "refund_failed_at_provider",
+        repaired: false,
+        detail: refund.failureReason ?? `Stripe reports the refund ${refund.status}.`,
+      });
       summary.findings++;
     }
   }
-  await deps.db.doc(RECONCILIATION_DOC).set({ lastRunAt: now, windowStart: since, ...summary });
-  logger.info("refund reconciliation finished", { ...summary });
+  return summary;
+}
+
+type ReconcileStep = (deps: ReconcileDeps, window: ReconcileWindow) => Promise<Partial<ReconcileSummary>>;
+
+/** The steps of one run, over one window. Payments first: a refund's money can only have left after it came in. */
+const STRIPE_STEPS: readonly ReconcileStep[] = [reconcilePayments, reconcileRefunds];
+
+/**
+ * The hourly job: every step over the same window, then ONE summary in `ops/reconciliation`. A step that throws
+ * (Stripe unreachable) fails the run without a summary, so a stale `lastRunAt` tells ops the job is failing; the
+ * next run covers the same objects again.
+ */
+export async function reconcileWithStripe(deps: ReconcileDeps): Promise<ReconcileSummary> {
+  const window = reconcileWindow(deps.clock.now());
+  const summary: ReconcileSummary = { paymentsChecked: 0, refundsChecked: 0, repaired: 0, findings: 0 };
+  for (const step of STRIPE_STEPS) {
+    const part = await step(deps, window);
+    for (const key of Object.keys(summary) as (keyof ReconcileSummary)[]) summary[key] += part[key] ?? 0;
+  }
+  await deps.db.doc(RECONCILIATION_DOC).set({ lastRunAt: window.now, windowStart: window.since, ...summary });
+  logger.info("reconciliation with Stripe finished", { ...summary });
   return summary;
 }

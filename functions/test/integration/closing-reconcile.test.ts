@@ -1,9 +1,12 @@
 import assert from "node:assert/strict";
+import type { Timestamp } from "firebase-admin/firestore";
 import { StripeClosingProvider } from "../../src/closing/provider";
-import { FINDINGS, RECONCILIATION_DOC, reconcileRefunds } from "../../src/closing/reconcile";
+import { FINDINGS, RECONCILE_LOOKBACK_MS, RECONCILIATION_DOC, reconcileRefunds, reconcileWithStripe } from "../../src/closing/reconcile";
+import type { ReconcileDeps } from "../../src/closing/reconcile";
 import { refundIdempotencyKey, requestRefund, runRefundTask } from "../../src/closing/refunds";
 import { processPaymentEvent } from "../../src/donations/ledger";
 import { fixedClock } from "../../src/lib/clock";
+import type { Clock } from "../../src/lib/clock";
 import type { TaskEnqueuer } from "../../src/lib/tasks";
 import { stripeClient } from "../../src/payments/stripe";
 import { adminDb } from "../helpers/admin";
@@ -16,17 +19,54 @@ const LONG = { timeoutMs: 150_000 };
 const testStripe = () => stripeClient("sk_test_closing_tests");
 const noTasks: TaskEnqueuer = { enqueue: () => Promise.resolve("enqueued") };
 
-async function paidDonation(wishId: string, donorId: string, amount: number) {
+/**
+ * A donation as donate() leaves it (pending) and its PaymentIntent on the fake with our metadata. `stripeAmount`
+ * makes the PaymentIntent disagree with the donation.
+ */
+async function pendingDonation(wishId: string, donorId: string, amount: number, stripeAmount = amount) {
   const donationId = `don-${donorId}-${Math.random().toString(36).slice(2, 10)}`;
-  const intent = await testStripe().paymentIntents.create({ amount, currency: "czk", metadata: { donationId, wishId, donorId } });
+  const intent = await testStripe().paymentIntents.create({ amount: stripeAmount, currency: "czk", metadata: { donationId, wishId, donorId } });
   await adminDb()
     .collection("donations")
     .doc(donationId)
     .set(donationData(wishId, { donorId, amount, status: "pending", paymentStatus: "pending", paymentStatusAt: null, paymentIntentId: intent.id, chargeId: null, netAmount: 0, succeededAt: null }));
-  const response = await fakeStripe().deliver(await functionUrl("stripeWebhook"), fakeStripe().succeed(intent.id));
-  assert.equal(response.status, 200);
-  await waitFor("the donation to succeed", async () => ((await adminDb().collection("donations").doc(donationId).get()).get("paymentStatus") === "succeeded" ? true : undefined), LONG);
   return { donationId, paymentIntentId: intent.id };
+}
+
+async function paidDonation(wishId: string, donorId: string, amount: number) {
+  const pending = await pendingDonation(wishId, donorId, amount);
+  const response = await fakeStripe().deliver(await functionUrl("stripeWebhook"), fakeStripe().succeed(pending.paymentIntentId));
+  assert.equal(response.status, 200);
+  await waitFor("the donation to succeed", async () => ((await adminDb().collection("donations").doc(pending.donationId).get()).get("paymentStatus") === "succeeded" ? true : undefined), LONG);
+  return pending;
+}
+
+/** Reconciliation wired as index.ts wires it: repairs go through the webhook's own ledger handler. */
+function reconDeps(clock: Clock): ReconcileDeps {
+  const apply = (event: Parameters<typeof processPaymentEvent>[1]) => processPaymentEvent({ db: adminDb(), clock }, event);
+  return { db: adminDb(), clock, provider: new StripeClosingProvider(testStripe()), applyPaymentEvent: apply, applyRefundEvent: apply };
+}
+
+async function countDocs(path: string): Promise<number> {
+  return (await adminDb().collection(path).count().get()).data().count;
+}
+
+/** Everything a payment moves, to show that a rerun or a late webhook moves nothing more. */
+async function moneyOf(wishId: string, donationId: string, donorId: string) {
+  const wish = (await adminDb().collection("wishes").doc(wishId).get()).data();
+  const donation = (await adminDb().collection("donations").doc(donationId).get()).data();
+  const contribution = (await adminDb().doc(`users/${donorId}/contributions/${wishId}`).get()).data();
+  const ledger = await adminDb().collection("ledger").where("donationId", "==", donationId).get();
+  return {
+    raised: wish?.raised as unknown,
+    donorCount: wish?.donorCount as unknown,
+    paymentStatus: donation?.paymentStatus as unknown,
+    netAmount: donation?.netAmount as unknown,
+    contribution: contribution ? { amount: contribution.amount as unknown, donationCount: contribution.donationCount as unknown } : null,
+    ledger: ledger.docs.map((entry) => `${entry.id}:${String(entry.get("amount"))}`).sort(),
+    supporters: await countDocs(`wishes/${wishId}/supporters`),
+    findings: await countDocs(FINDINGS),
+  };
 }
 
 describe("closing: reconciliation with Stripe", function () {
@@ -70,6 +110,9 @@ describe("closing: reconciliation with Stripe", function () {
     assert.deepEqual(await reconcileRefunds(recon), { refundsChecked: 2, repaired: 0, findings: 1 });
     assert.equal((await adminDb().collection("ledger").where("kind", "==", "refund").get()).size, 1);
     assert.equal((await adminDb().collection(FINDINGS).get()).size, 2);
+    // The hourly entry point also checks payments: the refunded donation's PaymentIntent is in order (nothing to do).
+    assert.deepEqual(await reconcileWithStripe(reconDeps(clock)), { paymentsChecked: 1, refundsChecked: 2, repaired: 0, findings: 1 });
+    assert.equal((await adminDb().collection(FINDINGS).get()).size, 2);
     assert.equal((await adminDb().doc(RECONCILIATION_DOC).get()).get("repaired"), 0);
     assert.deepEqual(
       fakeStripe().callsTo("POST", "/v1/refunds").filter((call) => call.params.payment_intent === paid.paymentIntentId).map((call) => call.idempotencyKey),
@@ -93,5 +136,127 @@ describe("closing: reconciliation with Stripe", function () {
     assert.deepEqual(summary, { refundsChecked: 1, repaired: 0, findings: 1 });
     assert.equal((await adminDb().collection("refundRequests").doc(paid.donationId).get()).get("status"), "failed");
     assert.equal((await adminDb().doc(`ops/refundFailures/items/${paid.donationId}`).get()).get("code"), "refund_failed");
+  });
+  it("repairs a dropped payment_intent.succeeded through the webhook's own handler, once; a rerun and the late webhook change nothing", async () => {
+    const wishId = await seedWish({ ownerId: "olga", organizerId: "olga" });
+    const pending = await pendingDonation(wishId, "dana", 20_000);
+    const late = fakeStripe().succeed(pending.paymentIntentId); // Stripe sent it; it never reached us
+    const clock = fixedClock(new Date());
+    const deps = reconDeps(clock);
+    // Inside the grace period the webhook may still be in flight: not judged.
+    assert.deepEqual(await reconcileWithStripe(deps), { paymentsChecked: 0, refundsChecked: 0, repaired: 0, findings: 0 });
+    assert.equal((await adminDb().collection("donations").doc(pending.donationId).get()).get("paymentStatus"), "pending");
+
+    clock.advance(10 * 60 * 1000);
+    assert.deepEqual(await reconcileWithStripe(deps), { paymentsChecked: 1, refundsChecked: 0, repaired: 1, findings: 1 });
+    const repaired = await moneyOf(wishId, pending.donationId, "dana");
+    assert.deepEqual(repaired, {
+      raised: 20_000,
+      donorCount: 1,
+      paymentStatus: "succeeded",
+      netAmount: 20_000,
+      contribution: { amount: 20_000, donationCount: 1 },
+      ledger: [`charge_${pending.paymentIntentId}:20000`],
+      supporters: 1,
+      findings: 1,
+    });
+    const donation = (await adminDb().collection("donations").doc(pending.donationId).get()).data();
+    assert.equal(donation?.status, "succeeded");
+    assert.equal(donation?.chargeId, fakeStripe().paymentIntents.get(pending.paymentIntentId)?.latest_charge);
+    const entry = (await adminDb().collection("ledger").doc(`charge_${pending.paymentIntentId}`).get()).data();
+    assert.equal(entry?.eventId, `reconcile_${pending.paymentIntentId}_succeeded`);
+    assert.ok(await outboxEvent(`donation.received:${pending.donationId}`), "the donor's friends hear of it as after a webhook");
+    const finding = (await adminDb().collection(FINDINGS).doc(`missed_payment_webhook_${pending.paymentIntentId}`).get()).data();
+    assert.equal(finding?.repaired, true);
+    assert.equal(finding?.donationId, pending.donationId);
+    assert.equal(finding?.paymentIntentId, pending.paymentIntentId);
+    assert.equal(finding?.amount, 20_000);
+    assert.ok(finding?.resolvedAt);
+    const { lastRunAt, windowStart, ...summary } = (await adminDb().doc(RECONCILIATION_DOC).get()).data() ?? {};
+    assert.deepEqual(summary, { paymentsChecked: 1, refundsChecked: 0, repaired: 1, findings: 1 });
+    assert.equal((lastRunAt as Timestamp).toMillis(), clock.now().getTime());
+    assert.equal((windowStart as Timestamp).toMillis(), clock.now().getTime() - RECONCILE_LOOKBACK_MS);
+
+    // Again: the ledger is in order now.
+    assert.deepEqual(await reconcileWithStripe(deps), { paymentsChecked: 1, refundsChecked: 0, repaired: 0, findings: 0 });
+    assert.deepEqual(await moneyOf(wishId, pending.donationId, "dana"), repaired);
+
+    // Stripe's retry of the original event finally arrives.
+    const response = await fakeStripe().deliver(await functionUrl("stripeWebhook"), late);
+    assert.equal(response.status, 200);
+    assert.deepEqual(await response.json(), { received: true, outcome: "no_change" });
+    assert.deepEqual(await moneyOf(wishId, pending.donationId, "dana"), repaired);
+  });
+
+  it("a succeeded payment for a donation we do not have goes to ops unapplied; payments of other products are ignored", async () => {
+    const wishId = await seedWish({ ownerId: "olga", organizerId: "olga" });
+    const ghost = await testStripe().paymentIntents.create({ amount: 15_000, currency: "czk", metadata: { donationId: "don-ghost", wishId, donorId: "dana" } });
+    fakeStripe().succeed(ghost.id);
+    // Ours but never paid (the donor closed the payment sheet): nothing moved, nothing to say.
+    await testStripe().paymentIntents.create({ amount: 15_000, currency: "czk", metadata: { donationId: "don-abandoned", wishId, donorId: "dana" } });
+    const foreign = await testStripe().paymentIntents.create({ amount: 9_900, currency: "czk", metadata: { orderId: "shop-42" } });
+    fakeStripe().succeed(foreign.id);
+    const clock = fixedClock(new Date(Date.now() + 10 * 60 * 1000));
+
+    assert.deepEqual(await reconcileWithStripe(reconDeps(clock)), { paymentsChecked: 2, refundsChecked: 0, repaired: 0, findings: 1 });
+    const finding = (await adminDb().collection(FINDINGS).doc(`payment_unknown_donation_${ghost.id}`).get()).data();
+    assert.equal(finding?.repaired, false);
+    assert.equal(finding?.donationId, "don-ghost");
+    assert.equal(finding?.amount, 15_000);
+    assert.equal(finding?.currency, "CZK");
+    assert.equal(finding?.resolvedAt, null);
+    for (const path of ["donations", "ledger", "providerEvents"]) assert.equal(await countDocs(path), 0, path);
+    assert.equal((await adminDb().collection("wishes").doc(wishId).get()).get("raised"), 0);
+
+    // Still unexplained on the next run: the same finding, not a second one.
+    assert.deepEqual(await reconcileWithStripe(reconDeps(clock)), { paymentsChecked: 2, refundsChecked: 0, repaired: 0, findings: 1 });
+    assert.equal(await countDocs(FINDINGS), 1);
+  });
+
+  it("a dropped payment_intent.canceled cancels the donation; an amount other than the donation's goes to ops unapplied", async () => {
+    const wishId = await seedWish({ ownerId: "olga", organizerId: "olga" });
+    const canceled = await pendingDonation(wishId, "dana", 20_000);
+    fakeStripe().cancel(canceled.paymentIntentId);
+    const odd = await pendingDonation(wishId, "dave", 20_000, 25_000);
+    fakeStripe().succeed(odd.paymentIntentId);
+    const clock = fixedClock(new Date(Date.now() + 10 * 60 * 1000));
+
+    assert.deepEqual(await reconcileWithStripe(reconDeps(clock)), { paymentsChecked: 2, refundsChecked: 0, repaired: 1, findings: 2 });
+    const cancelledDonation = (await adminDb().collection("donations").doc(canceled.donationId).get()).data();
+    assert.equal(cancelledDonation?.paymentStatus, "canceled");
+    assert.equal(cancelledDonation?.status, "canceled");
+    assert.equal(cancelledDonation?.netAmount, 0);
+    const missed = (await adminDb().collection(FINDINGS).doc(`missed_payment_webhook_${canceled.paymentIntentId}`).get()).data();
+    assert.equal(missed?.repaired, true);
+
+    assert.equal((await adminDb().collection("donations").doc(odd.donationId).get()).get("paymentStatus"), "pending");
+    const mismatch = (await adminDb().collection(FINDINGS).doc(`payment_amount_mismatch_${odd.paymentIntentId}`).get()).data();
+    assert.equal(mismatch?.repaired, false);
+    assert.equal(mismatch?.donationId, odd.donationId);
+    assert.match(String(mismatch?.detail), /25000 CZK.*donation: 20000 CZK/);
+    assert.equal(await countDocs("ledger"), 0);
+    assert.equal((await adminDb().collection("wishes").doc(wishId).get()).get("raised"), 0);
+
+    // The canceled one is settled; the mismatch stays one finding until ops resolve it.
+    assert.deepEqual(await reconcileWithStripe(reconDeps(clock)), { paymentsChecked: 2, refundsChecked: 0, repaired: 0, findings: 1 });
+    assert.equal(await countDocs(FINDINGS), 2);
+  });
+  it("the PaymentIntent list pages through Stripe newest first and stops at the window's start", async () => {
+    const created = await Promise.all(Array.from({ length: 102 }, (_, index) => testStripe().paymentIntents.create({ amount: 1_500 + index, currency: "czk" })));
+    const old = fakeStripe().paymentIntents.get(created[0]?.id ?? "");
+    assert.ok(old);
+    old.created = Math.floor(Date.now() / 1000) - 5 * 86_400; // before the window
+    const listed: { id: string; createdMs: number }[] = [];
+    for await (const payment of new StripeClosingProvider(testStripe()).paymentsSince(new Date(Date.now() - 86_400_000))) {
+      listed.push({ id: payment.paymentIntentId, createdMs: payment.createdMs });
+    }
+    assert.equal(listed.length, 101);
+    assert.equal(new Set(listed.map((payment) => payment.id)).size, 101);
+    assert.ok(!listed.some((payment) => payment.id === old.id));
+    assert.ok(listed.every((payment, index) => index === 0 || (listed[index - 1]?.createdMs ?? 0) >= payment.createdMs), "newest first");
+    const pages = fakeStripe().callsTo("GET", "/v1/payment_intents");
+    assert.equal(pages.length, 2);
+    assert.equal(pages[0]?.params.starting_after, undefined);
+    assert.equal(pages[1]?.params.starting_after, listed[99]?.id);
   });
 });
