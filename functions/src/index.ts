@@ -25,7 +25,7 @@ import { onDocumentDeleted, onDocumentWritten } from "firebase-functions/v2/fire
 import { onCall } from "firebase-functions/v2/https";
 import { onMessagePublished } from "firebase-functions/v2/pubsub";
 import { DOMAIN_EVENTS_TOPIC } from "./events/schema";
-import { callable, requireAuth } from "./lib/errors";
+import { callable, requireAdmin, requireAuth } from "./lib/errors";
 import { onCommentAdded } from "./comments/added";
 import { fanOutEvent, parseDomainEvent } from "./feed/worker";
 import { createWish as createWishHandler } from "./wishes/create";
@@ -60,6 +60,15 @@ import { closingView, onWishWrittenForClosing } from "./closing/trigger";
 import { freezeWish as freezeWishHandler, retryRefund as retryRefundHandler } from "./closing/ops";
 import { reconcileWithStripe as reconcileWithStripeHandler } from "./closing/reconcile";
 import { processPaymentEvent as applyLedgerEvent } from "./donations/ledger";
+// payouts (Stripe Connect)
+import { onDocumentWritten as onPayoutAccountWrite } from "firebase-functions/v2/firestore";
+import { onCall as onPayoutCall, onRequest as onConnectRequest } from "firebase-functions/v2/https";
+import { onTaskDispatched as onPayoutTask } from "firebase-functions/v2/tasks";
+import { payoutOnboardingRefreshUrl, payoutOnboardingReturnUrl, stripeConnectWebhookSecret } from "./config";
+import { createPayoutAccountLink as createPayoutAccountLinkHandler } from "./payouts/accounts";
+import { retryPayout as retryPayoutHandler } from "./payouts/ops";
+import { PAYOUT_MAX_ATTEMPTS, payoutTaskPayload, releaseOnboardingHolds, requestPayout, runPayoutTask } from "./payouts/payouts";
+import { StripePayoutProvider } from "./payouts/provider";
 
 initializeApp(adminAppOptions());
 setGlobalOptions({ region: REGION, maxInstances: 20 });
@@ -194,6 +203,7 @@ export const wishClosingOnWrite = onClosingWrite({ document: "wishes/{wishId}", 
     {
       scheduleDeadline: (deadline) => scheduleDeadline(deps, wishId, deadline, 0),
       refundAll: (reason) => fanOutRefunds(deps, wishId, reason),
+      payOut: () => requestPayout(deps, wishId),
     },
     closingView(event.data?.before),
     closingView(event.data?.after),
@@ -256,3 +266,49 @@ export const reconcileStripe = onClosingSchedule(
     });
   },
 );
+
+// ---- payouts (Stripe Connect Express; docs/operations.md "Payouts") ----
+const payoutProvider = () => new StripePayoutProvider(stripeClient(stripeSecretKey.value()));
+
+export const createPayoutAccountLink = onPayoutCall({ secrets: [stripeSecretKey] }, (request) =>
+  callable("createPayoutAccountLink", () =>
+    createPayoutAccountLinkHandler(
+      {
+        db: db(),
+        clock: systemClock,
+        provider: payoutProvider(),
+        urls: { returnUrl: payoutOnboardingReturnUrl.value(), refreshUrl: payoutOnboardingRefreshUrl.value() },
+      },
+      requireAuth(request),
+      request.data,
+    ),
+  ),
+);
+
+export const payOutWish = onPayoutTask(
+  {
+    secrets: [stripeSecretKey],
+    // Long backoff: a transfer waits for the donations' charges to settle into the available balance (days).
+    retryConfig: { maxAttempts: PAYOUT_MAX_ATTEMPTS, minBackoffSeconds: 60, maxBackoffSeconds: 6 * 3600, maxDoublings: 8 },
+    rateLimits: { maxConcurrentDispatches: 5, maxDispatchesPerSecond: 5 },
+  },
+  async (request) => {
+    await runPayoutTask({ ...closingDeps(), provider: payoutProvider() }, payoutTaskPayload.parse(request.data), request.retryCount);
+  },
+);
+
+// The owner's account became able to receive transfers → their held payouts go out.
+export const payoutAccountOnWrite = onPayoutAccountWrite({ document: "payoutAccounts/{uid}", retry: true }, async (event) => {
+  const before = event.data?.before.get("transfersActive") === true;
+  const after = event.data?.after.get("transfersActive") === true;
+  if (after && !before) await releaseOnboardingHolds(closingDeps(), event.params.uid);
+});
+
+// Connect events (account.updated) come to their own endpoint, signed with the Connect endpoint's secret.
+export const stripeConnectWebhook = onConnectRequest({ secrets: [stripeSecretKey, stripeConnectWebhookSecret], cors: false }, async (req, res) => {
+  const provider = new StripePaymentProvider(stripeClient(stripeSecretKey.value()), stripeConnectWebhookSecret.value());
+  const result = await handlePaymentWebhook({ db: db(), clock: systemClock, provider }, { method: req.method, rawBody: req.rawBody, signature: req.get("stripe-signature") });
+  res.status(result.status).json(result.body);
+});
+
+export const retryPayout = onPayoutCall((request) => callable("retryPayout", () => retryPayoutHandler(closingDeps(), requireAdmin(request), request.data)));

@@ -25,21 +25,24 @@ export async function startAllFakes(env: NodeJS.ProcessEnv): Promise<RunningServ
   const snapshot = path.resolve(__dirname, "..", "..", "..", "emulator-data", "fake-stripe.json");
   if (existsSync(snapshot)) stripe.stripe.restore(JSON.parse(readFileSync(snapshot, "utf8")) as Parameters<FakeStripe["restore"]>[0]);
   running.push(stripe);
-  // Like a Stripe account with a webhook endpoint: every event the fake emits (a refund, say) reaches stripeWebhook.
+  // Like a Stripe account with an account webhook endpoint and a Connect one: every event the fake emits (a refund, a
+  // transfer) reaches stripeWebhook; Connect events (account.updated after onboarding) reach stripeConnectWebhook.
   const functionsPort = 5001 + (Number.parseInt(env.ELATEME_PORT_OFFSET ?? "0", 10) || 0);
-  deliverEventsContinuously(stripe.stripe, `http://127.0.0.1:${functionsPort}/demo-elateme/europe-west1/stripeWebhook`);
+  const functionsBase = `http://127.0.0.1:${functionsPort}/demo-elateme/europe-west1`;
+  deliverEventsContinuously(stripe.stripe, `${functionsBase}/stripeWebhook`, `${functionsBase}/stripeConnectWebhook`);
   void env;
   return Promise.resolve(running);
 }
 
-/** Delivers each new event of the fake Stripe to the webhook URL, polling twice a second (npm start only). */
-function deliverEventsContinuously(stripe: FakeStripe, webhookUrl: string): void {
+/** Delivers each new event of the fake Stripe to its webhook URL, polling twice a second (npm start only). */
+function deliverEventsContinuously(stripe: FakeStripe, webhookUrl: string, connectWebhookUrl: string): void {
   const delivered = new Set(stripe.events.map((event) => event.id));
   const timer = setInterval(() => {
     for (const event of stripe.events.filter((candidate) => !delivered.has(candidate.id))) {
       delivered.add(event.id);
-      stripe.deliver(webhookUrl, event).then(
-        (response) => console.log(`[fake stripe] ${event.type} ${event.id} → stripeWebhook HTTP ${response.status}`),
+      const url = event.account ? connectWebhookUrl : webhookUrl;
+      stripe.deliver(url, event).then(
+        (response) => console.log(`[fake stripe] ${event.type} ${event.id} → ${url.split("/").pop() ?? url} HTTP ${response.status}`),
         (error: unknown) => console.log(`[fake stripe] could not deliver ${event.id}: ${String(error)}`),
       );
     }

@@ -13,6 +13,7 @@ import type { IncomingMessage, ServerResponse } from "node:http";
 import Stripe from "stripe";
 import { listen, portOf, readBody, sendJson } from "./http";
 import type { RunningServer } from "./http";
+import { FakeStripeConnect } from "./stripe-connect";
 import { FakeStripeRefunds } from "./stripe-refunds";
 
 type Obj = Record<string, unknown>;
@@ -27,6 +28,8 @@ export interface StripeEventObject {
   pending_webhooks: number;
   request: { id: string | null; idempotency_key: string | null };
   type: string;
+  /** Connect events only: the connected account the event happened on. */
+  account?: string;
 }
 
 export interface RecordedCall {
@@ -36,13 +39,24 @@ export interface RecordedCall {
   params: Obj;
 }
 
-/** The webhook secret the emulated functions use (functions/.secret.local), unless overridden by the environment. */
-export function localWebhookSecret(env: NodeJS.ProcessEnv = process.env): string {
-  if (env.STRIPE_WEBHOOK_SECRET) return env.STRIPE_WEBHOOK_SECRET;
+/** A secret the emulated functions use (functions/.secret.local), unless overridden by the environment. */
+function localSecret(name: string, env: NodeJS.ProcessEnv): string {
+  const fromEnv = env[name];
+  if (fromEnv) return fromEnv;
   const file = readFileSync(path.resolve(__dirname, "..", "..", ".secret.local"), "utf8");
-  const line = file.split("\n").find((candidate) => candidate.startsWith("STRIPE_WEBHOOK_SECRET="));
-  if (!line) throw new Error("STRIPE_WEBHOOK_SECRET is missing from functions/.secret.local");
-  return line.slice("STRIPE_WEBHOOK_SECRET=".length).trim();
+  const line = file.split("\n").find((candidate) => candidate.startsWith(`${name}=`));
+  if (!line) throw new Error(`${name} is missing from functions/.secret.local`);
+  return line.slice(name.length + 1).trim();
+}
+
+/** The signing secret of the account webhook endpoint (stripeWebhook). */
+export function localWebhookSecret(env: NodeJS.ProcessEnv = process.env): string {
+  return localSecret("STRIPE_WEBHOOK_SECRET", env);
+}
+
+/** The signing secret of the Connect webhook endpoint (stripeConnectWebhook: account.updated). */
+export function localConnectWebhookSecret(env: NodeJS.ProcessEnv = process.env): string {
+  return localSecret("STRIPE_CONNECT_WEBHOOK_SECRET", env);
 }
 
 const signer = new Stripe("sk_test_fake_signer_only");
@@ -113,8 +127,20 @@ export class FakeStripe {
     emit: (type, object) => this.event(type, object),
     error: (status, body) => new StripeApiError(status, body),
   });
+  /** payouts (issue 6): Connect accounts, account links and transfers; `.completeOnboarding(acct)`, `.reverseTransfer(tr)`. */
+  readonly connect = new FakeStripeConnect({
+    charges: this.charges,
+    emit: (type, object, account) => this.event(type, object, account),
+    error: (status, body) => new StripeApiError(status, body),
+    baseUrl: () => this.baseUrl,
+  });
+  /** Where this fake listens (set by startFakeStripe); account links point here. */
+  baseUrl = "http://127.0.0.1:12111";
 
-  constructor(readonly webhookSecret: string) {}
+  constructor(
+    readonly webhookSecret: string,
+    readonly connectWebhookSecret = webhookSecret,
+  ) {}
 
   /** Clears every object and counter (tests call it between cases). */
   reset(): void {
@@ -127,6 +153,7 @@ export class FakeStripe {
     this.idempotent.clear();
     this.failures = 0;
     this.refundsApi.reset();
+    this.connect.reset();
   }
 
   /**
@@ -140,6 +167,8 @@ export class FakeStripe {
       charges: [...this.charges.values()],
       disputes: [...this.disputes.values()],
       refunds: [...this.refundsApi.refunds.values()],
+      accounts: [...this.connect.accounts.values()],
+      transfers: [...this.connect.transfers.values()],
     };
   }
 
@@ -153,6 +182,8 @@ export class FakeStripe {
     load(this.charges, snapshot.charges);
     load(this.disputes, snapshot.disputes);
     load(this.refundsApi.refunds, snapshot.refunds);
+    load(this.connect.accounts, snapshot.accounts);
+    load(this.connect.transfers, snapshot.transfers);
   }
 
   /**
@@ -226,7 +257,7 @@ export class FakeStripe {
     if (method === "GET" && resource === "payment_intents" && id) return clone(this.require(this.paymentIntents, id, "payment_intent"));
     if (method === "GET" && resource === "payment_intents" && !id) return this.listPaymentIntents(params);
     if (method === "POST" && resource === "ephemeral_keys" && !id) return this.createEphemeralKey(params, req);
-    const closingRoute = this.refundsApi.route(method, resource, id, params);
+    const closingRoute = this.refundsApi.route(method, resource, id, params) ?? this.connect.route(method, resource, id, params);
     if (closingRoute) return closingRoute;
     throw this.notFound(pathname);
   }
@@ -370,12 +401,23 @@ export class FakeStripe {
   }
 
   /**
-   * Dev control (not a Stripe API): `POST /_fake/payment_intents/{id}/{succeed|fail|cancel|processing|refund|dispute}`
+   * Dev control (not a Stripe API): `GET /_fake/onboarding/{acct}` (an account link's URL) completes onboarding;
+   * `POST /_fake/payment_intents/{id}/{succeed|fail|cancel|processing|refund|dispute}`
    * plays that step on a held PaymentIntent and answers the event Stripe would send (devtools/send-webhook.ts uses it
    * against the `npm start` fake, which runs in its own process).
    */
   private control(method: string, pathname: string, res: ServerResponse): void {
     const [, , resource, id, action] = pathname.split("/");
+    // An account link's URL (GET, from a browser): the owner "completes" Stripe's hosted onboarding.
+    if (method === "GET" && resource === "onboarding" && id) {
+      try {
+        this.connect.completeOnboarding(id);
+        sendJson(res, 200, { onboarded: id, note: "Fake Stripe: onboarding complete; account.updated goes to stripeConnectWebhook." });
+      } catch (error) {
+        sendJson(res, 404, { error: { type: "invalid_request_error", message: error instanceof Error ? error.message : String(error) } });
+      }
+      return;
+    }
     const steps: Record<string, (pi: string) => StripeEventObject> = {
       succeed: (pi) => this.succeed(pi),
       fail: (pi) => this.fail(pi),
@@ -398,7 +440,7 @@ export class FakeStripe {
 
   // ---- the payment's later life, each step returning the event Stripe would send ----
 
-  private event(type: string, object: Obj): StripeEventObject {
+  private event(type: string, object: Obj, account?: string): StripeEventObject {
     this.lastCreated = Math.max(nowSeconds(), this.lastCreated + 1);
     const event: StripeEventObject = {
       id: randomId("evt"),
@@ -410,6 +452,7 @@ export class FakeStripe {
       pending_webhooks: 1,
       request: { id: null, idempotency_key: null },
       type,
+      ...(account ? { account } : {}),
     };
     this.events.push(event);
     return event;
@@ -560,7 +603,7 @@ export class FakeStripe {
   }
 
   /** The exact bytes and Stripe-Signature header Stripe would send for `event`. */
-  signed(event: StripeEventObject, secret = this.webhookSecret): { payload: string; signature: string } {
+  signed(event: StripeEventObject, secret = event.account ? this.connectWebhookSecret : this.webhookSecret): { payload: string; signature: string } {
     const payload = JSON.stringify(event, null, 2);
     return { payload, signature: signPayload(payload, secret) };
   }
@@ -579,7 +622,8 @@ export type RunningFakeStripe = RunningServer & { stripe: FakeStripe };
 
 /** Starts the fake on the port ELATEME_FAKE_STRIPE_URL names (12111 + offset by default). */
 export async function startFakeStripe(env: NodeJS.ProcessEnv = process.env, port = portOf(env.ELATEME_FAKE_STRIPE_URL, 12111)): Promise<RunningFakeStripe> {
-  const stripe = new FakeStripe(localWebhookSecret(env));
+  const stripe = new FakeStripe(localWebhookSecret(env), localConnectWebhookSecret(env));
+  stripe.baseUrl = `http://127.0.0.1:${port}`;
   const server = await listen(port, (req, res) => stripe.handle(req, res));
   return { ...server, stripe };
 }

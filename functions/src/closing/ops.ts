@@ -21,7 +21,7 @@ export interface OpsDeps {
   tasks: TaskEnqueuer;
 }
 
-const reasonSchema = z.string().trim().min(3, "must say why (at least 3 characters)").max(500, "must be at most 500 characters");
+export const reasonSchema = z.string().trim().min(3, "must say why (at least 3 characters)").max(500, "must be at most 500 characters");
 
 export const retryRefundInput = z.object({ donationId: z.string().min(1).max(128), reason: reasonSchema }).strict();
 export const freezeWishInput = z.object({ wishId: z.string().min(1).max(128), frozen: z.boolean(), reason: reasonSchema }).strict();
@@ -34,7 +34,7 @@ async function audit(deps: Pick<OpsDeps, "db" | "clock">, entry: Omit<AuditEntry
 }
 
 /** Runs `action`, auditing its result or the HttpsError code that refused it. */
-async function audited<T extends { result: string }>(
+export async function audited<T extends { result: string }>(
   deps: Pick<OpsDeps, "db" | "clock">,
   entry: Omit<AuditEntry, "at" | "result">,
   action: () => Promise<T>,

@@ -45,7 +45,8 @@ const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
  * Then, only if money was added, `markFundedIfReached` checks the wish.
  */
 export async function processPaymentEvent(deps: LedgerDeps, event: PaymentEvent): Promise<ProcessOutcome> {
-  if (event.kind === "ignored") return "ignored";
+  // Payout events (transfers, Connect accounts) are routed to src/payouts/ by the webhook; none moves donation money.
+  if (event.kind === "ignored" || event.kind === "transfer" || event.kind === "account") return "ignored";
   const donationId = await resolveDonationId(deps.db, event);
   for (let attempt = 1; ; attempt += 1) {
     try {

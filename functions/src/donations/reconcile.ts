@@ -26,8 +26,10 @@ export async function reconcileWish(
   if (!wish) throw new HttpsError("not-found", "No such wish.");
   const entries = (await refs.ledger(deps.db).where("wishId", "==", wishId).get()).docs.map((doc) => doc.data());
 
+  // Payout entries (money paid on to the owner) do not change what the wish raised.
   const perDonor = new Map<string, { amount: number; charges: number }>();
   for (const entry of entries) {
+    if (entry.donorId === null) continue;
     const donor = perDonor.get(entry.donorId) ?? { amount: 0, charges: 0 };
     donor.amount += entry.amount;
     if (entry.kind === "charge") donor.charges += 1;
@@ -35,7 +37,7 @@ export async function reconcileWish(
   }
   const chargedDonors = [...perDonor.values()].filter((donor) => donor.charges > 0).length;
   const expected = {
-    raised: entries.reduce((sum, entry) => sum + entry.amount, 0),
+    raised: entries.reduce((sum, entry) => sum + (entry.donorId === null ? 0 : entry.amount), 0),
     donorCount: chargedDonors,
     hasSucceededDonation: chargedDonors > 0,
   };

@@ -1,6 +1,7 @@
 import * as logger from "firebase-functions/logger";
 import { WebhookSignatureError } from "../payments/provider";
 import type { PaymentProvider } from "../payments/provider";
+import { processPayoutEvent } from "../payouts/payouts";
 import { processPaymentEvent } from "./ledger";
 import type { LedgerDeps } from "./ledger";
 
@@ -39,7 +40,8 @@ export async function handlePaymentWebhook(
     return { status: 400, body: { error: "malformed event" } };
   }
   try {
-    const outcome = await processPaymentEvent(deps, event);
+    // Transfers and Connect account updates belong to payouts; everything else to the donations ledger.
+    const outcome = event.kind === "transfer" || event.kind === "account" ? await processPayoutEvent(deps, event) : await processPaymentEvent(deps, event);
     return { status: 200, body: { received: true, outcome } };
   } catch (error) {
     logger.error("payment webhook failed; the provider will retry", {

@@ -59,19 +59,26 @@ export const donationSchema = z.object({
 });
 export type Donation = z.infer<typeof donationSchema>;
 
-export const LEDGER_KINDS = ["charge", "refund", "dispute", "dispute_reinstated"] as const;
+export const DONATION_LEDGER_KINDS = ["charge", "refund", "dispute", "dispute_reinstated"] as const;
+/** Money leaving a wish for its owner (a transfer) or coming back (a transfer reversal); see src/payouts/. */
+export const PAYOUT_LEDGER_KINDS = ["payout", "payout_reversal"] as const;
+export const LEDGER_KINDS = [...DONATION_LEDGER_KINDS, ...PAYOUT_LEDGER_KINDS] as const;
 
-/** `ledger/{entryId}`: append-only, one entry per provider money movement, deterministic id (see ledgerEntryId). */
+/**
+ * `ledger/{entryId}`: append-only, one entry per provider money movement, deterministic id (see ledgerEntryId and
+ * src/payouts/payouts.ts). Donation entries make up what a wish raised; payout entries what left it for its owner.
+ */
 export const ledgerEntrySchema = z.object({
   kind: z.enum(LEDGER_KINDS),
   wishId: z.string(),
-  donationId: z.string(),
-  donorId: z.string(),
-  /** Signed: a charge is positive, a refund or dispute withdrawal negative. */
+  /** Null for payout entries. */
+  donationId: z.string().nullable(),
+  donorId: z.string().nullable(),
+  /** Signed: a charge or a payout reversal is positive; a refund, a dispute withdrawal or a payout negative. */
   amount: z.number().int(),
   currency: currencySchema,
   provider: z.literal("stripe"),
-  /** The provider object that moved the money (pi_…, re_…, du_…). */
+  /** The provider object that moved the money (pi_…, re_…, du_…, tr_…, trr_…). */
   providerObjectId: z.string(),
   /** The provider event that first carried it. */
   eventId: z.string(),
@@ -83,8 +90,8 @@ export type LedgerEntry = z.infer<typeof ledgerEntrySchema>;
 export const providerEventSchema = z.object({
   provider: z.literal("stripe"),
   type: z.string(),
-  /** applied | no_change | unknown_donation */
-  outcome: z.enum(["applied", "no_change", "unknown_donation"]),
+  /** applied | no_change | unknown_donation | unknown_object (a transfer or account that is not ours) */
+  outcome: z.enum(["applied", "no_change", "unknown_donation", "unknown_object"]),
   donationId: z.string().nullable(),
   providerCreatedAt: z.number().int(),
   processedAt: z.date(),

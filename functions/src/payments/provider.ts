@@ -88,9 +88,52 @@ export interface DisputeEvent extends EventBase {
   status: "open" | "won" | "lost";
 }
 
+/** A Connect account as the provider reports it (payouts, src/payouts/). */
+export interface ProviderAccountState {
+  accountId: string;
+  /** Our user, from the account's metadata; null for an account we did not create. */
+  uid: string | null;
+  /** The account can receive transfers (Stripe: `capabilities.transfers === "active"`). Gates every payout. */
+  transfersActive: boolean;
+  payoutsEnabled: boolean;
+  detailsSubmitted: boolean;
+  requirementsDue: string[];
+}
+
+/** A transfer from the platform to a connected account (payouts). */
+export interface ProviderTransfer {
+  transferId: string;
+  amount: number;
+  amountReversed: number;
+  currency: string;
+  destination: string | null;
+  /** From the transfer's metadata; null for a transfer we did not make. */
+  wishId: string | null;
+  seq: number | null;
+  createdMs: number;
+  /** Reversals by provider id → amount. */
+  reversals: Record<string, number>;
+}
+
+/** A transfer was created or (partly) reversed (Stripe: transfer.created / transfer.reversed / transfer.updated). */
+export interface TransferEvent extends EventBase {
+  kind: "transfer";
+  transfer: ProviderTransfer;
+}
+
+/** A connected account changed (Stripe Connect: account.updated). */
+export interface AccountEvent extends EventBase {
+  kind: "account";
+  account: ProviderAccountState;
+}
+
 /** A verified event we do not act on (answered 2xx and ignored). */
 export interface IgnoredEvent extends EventBase {
   kind: "ignored";
 }
 
-export type PaymentEvent = PaymentStatusEvent | RefundEvent | DisputeEvent | IgnoredEvent;
+export type PaymentEvent = PaymentStatusEvent | RefundEvent | DisputeEvent | TransferEvent | AccountEvent | IgnoredEvent;
+/** The events that move a donation's money (the donations ledger). */
+export type DonationMoneyEvent = PaymentStatusEvent | RefundEvent | DisputeEvent;
+/** The events of payouts (src/payouts/). */
+export type PayoutEvent = TransferEvent | AccountEvent;

@@ -1,7 +1,7 @@
 import Stripe from "stripe";
 import { isEmulator } from "../lib/env";
 import { PaymentProviderError, WebhookSignatureError } from "./provider";
-import type { PaymentEvent, PaymentMetadata, PaymentProvider } from "./provider";
+import type { PaymentEvent, PaymentMetadata, PaymentProvider, ProviderAccountState, ProviderTransfer } from "./provider";
 
 /**
  * A Stripe client. Inside the emulator suite (and only there) it talks to the local fake Stripe server named by
@@ -26,7 +26,8 @@ function providerError(error: unknown): PaymentProviderError {
   return new PaymentProviderError(error instanceof Error ? error.message : String(error), null);
 }
 
-async function call<T>(operation: () => Promise<T>): Promise<T> {
+/** Runs a Stripe SDK call, turning its errors into `PaymentProviderError`s (code = Stripe's error code). */
+export async function callStripe<T>(operation: () => Promise<T>): Promise<T> {
   try {
     return await operation();
   } catch (error) {
@@ -34,7 +35,7 @@ async function call<T>(operation: () => Promise<T>): Promise<T> {
   }
 }
 
-function idOf(value: string | { id: string } | null | undefined): string | null {
+export function idOf(value: string | { id: string } | null | undefined): string | null {
   if (!value) return null;
   return typeof value === "string" ? value : value.id;
 }
@@ -50,6 +51,32 @@ function disputeStatus(status: Stripe.Dispute.Status): "open" | "won" | "lost" {
   if (status === "lost") return "lost";
   if (status === "won" || status === "warning_closed" || status === "prevented") return "won";
   return "open";
+}
+
+export function toAccountState(account: Stripe.Account): ProviderAccountState {
+  return {
+    accountId: account.id,
+    uid: account.metadata?.uid ?? null,
+    transfersActive: account.capabilities?.transfers === "active",
+    payoutsEnabled: account.payouts_enabled ?? false,
+    detailsSubmitted: account.details_submitted ?? false,
+    requirementsDue: account.requirements?.currently_due ?? [],
+  };
+}
+
+export function toProviderTransfer(transfer: Stripe.Transfer): ProviderTransfer {
+  const seq = Number.parseInt(transfer.metadata?.seq ?? "", 10);
+  return {
+    transferId: transfer.id,
+    amount: transfer.amount,
+    amountReversed: transfer.amount_reversed,
+    currency: transfer.currency.toUpperCase(),
+    destination: idOf(transfer.destination),
+    wishId: transfer.metadata?.wishId ?? null,
+    seq: Number.isInteger(seq) ? seq : null,
+    createdMs: transfer.created * 1000,
+    reversals: Object.fromEntries((transfer.reversals?.data ?? []).map((reversal) => [reversal.id, reversal.amount])),
+  };
 }
 
 /** Turns a verified Stripe event into our provider-neutral event. */
@@ -101,6 +128,12 @@ export function normaliseStripeEvent(event: Stripe.Event): PaymentEvent {
         status: disputeStatus(dispute.status),
       };
     }
+    case "transfer.created":
+    case "transfer.updated":
+    case "transfer.reversed":
+      return { ...base, kind: "transfer", transfer: toProviderTransfer(event.data.object) };
+    case "account.updated":
+      return { ...base, kind: "account", account: toAccountState(event.data.object) };
     default:
       return { ...base, kind: "ignored" };
   }
@@ -116,7 +149,7 @@ export class StripePaymentProvider implements PaymentProvider {
   ) {}
 
   createCustomer(input: { userId: string; idempotencyKey: string }) {
-    return call(async () => {
+    return callStripe(async () => {
       const customer = await this.stripe.customers.create(
         { metadata: { uid: input.userId } },
         { idempotencyKey: input.idempotencyKey },
@@ -126,7 +159,7 @@ export class StripePaymentProvider implements PaymentProvider {
   }
 
   createPayment(input: { amount: number; currency: string; customerId: string; metadata: PaymentMetadata; idempotencyKey: string }) {
-    return call(async () => {
+    return callStripe(async () => {
       const intent = await this.stripe.paymentIntents.create(
         {
           amount: input.amount,
@@ -143,7 +176,7 @@ export class StripePaymentProvider implements PaymentProvider {
   }
 
   createCustomerKey(customerId: string) {
-    return call(async () => {
+    return callStripe(async () => {
       const key = await this.stripe.ephemeralKeys.create({ customer: customerId }, { apiVersion: Stripe.API_VERSION });
       if (!key.secret) throw new PaymentProviderError("Stripe returned an ephemeral key without a secret", null);
       return { secret: key.secret };

@@ -3,46 +3,14 @@ import { StripeClosingProvider } from "../../src/closing/provider";
 import { refundIdempotencyKey, requestRefund, runRefundTask } from "../../src/closing/refunds";
 import { fixedClock } from "../../src/lib/clock";
 import type { TaskEnqueuer } from "../../src/lib/tasks";
-import { stripeClient } from "../../src/payments/stripe";
-import type { StripeEventObject } from "../../devtools/fakes/stripe";
 import { adminDb } from "../helpers/admin";
 import { signedInClient } from "../helpers/clients";
-import { donationData, outboxEvent, seedWish } from "../helpers/closing";
-import { functionUrl } from "../helpers/emulators";
+import { outboxEvent, seedWish } from "../helpers/closing";
 import { fakeStripe } from "../helpers/fakes";
+import { LONG_WAIT, deliverNewEvents, paidDonation, resetDeliveries, testStripe } from "../helpers/payments";
 import { waitFor } from "../helpers/wait";
 
-const LONG = { timeoutMs: 150_000 };
-const testStripe = () => stripeClient("sk_test_closing_tests");
-
-/**
- * A donation paid the way production pays one: a PaymentIntent on (fake) Stripe with our metadata, the donation
- * document as donate() leaves it (pending), then Stripe's payment_intent.succeeded delivered to our webhook.
- */
-async function paidDonation(wishId: string, donorId: string, amount: number): Promise<{ donationId: string; paymentIntentId: string }> {
-  const donationId = `don-${donorId}-${Math.random().toString(36).slice(2, 10)}`;
-  const intent = await testStripe().paymentIntents.create({ amount, currency: "czk", metadata: { donationId, wishId, donorId } });
-  await adminDb()
-    .collection("donations")
-    .doc(donationId)
-    .set(
-      donationData(wishId, {
-        donorId,
-        amount,
-        status: "pending",
-        paymentStatus: "pending",
-        paymentStatusAt: null,
-        paymentIntentId: intent.id,
-        chargeId: null,
-        netAmount: 0,
-        succeededAt: null,
-      }),
-    );
-  const response = await fakeStripe().deliver(await functionUrl("stripeWebhook"), fakeStripe().succeed(intent.id));
-  assert.equal(response.status, 200, `webhook answered ${response.status}`);
-  await waitFor("the donation to succeed", async () => ((await donation(donationId))?.paymentStatus === "succeeded" ? true : undefined), LONG);
-  return { donationId, paymentIntentId: intent.id };
-}
+const LONG = LONG_WAIT;
 
 async function donation(donationId: string) {
   return (await adminDb().collection("donations").doc(donationId).get()).data();
@@ -51,17 +19,8 @@ async function refundRequest(donationId: string) {
   return (await adminDb().collection("refundRequests").doc(donationId).get()).data();
 }
 
-const delivered = new Set<string>();
 /** Plays Stripe's webhook delivery of every charge.refunded event the fake has produced so far. */
-async function deliverRefundEvents(): Promise<number> {
-  const pending = fakeStripe().events.filter((event: StripeEventObject) => event.type === "charge.refunded" && !delivered.has(event.id));
-  for (const event of pending) {
-    const response = await fakeStripe().deliver(await functionUrl("stripeWebhook"), event);
-    assert.equal(response.status, 200);
-    delivered.add(event.id);
-  }
-  return pending.length;
-}
+const deliverRefundEvents = () => deliverNewEvents(["charge.refunded"]);
 
 async function refundCompleted(donationId: string): Promise<void> {
   await waitFor(
@@ -79,7 +38,7 @@ describe("closing: refunds (fan-out, idempotency, failures, ops)", function () {
 
   beforeEach(() => {
     fakeStripe().reset();
-    delivered.clear();
+    resetDeliveries();
   });
 
   it("close → every succeeded donation is refunded once, final on Stripe's charge.refunded, refund.processed published", async () => {

@@ -41,7 +41,7 @@ describe("closing: deadline hop planning", () => {
 });
 
 describe("closing: what a wish write asks for", () => {
-  const open = { status: "open" as const, deadline: at(DAY) };
+  const open = { status: "open" as const, deadline: at(DAY), raised: 0, frozen: false };
   it("a created open wish schedules its deadline", () => {
     assert.deepEqual(closingActions(undefined, open, t0), [{ kind: "schedule-deadline", deadline: open.deadline }]);
   });
@@ -57,8 +57,16 @@ describe("closing: what a wish write asks for", () => {
   it("a deadline already past when the wish was written is left to the sweep", () => {
     assert.deepEqual(closingActions(undefined, open, at(2 * DAY)), []);
   });
-  it("funded or deleted wishes ask for nothing from the deadline/refund side", () => {
-    assert.deepEqual(closingActions(open, { ...open, status: "funded" }, t0), []);
+  it("a deleted wish asks for nothing", () => {
     assert.deepEqual(closingActions(open, undefined, t0), []);
+  });
+  it("open → funded pays out (no refunds); so does a funded wish whose total changes or that ops unfreeze", () => {
+    const funded = { ...open, status: "funded" as const, raised: 100_000 };
+    assert.deepEqual(closingActions({ ...open, raised: 100_000 }, funded, t0), [{ kind: "pay-out" }]);
+    assert.deepEqual(closingActions(funded, { ...funded, raised: 120_000 }, t0), [{ kind: "pay-out" }]);
+    assert.deepEqual(closingActions({ ...funded, frozen: true }, funded, t0), [{ kind: "pay-out" }]);
+    // Anything else on a funded wish (a redelivered write, a freeze, a title edit) asks for nothing.
+    assert.deepEqual(closingActions(funded, { ...funded }, t0), []);
+    assert.deepEqual(closingActions(funded, { ...funded, frozen: true }, t0), []);
   });
 });

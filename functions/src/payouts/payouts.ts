@@ -1,0 +1,384 @@
+import { createHash } from "node:crypto";
+import type { Firestore, Transaction } from "firebase-admin/firestore";
+import * as logger from "firebase-functions/logger";
+import { z } from "zod";
+import { addToOutbox } from "../events/outbox";
+import type { Clock } from "../lib/clock";
+import { zodConverter } from "../lib/converter";
+import type { TaskEnqueuer } from "../lib/tasks";
+import { LEDGER, PROVIDER_EVENTS } from "../model/donation";
+import type { ProviderEventRecord } from "../model/donation";
+import { PAYOUTS, PAYOUT_ACCOUNTS, payoutAccountSchema, payoutSchema, platformFee } from "../model/payout";
+import type { Payout, PayoutAccount } from "../model/payout";
+import type { Wish } from "../model/wish";
+import { PaymentProviderError } from "../payments/provider";
+import type { AccountEvent, PayoutEvent, ProviderTransfer, TransferEvent } from "../payments/provider";
+import { wishRef } from "../closing/wishes";
+import type { PayoutProvider } from "./provider";
+
+/**
+ * Payouts (F9: "when a wish gathers the needed amount, the money is transferred to the owner's bank account").
+ * Donations are charged to the platform's Stripe account; a funded wish is paid out by Stripe Connect transfers to
+ * its owner's Express account (separate charges and transfers), less the platform fee (0 today, see
+ * PLATFORM_FEE_BASIS_POINTS). One `payouts/{wishId}` document per wish; one `payOutWish` task per round.
+ *
+ * Exactly once: each transfer is numbered and fixed in the payout document before the provider is called, with an
+ * idempotency key of (wish, transfer number, round); a retry within the round repeats the same request and Stripe
+ * answers it from its idempotency store; a later round first adopts a transfer an earlier round made (listed by the
+ * wish's transfer_group and number) instead of making another. The transfer counts as paid only on the provider's
+ * verified transfer event, which also writes the `payout` ledger entry.
+ */
+export const PAYOUT_QUEUE = "payOutWish";
+/** Cloud Tasks attempts per payout task (the queue's retryConfig.maxAttempts, wired in index.ts). */
+export const PAYOUT_MAX_ATTEMPTS = 10;
+
+/** Provider errors that retrying cannot fix: the payout fails and waits for ops (`retryPayout`). */
+const PERMANENT_CODES = new Set(["account_invalid", "resource_missing", "idempotency_error", "parameter_invalid_integer", "amount_too_large", "transfers_not_allowed"]);
+/** Provider errors that mean the owner's account cannot receive transfers yet: held until Stripe says it can. */
+const ONBOARDING_CODES = new Set(["insufficient_capabilities_for_transfer", "account_not_verified"]);
+
+export const payoutTaskPayload = z.object({ wishId: z.string().min(1).max(128), round: z.number().int().min(0) });
+export type PayoutTaskPayload = z.infer<typeof payoutTaskPayload>;
+
+export interface PayoutDeps {
+  db: Firestore;
+  clock: Clock;
+  tasks: TaskEnqueuer;
+}
+
+const payoutConverter = zodConverter(payoutSchema);
+const accountConverter = zodConverter(payoutAccountSchema);
+
+export const payoutRef = (db: Firestore, wishId: string) => db.collection(PAYOUTS).doc(wishId).withConverter(payoutConverter);
+export const payoutAccountRef = (db: Firestore, uid: string) => db.collection(PAYOUT_ACCOUNTS).doc(uid).withConverter(accountConverter);
+
+export function payoutTaskId(wishId: string, round: number): string {
+  return `po-${createHash("sha256").update(`${wishId}|${round}`).digest("hex").slice(0, 40)}`;
+}
+
+export function transferIdempotencyKey(wishId: string, seq: number, round: number): string {
+  return `payout-${wishId}-${seq}-r${round}`;
+}
+
+/** Deterministic ledger ids: one provider money movement is one entry, whichever event or repair carried it. */
+export const payoutLedgerId = {
+  transfer: (transferId: string) => `payout_${transferId}`,
+  reversal: (reversalId: string) => `payout_reversal_${reversalId}`,
+};
+
+/** Why a payout cannot be made now, if it cannot. */
+export function holdOf(wish: Pick<Wish, "frozenAt">, account: PayoutAccount | undefined): { status: "on_hold" | "pending_onboarding"; reason: string } | null {
+  if (wish.frozenAt) return { status: "on_hold", reason: "wish_frozen" };
+  if (!account?.transfersActive) return { status: "pending_onboarding", reason: "owner_onboarding" };
+  return null;
+}
+
+function allConfirmed(payout: Pick<Payout, "transfers">): boolean {
+  return Object.values(payout.transfers).every((transfer) => transfer.confirmed);
+}
+
+/** The status of a payout with no transfer pending, from its transfers and what is still owed. */
+function settledStatus(payout: Pick<Payout, "transfers">, owed: number): "queued" | "transferring" | "paid" {
+  if (owed > 0) return "queued";
+  return allConfirmed(payout) ? "paid" : "transferring";
+}
+
+function newPayout(wish: Wish, wishId: string, now: Date): Payout {
+  return {
+    wishId,
+    ownerId: wish.ownerId,
+    currency: wish.currency,
+    status: "queued",
+    reason: null,
+    destinationAccountId: null,
+    grossAccounted: 0,
+    feeAmount: 0,
+    requestedAmount: 0,
+    paidAmount: 0,
+    pendingTransfer: null,
+    transfers: {},
+    nextSeq: 0,
+    round: 0,
+    attempts: 0,
+    createdAt: now,
+    updatedAt: now,
+    paidAt: null,
+  };
+}
+
+export type RequestPayoutOutcome = "not-funded" | "queued" | "held" | "nothing-owed" | "failed";
+
+/**
+ * Makes sure a funded wish's money is on its way: creates the payout (once), or queues a new round when more is
+ * owed (a late donation) or a hold has ended. Called on the funded transition, on a funded wish's raised total
+ * changing, when ops unfreeze a wish and when the owner's account becomes able to receive transfers. Idempotent: a
+ * queued payout is only re-enqueued under its own deterministic task id; a failed one waits for ops.
+ */
+export async function requestPayout(deps: PayoutDeps, wishId: string): Promise<RequestPayoutOutcome> {
+  const result = await deps.db.runTransaction(async (tx) => {
+    const wish = (await tx.get(wishRef(deps.db, wishId))).data();
+    if (!wish || wish.status !== "funded") return { outcome: "not-funded" as const };
+    const [payoutSnap, accountSnap] = await Promise.all([tx.get(payoutRef(deps.db, wishId)), tx.get(payoutAccountRef(deps.db, wish.ownerId))]);
+    const payout = payoutSnap.data();
+    if (payout?.status === "failed") return { outcome: "failed" as const };
+    if (payout?.status === "queued") return { outcome: "queued" as const, round: payout.round };
+    const owed = wish.raised - (payout?.grossAccounted ?? 0);
+    if (payout && payout.pendingTransfer === null && owed <= 0) return { outcome: "nothing-owed" as const };
+    const now = deps.clock.now();
+    const hold = holdOf(wish, accountSnap.data());
+    if (!payout) {
+      tx.create(payoutRef(deps.db, wishId), { ...newPayout(wish, wishId, now), ...(hold ? { status: hold.status, reason: hold.reason } : {}) });
+      return hold ? { outcome: "held" as const } : { outcome: "queued" as const, round: 0 };
+    }
+    if (hold) {
+      if (payout.status !== hold.status || payout.reason !== hold.reason) tx.update(payoutRef(deps.db, wishId), { status: hold.status, reason: hold.reason, updatedAt: now });
+      return { outcome: "held" as const };
+    }
+    const round = payout.round + 1;
+    tx.update(payoutRef(deps.db, wishId), { status: "queued", reason: null, round, updatedAt: now });
+    return { outcome: "queued" as const, round };
+  });
+  // Enqueue also for a payout that was already queued: a caller that crashed between its write and its enqueue is
+  // repaired by the next call. The deterministic task id refuses a real duplicate.
+  if (result.outcome === "queued" && result.round !== undefined) await enqueuePayout(deps, wishId, result.round);
+  if (result.outcome === "held") logger.info("payout held", { wishId });
+  return result.outcome;
+}
+
+export async function enqueuePayout(deps: Pick<PayoutDeps, "tasks">, wishId: string, round: number): Promise<void> {
+  const payload: PayoutTaskPayload = { wishId, round };
+  await deps.tasks.enqueue(PAYOUT_QUEUE, payload, { id: payoutTaskId(wishId, round) });
+}
+
+/** Every payout of `ownerId` held for onboarding is queued again (their account can now receive transfers). */
+export async function releaseOnboardingHolds(deps: PayoutDeps, ownerId: string): Promise<number> {
+  const held = await deps.db.collection(PAYOUTS).where("ownerId", "==", ownerId).where("status", "==", "pending_onboarding").get();
+  let released = 0;
+  for (const doc of held.docs) {
+    if ((await requestPayout(deps, doc.id)) === "queued") released++;
+  }
+  if (released > 0) logger.info("payouts released after onboarding", { ownerId, released });
+  return released;
+}
+
+export type PayoutTaskOutcome = "stale" | "already-handled" | "held" | "transferred" | "nothing-owed" | "failed";
+
+type Prepared =
+  | { kind: "stop"; outcome: PayoutTaskOutcome }
+  | { kind: "transfer"; pending: NonNullable<Payout["pendingTransfer"]>; retrying: boolean; destination: string; payout: Payout };
+
+/**
+ * The `payOutWish` task. `retryCount` is Cloud Tasks' count of earlier attempts: a transient provider error (e.g.
+ * `balance_insufficient` while the charges settle) is rethrown so Cloud Tasks retries with backoff, until the last
+ * attempt, which fails the payout for ops.
+ */
+export async function runPayoutTask(deps: PayoutDeps & { provider: PayoutProvider }, payload: PayoutTaskPayload, retryCount: number): Promise<PayoutTaskOutcome> {
+  const { wishId, round } = payload;
+  const ref = payoutRef(deps.db, wishId);
+  const prepared: Prepared = await deps.db.runTransaction(async (tx) => {
+    const payout = (await tx.get(ref)).data();
+    if (!payout || payout.round !== round) return { kind: "stop", outcome: "stale" };
+    if (payout.status !== "queued") return { kind: "stop", outcome: "already-handled" };
+    const wish = (await tx.get(wishRef(deps.db, wishId))).data();
+    const account = (await tx.get(payoutAccountRef(deps.db, payout.ownerId))).data();
+    const now = deps.clock.now();
+    if (!wish) {
+      failIn(tx, deps.db, wishId, "wish_missing", now);
+      return { kind: "stop", outcome: "failed" };
+    }
+    const hold = holdOf(wish, account);
+    if (hold || !account) {
+      tx.update(ref, { status: hold?.status ?? "pending_onboarding", reason: hold?.reason ?? "owner_onboarding", updatedAt: now });
+      return { kind: "stop", outcome: "held" };
+    }
+    if (payout.pendingTransfer) {
+      // An earlier attempt fixed this transfer. Within the same round the same key replays; a new round adopts first.
+      const pending = { ...payout.pendingTransfer, idempotencyKey: transferIdempotencyKey(wishId, payout.pendingTransfer.seq, round) };
+      tx.update(ref, { pendingTransfer: pending, attempts: payout.attempts + 1, updatedAt: now });
+      return { kind: "transfer", pending, retrying: true, destination: account.accountId, payout };
+    }
+    const owed = wish.raised - payout.grossAccounted;
+    const fee = platformFee(payout.grossAccounted + owed) - payout.feeAmount;
+    if (owed - fee <= 0) {
+      tx.update(ref, { status: settledStatus(payout, 0), reason: null, updatedAt: now, ...(allConfirmed(payout) && !payout.paidAt ? { paidAt: now } : {}) });
+      return { kind: "stop", outcome: "nothing-owed" };
+    }
+    const seq = payout.nextSeq;
+    const pending = { seq, gross: owed, fee, amount: owed - fee, idempotencyKey: transferIdempotencyKey(wishId, seq, round) };
+    tx.update(ref, { pendingTransfer: pending, nextSeq: seq + 1, attempts: payout.attempts + 1, updatedAt: now });
+    return { kind: "transfer", pending, retrying: false, destination: account.accountId, payout };
+  });
+  if (prepared.kind === "stop") return prepared.outcome;
+
+  const { pending, payout } = prepared;
+  try {
+    const adopted = prepared.retrying ? (await deps.provider.transfersOfWish(wishId)).find((transfer) => transfer.seq === pending.seq) : undefined;
+    const transfer =
+      adopted ??
+      (await deps.provider.transfer({
+        amount: pending.amount,
+        currency: payout.currency,
+        destination: prepared.destination,
+        wishId,
+        ownerId: payout.ownerId,
+        seq: pending.seq,
+        idempotencyKey: pending.idempotencyKey,
+      }));
+    await recordTransfer(deps, wishId, pending, transfer, prepared.destination);
+    logger.info("payout transfer made", { wishId, transferId: transfer.transferId, seq: pending.seq, amount: pending.amount, adopted: adopted !== undefined });
+    return "transferred";
+  } catch (error) {
+    if (!(error instanceof PaymentProviderError)) throw error;
+    const code = error.providerCode ?? "provider_error";
+    const now = deps.clock.now();
+    if (ONBOARDING_CODES.has(code)) {
+      await ref.update({ status: "pending_onboarding", reason: code, updatedAt: now });
+      logger.warn("payout held: the owner's account cannot receive transfers", { wishId, code });
+      return "held";
+    }
+    if (PERMANENT_CODES.has(code) || retryCount + 1 >= PAYOUT_MAX_ATTEMPTS) {
+      await deps.db.runTransaction(async (tx) => {
+        failIn(tx, deps.db, wishId, PERMANENT_CODES.has(code) ? code : `retries_exhausted: ${code}`, now);
+        return Promise.resolve();
+      });
+      logger.error("payout failed; waiting for ops", { wishId, code, retryCount });
+      return "failed";
+    }
+    await ref.update({ reason: code, updatedAt: now });
+    logger.warn("payout attempt failed; Cloud Tasks retries", { wishId, code, retryCount });
+    throw error;
+  }
+}
+
+function failIn(tx: Transaction, db: Firestore, wishId: string, reason: string, now: Date): void {
+  tx.update(payoutRef(db, wishId), { status: "failed", reason: reason.slice(0, 200), updatedAt: now });
+}
+
+/** Stores the provider's answer for the pending transfer, and queues the next round if more became owed meanwhile. */
+async function recordTransfer(
+  deps: PayoutDeps,
+  wishId: string,
+  pending: NonNullable<Payout["pendingTransfer"]>,
+  transfer: ProviderTransfer,
+  destination: string,
+): Promise<void> {
+  const ref = payoutRef(deps.db, wishId);
+  const nextRound = await deps.db.runTransaction(async (tx) => {
+    const payout = (await tx.get(ref)).data();
+    const wish = (await tx.get(wishRef(deps.db, wishId))).data();
+    if (!payout || payout.pendingTransfer?.seq !== pending.seq) return undefined; // recorded by a concurrent attempt
+    const transfers = {
+      ...payout.transfers,
+      [transfer.transferId]: payout.transfers[transfer.transferId] ?? { seq: pending.seq, amount: transfer.amount, confirmed: false, reversals: {} },
+    };
+    const grossAccounted = payout.grossAccounted + pending.gross;
+    const owed = (wish?.raised ?? 0) - grossAccounted;
+    const status = settledStatus({ transfers }, owed);
+    const now = deps.clock.now();
+    const round = status === "queued" ? payout.round + 1 : payout.round;
+    tx.update(ref, {
+      transfers,
+      grossAccounted,
+      feeAmount: payout.feeAmount + pending.fee,
+      requestedAmount: payout.requestedAmount + transfer.amount,
+      pendingTransfer: null,
+      destinationAccountId: destination,
+      status,
+      reason: null,
+      round,
+      updatedAt: now,
+      ...(status === "paid" ? { paidAt: now } : {}),
+    });
+    return status === "queued" ? round : undefined;
+  });
+  if (nextRound !== undefined) await enqueuePayout(deps, wishId, nextRound);
+}
+
+type AppliedOutcome = "applied" | "no_change" | "unknown_object";
+export type PayoutEventOutcome = AppliedOutcome | "duplicate";
+
+function eventRecord(event: PayoutEvent, outcome: ProviderEventRecord["outcome"], now: Date): ProviderEventRecord {
+  return { provider: "stripe", type: event.type, outcome, donationId: null, providerCreatedAt: event.createdMs, processedAt: now };
+}
+
+/**
+ * Applies one verified payout event (transfer created/reversed, Connect account updated) exactly once: the event id
+ * is recorded in `providerEvents` in the same transaction as its effects.
+ */
+export async function processPayoutEvent(deps: { db: Firestore; clock: Clock }, event: PayoutEvent): Promise<PayoutEventOutcome> {
+  const eventRef = deps.db.collection(PROVIDER_EVENTS).doc(event.eventId);
+  const outcome = await deps.db.runTransaction(async (tx): Promise<PayoutEventOutcome> => {
+    if ((await tx.get(eventRef)).exists) return "duplicate";
+    const now = deps.clock.now();
+    const result = event.kind === "account" ? await applyAccountEvent(deps.db, tx, event, now) : await applyTransferEvent(deps.db, tx, event, now);
+    tx.create(eventRef, eventRecord(event, result, now));
+    return result;
+  });
+  logger.info("payout event processed", { eventId: event.eventId, type: event.type, outcome });
+  return outcome;
+}
+
+async function applyAccountEvent(db: Firestore, tx: Transaction, event: AccountEvent, now: Date): Promise<AppliedOutcome> {
+  const { account } = event;
+  if (!account.uid) return "unknown_object";
+  const ref = payoutAccountRef(db, account.uid);
+  const current = (await tx.get(ref)).data();
+  if (!current || current.accountId !== account.accountId) return "unknown_object";
+  // Stripe does not order deliveries: an account.updated older than the state we hold changes nothing.
+  if (event.createdMs < current.stateAt) return "no_change";
+  const { transfersActive, payoutsEnabled, detailsSubmitted, requirementsDue } = account;
+  tx.update(ref, { transfersActive, payoutsEnabled, detailsSubmitted, requirementsDue, stateAt: event.createdMs, updatedAt: now });
+  return "applied";
+}
+
+/**
+ * A transfer event confirms the transfer (ledger entry `payout_{transferId}`, `payout.sent` to the outbox) and
+ * books any reversal it carries (`payout_reversal_{id}`). Works whether or not the task has stored the transfer yet.
+ */
+export async function applyTransferEvent(db: Firestore, tx: Transaction, event: Pick<TransferEvent, "transfer" | "eventId">, now: Date): Promise<AppliedOutcome> {
+  const { transfer } = event;
+  if (!transfer.wishId) return "unknown_object";
+  const ref = payoutRef(db, transfer.wishId);
+  const payout = (await tx.get(ref)).data();
+  if (!payout) return "unknown_object";
+  const known = payout.transfers[transfer.transferId] ?? { seq: transfer.seq ?? -1, amount: transfer.amount, confirmed: false, reversals: {} };
+  const newReversals = Object.entries(transfer.reversals).filter(([id]) => known.reversals[id] === undefined);
+  const wish = (await tx.get(wishRef(db, transfer.wishId))).data();
+  if (known.confirmed && newReversals.length === 0) return "no_change";
+
+  const entry = (kind: "payout" | "payout_reversal", id: string, amount: number, providerObjectId: string) =>
+    tx.set(db.collection(LEDGER).doc(id), {
+      kind,
+      wishId: transfer.wishId,
+      donationId: null,
+      donorId: null,
+      amount,
+      currency: transfer.currency,
+      provider: "stripe",
+      providerObjectId,
+      eventId: event.eventId,
+      createdAt: now,
+    });
+  let paidAmount = payout.paidAmount;
+  if (!known.confirmed) {
+    entry("payout", payoutLedgerId.transfer(transfer.transferId), -transfer.amount, transfer.transferId);
+    paidAmount += transfer.amount;
+    addToOutbox(db, tx, { id: `payout.sent:${transfer.transferId}`, type: "payout.sent", wishId: transfer.wishId, ownerId: payout.ownerId, amount: transfer.amount, currency: transfer.currency }, now);
+  }
+  for (const [reversalId, amount] of newReversals) {
+    entry("payout_reversal", payoutLedgerId.reversal(reversalId), amount, reversalId);
+    paidAmount -= amount;
+  }
+  const transfers = { ...payout.transfers, [transfer.transferId]: { ...known, confirmed: true, reversals: { ...known.reversals, ...Object.fromEntries(newReversals) } } };
+  const owed = (wish?.raised ?? 0) - payout.grossAccounted;
+  const becomesPaid = payout.status === "transferring" && payout.pendingTransfer === null && settledStatus({ transfers }, owed) === "paid";
+  tx.update(ref, {
+    transfers,
+    paidAmount,
+    updatedAt: now,
+    ...(becomesPaid ? { status: "paid", paidAt: now } : {}),
+    ...(newReversals.length > 0 ? { reason: "transfer_reversed" } : {}),
+  });
+  if (newReversals.length > 0) logger.warn("payout transfer reversed", { wishId: transfer.wishId, transferId: transfer.transferId, reversals: newReversals.length });
+  return "applied";
+}

@@ -1,0 +1,67 @@
+// Money the way production moves it, for the closing and payout tests: PaymentIntents on the (fake) Stripe with our
+// metadata, and Stripe's events delivered to our webhooks (account events to stripeWebhook, Connect events to
+// stripeConnectWebhook), signed with the endpoints' secrets.
+import assert from "node:assert/strict";
+import { stripeClient } from "../../src/payments/stripe";
+import type { StripeEventObject } from "../../devtools/fakes/stripe";
+import { adminDb } from "./admin";
+import { donationData } from "./closing";
+import { functionUrl } from "./emulators";
+import { fakeStripe } from "./fakes";
+import { waitFor } from "./wait";
+
+export const LONG_WAIT = { timeoutMs: 150_000 };
+export const testStripe = () => stripeClient("sk_test_elateme_tests");
+
+const delivered = new Set<string>();
+
+/** Forget what was delivered (call with `fakeStripe().reset()`). */
+export function resetDeliveries(): void {
+  delivered.clear();
+}
+
+/** Delivers one event as Stripe would, to the endpoint it belongs to; asserts a 2xx. */
+export async function deliver(event: StripeEventObject): Promise<void> {
+  const response = await fakeStripe().deliver(await functionUrl(event.account ? "stripeConnectWebhook" : "stripeWebhook"), event);
+  assert.equal(response.status, 200, `${event.type} ${event.id}: webhook answered ${response.status}`);
+  delivered.add(event.id);
+}
+
+/** Plays Stripe's webhook delivery of every event of these types (all types when omitted) not delivered yet. */
+export async function deliverNewEvents(types?: string[]): Promise<number> {
+  const pending = fakeStripe().events.filter((event) => !delivered.has(event.id) && (!types || types.includes(event.type)));
+  for (const event of pending) await deliver(event);
+  return pending.length;
+}
+
+/**
+ * A donation paid as production pays one: a PaymentIntent on the fake Stripe with our metadata, the donation
+ * document as donate() leaves it (pending), then Stripe's payment_intent.succeeded delivered to our webhook.
+ */
+export async function paidDonation(wishId: string, donorId: string, amount: number): Promise<{ donationId: string; paymentIntentId: string }> {
+  const donationId = `don-${donorId}-${Math.random().toString(36).slice(2, 10)}`;
+  const intent = await testStripe().paymentIntents.create({ amount, currency: "czk", metadata: { donationId, wishId, donorId } });
+  await adminDb()
+    .collection("donations")
+    .doc(donationId)
+    .set(
+      donationData(wishId, {
+        donorId,
+        amount,
+        status: "pending",
+        paymentStatus: "pending",
+        paymentStatusAt: null,
+        paymentIntentId: intent.id,
+        chargeId: null,
+        netAmount: 0,
+        succeededAt: null,
+      }),
+    );
+  await deliver(fakeStripe().succeed(intent.id));
+  await waitFor(
+    "the donation to succeed",
+    async () => ((await adminDb().collection("donations").doc(donationId).get()).get("paymentStatus") === "succeeded" ? true : undefined),
+    LONG_WAIT,
+  );
+  return { donationId, paymentIntentId: intent.id };
+}
