@@ -67,7 +67,7 @@ import { onTaskDispatched as onPayoutTask } from "firebase-functions/v2/tasks";
 import { payoutOnboardingRefreshUrl, payoutOnboardingReturnUrl, stripeConnectWebhookSecret } from "./config";
 import { createPayoutAccountLink as createPayoutAccountLinkHandler } from "./payouts/accounts";
 import { retryPayout as retryPayoutHandler } from "./payouts/ops";
-import { PAYOUT_MAX_ATTEMPTS, payoutTaskPayload, releaseOnboardingHolds, requestPayout, runPayoutTask } from "./payouts/payouts";
+import { PAYOUT_MAX_ATTEMPTS, payoutTaskPayload, processPayoutEvent, releaseOnboardingHolds, requestPayout, runPayoutTask } from "./payouts/payouts";
 import { StripePayoutProvider } from "./payouts/provider";
 
 initializeApp(adminAppOptions());
@@ -263,6 +263,8 @@ export const reconcileStripe = onClosingSchedule(
       provider: closingProvider(),
       applyPaymentEvent: (event) => applyLedgerEvent(deps, event),
       applyRefundEvent: (event) => applyLedgerEvent(deps, event),
+      payouts: payoutProvider(),
+      applyTransferEvent: (event) => processPayoutEvent(deps, event),
     });
   },
 );

@@ -4,7 +4,9 @@ import type { Clock } from "../lib/clock";
 import { zodConverter } from "../lib/converter";
 import { DONATIONS, donationSchema } from "../model/donation";
 import type { Donation } from "../model/donation";
-import type { PaymentStatusEvent, RefundEvent } from "../payments/provider";
+import type { PaymentStatusEvent, RefundEvent, TransferEvent } from "../payments/provider";
+import { payoutRef } from "../payouts/payouts";
+import type { PayoutProvider } from "../payouts/provider";
 import type { ClosingProvider, ProviderPayment, ProviderRefund } from "./provider";
 import { markRefundFailed } from "./refunds";
 
@@ -21,6 +23,10 @@ import { markRefundFailed } from "./refunds";
  * - a succeeded refund our ledger does not have (a dropped `charge.refunded` webhook) is repaired the same way;
  * - a refund Stripe reports failed/canceled that we still think is on its way is marked failed (ops queue);
  * - a refund of a payment we cannot match is recorded for ops.
+ * Transfers (payouts, with our `wishId` metadata):
+ * - a transfer, or a reversal of one, that our payout has not booked (a dropped `transfer.*` webhook) is repaired
+ *   through the webhook's own payout handler;
+ * - a transfer for a wish that has no payout is recorded for ops (money left the platform for a reason we lack).
  * Findings live in `ops/reconciliation/findings/{kind}_{providerObjectId}` (deterministic: a rerun updates, never
  * duplicates); the last run's summary in `ops/reconciliation`.
  */
@@ -45,9 +51,13 @@ export interface ReconcileDeps {
   applyPaymentEvent: (event: PaymentStatusEvent) => Promise<unknown>;
   /** The same handler, for refunds. */
   applyRefundEvent: (event: RefundEvent) => Promise<unknown>;
+  /** Transfers for payouts, and the webhook's payout handler (src/payouts/payouts.ts `processPayoutEvent`). */
+  payouts: Pick<PayoutProvider, "transfersSince">;
+  applyTransferEvent: (event: TransferEvent) => Promise<unknown>;
 }
-export type PaymentReconcileDeps = Omit<ReconcileDeps, "applyRefundEvent">;
-export type RefundReconcileDeps = Omit<ReconcileDeps, "applyPaymentEvent">;
+export type PaymentReconcileDeps = Pick<ReconcileDeps, "db" | "clock" | "provider" | "applyPaymentEvent">;
+export type RefundReconcileDeps = Pick<ReconcileDeps, "db" | "clock" | "provider" | "applyRefundEvent">;
+export type TransferReconcileDeps = Pick<ReconcileDeps, "db" | "clock" | "payouts" | "applyTransferEvent">;
 
 export type FindingKind =
   | "missed_payment_webhook"
@@ -55,7 +65,9 @@ export type FindingKind =
   | "payment_amount_mismatch"
   | "missed_refund_webhook"
   | "refund_failed_at_provider"
-  | "refund_unknown_payment";
+  | "refund_unknown_payment"
+  | "missed_transfer_webhook"
+  | "transfer_unknown_payout";
 
 /** The provider objects one run judges: created in [since, now - grace]. */
 export interface ReconcileWindow {
@@ -75,11 +87,13 @@ function judgeable(window: ReconcileWindow, createdMs: number): boolean {
 export interface ReconcileSummary {
   paymentsChecked: number;
   refundsChecked: number;
+  transfersChecked: number;
   repaired: number;
   findings: number;
 }
 export type PaymentsSummary = Pick<ReconcileSummary, "paymentsChecked" | "repaired" | "findings">;
 export type RefundsSummary = Pick<ReconcileSummary, "refundsChecked" | "repaired" | "findings">;
+export type TransfersSummary = Pick<ReconcileSummary, "transfersChecked" | "repaired" | "findings">;
 
 const donationConverter = zodConverter(donationSchema);
 const donationRef = (db: Firestore, donationId: string) => db.collection(DONATIONS).doc(donationId).withConverter(donationConverter);
@@ -264,10 +278,53 @@ export async function reconcileRefunds(deps: RefundReconcileDeps, window = recon
   return summary;
 }
 
+/**
+ * Transfers step. A transfer is ours when it carries our `wishId` metadata. Booking goes through the webhook's own
+ * handler with a synthetic event id, so the late original webhook (or a second run) finds it booked and changes
+ * nothing.
+ */
+export async function reconcileTransfers(deps: TransferReconcileDeps, window = reconcileWindow(deps.clock.now())): Promise<TransfersSummary> {
+  const summary: TransfersSummary = { transfersChecked: 0, repaired: 0, findings: 0 };
+  for await (const transfer of deps.payouts.transfersSince(window.since)) {
+    if (!transfer.wishId || !judgeable(window, transfer.createdMs)) continue;
+    summary.transfersChecked++;
+    const finding = { objectId: transfer.transferId, paymentIntentId: null, donationId: null, amount: transfer.amount, currency: transfer.currency };
+    const payout = (await payoutRef(deps.db, transfer.wishId).get()).data();
+    if (!payout) {
+      await recordFinding(deps, { ...finding, kind: "transfer_unknown_payout", repaired: false, detail: `A transfer for wish ${transfer.wishId}, which has no payout.` });
+      summary.findings++;
+      continue;
+    }
+    const booked = payout.transfers[transfer.transferId];
+    const unbookedReversals = Object.keys(transfer.reversals).filter((id) => booked?.reversals[id] === undefined);
+    if (booked?.confirmed && unbookedReversals.length === 0) continue;
+    const reversalSuffix = unbookedReversals.length > 0 ? `_${[...unbookedReversals].sort().join("_")}` : "";
+    await deps.applyTransferEvent({
+      kind: "transfer",
+      eventId: `reconcile_${transfer.transferId}${reversalSuffix}`,
+      type: "reconciliation.transfer",
+      createdMs: transfer.createdMs,
+      transfer,
+    });
+    await recordFinding(deps, {
+      ...finding,
+      kind: "missed_transfer_webhook",
+      repaired: true,
+      detail: booked?.confirmed ? "A transfer reversal's webhook never arrived; booked from the transfer list." : "The transfer.created webhook never arrived; booked from the transfer list.",
+    });
+    summary.repaired++;
+    summary.findings++;
+  }
+  return summary;
+}
+
 type ReconcileStep = (deps: ReconcileDeps, window: ReconcileWindow) => Promise<Partial<ReconcileSummary>>;
 
-/** The steps of one run, over one window. Payments first: a refund's money can only have left after it came in. */
-const STRIPE_STEPS: readonly ReconcileStep[] = [reconcilePayments, reconcileRefunds];
+/**
+ * The steps of one run, over one window. Payments first: a refund's money can only have left after it came in;
+ * transfers last (they pay out money the payments brought in).
+ */
+const STRIPE_STEPS: readonly ReconcileStep[] = [reconcilePayments, reconcileRefunds, reconcileTransfers];
 
 /**
  * The hourly job: every step over the same window, then ONE summary in `ops/reconciliation`. A step that throws
@@ -276,7 +333,7 @@ const STRIPE_STEPS: readonly ReconcileStep[] = [reconcilePayments, reconcileRefu
  */
 export async function reconcileWithStripe(deps: ReconcileDeps): Promise<ReconcileSummary> {
   const window = reconcileWindow(deps.clock.now());
-  const summary: ReconcileSummary = { paymentsChecked: 0, refundsChecked: 0, repaired: 0, findings: 0 };
+  const summary: ReconcileSummary = { paymentsChecked: 0, refundsChecked: 0, transfersChecked: 0, repaired: 0, findings: 0 };
   for (const step of STRIPE_STEPS) {
     const part = await step(deps, window);
     for (const key of Object.keys(summary) as (keyof ReconcileSummary)[]) summary[key] += part[key] ?? 0;

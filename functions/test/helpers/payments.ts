@@ -35,12 +35,12 @@ export async function deliverNewEvents(types?: string[]): Promise<number> {
 }
 
 /**
- * A donation paid as production pays one: a PaymentIntent on the fake Stripe with our metadata, the donation
- * document as donate() leaves it (pending), then Stripe's payment_intent.succeeded delivered to our webhook.
+ * A donation as donate() leaves it (pending) and its PaymentIntent on the fake Stripe with our metadata.
+ * `stripeAmount` makes the PaymentIntent disagree with the donation.
  */
-export async function paidDonation(wishId: string, donorId: string, amount: number): Promise<{ donationId: string; paymentIntentId: string }> {
+export async function pendingDonation(wishId: string, donorId: string, amount: number, stripeAmount = amount): Promise<{ donationId: string; paymentIntentId: string }> {
   const donationId = `don-${donorId}-${Math.random().toString(36).slice(2, 10)}`;
-  const intent = await testStripe().paymentIntents.create({ amount, currency: "czk", metadata: { donationId, wishId, donorId } });
+  const intent = await testStripe().paymentIntents.create({ amount: stripeAmount, currency: "czk", metadata: { donationId, wishId, donorId } });
   await adminDb()
     .collection("donations")
     .doc(donationId)
@@ -57,11 +57,17 @@ export async function paidDonation(wishId: string, donorId: string, amount: numb
         succeededAt: null,
       }),
     );
-  await deliver(fakeStripe().succeed(intent.id));
+  return { donationId, paymentIntentId: intent.id };
+}
+
+/** A donation paid as production pays one: {@link pendingDonation}, then Stripe's payment_intent.succeeded delivered. */
+export async function paidDonation(wishId: string, donorId: string, amount: number): Promise<{ donationId: string; paymentIntentId: string }> {
+  const pending = await pendingDonation(wishId, donorId, amount);
+  await deliver(fakeStripe().succeed(pending.paymentIntentId));
   await waitFor(
     "the donation to succeed",
-    async () => ((await adminDb().collection("donations").doc(donationId).get()).get("paymentStatus") === "succeeded" ? true : undefined),
+    async () => ((await adminDb().collection("donations").doc(pending.donationId).get()).get("paymentStatus") === "succeeded" ? true : undefined),
     LONG_WAIT,
   );
-  return { donationId, paymentIntentId: intent.id };
+  return pending;
 }

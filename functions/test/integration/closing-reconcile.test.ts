@@ -8,43 +8,30 @@ import { processPaymentEvent } from "../../src/donations/ledger";
 import { fixedClock } from "../../src/lib/clock";
 import type { Clock } from "../../src/lib/clock";
 import type { TaskEnqueuer } from "../../src/lib/tasks";
-import { stripeClient } from "../../src/payments/stripe";
+import { processPayoutEvent } from "../../src/payouts/payouts";
+import { StripePayoutProvider } from "../../src/payouts/provider";
 import { adminDb } from "../helpers/admin";
-import { donationData, outboxEvent, seedWish } from "../helpers/closing";
+import { outboxEvent, seedWish } from "../helpers/closing";
 import { functionUrl } from "../helpers/emulators";
 import { fakeStripe } from "../helpers/fakes";
+import { LONG_WAIT, paidDonation, pendingDonation, testStripe } from "../helpers/payments";
 import { waitFor } from "../helpers/wait";
 
-const LONG = { timeoutMs: 150_000 };
-const testStripe = () => stripeClient("sk_test_closing_tests");
+const LONG = LONG_WAIT;
 const noTasks: TaskEnqueuer = { enqueue: () => Promise.resolve("enqueued") };
-
-/**
- * A donation as donate() leaves it (pending) and its PaymentIntent on the fake with our metadata. `stripeAmount`
- * makes the PaymentIntent disagree with the donation.
- */
-async function pendingDonation(wishId: string, donorId: string, amount: number, stripeAmount = amount) {
-  const donationId = `don-${donorId}-${Math.random().toString(36).slice(2, 10)}`;
-  const intent = await testStripe().paymentIntents.create({ amount: stripeAmount, currency: "czk", metadata: { donationId, wishId, donorId } });
-  await adminDb()
-    .collection("donations")
-    .doc(donationId)
-    .set(donationData(wishId, { donorId, amount, status: "pending", paymentStatus: "pending", paymentStatusAt: null, paymentIntentId: intent.id, chargeId: null, netAmount: 0, succeededAt: null }));
-  return { donationId, paymentIntentId: intent.id };
-}
-
-async function paidDonation(wishId: string, donorId: string, amount: number) {
-  const pending = await pendingDonation(wishId, donorId, amount);
-  const response = await fakeStripe().deliver(await functionUrl("stripeWebhook"), fakeStripe().succeed(pending.paymentIntentId));
-  assert.equal(response.status, 200);
-  await waitFor("the donation to succeed", async () => ((await adminDb().collection("donations").doc(pending.donationId).get()).get("paymentStatus") === "succeeded" ? true : undefined), LONG);
-  return pending;
-}
 
 /** Reconciliation wired as index.ts wires it: repairs go through the webhook's own ledger handler. */
 function reconDeps(clock: Clock): ReconcileDeps {
   const apply = (event: Parameters<typeof processPaymentEvent>[1]) => processPaymentEvent({ db: adminDb(), clock }, event);
-  return { db: adminDb(), clock, provider: new StripeClosingProvider(testStripe()), applyPaymentEvent: apply, applyRefundEvent: apply };
+  return {
+    db: adminDb(),
+    clock,
+    provider: new StripeClosingProvider(testStripe()),
+    applyPaymentEvent: apply,
+    applyRefundEvent: apply,
+    payouts: new StripePayoutProvider(testStripe()),
+    applyTransferEvent: (event) => processPayoutEvent({ db: adminDb(), clock }, event),
+  };
 }
 
 async function countDocs(path: string): Promise<number> {
@@ -111,7 +98,7 @@ describe("closing: reconciliation with Stripe", function () {
     assert.equal((await adminDb().collection("ledger").where("kind", "==", "refund").get()).size, 1);
     assert.equal((await adminDb().collection(FINDINGS).get()).size, 2);
     // The hourly entry point also checks payments: the refunded donation's PaymentIntent is in order (nothing to do).
-    assert.deepEqual(await reconcileWithStripe(reconDeps(clock)), { paymentsChecked: 1, refundsChecked: 2, repaired: 0, findings: 1 });
+    assert.deepEqual(await reconcileWithStripe(reconDeps(clock)), { paymentsChecked: 1, refundsChecked: 2, transfersChecked: 0, repaired: 0, findings: 1 });
     assert.equal((await adminDb().collection(FINDINGS).get()).size, 2);
     assert.equal((await adminDb().doc(RECONCILIATION_DOC).get()).get("repaired"), 0);
     assert.deepEqual(
@@ -144,11 +131,11 @@ describe("closing: reconciliation with Stripe", function () {
     const clock = fixedClock(new Date());
     const deps = reconDeps(clock);
     // Inside the grace period the webhook may still be in flight: not judged.
-    assert.deepEqual(await reconcileWithStripe(deps), { paymentsChecked: 0, refundsChecked: 0, repaired: 0, findings: 0 });
+    assert.deepEqual(await reconcileWithStripe(deps), { paymentsChecked: 0, refundsChecked: 0, transfersChecked: 0, repaired: 0, findings: 0 });
     assert.equal((await adminDb().collection("donations").doc(pending.donationId).get()).get("paymentStatus"), "pending");
 
     clock.advance(10 * 60 * 1000);
-    assert.deepEqual(await reconcileWithStripe(deps), { paymentsChecked: 1, refundsChecked: 0, repaired: 1, findings: 1 });
+    assert.deepEqual(await reconcileWithStripe(deps), { paymentsChecked: 1, refundsChecked: 0, transfersChecked: 0, repaired: 1, findings: 1 });
     const repaired = await moneyOf(wishId, pending.donationId, "dana");
     assert.deepEqual(repaired, {
       raised: 20_000,
@@ -173,12 +160,12 @@ describe("closing: reconciliation with Stripe", function () {
     assert.equal(finding?.amount, 20_000);
     assert.ok(finding?.resolvedAt);
     const { lastRunAt, windowStart, ...summary } = (await adminDb().doc(RECONCILIATION_DOC).get()).data() ?? {};
-    assert.deepEqual(summary, { paymentsChecked: 1, refundsChecked: 0, repaired: 1, findings: 1 });
+    assert.deepEqual(summary, { paymentsChecked: 1, refundsChecked: 0, transfersChecked: 0, repaired: 1, findings: 1 });
     assert.equal((lastRunAt as Timestamp).toMillis(), clock.now().getTime());
     assert.equal((windowStart as Timestamp).toMillis(), clock.now().getTime() - RECONCILE_LOOKBACK_MS);
 
     // Again: the ledger is in order now.
-    assert.deepEqual(await reconcileWithStripe(deps), { paymentsChecked: 1, refundsChecked: 0, repaired: 0, findings: 0 });
+    assert.deepEqual(await reconcileWithStripe(deps), { paymentsChecked: 1, refundsChecked: 0, transfersChecked: 0, repaired: 0, findings: 0 });
     assert.deepEqual(await moneyOf(wishId, pending.donationId, "dana"), repaired);
 
     // Stripe's retry of the original event finally arrives.
@@ -198,7 +185,7 @@ describe("closing: reconciliation with Stripe", function () {
     fakeStripe().succeed(foreign.id);
     const clock = fixedClock(new Date(Date.now() + 10 * 60 * 1000));
 
-    assert.deepEqual(await reconcileWithStripe(reconDeps(clock)), { paymentsChecked: 2, refundsChecked: 0, repaired: 0, findings: 1 });
+    assert.deepEqual(await reconcileWithStripe(reconDeps(clock)), { paymentsChecked: 2, refundsChecked: 0, transfersChecked: 0, repaired: 0, findings: 1 });
     const finding = (await adminDb().collection(FINDINGS).doc(`payment_unknown_donation_${ghost.id}`).get()).data();
     assert.equal(finding?.repaired, false);
     assert.equal(finding?.donationId, "don-ghost");
@@ -209,7 +196,7 @@ describe("closing: reconciliation with Stripe", function () {
     assert.equal((await adminDb().collection("wishes").doc(wishId).get()).get("raised"), 0);
 
     // Still unexplained on the next run: the same finding, not a second one.
-    assert.deepEqual(await reconcileWithStripe(reconDeps(clock)), { paymentsChecked: 2, refundsChecked: 0, repaired: 0, findings: 1 });
+    assert.deepEqual(await reconcileWithStripe(reconDeps(clock)), { paymentsChecked: 2, refundsChecked: 0, transfersChecked: 0, repaired: 0, findings: 1 });
     assert.equal(await countDocs(FINDINGS), 1);
   });
 
@@ -221,7 +208,7 @@ describe("closing: reconciliation with Stripe", function () {
     fakeStripe().succeed(odd.paymentIntentId);
     const clock = fixedClock(new Date(Date.now() + 10 * 60 * 1000));
 
-    assert.deepEqual(await reconcileWithStripe(reconDeps(clock)), { paymentsChecked: 2, refundsChecked: 0, repaired: 1, findings: 2 });
+    assert.deepEqual(await reconcileWithStripe(reconDeps(clock)), { paymentsChecked: 2, refundsChecked: 0, transfersChecked: 0, repaired: 1, findings: 2 });
     const cancelledDonation = (await adminDb().collection("donations").doc(canceled.donationId).get()).data();
     assert.equal(cancelledDonation?.paymentStatus, "canceled");
     assert.equal(cancelledDonation?.status, "canceled");
@@ -238,7 +225,7 @@ describe("closing: reconciliation with Stripe", function () {
     assert.equal((await adminDb().collection("wishes").doc(wishId).get()).get("raised"), 0);
 
     // The canceled one is settled; the mismatch stays one finding until ops resolve it.
-    assert.deepEqual(await reconcileWithStripe(reconDeps(clock)), { paymentsChecked: 2, refundsChecked: 0, repaired: 0, findings: 1 });
+    assert.deepEqual(await reconcileWithStripe(reconDeps(clock)), { paymentsChecked: 2, refundsChecked: 0, transfersChecked: 0, repaired: 0, findings: 1 });
     assert.equal(await countDocs(FINDINGS), 2);
   });
   it("the PaymentIntent list pages through Stripe newest first and stops at the window's start", async () => {

@@ -5,7 +5,9 @@ import { runDeadlineTask } from "../../src/closing/deadline";
 import { fixedClock } from "../../src/lib/clock";
 import type { EnqueueOptions, TaskEnqueuer } from "../../src/lib/tasks";
 import { StripePayoutProvider, transferGroupOf } from "../../src/payouts/provider";
-import { payoutLedgerId, runPayoutTask, transferIdempotencyKey } from "../../src/payouts/payouts";
+import { RECONCILE_GRACE_MS, reconcileTransfers } from "../../src/closing/reconcile";
+import type { TransferEvent } from "../../src/payments/provider";
+import { payoutLedgerId, processPayoutEvent, runPayoutTask, transferIdempotencyKey } from "../../src/payouts/payouts";
 import { adminDb } from "../helpers/admin";
 import { signedInClient } from "../helpers/clients";
 import { outboxEvent, seedWish } from "../helpers/closing";
@@ -263,6 +265,43 @@ describe("payouts: Stripe Connect onboarding and transfers of funded wishes", fu
     assert.equal(reversed?.reason, "transfer_reversed");
     const reversals = await adminDb().collection("ledger").where("kind", "==", "payout_reversal").get();
     assert.deepEqual(reversals.docs.map((entry) => Number(entry.get("amount"))), [5_000]);
+  });
+
+  it("reconciliation books a transfer and a reversal whose webhooks were dropped, once", async () => {
+    await onboard("olga");
+    const wishId = await seedWish({ ownerId: "olga", organizerId: "olga", viewerIds: ["olga", "dana"], amount: 20_000 });
+    await paidDonation(wishId, "dana", 20_000);
+    // The task transfers; Stripe's transfer.created never reaches us.
+    await waitFor("the transfer", async () => ((await payout(wishId))?.status === "transferring" ? true : undefined), LONG_WAIT);
+    const transferId = String(transfersOf(wishId)[0]?.id);
+    const later = fixedClock(new Date(Date.now() + RECONCILE_GRACE_MS + 60_000));
+    const deps = {
+      db: adminDb(),
+      clock: later,
+      payouts: new StripePayoutProvider(testStripe()),
+      applyTransferEvent: (event: TransferEvent) => processPayoutEvent({ db: adminDb(), clock: later }, event),
+    };
+    assert.deepEqual(await reconcileTransfers(deps), { transfersChecked: 1, repaired: 1, findings: 1 });
+    const repaired = await payout(wishId);
+    assert.equal(repaired?.status, "paid");
+    assert.equal(repaired?.paidAmount, 20_000);
+    assert.equal((await adminDb().doc(`ops/reconciliation/findings/missed_transfer_webhook_${transferId}`).get()).get("repaired"), true);
+    // A second run and the late original webhook change nothing.
+    assert.deepEqual(await reconcileTransfers(deps), { transfersChecked: 1, repaired: 0, findings: 0 });
+    await deliverNewEvents(["transfer.created"]);
+    assert.equal((await payout(wishId))?.paidAmount, 20_000);
+    assert.equal((await adminDb().collection("ledger").where("kind", "==", "payout").get()).size, 1);
+
+    // A reversal whose webhook was dropped is booked by the next run.
+    fakeStripe().connect.reverseTransfer(transferId, 2_000);
+    assert.deepEqual(await reconcileTransfers(deps), { transfersChecked: 1, repaired: 1, findings: 1 });
+    assert.equal((await payout(wishId))?.paidAmount, 18_000);
+    await deliverNewEvents(["transfer.reversed"]);
+    assert.equal((await payout(wishId))?.paidAmount, 18_000);
+    // A transfer for a wish we have no payout for is recorded for ops, not booked.
+    const stray = await testStripe().transfers.create({ amount: 1_000, currency: "czk", destination: String(repaired?.destinationAccountId), metadata: { wishId: "no-such-wish", seq: "0" } });
+    assert.deepEqual(await reconcileTransfers(deps), { transfersChecked: 2, repaired: 0, findings: 1 });
+    assert.equal((await adminDb().doc(`ops/reconciliation/findings/transfer_unknown_payout_${stray.id}`).get()).get("repaired"), false);
   });
 
   it("a frozen funded wish is not paid out until ops unfreeze it; a surprise recipient cannot see the payout early", async () => {
