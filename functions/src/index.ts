@@ -1,70 +1,60 @@
 // Wiring only: each export binds a trigger to a handler module. Logic lives in the modules.
 import { initializeApp } from "firebase-admin/app";
+import { getAuth } from "firebase-admin/auth";
 import { getFirestore } from "firebase-admin/firestore";
+import { getMessaging } from "firebase-admin/messaging";
 import { setGlobalOptions } from "firebase-functions/v2";
-import { onDocumentCreated } from "firebase-functions/v2/firestore";
-import { onRequest } from "firebase-functions/v2/https";
+import { onDocumentCreated, onDocumentDeleted, onDocumentWritten } from "firebase-functions/v2/firestore";
+import { onCall, onRequest } from "firebase-functions/v2/https";
+import { onMessagePublished } from "firebase-functions/v2/pubsub";
+import { onSchedule } from "firebase-functions/v2/scheduler";
 import { onTaskDispatched } from "firebase-functions/v2/tasks";
-import { REGION, releaseVersion } from "./config";
+import {
+  REGION,
+  facebookAppId,
+  facebookAppSecret,
+  payoutOnboardingRefreshUrl,
+  payoutOnboardingReturnUrl,
+  releaseVersion,
+  stripeConnectWebhookSecret,
+  stripeSecretKey,
+  stripeWebhookSecret,
+} from "./config";
 import { systemClock } from "./lib/clock";
 import { adminAppOptions, isEmulator } from "./lib/env";
+import { callable, requireAdmin, requireAuth } from "./lib/errors";
 import { adminTaskEnqueuer } from "./lib/tasks";
+// system and domain events
 import { relayOutboxEvent, pubSubEventBus } from "./events/publisher";
-import { OUTBOX } from "./events/schema";
+import { DOMAIN_EVENTS_TOPIC, OUTBOX } from "./events/schema";
 import { onSmokePingCreated, runSmokeTask, smokeTaskPayload } from "./system/smoke";
 import { checkStatus } from "./system/status";
 // identity and social graph
-import { getAuth } from "firebase-admin/auth";
-import * as https from "firebase-functions/v2/https";
-import { facebookAppId, facebookAppSecret } from "./config";
-import * as errors from "./lib/errors";
 import { socialCallables } from "./social/callables";
 import { graphBaseUrl, sdkGraphClient } from "./social/graph-client";
 // wishes, comments, feed
-import { onDocumentDeleted, onDocumentWritten } from "firebase-functions/v2/firestore";
-import { onCall } from "firebase-functions/v2/https";
-import { onMessagePublished } from "firebase-functions/v2/pubsub";
-import { DOMAIN_EVENTS_TOPIC } from "./events/schema";
-import { callable, requireAdmin, requireAuth } from "./lib/errors";
 import { onCommentAdded } from "./comments/added";
 import { fanOutEvent, parseDomainEvent } from "./feed/worker";
 import { createWish as createWishHandler } from "./wishes/create";
 import { cleanUpDeletedWish, deleteWish as deleteWishHandler, onFriendshipChanged, onGroupChanged, setWishAudience as setWishAudienceHandler } from "./wishes/manage";
 // donations and payments
-import { onCall as onDonationCall, onRequest as onPaymentRequest } from "firebase-functions/v2/https";
-import { stripeSecretKey, stripeWebhookSecret } from "./config";
 import { donate as donateHandler } from "./donations/donate";
+import { processPaymentEvent } from "./donations/ledger";
 import { reconcileWishCallable } from "./donations/reconcile";
 import { handlePaymentWebhook } from "./donations/webhook";
 import { StripePaymentProvider, stripeClient } from "./payments/stripe";
 // notifications
-import { getMessaging } from "firebase-admin/messaging";
-import { onMessagePublished as onNotificationEvent } from "firebase-functions/v2/pubsub";
-import { DOMAIN_EVENTS_TOPIC as NOTIFICATION_EVENTS_TOPIC } from "./events/schema";
 import { pushTransportFor } from "./notifications/transport";
 import { handleDomainEventMessage } from "./notifications/worker";
-
-// closing, refunds, payouts, ops
-import { onDocumentWritten as onClosingWrite } from "firebase-functions/v2/firestore";
-import { onCall as onClosingCall } from "firebase-functions/v2/https";
-import { onSchedule as onClosingSchedule } from "firebase-functions/v2/scheduler";
-import { onTaskDispatched as onClosingTask } from "firebase-functions/v2/tasks";
-import { stripeSecretKey as closingStripeKey } from "./config";
-import { callable as closingCallable, requireAdmin as requireClosingAdmin, requireAuth as requireClosingAuth } from "./lib/errors";
-import { stripeClient as closingStripeClient } from "./payments/stripe";
+// closing, refunds, ops
 import { closeWish as closeWishHandler } from "./closing/close";
 import { deadlineTaskPayload, runDeadlineTask, scheduleDeadline, sweepExpiredWishes } from "./closing/deadline";
+import { freezeWish as freezeWishHandler, retryRefund as retryRefundHandler } from "./closing/ops";
 import { StripeClosingProvider } from "./closing/provider";
+import { reconcileWithStripe } from "./closing/reconcile";
 import { REFUND_MAX_ATTEMPTS, donationRefundView, fanOutRefunds, onDonationWrittenForRefunds, refundTaskPayload, runRefundTask } from "./closing/refunds";
 import { closingView, onWishWrittenForClosing } from "./closing/trigger";
-import { freezeWish as freezeWishHandler, retryRefund as retryRefundHandler } from "./closing/ops";
-import { reconcileWithStripe as reconcileWithStripeHandler } from "./closing/reconcile";
-import { processPaymentEvent as applyLedgerEvent } from "./donations/ledger";
 // payouts (Stripe Connect)
-import { onDocumentWritten as onPayoutAccountWrite } from "firebase-functions/v2/firestore";
-import { onCall as onPayoutCall, onRequest as onConnectRequest } from "firebase-functions/v2/https";
-import { onTaskDispatched as onPayoutTask } from "firebase-functions/v2/tasks";
-import { payoutOnboardingRefreshUrl, payoutOnboardingReturnUrl, stripeConnectWebhookSecret } from "./config";
 import { createPayoutAccountLink as createPayoutAccountLinkHandler } from "./payouts/accounts";
 import { retryPayout as retryPayoutHandler } from "./payouts/ops";
 import { PAYOUT_MAX_ATTEMPTS, payoutTaskPayload, processPayoutEvent, releaseOnboardingHolds, requestPayout, runPayoutTask } from "./payouts/payouts";
@@ -104,31 +94,31 @@ const facebookDeps = () => ({
   graph: sdkGraphClient({ appId: facebookAppId.value(), appSecret: facebookAppSecret.value(), baseUrl: graphBaseUrl(isEmulator()) }),
 });
 
-export const syncFacebookProfile = https.onCall({ secrets: [facebookAppSecret] }, (request) =>
-  errors.callable("syncFacebookProfile", () => socialCallables.syncFacebookProfile(facebookDeps(), request)),
+export const syncFacebookProfile = onCall({ secrets: [facebookAppSecret] }, (request) =>
+  callable("syncFacebookProfile", () => socialCallables.syncFacebookProfile(facebookDeps(), request)),
 );
-export const sendFriendRequest = https.onCall((request) => errors.callable("sendFriendRequest", () => socialCallables.sendFriendRequest(socialDeps(), request)));
-export const acceptFriendRequest = https.onCall((request) =>
-  errors.callable("acceptFriendRequest", () => socialCallables.acceptFriendRequest(socialDeps(), request)),
+export const sendFriendRequest = onCall((request) => callable("sendFriendRequest", () => socialCallables.sendFriendRequest(socialDeps(), request)));
+export const acceptFriendRequest = onCall((request) =>
+  callable("acceptFriendRequest", () => socialCallables.acceptFriendRequest(socialDeps(), request)),
 );
-export const declineFriendRequest = https.onCall((request) =>
-  errors.callable("declineFriendRequest", () => socialCallables.declineFriendRequest(socialDeps(), request)),
+export const declineFriendRequest = onCall((request) =>
+  callable("declineFriendRequest", () => socialCallables.declineFriendRequest(socialDeps(), request)),
 );
-export const cancelFriendRequest = https.onCall((request) =>
-  errors.callable("cancelFriendRequest", () => socialCallables.cancelFriendRequest(socialDeps(), request)),
+export const cancelFriendRequest = onCall((request) =>
+  callable("cancelFriendRequest", () => socialCallables.cancelFriendRequest(socialDeps(), request)),
 );
-export const unfriend = https.onCall((request) => errors.callable("unfriend", () => socialCallables.unfriend(socialDeps(), request)));
-export const createGroup = https.onCall((request) => errors.callable("createGroup", () => socialCallables.createGroup(socialDeps(), request)));
-export const updateGroup = https.onCall((request) => errors.callable("updateGroup", () => socialCallables.updateGroup(socialDeps(), request)));
-export const deleteGroup = https.onCall((request) => errors.callable("deleteGroup", () => socialCallables.deleteGroup(socialDeps(), request)));
-export const registerDevice = https.onCall((request) => errors.callable("registerDevice", () => socialCallables.registerDevice(socialDeps(), request)));
-export const unregisterDevice = https.onCall((request) =>
-  errors.callable("unregisterDevice", () => socialCallables.unregisterDevice(socialDeps(), request)),
+export const unfriend = onCall((request) => callable("unfriend", () => socialCallables.unfriend(socialDeps(), request)));
+export const createGroup = onCall((request) => callable("createGroup", () => socialCallables.createGroup(socialDeps(), request)));
+export const updateGroup = onCall((request) => callable("updateGroup", () => socialCallables.updateGroup(socialDeps(), request)));
+export const deleteGroup = onCall((request) => callable("deleteGroup", () => socialCallables.deleteGroup(socialDeps(), request)));
+export const registerDevice = onCall((request) => callable("registerDevice", () => socialCallables.registerDevice(socialDeps(), request)));
+export const unregisterDevice = onCall((request) =>
+  callable("unregisterDevice", () => socialCallables.unregisterDevice(socialDeps(), request)),
 );
-export const signOutEverywhere = https.onCall((request) =>
-  errors.callable("signOutEverywhere", () => socialCallables.signOutEverywhere(socialDeps(), request)),
+export const signOutEverywhere = onCall((request) =>
+  callable("signOutEverywhere", () => socialCallables.signOutEverywhere(socialDeps(), request)),
 );
-export const deleteAccount = https.onCall((request) => errors.callable("deleteAccount", () => socialCallables.deleteAccount(socialDeps(), request)));
+export const deleteAccount = onCall((request) => callable("deleteAccount", () => socialCallables.deleteAccount(socialDeps(), request)));
 
 // ---- wishes, comments, feed ----
 const wishDeps = () => ({ db: db(), clock: systemClock });
@@ -165,16 +155,16 @@ export const feedFanOut = onMessagePublished({ topic: DOMAIN_EVENTS_TOPIC, retry
 const paymentProvider = () => new StripePaymentProvider(stripeClient(stripeSecretKey.value()), stripeWebhookSecret.value());
 const paymentDeps = () => ({ db: db(), clock: systemClock, provider: paymentProvider() });
 
-export const donate = onDonationCall({ secrets: [stripeSecretKey, stripeWebhookSecret] }, (request) =>
+export const donate = onCall({ secrets: [stripeSecretKey, stripeWebhookSecret] }, (request) =>
   callable("donate", () => donateHandler(paymentDeps(), request)),
 );
 
-export const stripeWebhook = onPaymentRequest({ secrets: [stripeSecretKey, stripeWebhookSecret], cors: false }, async (req, res) => {
+export const stripeWebhook = onRequest({ secrets: [stripeSecretKey, stripeWebhookSecret], cors: false }, async (req, res) => {
   const result = await handlePaymentWebhook(paymentDeps(), { method: req.method, rawBody: req.rawBody, signature: req.get("stripe-signature") });
   res.status(result.status).json(result.body);
 });
 
-export const reconcileWishLedger = onDonationCall((request) =>
+export const reconcileWishLedger = onCall((request) =>
   callable("reconcileWishLedger", () => reconcileWishCallable({ db: db(), clock: systemClock }, request)),
 );
 
@@ -182,21 +172,21 @@ export const reconcileWishLedger = onDonationCall((request) =>
 const pushTransport = pushTransportFor(process.env, () => getMessaging());
 
 // timeoutSeconds: a friend.joined fan-out to thousands of friends; the worker's push lease (6 min) outlasts it.
-export const notifyOnDomainEvent = onNotificationEvent({ topic: NOTIFICATION_EVENTS_TOPIC, retry: true, timeoutSeconds: 300 }, async (event) => {
+export const notifyOnDomainEvent = onMessagePublished({ topic: DOMAIN_EVENTS_TOPIC, retry: true, timeoutSeconds: 300 }, async (event) => {
   const { messageId, data, attributes } = event.data.message;
   await handleDomainEventMessage({ db: db(), clock: systemClock, push: pushTransport }, { messageId, data, attributes });
 });
 
 // ---- closing, refunds, payouts, ops ----
 const closingDeps = () => ({ db: db(), clock: systemClock, tasks: adminTaskEnqueuer });
-const closingProvider = () => new StripeClosingProvider(closingStripeClient(closingStripeKey.value()));
+const closingProvider = () => new StripeClosingProvider(stripeClient(stripeSecretKey.value()));
 
-export const closeWish = onClosingCall((request) =>
-  closingCallable("closeWish", () => closeWishHandler(closingDeps(), requireClosingAuth(request), request.data)),
+export const closeWish = onCall((request) =>
+  callable("closeWish", () => closeWishHandler(closingDeps(), requireAuth(request), request.data)),
 );
 
 // Wish created / deadline moved → deadline chain; open → closed | expired → refund fan-out.
-export const wishClosingOnWrite = onClosingWrite({ document: "wishes/{wishId}", retry: true }, async (event) => {
+export const wishClosingOnWrite = onDocumentWritten({ document: "wishes/{wishId}", retry: true }, async (event) => {
   const deps = closingDeps();
   const wishId = event.params.wishId;
   await onWishWrittenForClosing(
@@ -211,7 +201,7 @@ export const wishClosingOnWrite = onClosingWrite({ document: "wishes/{wishId}", 
   );
 });
 
-export const wishDeadline = onClosingTask(
+export const wishDeadline = onTaskDispatched(
   { retryConfig: { maxAttempts: 10, minBackoffSeconds: 30, maxBackoffSeconds: 3600 }, rateLimits: { maxConcurrentDispatches: 20 } },
   async (request) => {
     const scheduled = new Date(request.scheduledTime);
@@ -219,13 +209,13 @@ export const wishDeadline = onClosingTask(
   },
 );
 
-export const wishDeadlineSweep = onClosingSchedule({ schedule: "every 15 minutes", timeZone: "Etc/UTC" }, async () => {
+export const wishDeadlineSweep = onSchedule({ schedule: "every 15 minutes", timeZone: "Etc/UTC" }, async () => {
   await sweepExpiredWishes(closingDeps());
 });
 
-export const refundDonation = onClosingTask(
+export const refundDonation = onTaskDispatched(
   {
-    secrets: [closingStripeKey],
+    secrets: [stripeSecretKey],
     retryConfig: { maxAttempts: REFUND_MAX_ATTEMPTS, minBackoffSeconds: 5, maxBackoffSeconds: 3600, maxDoublings: 8 },
     rateLimits: { maxConcurrentDispatches: 10, maxDispatchesPerSecond: 20 },
   },
@@ -235,7 +225,7 @@ export const refundDonation = onClosingTask(
 );
 
 // A donation fully refunded → our refund request completes; a donation succeeding on a closed wish → refund it.
-export const donationRefundOnWrite = onClosingWrite({ document: "donations/{donationId}", retry: true }, async (event) => {
+export const donationRefundOnWrite = onDocumentWritten({ document: "donations/{donationId}", retry: true }, async (event) => {
   await onDonationWrittenForRefunds(
     closingDeps(),
     event.params.donationId,
@@ -245,24 +235,24 @@ export const donationRefundOnWrite = onClosingWrite({ document: "donations/{dona
 });
 
 // Ops (admin custom claim only; every action lands in auditLog).
-export const retryRefund = onClosingCall((request) =>
-  closingCallable("retryRefund", () => retryRefundHandler(closingDeps(), requireClosingAdmin(request), request.data)),
+export const retryRefund = onCall((request) =>
+  callable("retryRefund", () => retryRefundHandler(closingDeps(), requireAdmin(request), request.data)),
 );
-export const freezeWish = onClosingCall((request) =>
-  closingCallable("freezeWish", () => freezeWishHandler(closingDeps(), requireClosingAdmin(request), request.data)),
+export const freezeWish = onCall((request) =>
+  callable("freezeWish", () => freezeWishHandler(closingDeps(), requireAdmin(request), request.data)),
 );
 
 // Reconciliation with Stripe (look-back and reasons in src/closing/reconcile.ts and docs/operations.md).
 // A 4-day window can hold thousands of objects: allow more than the default 60 s.
-export const reconcileStripe = onClosingSchedule(
-  { schedule: "every 60 minutes", timeZone: "Etc/UTC", secrets: [closingStripeKey], timeoutSeconds: 540 },
+export const reconcileStripe = onSchedule(
+  { schedule: "every 60 minutes", timeZone: "Etc/UTC", secrets: [stripeSecretKey], timeoutSeconds: 540 },
   async () => {
     const deps = { db: db(), clock: systemClock };
-    await reconcileWithStripeHandler({
+    await reconcileWithStripe({
       ...deps,
       provider: closingProvider(),
-      applyPaymentEvent: (event) => applyLedgerEvent(deps, event),
-      applyRefundEvent: (event) => applyLedgerEvent(deps, event),
+      applyPaymentEvent: (event) => processPaymentEvent(deps, event),
+      applyRefundEvent: (event) => processPaymentEvent(deps, event),
       payouts: payoutProvider(),
       applyTransferEvent: (event) => processPayoutEvent(deps, event),
     });
@@ -272,7 +262,7 @@ export const reconcileStripe = onClosingSchedule(
 // ---- payouts (Stripe Connect Express; docs/operations.md "Payouts") ----
 const payoutProvider = () => new StripePayoutProvider(stripeClient(stripeSecretKey.value()));
 
-export const createPayoutAccountLink = onPayoutCall({ secrets: [stripeSecretKey] }, (request) =>
+export const createPayoutAccountLink = onCall({ secrets: [stripeSecretKey] }, (request) =>
   callable("createPayoutAccountLink", () =>
     createPayoutAccountLinkHandler(
       {
@@ -287,7 +277,7 @@ export const createPayoutAccountLink = onPayoutCall({ secrets: [stripeSecretKey]
   ),
 );
 
-export const payOutWish = onPayoutTask(
+export const payOutWish = onTaskDispatched(
   {
     secrets: [stripeSecretKey],
     // Long backoff: a transfer waits for the donations' charges to settle into the available balance (days).
@@ -300,17 +290,17 @@ export const payOutWish = onPayoutTask(
 );
 
 // The owner's account became able to receive transfers → their held payouts go out.
-export const payoutAccountOnWrite = onPayoutAccountWrite({ document: "payoutAccounts/{uid}", retry: true }, async (event) => {
+export const payoutAccountOnWrite = onDocumentWritten({ document: "payoutAccounts/{uid}", retry: true }, async (event) => {
   const before = event.data?.before.get("transfersActive") === true;
   const after = event.data?.after.get("transfersActive") === true;
   if (after && !before) await releaseOnboardingHolds(closingDeps(), event.params.uid);
 });
 
 // Connect events (account.updated) come to their own endpoint, signed with the Connect endpoint's secret.
-export const stripeConnectWebhook = onConnectRequest({ secrets: [stripeSecretKey, stripeConnectWebhookSecret], cors: false }, async (req, res) => {
+export const stripeConnectWebhook = onRequest({ secrets: [stripeSecretKey, stripeConnectWebhookSecret], cors: false }, async (req, res) => {
   const provider = new StripePaymentProvider(stripeClient(stripeSecretKey.value()), stripeConnectWebhookSecret.value());
   const result = await handlePaymentWebhook({ db: db(), clock: systemClock, provider }, { method: req.method, rawBody: req.rawBody, signature: req.get("stripe-signature") });
   res.status(result.status).json(result.body);
 });
 
-export const retryPayout = onPayoutCall((request) => callable("retryPayout", () => retryPayoutHandler(closingDeps(), requireAdmin(request), request.data)));
+export const retryPayout = onCall((request) => callable("retryPayout", () => retryPayoutHandler(closingDeps(), requireAdmin(request), request.data)));
