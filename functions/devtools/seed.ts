@@ -1,20 +1,21 @@
 // Builds emulator-data/, the demo data set that `npm start` imports, by playing a short story through the same paths
 // the apps use: Facebook sign-up via syncFacebookProfile against the fake Graph, friend requests, groups, wishes and a
 // surprise via callables, comments as direct client writes under the rules, donations via the donate callable and
-// signed Stripe webhooks from the fake Stripe, a close that refunds. Then it waits for the triggers and workers
+// signed Stripe webhooks from the fake Stripe, a close that refunds, a payout to an owner who onboarded with Stripe
+// Connect and one held for an owner who has not. Then it waits for the triggers and workers
 // (feed, notifications, refunds) to settle and exports Auth + Firestore, plus the fake Stripe's objects, so the
 // demo's payments stay consistent after import.
 //
 //   npm run seed        (from the repository root: starts the emulators, runs this, exports, stops)
 import { writeFileSync } from "node:fs";
 import path from "node:path";
-import { spawnSync } from "node:child_process";
 import { addDoc, collection, serverTimestamp } from "firebase/firestore";
 import { adminDb } from "../test/helpers/admin";
 import type { TestClient } from "../test/helpers/clients";
-import { functionUrl } from "../test/helpers/emulators";
+import { requireEnv } from "../test/helpers/emulators";
 import { clearAll } from "../test/helpers/reset";
 import { fakeGraph, fakeStripe, startFcmFake, startGraphFakeForTests, startStripeFake } from "../test/helpers/fakes";
+import { deliver, deliverNewEvents } from "../test/helpers/payments";
 import { facebookUser } from "../test/integration/social/helpers";
 import { DEMO_FACEBOOK_USERS, seedDemoGraph } from "./fakes/graph";
 
@@ -37,9 +38,7 @@ async function pay(donationId: string, action: "succeed" | "fail"): Promise<void
   const donation = await adminDb().doc(`donations/${donationId}`).get();
   const paymentIntentId = String(donation.get("paymentIntentId"));
   const stripe = fakeStripe();
-  const event = action === "succeed" ? stripe.succeed(paymentIntentId) : stripe.fail(paymentIntentId);
-  const response = await stripe.deliver(await functionUrl("stripeWebhook"), event);
-  if (!response.ok) throw new Error(`seed: webhook ${event.type} answered ${response.status}`);
+  await deliver(action === "succeed" ? stripe.succeed(paymentIntentId) : stripe.fail(paymentIntentId));
 }
 
 async function donate(client: TestClient, wishId: string, amount: number, extra: Record<string, unknown> = {}): Promise<string> {
@@ -70,6 +69,11 @@ async function main(): Promise<void> {
   const { groupId: family } = await alice.call<{ groupId: string }>("createGroup", { name: "Family", memberIds: [bob.uid] });
   await alice.call("registerDevice", { deviceId: "alice-pixel-8", platform: "android", token: "demo-fcm-token-alice", locale: "cs-CZ", appVersion: "1.0.0" });
   await bob.call("registerDevice", { deviceId: "bob-iphone-15", platform: "ios", token: "demo-fcm-token-bob", locale: "en-GB", appVersion: "1.0.0" });
+
+  // Bob sets up payouts (Stripe Connect onboarding through the fake's hosted page); Cyril never does.
+  const link = await bob.call<{ url: string }>("createPayoutAccountLink", {});
+  if (!(await fetch(link.url)).ok) throw new Error("seed: the fake Stripe's onboarding page failed");
+  await deliverNewEvents(["account.updated"]);
 
   // --- Wishes.
   const friends = { kind: "friends", groupIds: [], userIds: [] };
@@ -106,6 +110,14 @@ async function main(): Promise<void> {
     deadline: inDays(90),
     audience: friends,
   });
+  const { wishId: guidebook } = await cyril.call<{ wishId: string }>("createWish", {
+    title: "Hiking guidebook",
+    description: "The new edition, with the Slovak side.",
+    amount: 60_000,
+    currency: "CZK",
+    deadline: inDays(30),
+    audience: friends,
+  });
   // Bob runs a surprise for Alice; Cyril (Alice's friend) is in on it. Alice cannot see it until it is funded.
   const { wishId: surprise } = await bob.call<{ wishId: string }>("createWish", {
     title: "Surprise: a drone for Alice's birthday",
@@ -126,7 +138,8 @@ async function main(): Promise<void> {
   await pay(await donate(cyril, shoes, 50_000, { anonymous: true }), "succeed"); // succeeded, anonymous
   await donate(cyril, shoes, 20_000); // pending: the Payment Sheet was never completed
   await pay(await donate(bob, shoes, 30_000), "fail"); // failed: card declined
-  await pay(await donate(alice, guitar, 200_000, { message: "Play me something!" }), "succeed"); // funds the guitar
+  await pay(await donate(alice, guitar, 200_000, { message: "Play me something!" }), "succeed"); // funds the guitar: paid out to Bob
+  await pay(await donate(alice, guidebook, 60_000), "succeed"); // funded, but Cyril has not onboarded: payout held
   await pay(await donate(cyril, surprise, 200_000), "succeed"); // the surprise is a third funded
   await pay(await donate(alice, trip, 100_000), "succeed"); // then Cyril closes the trip: refunded
   await cyril.call("closeWish", { wishId: trip });
@@ -134,15 +147,17 @@ async function main(): Promise<void> {
   // --- Let the triggers, the feed and notification workers and the refund tasks finish.
   const db = adminDb();
   await settle("the guitar to be funded", async () => (await db.doc(`wishes/${guitar}`).get()).get("status") === "funded");
-  // Stripe delivers the refund's charge.refunded event to our webhook; the fake plays that delivery.
-  const delivered = new Set(fakeStripe().events.map((event) => event.id));
-  await settle("the trip's refund", async () => {
-    for (const event of fakeStripe().events.filter((candidate) => !delivered.has(candidate.id))) {
-      delivered.add(event.id);
-      await fakeStripe().deliver(await functionUrl("stripeWebhook"), event);
-    }
+  // Stripe delivers the refund's charge.refunded and the payout's transfer.created to our webhook; the fake plays that.
+  await settle("the trip's refund and the guitar's payout", async () => {
+    await deliverNewEvents();
     const refunded = await db.collection("donations").where("wishId", "==", trip).get();
-    return refunded.docs.every((doc) => doc.get("status") === "refunded");
+    const guitarPayout = await db.doc(`payouts/${guitar}`).get();
+    const guidebookPayout = await db.doc(`payouts/${guidebook}`).get();
+    return (
+      refunded.docs.every((doc) => doc.get("status") === "refunded") &&
+      guitarPayout.get("status") === "paid" &&
+      guidebookPayout.get("status") === "pending_onboarding"
+    );
   }, 120_000);
   await settle("every domain event to be relayed", async () => {
     const events = await db.collection("events").get();
@@ -154,12 +169,14 @@ async function main(): Promise<void> {
 
   // --- Export: the emulators' data and the fake Stripe's objects (loaded again by devtools/fake-services.ts).
   const exportDir = path.join(ROOT, "emulator-data");
-  const exported = spawnSync(
-    path.join(ROOT, "node_modules", ".bin", "firebase"),
-    ["emulators:export", exportDir, "--force", "--project", "demo-elateme"],
-    { cwd: ROOT, stdio: "inherit" },
-  );
-  if (exported.status !== 0) throw new Error("seed: firebase emulators:export failed");
+  // Ask *this* suite's hub (FIREBASE_EMULATOR_HUB, set by emulators:exec) to export: `firebase emulators:export`
+  // would find the project's most recently started hub, which may be another engineer's suite on another offset.
+  const exported = await fetch(`http://${requireEnv("FIREBASE_EMULATOR_HUB")}/_admin/export`, {
+    method: "POST",
+    headers: { "content-type": "application/json" },
+    body: JSON.stringify({ path: exportDir, initiatedBy: "seed" }),
+  });
+  if (!exported.ok) throw new Error(`seed: the emulator hub's export failed: HTTP ${exported.status} ${await exported.text()}`);
   writeFileSync(path.join(exportDir, "fake-stripe.json"), `${JSON.stringify(fakeStripe().snapshot(), null, 2)}\n`);
   console.log(`seed: exported to ${exportDir}`);
 }
