@@ -3,9 +3,8 @@
 // platform balance with Idempotency-Key replay (the host does that), reversals and listing. Objects follow Stripe's
 // fixtures (resources.account / account_link / transfer / transfer_reversal in /work/shared/stripe/fixtures3.json).
 // Never deployed.
-import { randomBytes } from "node:crypto";
-
-type Obj = Record<string, unknown>;
+import { ScriptedErrors, listPage, nowSeconds, randomId } from "./stripe-common";
+import type { Obj } from "./stripe-common";
 
 /** What the Connect routes need from the fake Stripe that hosts them. */
 export interface ConnectHost {
@@ -17,14 +16,6 @@ export interface ConnectHost {
   baseUrl(): string;
 }
 
-function randomId(prefix: string): string {
-  const alphabet = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789";
-  let out = "";
-  for (const byte of randomBytes(24)) out += alphabet[byte % alphabet.length];
-  return `${prefix}_${out}`;
-}
-
-const nowSeconds = () => Math.floor(Date.now() / 1000);
 const ONBOARDING_DUE = ["external_account", "individual.dob.day", "individual.first_name", "individual.last_name", "tos_acceptance.date"];
 
 function stringMap(value: unknown): Record<string, string> {
@@ -35,19 +26,19 @@ function stringMap(value: unknown): Record<string, string> {
 export class FakeStripeConnect {
   readonly accounts = new Map<string, Obj>();
   readonly transfers = new Map<string, Obj>();
-  private scripted: { count: number; status: number; code: string; message: string } | undefined;
+  private readonly scripted = new ScriptedErrors();
 
   constructor(private readonly host: ConnectHost) {}
 
   reset(): void {
     this.accounts.clear();
     this.transfers.clear();
-    this.scripted = undefined;
+    this.scripted.clear();
   }
 
   /** The next `count` transfer creations fail with `code` (HTTP `status`), as Stripe would answer them. */
   failTransfers(count: number, code: string, status = 400, message = `Fake Stripe: scripted ${code}.`): void {
-    this.scripted = { count, status, code, message };
+    this.scripted.set(count, code, status, message);
   }
 
   /** Transfers made for one transfer group (a wish), newest first. */
@@ -163,11 +154,7 @@ export class FakeStripeConnect {
   }
 
   private createTransfer(params: Obj): Obj {
-    if (this.scripted && this.scripted.count > 0) {
-      this.scripted.count -= 1;
-      const { status, code, message } = this.scripted;
-      throw this.host.error(status, { type: status >= 500 ? "api_error" : "invalid_request_error", code, message });
-    }
+    this.scripted.throwIfDue((status, body) => this.host.error(status, body));
     const amount = Number(params.amount);
     if (!Number.isInteger(amount) || amount < 1) {
       throw this.host.error(400, { type: "invalid_request_error", code: "parameter_invalid_integer", param: "amount", message: "Invalid positive integer" });
@@ -233,16 +220,9 @@ export class FakeStripeConnect {
   }
 
   private listTransfers(params: Obj): Obj {
-    const limit = Math.min(Number(params.limit ?? 10) || 10, 100);
-    const createdGte = Number(params["created[gte]"] ?? (params.created as Obj | undefined)?.gte ?? 0) || 0;
-    const startingAfter = typeof params.starting_after === "string" ? params.starting_after : undefined;
-    let all = [...this.transfers.values()]
+    const transfers = [...this.transfers.values()]
       .filter((transfer) => !params.transfer_group || transfer.transfer_group === params.transfer_group)
-      .filter((transfer) => !params.destination || transfer.destination === params.destination)
-      .filter((transfer) => Number(transfer.created) >= createdGte)
-      .reverse();
-    if (startingAfter) all = all.slice(all.findIndex((transfer) => transfer.id === startingAfter) + 1);
-    const page = all.slice(0, limit);
-    return { object: "list", data: structuredClone(page), has_more: all.length > page.length, url: "/v1/transfers" };
+      .filter((transfer) => !params.destination || transfer.destination === params.destination);
+    return listPage(transfers, params, "/v1/transfers");
   }
 }

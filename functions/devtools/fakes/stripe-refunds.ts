@@ -1,9 +1,8 @@
 // Refunds for the fake Stripe server (devtools/fakes/stripe.ts), used by closing a wish (issue 6): the `refunds`
 // API (create with Idempotency-Key, list by payment_intent / created) on the charges the fake already holds.
 // Objects follow Stripe's fixtures (resources.refund in /work/shared/stripe/fixtures3.json). Never deployed.
-import { randomBytes } from "node:crypto";
-
-type Obj = Record<string, unknown>;
+import { ScriptedErrors, listPage, nowSeconds, randomId } from "./stripe-common";
+import type { Obj } from "./stripe-common";
 
 /** What the refunds routes need from the fake Stripe that hosts them. */
 export interface RefundsHost {
@@ -15,30 +14,22 @@ export interface RefundsHost {
   error(status: number, body: { type: string; code?: string; message: string; param?: string }): Error;
 }
 
-function randomId(prefix: string): string {
-  const alphabet = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789";
-  let out = "";
-  for (const byte of randomBytes(24)) out += alphabet[byte % alphabet.length];
-  return `${prefix}_${out}`;
-}
-
-const nowSeconds = () => Math.floor(Date.now() / 1000);
 
 export class FakeStripeRefunds {
   readonly refunds = new Map<string, Obj>();
   /** When set, refund creation answers this error (e.g. a permanent `charge_disputed`) `count` times. */
-  private scripted: { count: number; status: number; code: string; message: string } | undefined;
+  private readonly scripted = new ScriptedErrors();
 
   constructor(private readonly host: RefundsHost) {}
 
   reset(): void {
     this.refunds.clear();
-    this.scripted = undefined;
+    this.scripted.clear();
   }
 
   /** The next `count` refund creations fail with `code` (HTTP `status`), as Stripe would answer them. */
   failRefunds(count: number, code: string, status = 400, message = `Fake Stripe: scripted ${code}.`): void {
-    this.scripted = { count, status, code, message };
+    this.scripted.set(count, code, status, message);
   }
 
   /** Refunds of one payment intent, newest first. */
@@ -62,11 +53,7 @@ export class FakeStripeRefunds {
   }
 
   private create(params: Obj): Obj {
-    if (this.scripted && this.scripted.count > 0) {
-      this.scripted.count -= 1;
-      const { status, code, message } = this.scripted;
-      throw this.host.error(status, { type: status >= 500 ? "api_error" : "invalid_request_error", code, message });
-    }
+    this.scripted.throwIfDue((status, body) => this.host.error(status, body));
     const paymentIntentId = typeof params.payment_intent === "string" ? params.payment_intent : "";
     const intent = this.host.paymentIntents.get(paymentIntentId);
     if (!intent) {
@@ -115,15 +102,7 @@ export class FakeStripeRefunds {
   }
 
   private list(params: Obj): Obj {
-    const limit = Math.min(Number(params.limit ?? 10) || 10, 100);
-    const createdGte = Number(params["created[gte]"] ?? (params.created as Obj | undefined)?.gte ?? 0) || 0;
-    const startingAfter = typeof params.starting_after === "string" ? params.starting_after : undefined;
-    let all = [...this.refunds.values()]
-      .filter((refund) => !params.payment_intent || refund.payment_intent === params.payment_intent)
-      .filter((refund) => Number(refund.created) >= createdGte)
-      .reverse();
-    if (startingAfter) all = all.slice(all.findIndex((refund) => refund.id === startingAfter) + 1);
-    const page = all.slice(0, limit);
-    return { object: "list", data: structuredClone(page), has_more: all.length > page.length, url: "/v1/refunds" };
+    const refunds = [...this.refunds.values()].filter((refund) => !params.payment_intent || refund.payment_intent === params.payment_intent);
+    return listPage(refunds, params, "/v1/refunds");
   }
 }

@@ -13,10 +13,11 @@ import type { IncomingMessage, ServerResponse } from "node:http";
 import Stripe from "stripe";
 import { listen, portOf, readBody, sendJson } from "./http";
 import type { RunningServer } from "./http";
+import { listPage, nowSeconds, randomId } from "./stripe-common";
+import type { Obj } from "./stripe-common";
 import { FakeStripeConnect } from "./stripe-connect";
 import { FakeStripeRefunds } from "./stripe-refunds";
 
-type Obj = Record<string, unknown>;
 
 export interface StripeEventObject {
   id: string;
@@ -66,14 +67,6 @@ export function signPayload(payload: string, secret: string, timestamp?: number)
   return signer.webhooks.generateTestHeaderString({ payload, secret, ...(timestamp ? { timestamp } : {}) });
 }
 
-function randomId(prefix: string): string {
-  const alphabet = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789";
-  const bytes = randomBytes(24);
-  let out = "";
-  for (const byte of bytes) out += alphabet[byte % alphabet.length];
-  return `${prefix}_${out}`;
-}
-
 /** Parses Stripe's form encoding (`metadata[donationId]=x`, `automatic_payment_methods[enabled]=true`). */
 export function parseForm(body: string): Obj {
   const result: Obj = {};
@@ -107,7 +100,6 @@ class StripeApiError extends Error {
 }
 
 const clone = <T>(value: T): T => structuredClone(value);
-const nowSeconds = () => Math.floor(Date.now() / 1000);
 
 export class FakeStripe {
   readonly customers = new Map<string, Obj>();
@@ -363,23 +355,10 @@ export class FakeStripe {
     return clone(intent);
   }
 
-  /**
-   * Stripe's list: newest first, `created[gte]` (the GET query arrives as that literal key), `limit` (default 10, at
-   * most 100), `starting_after` (an unknown id is a 404, as at Stripe), `has_more`.
-   */
+  /** Stripe's list of PaymentIntents (an unknown `starting_after` is a 404, as at Stripe). */
   private listPaymentIntents(params: Obj): Obj {
-    const limit = Math.min(Number(params.limit ?? 10) || 10, 100);
-    const createdGte = Number(params["created[gte]"] ?? (params.created as Obj | undefined)?.gte ?? 0) || 0;
-    const startingAfter = typeof params.starting_after === "string" ? params.starting_after : undefined;
-    // Reversed insertion order first, so intents created in the same second keep newest-first order.
-    let all = [...this.paymentIntents.values()].reverse().sort((a, b) => Number(b.created) - Number(a.created));
-    if (startingAfter) {
-      this.require(this.paymentIntents, startingAfter, "payment_intent");
-      all = all.slice(all.findIndex((intent) => intent.id === startingAfter) + 1);
-    }
-    all = all.filter((intent) => Number(intent.created) >= createdGte);
-    const page = all.slice(0, limit);
-    return { object: "list", data: clone(page), has_more: all.length > page.length, url: "/v1/payment_intents" };
+    if (typeof params.starting_after === "string") this.require(this.paymentIntents, params.starting_after, "payment_intent");
+    return listPage([...this.paymentIntents.values()], params, "/v1/payment_intents");
   }
 
   private createEphemeralKey(params: Obj, req: IncomingMessage): Obj {

@@ -1,6 +1,6 @@
 import type Stripe from "stripe";
 import { z } from "zod";
-import { PaymentProviderError } from "../payments/provider";
+import { callStripe, idOf, stripeListSince } from "../payments/stripe";
 
 /**
  * What closing a wish needs from the payment provider: refunds, Connect accounts and transfers, and listings for
@@ -69,28 +69,6 @@ export interface ClosingProvider {
   paymentsSince(since: Date): AsyncIterable<ProviderPayment>;
 }
 
-function toProviderError(error: unknown): PaymentProviderError {
-  const stripeError = error as { type?: unknown; code?: unknown; message?: unknown };
-  if (typeof stripeError.type === "string" && stripeError.type.startsWith("Stripe")) {
-    const code = typeof stripeError.code === "string" ? stripeError.code : stripeError.type;
-    return new PaymentProviderError(`Stripe ${stripeError.type}: ${String(stripeError.message)}`, code);
-  }
-  return new PaymentProviderError(error instanceof Error ? error.message : String(error), null);
-}
-
-async function call<T>(operation: () => Promise<T>): Promise<T> {
-  try {
-    return await operation();
-  } catch (error) {
-    throw toProviderError(error);
-  }
-}
-
-function idOf(value: string | { id: string } | null | undefined): string | null {
-  if (!value) return null;
-  return typeof value === "string" ? value : value.id;
-}
-
 export function toProviderRefund(refund: Stripe.Refund): ProviderRefund {
   return {
     refundId: refund.id,
@@ -123,7 +101,7 @@ export class StripeClosingProvider implements ClosingProvider {
   constructor(private readonly stripe: Stripe) {}
 
   refund(input: { paymentIntentId: string; amount: number; metadata: RefundMetadata; idempotencyKey: string }) {
-    return call(async () => {
+    return callStripe(async () => {
       const refund = await this.stripe.refunds.create(
         { payment_intent: input.paymentIntentId, amount: input.amount, reason: "requested_by_customer", metadata: { ...input.metadata } },
         { idempotencyKey: input.idempotencyKey },
@@ -132,34 +110,16 @@ export class StripeClosingProvider implements ClosingProvider {
     });
   }
 
-  async *refundsSince(since: Date): AsyncIterable<ProviderRefund> {
-    let startingAfter: string | undefined;
-    for (;;) {
-      const page = await call(() =>
-        this.stripe.refunds.list({ created: { gte: Math.floor(since.getTime() / 1000) }, limit: 100, ...(startingAfter ? { starting_after: startingAfter } : {}) }),
-      );
-      for (const refund of page.data) yield toProviderRefund(refund);
-      const last = page.data[page.data.length - 1];
-      if (!page.has_more || !last) return;
-      startingAfter = last.id;
-    }
+  refundsSince(since: Date): AsyncIterable<ProviderRefund> {
+    return stripeListSince((params) => this.stripe.refunds.list(params), since, toProviderRefund);
   }
 
-  async *paymentsSince(since: Date): AsyncIterable<ProviderPayment> {
-    let startingAfter: string | undefined;
-    for (;;) {
-      const page = await call(() =>
-        this.stripe.paymentIntents.list({ created: { gte: Math.floor(since.getTime() / 1000) }, limit: 100, ...(startingAfter ? { starting_after: startingAfter } : {}) }),
-      );
-      for (const intent of page.data) yield toProviderPayment(intent);
-      const last = page.data[page.data.length - 1];
-      if (!page.has_more || !last) return;
-      startingAfter = last.id;
-    }
+  paymentsSince(since: Date): AsyncIterable<ProviderPayment> {
+    return stripeListSince((params) => this.stripe.paymentIntents.list(params), since, toProviderPayment);
   }
 
   refundsOfPayment(paymentIntentId: string) {
-    return call(async () => {
+    return callStripe(async () => {
       const list = await this.stripe.refunds.list({ payment_intent: paymentIntentId, limit: 100 });
       return list.data.map(toProviderRefund);
     });

@@ -35,6 +35,22 @@ export async function callStripe<T>(operation: () => Promise<T>): Promise<T> {
   }
 }
 
+/**
+ * Every object of a Stripe list created at or after `since`, newest first, through the SDK's auto-pagination
+ * (`starting_after` the last object of each page), mapped to our type. Errors become `PaymentProviderError`s.
+ */
+export async function* stripeListSince<T extends { id: string }, R>(
+  list: (params: { created: { gte: number }; limit: number }) => AsyncIterable<T>,
+  since: Date,
+  map: (object: T) => R,
+): AsyncIterable<R> {
+  try {
+    for await (const object of list({ created: { gte: Math.floor(since.getTime() / 1000) }, limit: 100 })) yield map(object);
+  } catch (error) {
+    throw providerError(error);
+  }
+}
+
 export function idOf(value: string | { id: string } | null | undefined): string | null {
   if (!value) return null;
   return typeof value === "string" ? value : value.id;

@@ -83,7 +83,8 @@ function settledStatus(payout: Pick<Payout, "transfers">, owed: number): "queued
   return allConfirmed(payout) ? "paid" : "transferring";
 }
 
-function newPayout(wish: Wish, wishId: string, now: Date): Payout {
+/** A payout with nothing transferred yet, queued. */
+export function newPayout(wish: Pick<Wish, "ownerId" | "currency">, wishId: string, now: Date): Payout {
   return {
     wishId,
     ownerId: wish.ownerId,

@@ -1,6 +1,6 @@
 import type Stripe from "stripe";
 import type { ProviderAccountState, ProviderTransfer } from "../payments/provider";
-import { callStripe, toAccountState, toProviderTransfer } from "../payments/stripe";
+import { callStripe, stripeListSince, toAccountState, toProviderTransfer } from "../payments/stripe";
 
 /**
  * What payouts need from the payment provider: Connect accounts, onboarding links and transfers. A seam of its own
@@ -93,16 +93,7 @@ export class StripePayoutProvider implements PayoutProvider {
     });
   }
 
-  async *transfersSince(since: Date): AsyncIterable<ProviderTransfer> {
-    let startingAfter: string | undefined;
-    for (;;) {
-      const page = await callStripe(() =>
-        this.stripe.transfers.list({ created: { gte: Math.floor(since.getTime() / 1000) }, limit: 100, ...(startingAfter ? { starting_after: startingAfter } : {}) }),
-      );
-      for (const transfer of page.data) yield toProviderTransfer(transfer);
-      const last = page.data[page.data.length - 1];
-      if (!page.has_more || !last) return;
-      startingAfter = last.id;
-    }
+  transfersSince(since: Date): AsyncIterable<ProviderTransfer> {
+    return stripeListSince((params) => this.stripe.transfers.list(params), since, toProviderTransfer);
   }
 }

@@ -1,13 +1,12 @@
 import assert from "node:assert/strict";
 import { collection, doc, getDoc, getDocs, query, where } from "firebase/firestore";
-import type { Payout } from "../../src/model/payout";
 import { runDeadlineTask } from "../../src/closing/deadline";
 import { fixedClock } from "../../src/lib/clock";
 import type { EnqueueOptions, TaskEnqueuer } from "../../src/lib/tasks";
 import { StripePayoutProvider, transferGroupOf } from "../../src/payouts/provider";
 import { RECONCILE_GRACE_MS, reconcileTransfers } from "../../src/closing/reconcile";
 import type { TransferEvent } from "../../src/payments/provider";
-import { payoutLedgerId, processPayoutEvent, runPayoutTask, transferIdempotencyKey } from "../../src/payouts/payouts";
+import { newPayout, payoutLedgerId, processPayoutEvent, runPayoutTask, transferIdempotencyKey } from "../../src/payouts/payouts";
 import { adminDb } from "../helpers/admin";
 import { signedInClient } from "../helpers/clients";
 import { outboxEvent, seedWish } from "../helpers/closing";
@@ -53,30 +52,6 @@ function recordingTasks(): TaskEnqueuer & { calls: { payload: Record<string, unk
       calls.push({ payload, options });
       return Promise.resolve("enqueued");
     },
-  };
-}
-
-function queuedPayout(wishId: string): Payout {
-  const now = new Date();
-  return {
-    wishId,
-    ownerId: "olga",
-    currency: "CZK",
-    status: "queued",
-    reason: null,
-    destinationAccountId: null,
-    grossAccounted: 0,
-    feeAmount: 0,
-    requestedAmount: 0,
-    paidAmount: 0,
-    pendingTransfer: null,
-    transfers: {},
-    nextSeq: 0,
-    round: 0,
-    attempts: 0,
-    createdAt: now,
-    updatedAt: now,
-    paidAt: null,
   };
 }
 
@@ -192,7 +167,7 @@ describe("payouts: Stripe Connect onboarding and transfers of funded wishes", fu
     await paidDonation(other, "dana", 50_000);
     // A wish the emulated pipeline leaves alone (open), with a queued payout that this test's tasks drive by hand.
     const wishId = await seedWish({ ownerId: "olga", organizerId: "olga", viewerIds: ["olga"], amount: 1_000_000, raised: 20_000 });
-    await adminDb().collection("payouts").doc(wishId).set(queuedPayout(wishId));
+    await adminDb().collection("payouts").doc(wishId).set(newPayout({ ownerId: "olga", currency: "CZK" }, wishId, new Date()));
     const deps = taskDeps();
 
     // Stripe fails (funds not yet available): the task throws for Cloud Tasks to retry, and nothing is paid.

@@ -1,12 +1,10 @@
 // Rules matrix for the money documents (docs/donations.md): role × operation (get, list, create, update, delete),
 // allowed and denied asserted for every collection. Roles: dana donated to olga's wish W (dave is another viewer of
 // W), sam is a stranger, ada an admin, plus a signed-out client. Every money document is server-written only.
-import assert from "node:assert/strict";
-import { assertFails, assertSucceeds } from "@firebase/rules-unit-testing";
 import type { RulesTestContext } from "@firebase/rules-unit-testing";
 import { Timestamp, collection, deleteDoc, doc, getDoc, getDocs, query, setDoc, updateDoc, where } from "firebase/firestore";
 import type { Firestore } from "firebase/firestore";
-import { rulesEnv } from "../helpers/rules";
+import { clientAs, expectAllowedOnly, rulesEnv } from "../helpers/rules";
 
 const W = "w-bike";
 const ROLES = ["dana", "olga", "dave", "sam", "ada"] as const;
@@ -37,18 +35,8 @@ function modular(context: RulesTestContext): Firestore {
   return context.firestore() as unknown as Firestore;
 }
 
-const contexts = new Map<Role, Firestore>();
-async function as(role: Role): Promise<Firestore> {
-  const env = await rulesEnv();
-  let db = contexts.get(role);
-  if (!db) {
-    db =
-      role === "signed-out"
-        ? modular(env.unauthenticatedContext())
-        : modular(env.authenticatedContext(role, role === "ada" ? { admin: true } : {}));
-    contexts.set(role, db);
-  }
-  return db;
+function as(role: Role): Promise<Firestore> {
+  return clientAs(role === "signed-out" ? null : role, role === "ada" ? { admin: true } : {});
 }
 
 async function seedDocs(): Promise<void> {
@@ -59,12 +47,8 @@ async function seedDocs(): Promise<void> {
   });
 }
 
-async function matrix(allowed: readonly Role[], op: (db: Firestore, role: Role) => Promise<unknown>): Promise<void> {
-  for (const role of ALL) {
-    const db = await as(role);
-    if (allowed.includes(role)) await assertSucceeds(op(db, role)).catch((e: unknown) => assert.fail(`${role} should be allowed: ${String(e)}`));
-    else await assertFails(op(db, role)).catch((e: unknown) => assert.fail(`${role} should be denied: ${String(e)}`));
-  }
+function matrix(allowed: readonly Role[], op: (db: Firestore, role: Role) => Promise<unknown>): Promise<void> {
+  return expectAllowedOnly(ALL, allowed, as, op);
 }
 
 /** create / update / delete of an existing (or new) document: denied to every role, the donor and admins included. */
