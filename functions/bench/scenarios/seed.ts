@@ -1,6 +1,6 @@
 // Documents the scenarios seed, in the exact shapes of the shared zod schemas (src/model), as the callables would
 // write them: a schema change breaks the benchmark loudly instead of letting it measure a stale shape.
-import { wishSchema } from "../../src/model/wish";
+import { newWishState, wishSchema } from "../../src/model/wish";
 import type { Wish } from "../../src/model/wish";
 
 /** Far above what a benchmark run raises, so runs measure the donation path and not the one-off funding flip. */
@@ -21,14 +21,6 @@ export function benchWish(ownerId: string, viewerIds: readonly string[] = []): W
     deadline: new Date(now.getTime() + 30 * 86_400_000),
     audience: { kind: "friends", groupIds: [], userIds: [] },
     viewerIds: [ownerId, ...viewerIds.filter((uid) => uid !== ownerId)],
-    status: "open",
-    raised: 0,
-    donorCount: 0,
-    hasSucceededDonation: false,
-    createdAt: now,
-    updatedAt: now,
-    fundedAt: null,
-    closedAt: null,
-    revealedAt: null,
+    ...newWishState(now),
   });
 }

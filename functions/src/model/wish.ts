@@ -47,6 +47,24 @@ export type Wish = z.infer<typeof wishSchema>;
 
 export const WISHES = "wishes";
 
+/**
+ * The server-owned fields of a wish as created: open, nothing raised, no milestones yet. `now` is the creation time
+ * (a Date on the server; tests writing through the client SDK may pass a Timestamp).
+ */
+export function newWishState<T = Date>(now: T) {
+  return {
+    status: "open" as const,
+    raised: 0,
+    donorCount: 0,
+    hasSucceededDonation: false,
+    createdAt: now,
+    updatedAt: now,
+    fundedAt: null,
+    closedAt: null,
+    revealedAt: null,
+  };
+}
+
 /** Hard caps that keep a wish document (and its array-contains index entries) well inside Firestore's limits. */
 export const WISH_LIMITS = {
   titleMax: 120,

@@ -6,7 +6,7 @@ import { addToOutbox } from "../events/outbox";
 import type { Clock } from "../lib/clock";
 import { zodConverter } from "../lib/converter";
 import { parseInput } from "../lib/errors";
-import { WISHES, wishSchema } from "../model/wish";
+import { WISHES, newWishState, wishSchema } from "../model/wish";
 import type { Wish } from "../model/wish";
 import { isFriend, resolveViewerIds } from "./audience";
 import { createWishInput } from "./input";
@@ -51,15 +51,7 @@ export async function createWish(deps: WishDeps, uid: string, data: unknown): Pr
     currency: input.currency,
     deadline: input.deadline,
     viewerIds,
-    status: "open",
-    raised: 0,
-    donorCount: 0,
-    hasSucceededDonation: false,
-    createdAt: now,
-    updatedAt: now,
-    fundedAt: null,
-    closedAt: null,
-    revealedAt: null,
+    ...newWishState(now),
   };
   const batch = deps.db.batch();
   batch.create(ref, wish);

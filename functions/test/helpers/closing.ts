@@ -2,6 +2,7 @@
 import type { Wish } from "../../src/model/wish";
 import type { Donation } from "../../src/model/donation";
 import { adminDb } from "./admin";
+import { newWishState } from "../../src/model/wish";
 
 let counter = 0;
 
@@ -19,15 +20,7 @@ export function wishData(overrides: Partial<Wish> = {}): Wish {
     deadline: new Date(now.getTime() + 24 * 60 * 60 * 1000),
     audience: { kind: "friends", groupIds: [], userIds: [] },
     viewerIds: ["owner", "friend"],
-    status: "open",
-    raised: 0,
-    donorCount: 0,
-    hasSucceededDonation: false,
-    createdAt: now,
-    updatedAt: now,
-    fundedAt: null,
-    closedAt: null,
-    revealedAt: null,
+    ...newWishState(now),
     ...overrides,
   };
 }

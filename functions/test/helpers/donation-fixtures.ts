@@ -2,7 +2,7 @@
 // would), so these tests do not depend on the wishes domain's callables.
 import type { Firestore } from "firebase-admin/firestore";
 import type { Wish } from "../../src/model/wish";
-import { wishSchema } from "../../src/model/wish";
+import { newWishState, wishSchema } from "../../src/model/wish";
 
 export function wishData(over: Partial<Wish> = {}): Wish {
   const now = new Date();
@@ -18,15 +18,7 @@ export function wishData(over: Partial<Wish> = {}): Wish {
     deadline: new Date(now.getTime() + 30 * 86_400_000),
     audience: { kind: "people", groupIds: [], userIds: ["dana", "dave"] },
     viewerIds: ["olga", "dana", "dave"],
-    status: "open",
-    raised: 0,
-    donorCount: 0,
-    hasSucceededDonation: false,
-    createdAt: now,
-    updatedAt: now,
-    fundedAt: null,
-    closedAt: null,
-    revealedAt: null,
+    ...newWishState(now),
     ...over,
   });
 }

@@ -12,6 +12,7 @@ import { adminDb } from "../helpers/admin";
 import { signedInClient } from "../helpers/clients";
 import { staysAbsent, waitFor as waitForQuick } from "../helpers/wait";
 import { befriend, feedOf, profile, unfriendBoth, wishInput } from "../helpers/wish-fixtures";
+import { newWishState } from "../../src/model/wish";
 
 /** Triggers and the Pub/Sub pipeline are slow on a loaded machine: wait up to a minute by default. */
 function waitFor<T>(what: string, probe: () => Promise<T | undefined>, options: { timeoutMs?: number; intervalMs?: number } = {}): Promise<T> {
@@ -76,15 +77,7 @@ describe("feed fan-out", function () {
       deadline: new Date(now.getTime() + 30 * 86_400_000),
       audience: { kind: "friends", groupIds: [], userIds: [] },
       viewerIds: ["otto", ...friends],
-      status: "open",
-      raised: 0,
-      donorCount: 0,
-      hasSucceededDonation: false,
-      createdAt: now,
-      updatedAt: now,
-      fundedAt: null,
-      closedAt: null,
-      revealedAt: null,
+      ...newWishState(now),
     };
     const batch = adminDb().batch();
     batch.create(ref, wish);

@@ -11,6 +11,7 @@ import { adminDb } from "../helpers/admin";
 import { PROJECT_ID } from "../helpers/emulators";
 import { fakeFcm } from "../helpers/fakes";
 import { staysAbsent, waitFor } from "../helpers/wait";
+import { newWishState } from "../../src/model/wish";
 
 type WithoutTime<E> = E extends unknown ? Omit<E, "occurredAt"> : never;
 
@@ -67,15 +68,7 @@ async function seedWish(wishId: string, fields: Partial<Wish> & Pick<Wish, "owne
     currency: "CZK",
     deadline: new Date(now.getTime() + 30 * 86_400_000),
     audience: { kind: "people", groupIds: [], userIds: [] },
-    status: "open",
-    raised: 0,
-    donorCount: 0,
-    hasSucceededDonation: false,
-    createdAt: now,
-    updatedAt: now,
-    fundedAt: null,
-    closedAt: null,
-    revealedAt: null,
+    ...newWishState(now),
     ...fields,
   };
   await adminDb().doc(`wishes/${wishId}`).set(wish);

@@ -23,6 +23,7 @@ import {
 } from "firebase/firestore";
 import type { Firestore } from "firebase/firestore";
 import { rulesEnv } from "../helpers/rules";
+import { newWishState } from "../../src/model/wish";
 
 const W = "w-normal";
 const S = "w-surprise";
@@ -43,15 +44,7 @@ function wishDoc(over: Record<string, unknown>): Record<string, unknown> {
     deadline: Timestamp.fromMillis(Date.now() + 30 * 86400_000),
     audience: { kind: "people", groupIds: [], userIds: ["ann"] },
     viewerIds: ["ann", "olga"],
-    status: "open",
-    raised: 0,
-    donorCount: 0,
-    hasSucceededDonation: false,
-    createdAt: now,
-    updatedAt: now,
-    fundedAt: null,
-    closedAt: null,
-    revealedAt: null,
+    ...newWishState(now),
     ...over,
   };
 }

@@ -3,6 +3,7 @@ import type { DomainEvent } from "../../src/events/schema";
 import type { Wish } from "../../src/model/wish";
 import { mayKnowAbout, planNotifications } from "../../src/notifications/recipients";
 import type { Directory } from "../../src/notifications/recipients";
+import { newWishState } from "../../src/model/wish";
 
 const at = "2026-11-23T10:00:00.000Z";
 
@@ -20,15 +21,7 @@ function wish(overrides: Partial<Wish> = {}): Wish {
     deadline: now,
     audience: { kind: "friends", groupIds: [], userIds: [] },
     viewerIds: ["owner", "friend", "donor1", "donor2"],
-    status: "open",
-    raised: 0,
-    donorCount: 0,
-    hasSucceededDonation: false,
-    createdAt: now,
-    updatedAt: now,
-    fundedAt: null,
-    closedAt: null,
-    revealedAt: null,
+    ...newWishState(now),
     ...overrides,
   };
 }
