@@ -7,7 +7,7 @@
 import Stripe from "stripe";
 import type { Firestore } from "firebase-admin/firestore";
 import { systemClock } from "../../src/lib/clock";
-import { donationSchema } from "../../src/model/donation";
+import { donationSchema, newPendingDonationState } from "../../src/model/donation";
 import type { Donation } from "../../src/model/donation";
 import { handlePaymentWebhook } from "../../src/donations/webhook";
 import { StripePaymentProvider } from "../../src/payments/stripe";
@@ -41,22 +41,9 @@ export function pendingDonation(i: number, wishId: string, run: string): Donatio
     currency: "CZK",
     message: null,
     anonymous: i % 7 === 0,
-    status: "pending",
-    paymentStatus: "pending",
-    paymentStatusAt: null,
-    failureCode: null,
-    provider: "stripe",
+    ...newPendingDonationState(now),
     customerId: `cus_bench_${i}`,
     paymentIntentId: `pi_${run}_${i}`,
-    chargeId: null,
-    refunds: {},
-    refundedAmount: 0,
-    disputes: {},
-    ledgerEntryIds: [],
-    netAmount: 0,
-    createdAt: now,
-    updatedAt: now,
-    succeededAt: null,
   });
 }
 

@@ -12,6 +12,7 @@ import { PaymentProviderError } from "../payments/provider";
 import type { PaymentProvider } from "../payments/provider";
 import { ensureCustomer } from "./customers";
 import { refs } from "./refs";
+import { newPendingDonationState } from "../model/donation";
 
 /** Callable input. `.strict()`: a client cannot smuggle in a status, a donor or anything else. */
 export const donateInput = z
@@ -112,22 +113,9 @@ export async function donate(deps: DonateDeps, request: Pick<CallableRequest, "a
     currency: wish.currency,
     message: input.message ? input.message : null,
     anonymous: input.anonymous ?? false,
-    status: "pending",
-    paymentStatus: "pending",
-    paymentStatusAt: null,
-    failureCode: null,
-    provider: "stripe",
+    ...newPendingDonationState(now),
     customerId,
     paymentIntentId: null,
-    chargeId: null,
-    refunds: {},
-    refundedAmount: 0,
-    disputes: {},
-    ledgerEntryIds: [],
-    netAmount: 0,
-    createdAt: now,
-    updatedAt: now,
-    succeededAt: null,
   };
   await donationRef.create(donation);
 

@@ -59,6 +59,29 @@ export const donationSchema = z.object({
 });
 export type Donation = z.infer<typeof donationSchema>;
 
+/**
+ * The server-owned fields of a donation as the donate callable creates it: pending, no money moved yet. The payment
+ * intent and customer are the caller's to fill in.
+ */
+export function newPendingDonationState(now: Date) {
+  return {
+    status: "pending" as const,
+    paymentStatus: "pending" as const,
+    paymentStatusAt: null,
+    failureCode: null,
+    provider: "stripe" as const,
+    chargeId: null,
+    refunds: {},
+    refundedAmount: 0,
+    disputes: {},
+    ledgerEntryIds: [],
+    netAmount: 0,
+    createdAt: now,
+    updatedAt: now,
+    succeededAt: null,
+  };
+}
+
 export const DONATION_LEDGER_KINDS = ["charge", "refund", "dispute", "dispute_reinstated"] as const;
 /** Money leaving a wish for its owner (a transfer) or coming back (a transfer reversal); see src/payouts/. */
 export const PAYOUT_LEDGER_KINDS = ["payout", "payout_reversal"] as const;

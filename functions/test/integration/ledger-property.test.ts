@@ -11,6 +11,7 @@ import type { PaymentEvent } from "../../src/payments/provider";
 import { adminDb } from "../helpers/admin";
 import { seedWish } from "../helpers/donation-fixtures";
 import { emulatorsRunning } from "../helpers/emulators";
+import { newPendingDonationState } from "../../src/model/donation";
 
 const SCENARIOS = [
   "succeeded",
@@ -145,22 +146,9 @@ function pendingDonation(wishId: string, donationId: string, plan: Plan): Donati
     currency: "CZK",
     message: null,
     anonymous: false,
-    status: "pending",
-    paymentStatus: "pending",
-    paymentStatusAt: null,
-    failureCode: null,
-    provider: "stripe",
+    ...newPendingDonationState(now),
     customerId: `cus_${plan.donor}`,
     paymentIntentId: `pi_${donationId}`,
-    chargeId: null,
-    refunds: {},
-    refundedAmount: 0,
-    disputes: {},
-    ledgerEntryIds: [],
-    netAmount: 0,
-    createdAt: now,
-    updatedAt: now,
-    succeededAt: null,
   };
 }
 
