@@ -67,6 +67,29 @@ function asMessage(event: DomainEvent): { messageId: string; data: string } {
   return { messageId: `bench-${event.id}`, data: Buffer.from(JSON.stringify(event)).toString("base64") };
 }
 
+/** One fan-out repeat: `stored` of `n` documents written by one call of `ms` (so p50 = p99 = the wall time). */
+function fanOutSample(n: number, stored: number, ms: number, extra: Record<string, number>): RepeatSample {
+  return {
+    attempted: n,
+    succeeded: stored,
+    failed: n - stored,
+    errors: {},
+    wallMs: ms,
+    throughputPerSec: (stored / ms) * 1000,
+    p50Ms: ms,
+    p99Ms: ms,
+    stoppedBy: "count",
+    extra,
+  };
+}
+
+/** The scenario's row: medians over the repeats, the first failing check (else the first), the first repeat's counts. */
+function fanOutResult(meta: Parameters<typeof loadScenario>[0], repeats: RepeatSample[], checks: CheckResult[], counts: string[]): ScenarioResult {
+  const result = loadScenario(meta, repeats, checks.find((c) => !c.ok) ?? checks[0]);
+  result.extra = Object.fromEntries(counts.map((key) => [key, repeats[0]?.extra?.[key] ?? Number.NaN]));
+  return result;
+}
+
 /** friend.joined for an owner with N friends: every friend gets an inbox item and a push (docs/notifications.md). */
 async function notificationFanOut(ctx: BenchContext): Promise<ScenarioResult> {
   const { options } = ctx;
@@ -93,20 +116,9 @@ async function notificationFanOut(ctx: BenchContext): Promise<ScenarioResult> {
     const pushed = value.result.outcome === "processed" ? Object.values(value.result.recipients).filter((o) => o === "pushed").length : 0;
     const ok = stored === n && push.sent === n && pushed === n;
     checks.push({ ok, detail: `${stored} inbox items, ${push.sent} pushes for ${n} friends` });
-    repeats.push({
-      attempted: n,
-      succeeded: stored,
-      failed: n - stored,
-      errors: {},
-      wallMs: value.ms,
-      throughputPerSec: (stored / value.ms) * 1000,
-      p50Ms: value.ms,
-      p99Ms: value.ms,
-      stoppedBy: "count",
-      extra: { writes: ops.writes, reads: ops.reads, pushes: push.sent },
-    });
+    repeats.push(fanOutSample(n, stored, value.ms, { writes: ops.writes, reads: ops.reads, pushes: push.sent }));
   }
-  const result = loadScenario(
+  return fanOutResult(
     {
       id: "fan-out.notifications",
       group: "fan-out",
@@ -116,14 +128,9 @@ async function notificationFanOut(ctx: BenchContext): Promise<ScenarioResult> {
       method: "handleDomainEventMessage (src/notifications/worker.ts) in-process; pushes to an in-process recording transport",
     },
     repeats,
-    checks.find((c) => !c.ok) ?? checks[0],
+    checks,
+    ["writes", "reads", "pushes"],
   );
-  result.extra = {
-    writes: repeats[0]?.extra?.writes ?? Number.NaN,
-    reads: repeats[0]?.extra?.reads ?? Number.NaN,
-    pushes: repeats[0]?.extra?.pushes ?? Number.NaN,
-  };
-  return result;
 }
 
 /** wish.created by an owner with N friends, all in the audience: one feed item per friend (src/feed/worker.ts). */
@@ -150,20 +157,9 @@ async function feedFanOut(ctx: BenchContext): Promise<ScenarioResult> {
     const stored = (await ctx.db.collectionGroup("feed").where("eventId", "==", event.id).count().get()).data().count;
     const ok = stored === n && value.value.delivered === n;
     checks.push({ ok, detail: `${stored} feed items stored, ${value.value.delivered} reported delivered, for ${n} friends` });
-    repeats.push({
-      attempted: n,
-      succeeded: stored,
-      failed: n - stored,
-      errors: {},
-      wallMs: value.ms,
-      throughputPerSec: (stored / value.ms) * 1000,
-      p50Ms: value.ms,
-      p99Ms: value.ms,
-      stoppedBy: "count",
-      extra: { writes: ops.writes, reads: ops.reads },
-    });
+    repeats.push(fanOutSample(n, stored, value.ms, { writes: ops.writes, reads: ops.reads }));
   }
-  const result = loadScenario(
+  return fanOutResult(
     {
       id: "fan-out.feed",
       group: "fan-out",
@@ -173,10 +169,9 @@ async function feedFanOut(ctx: BenchContext): Promise<ScenarioResult> {
       method: "fanOutEvent (src/feed/worker.ts) in-process",
     },
     repeats,
-    checks.find((c) => !c.ok) ?? checks[0],
+    checks,
+    ["writes", "reads"],
   );
-  result.extra = { writes: repeats[0]?.extra?.writes ?? Number.NaN, reads: repeats[0]?.extra?.reads ?? Number.NaN };
-  return result;
 }
 
 export async function fanOutScenarios(ctx: BenchContext): Promise<ScenarioResult[]> {
