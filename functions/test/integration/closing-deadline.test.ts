@@ -1,26 +1,13 @@
 import assert from "node:assert/strict";
 import { EARLY_DELIVERY_TOLERANCE_MS, WISH_DEADLINE_QUEUE, deadlineTaskId, runDeadlineTask, sweepExpiredWishes } from "../../src/closing/deadline";
 import { fixedClock } from "../../src/lib/clock";
-import type { EnqueueOptions, TaskEnqueuer } from "../../src/lib/tasks";
 import { adminDb } from "../helpers/admin";
+import { recordingTasks } from "../helpers/tasks";
 import { outboxEvent, seedWish } from "../helpers/closing";
 import { PROJECT_ID, REGION, emulatorAddress } from "../helpers/emulators";
 import { staysAbsent, waitFor } from "../helpers/wait";
 
 const DAY = 24 * 60 * 60 * 1000;
-
-/** A TaskEnqueuer that records instead of enqueueing, refusing a repeated id like Cloud Tasks does. */
-function recordingTasks(): TaskEnqueuer & { calls: { queue: string; payload: Record<string, unknown>; options: EnqueueOptions }[] } {
-  const calls: { queue: string; payload: Record<string, unknown>; options: EnqueueOptions }[] = [];
-  return {
-    calls,
-    enqueue(queue, payload, options = {}) {
-      const duplicate = calls.some((call) => call.options.id !== undefined && call.options.id === options.id);
-      calls.push({ queue, payload, options });
-      return Promise.resolve(duplicate ? "duplicate" : "enqueued");
-    },
-  };
-}
 
 async function wishStatus(wishId: string): Promise<string | undefined> {
   return (await adminDb().collection("wishes").doc(wishId).get()).get("status") as string | undefined;

@@ -2,12 +2,12 @@ import assert from "node:assert/strict";
 import { collection, doc, getDoc, getDocs, query, where } from "firebase/firestore";
 import { runDeadlineTask } from "../../src/closing/deadline";
 import { fixedClock } from "../../src/lib/clock";
-import type { EnqueueOptions, TaskEnqueuer } from "../../src/lib/tasks";
 import { StripePayoutProvider, transferGroupOf } from "../../src/payouts/provider";
 import { RECONCILE_GRACE_MS, reconcileTransfers } from "../../src/closing/reconcile";
 import type { TransferEvent } from "../../src/payments/provider";
 import { newPayout, payoutLedgerId, processPayoutEvent, runPayoutTask, transferIdempotencyKey } from "../../src/payouts/payouts";
 import { adminDb } from "../helpers/admin";
+import { recordingTasks } from "../helpers/tasks";
 import { signedInClient } from "../helpers/clients";
 import { outboxEvent, seedWish } from "../helpers/closing";
 import { fakeStripe } from "../helpers/fakes";
@@ -41,18 +41,6 @@ async function payoutReaches(wishId: string, status: string): Promise<Record<str
     },
     LONG_WAIT,
   );
-}
-
-/** A TaskEnqueuer that records instead of enqueueing (for the in-process task runs). */
-function recordingTasks(): TaskEnqueuer & { calls: { payload: Record<string, unknown>; options: EnqueueOptions }[] } {
-  const calls: { payload: Record<string, unknown>; options: EnqueueOptions }[] = [];
-  return {
-    calls,
-    enqueue(_queue, payload, options = {}) {
-      calls.push({ payload, options });
-      return Promise.resolve("enqueued");
-    },
-  };
 }
 
 const taskDeps = () => ({ db: adminDb(), clock: fixedClock(new Date()), tasks: recordingTasks(), provider: new StripePayoutProvider(testStripe()) });
