@@ -78,8 +78,6 @@ export const payoutSchema = z.object({
   grossAccounted: z.number().int(),
   /** Platform fee withheld so far (see PLATFORM_FEE_BASIS_POINTS). */
   feeAmount: z.number().int(),
-  /** Sum of the transfers the provider accepted. */
-  requestedAmount: z.number().int(),
   /** Sum of the transfers confirmed by the provider's event, less reversals: what the owner has received. */
   paidAmount: z.number().int(),
   /** The transfer being made; set before the provider call, cleared when its result is stored. */
