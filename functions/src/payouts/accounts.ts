@@ -64,9 +64,9 @@ async function ensureAccount(deps: OnboardingDeps, uid: string): Promise<PayoutA
   if (existing) {
     const state = await providerCall("retrieve account", uid, () => deps.provider.retrieveAccount(existing.accountId));
     const now = deps.clock.now();
-    const fresh = { ...existing, ...stateFields(state, now.getTime()), updatedAt: now };
-    await ref.update({ ...stateFields(state, now.getTime()), updatedAt: now });
-    return fresh;
+    const refreshed = { ...stateFields(state, now.getTime()), updatedAt: now };
+    await ref.update(refreshed);
+    return { ...existing, ...refreshed };
   }
   const email = ((await privateAccountRef(deps.db, uid).get()).get("email") as string | null | undefined) ?? null;
   const state = await providerCall("create account", uid, () =>

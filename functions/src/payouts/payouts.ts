@@ -94,7 +94,6 @@ export function newPayout(wish: Pick<Wish, "ownerId" | "currency">, wishId: stri
     destinationAccountId: null,
     grossAccounted: 0,
     feeAmount: 0,
-    requestedAmount: 0,
     paidAmount: 0,
     pendingTransfer: null,
     transfers: {},
@@ -180,11 +179,12 @@ export async function runPayoutTask(deps: PayoutDeps & { provider: PayoutProvide
     const payout = (await tx.get(ref)).data();
     if (!payout || payout.round !== round) return { kind: "stop", outcome: "stale" };
     if (payout.status !== "queued") return { kind: "stop", outcome: "already-handled" };
-    const wish = (await tx.get(wishRef(deps.db, wishId))).data();
-    const account = (await tx.get(payoutAccountRef(deps.db, payout.ownerId))).data();
+    const [wishSnap, accountSnap] = await Promise.all([tx.get(wishRef(deps.db, wishId)), tx.get(payoutAccountRef(deps.db, payout.ownerId))]);
+    const wish = wishSnap.data();
+    const account = accountSnap.data();
     const now = deps.clock.now();
     if (!wish) {
-      failIn(tx, deps.db, wishId, "wish_missing", now);
+      tx.update(ref, failedFields("wish_missing", now));
       return { kind: "stop", outcome: "failed" };
     }
     const hold = holdOf(wish, account);
@@ -238,10 +238,7 @@ export async function runPayoutTask(deps: PayoutDeps & { provider: PayoutProvide
       return "held";
     }
     if (PERMANENT_CODES.has(code) || retryCount + 1 >= PAYOUT_MAX_ATTEMPTS) {
-      await deps.db.runTransaction(async (tx) => {
-        failIn(tx, deps.db, wishId, PERMANENT_CODES.has(code) ? code : `retries_exhausted: ${code}`, now);
-        return Promise.resolve();
-      });
+      await ref.update(failedFields(PERMANENT_CODES.has(code) ? code : `retries_exhausted: ${code}`, now));
       logger.error("payout failed; waiting for ops", { wishId, code, retryCount });
       return "failed";
     }
@@ -251,8 +248,9 @@ export async function runPayoutTask(deps: PayoutDeps & { provider: PayoutProvide
   }
 }
 
-function failIn(tx: Transaction, db: Firestore, wishId: string, reason: string, now: Date): void {
-  tx.update(payoutRef(db, wishId), { status: "failed", reason: reason.slice(0, 200), updatedAt: now });
+/** A payout that waits for ops (`retryPayout`), with why. */
+function failedFields(reason: string, now: Date) {
+  return { status: "failed" as const, reason: reason.slice(0, 200), updatedAt: now };
 }
 
 /** Stores the provider's answer for the pending transfer, and queues the next round if more became owed meanwhile. */
@@ -281,7 +279,6 @@ async function recordTransfer(
       transfers,
       grossAccounted,
       feeAmount: payout.feeAmount + pending.fee,
-      requestedAmount: payout.requestedAmount + transfer.amount,
       pendingTransfer: null,
       destinationAccountId: destination,
       status,
@@ -344,8 +341,8 @@ export async function applyTransferEvent(db: Firestore, tx: Transaction, event: 
   if (!payout) return "unknown_object";
   const known = payout.transfers[transfer.transferId] ?? { seq: transfer.seq ?? -1, amount: transfer.amount, confirmed: false, reversals: {} };
   const newReversals = Object.entries(transfer.reversals).filter(([id]) => known.reversals[id] === undefined);
-  const wish = (await tx.get(wishRef(db, transfer.wishId))).data();
   if (known.confirmed && newReversals.length === 0) return "no_change";
+  const wish = (await tx.get(wishRef(db, transfer.wishId))).data();
 
   const entry = (kind: "payout" | "payout_reversal", id: string, amount: number, providerObjectId: string) =>
     tx.set(db.collection(LEDGER).doc(id), {
