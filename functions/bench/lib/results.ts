@@ -82,6 +82,22 @@ export interface BenchResults {
   scenarios: ScenarioResult[];
 }
 
+/** One repeat that is a single call writing `stored` of `n` documents in `ms` (so p50 = p99 = the wall time). */
+export function singleCallSample(n: number, stored: number, ms: number, extra: Record<string, number>): RepeatSample {
+  return {
+    attempted: n,
+    succeeded: stored,
+    failed: n - stored,
+    errors: {},
+    wallMs: ms,
+    throughputPerSec: (stored / ms) * 1000,
+    p50Ms: ms,
+    p99Ms: ms,
+    stoppedBy: "count",
+    extra,
+  };
+}
+
 export function sampleOf(load: LoadResult, extra?: Record<string, number>): RepeatSample {
   return {
     attempted: load.attempted,

@@ -4,7 +4,7 @@ import { FieldValue } from "firebase-admin/firestore";
 import type { Firestore } from "firebase-admin/firestore";
 import type { BenchContext } from "../lib/context";
 import { runLoad, timed } from "../lib/load";
-import { loadScenario, sampleOf } from "../lib/results";
+import { loadScenario, sampleOf, singleCallSample } from "../lib/results";
 import type { CheckResult, RepeatSample, ScenarioResult } from "../lib/results";
 
 export const RAW_WRITES_ID = "baseline.parallel-writes";
@@ -215,18 +215,7 @@ export async function batchedFanOut(ctx: BenchContext): Promise<ScenarioResult> 
     const ms = await writeParallelBatches(db, options.friends, eventId);
     const stored = (await db.collectionGroup("feed").where("eventId", "==", eventId).count().get()).data().count;
     checks.push({ ok: stored === options.friends, detail: `${stored} of ${options.friends} feed documents stored` });
-    repeats.push({
-      attempted: options.friends,
-      succeeded: stored,
-      failed: options.friends - stored,
-      errors: {},
-      wallMs: ms,
-      throughputPerSec: (stored / ms) * 1000,
-      p50Ms: ms,
-      p99Ms: ms,
-      stoppedBy: "count",
-      extra: { writes: options.friends },
-    });
+    repeats.push(singleCallSample(options.friends, stored, ms, { writes: options.friends }));
   }
   const result = loadScenario(
     {

@@ -10,7 +10,7 @@ import type { PushTransport } from "../../src/notifications/push";
 import type { BenchContext } from "../lib/context";
 import { instrumentFirestore, measureOps } from "../lib/counting";
 import { timed } from "../lib/load";
-import { loadScenario } from "../lib/results";
+import { loadScenario, singleCallSample } from "../lib/results";
 import type { CheckResult, RepeatSample, ScenarioResult } from "../lib/results";
 import { benchWish } from "./seed";
 
@@ -67,22 +67,6 @@ function asMessage(event: DomainEvent): { messageId: string; data: string } {
   return { messageId: `bench-${event.id}`, data: Buffer.from(JSON.stringify(event)).toString("base64") };
 }
 
-/** One fan-out repeat: `stored` of `n` documents written by one call of `ms` (so p50 = p99 = the wall time). */
-function fanOutSample(n: number, stored: number, ms: number, extra: Record<string, number>): RepeatSample {
-  return {
-    attempted: n,
-    succeeded: stored,
-    failed: n - stored,
-    errors: {},
-    wallMs: ms,
-    throughputPerSec: (stored / ms) * 1000,
-    p50Ms: ms,
-    p99Ms: ms,
-    stoppedBy: "count",
-    extra,
-  };
-}
-
 /** The scenario's row: medians over the repeats, the first failing check (else the first), the first repeat's counts. */
 function fanOutResult(meta: Parameters<typeof loadScenario>[0], repeats: RepeatSample[], checks: CheckResult[], counts: string[]): ScenarioResult {
   const result = loadScenario(meta, repeats, checks.find((c) => !c.ok) ?? checks[0]);
@@ -116,7 +100,7 @@ async function notificationFanOut(ctx: BenchContext): Promise<ScenarioResult> {
     const pushed = value.result.outcome === "processed" ? Object.values(value.result.recipients).filter((o) => o === "pushed").length : 0;
     const ok = stored === n && push.sent === n && pushed === n;
     checks.push({ ok, detail: `${stored} inbox items, ${push.sent} pushes for ${n} friends` });
-    repeats.push(fanOutSample(n, stored, value.ms, { writes: ops.writes, reads: ops.reads, pushes: push.sent }));
+    repeats.push(singleCallSample(n, stored, value.ms, { writes: ops.writes, reads: ops.reads, pushes: push.sent }));
   }
   return fanOutResult(
     {
@@ -157,7 +141,7 @@ async function feedFanOut(ctx: BenchContext): Promise<ScenarioResult> {
     const stored = (await ctx.db.collectionGroup("feed").where("eventId", "==", event.id).count().get()).data().count;
     const ok = stored === n && value.value.delivered === n;
     checks.push({ ok, detail: `${stored} feed items stored, ${value.value.delivered} reported delivered, for ${n} friends` });
-    repeats.push(fanOutSample(n, stored, value.ms, { writes: ops.writes, reads: ops.reads }));
+    repeats.push(singleCallSample(n, stored, value.ms, { writes: ops.writes, reads: ops.reads }));
   }
   return fanOutResult(
     {
