@@ -85,21 +85,20 @@ export function instrumentFirestore(db: Firestore): Instrumented {
             rpc(prop);
             const stream = method.call(target, request, options);
             if (isEventSource(stream)) {
+              // Counted as each response arrives (our listener runs before the SDK's), never at stream end: the SDK
+              // can resolve its promise before the stream's 'end', so an end-time count could trail the measurement.
               let returned = 0;
+              let charged = 0;
               stream.on("data", (chunk: unknown) => {
                 const response = chunk as { found?: unknown; missing?: unknown; document?: unknown; result?: unknown };
                 if (prop === "batchGetDocuments" && (response.found || response.missing)) returned++;
                 if (prop === "runQuery" && response.document) returned++;
                 if (prop === "runAggregationQuery" && response.result) returned++;
+                // A query costs at least one read once the server has answered, even with no documents.
+                const cost = prop === "batchGetDocuments" ? returned : Math.max(returned, 1);
+                counts.reads += cost - charged;
+                charged = cost;
               });
-              let settled = false;
-              const settle = () => {
-                if (settled) return;
-                settled = true;
-                counts.reads += prop === "batchGetDocuments" ? returned : Math.max(returned, 1);
-              };
-              stream.on("end", settle);
-              stream.on("close", settle);
             }
             return stream;
           };
@@ -125,7 +124,5 @@ export function instrumentFirestore(db: Firestore): Instrumented {
 export async function measureOps<T>(counter: Instrumented, block: () => Promise<T>): Promise<{ value: T; ops: OpCounts }> {
   counter.reset();
   const value = await block();
-  // Stream 'end' events can trail the promise that consumed the stream by a tick.
-  await new Promise((resolve) => setImmediate(resolve));
   return { value, ops: counter.counts() };
 }

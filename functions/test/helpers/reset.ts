@@ -25,3 +25,18 @@ export async function clearAuth(): Promise<void> {
 export async function clearAll(): Promise<void> {
   await Promise.all([clearFirestore(), clearAuth()]);
 }
+
+let backgroundTriggersOn = true;
+
+/**
+ * Switches the Functions emulator's background (Firestore and Pub/Sub) triggers on or off through the hub. Switching
+ * off waits for the triggers already running; switching on reloads them, which takes a moment, so callers switch only
+ * when the state changes.
+ */
+export async function setBackgroundTriggers(on: boolean): Promise<void> {
+  if (on === backgroundTriggersOn) return;
+  const hub = requireEnv("FIREBASE_EMULATOR_HUB");
+  const action = on ? "enableBackgroundTriggers" : "disableBackgroundTriggers";
+  await expectOk(await fetch(`http://${hub}/functions/${action}`, { method: "PUT" }), `Switching triggers (${action})`);
+  backgroundTriggersOn = on;
+}
