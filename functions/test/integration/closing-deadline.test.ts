@@ -111,6 +111,8 @@ describe("closing: wish deadlines (Cloud Tasks hops, sweep)", function () {
     // Written with a deadline already past, the wish gets no deadline task (that is the sweep's case).
     const wishId = await seedWish({ deadline: new Date(Date.now() - 60_000) });
     await staysAbsent("a deadline task for an already-past deadline", async () => ((await wishStatus(wishId)) === "expired" ? true : undefined), 1_500);
+    // "-0": the first generation of the emulator's trigger keys (a focused run that puts a rules test first reloads
+    // the triggers as "-1"; `npm test` runs the rules tests last, see test/setup/root-hooks.ts).
     const url = `http://${await emulatorAddress("functions")}/functions/projects/${PROJECT_ID}/triggers/${REGION}-wishDeadlineSweep-0`;
     const response = await fetch(url, { method: "POST", headers: { "content-type": "application/json" }, body: "{}" });
     assert.ok(response.ok, `sweep trigger answered HTTP ${response.status}`);
