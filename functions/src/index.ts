@@ -44,6 +44,7 @@ import { reconcileWishCallable } from "./donations/reconcile";
 import { handlePaymentWebhook } from "./donations/webhook";
 import { StripePaymentProvider, stripeClient } from "./payments/stripe";
 // notifications
+import { markNotificationsRead as markNotificationsReadHandler } from "./notifications/inbox";
 import { pushTransportFor } from "./notifications/transport";
 import { handleDomainEventMessage } from "./notifications/worker";
 // closing, refunds, ops
@@ -176,6 +177,10 @@ export const notifyOnDomainEvent = onMessagePublished({ topic: DOMAIN_EVENTS_TOP
   const { messageId, data, attributes } = event.data.message;
   await handleDomainEventMessage({ db: db(), clock: systemClock, push: pushTransport }, { messageId, data, attributes });
 });
+
+export const markNotificationsRead = onCall((request) =>
+  callable("markNotificationsRead", () => markNotificationsReadHandler({ db: db(), clock: systemClock }, requireAuth(request), request.data)),
+);
 
 // ---- closing, refunds, payouts, ops ----
 const closingDeps = () => ({ db: db(), clock: systemClock, tasks: adminTaskEnqueuer });

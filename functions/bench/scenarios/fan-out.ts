@@ -44,11 +44,15 @@ export async function seedOwnerWithFriends(db: Firestore, friends: number): Prom
         b.set(db.doc(`users/${uid}/private/account`), {
           settings: { locale: i % 3 === 0 ? "cs" : "en", mutedCategories: [], showDonationsInFeed: true },
         }),
-      (b) => b.set(db.doc(`users/${uid}/devices/phone`), { platform: i % 2 ? "ios" : "android", token: `token-${uid}`, locale: "en", appVersion: "1.0.0", lastSeenAt: since }),
+      (b) => b.set(db.doc(`users/${uid}/devices/phone`), { ...target(uid, i), appVersion: "1.0.0", lastSeenAt: since }),
+      (b) => b.set(db.doc(`users/${uid}/private/push`), { devices: { phone: target(uid, i) } }),
     );
   }
   await commitInBatches(db, writes);
 }
+
+/** A friend's phone, as registerDevice stores it (device document and push target). */
+const target = (uid: string, i: number) => ({ platform: i % 2 ? "ios" : "android", token: `token-${uid}`, locale: "en" });
 
 /** An in-process FCM stand-in: accepts every message and counts them (the fake FCM's HTTP hop is not what is measured). */
 function recordingTransport(): PushTransport & { sent: number } {

@@ -88,9 +88,23 @@ export const deviceSchema = z.object({
 });
 export type Device = z.infer<typeof deviceSchema>;
 
+/**
+ * `users/{uid}/private/push`: the user's push targets, one entry per device document (same id). Written in the same
+ * batch as every device write (src/social/devices.ts), so the notification worker reads any number of recipients'
+ * targets with `getAll` instead of one devices query per recipient.
+ */
+export const pushTargetSchema = z.object({
+  platform: z.enum(DEVICE_PLATFORMS),
+  token: z.string(),
+  locale: z.string(),
+});
+export const pushTargetsSchema = z.object({ devices: z.record(z.string(), pushTargetSchema) });
+export type PushTarget = z.infer<typeof pushTargetSchema>;
+
 export const USERS = "users";
 export const FRIEND_REQUESTS = "friendRequests";
 export const userDoc = (uid: string) => `${USERS}/${uid}`;
 export const privateAccountDoc = (uid: string) => `${USERS}/${uid}/private/account`;
 export const devicesCollection = (uid: string) => `${USERS}/${uid}/devices`;
+export const pushTargetsDoc = (uid: string) => `${USERS}/${uid}/private/push`;
 export const friendRequestId = (from: string, to: string) => `${from}_${to}`;

@@ -34,18 +34,13 @@ export const inboxItemSchema = z.object({
   /** Deep-link ids (all strings): `wishId`, `commentId`, `donationId`, `userId`, ... */
   data: z.record(z.string(), z.string()),
   read: z.boolean(),
+  /** Set by markNotificationsRead. */
+  readAt: z.date().optional(),
   createdAt: z.date(),
   push: pushStateSchema,
 });
 export type InboxItem = z.infer<typeof inboxItemSchema>;
 
-/** `users/{uid}/devices/{deviceId}` as the notification worker reads it (registered by the identity domain). */
-export const deviceSchema = z.object({
-  platform: z.enum(["android", "ios", "web"]),
-  token: z.string().min(1),
-  locale: z.string().nullish(),
-});
-export type Device = z.infer<typeof deviceSchema>;
 
 /** The part of `users/{uid}/private/account` this worker reads; missing fields fall back to defaults. */
 export const notificationSettingsSchema = z.object({
@@ -57,8 +52,18 @@ export const notificationSettingsSchema = z.object({
     .nullish(),
 });
 
+/**
+ * `users/{uid}/private/inbox`: the unread count of the inbox (server-owned, owner-readable). Raised in the batch that
+ * creates each unread item, lowered by the markNotificationsRead callable in the transaction that marks items read,
+ * so it is exact; pushes carry it as the badge and the app may read it instead of counting its inbox.
+ */
+export const inboxCounterSchema = z.object({
+  unread: z.number().int(),
+});
+export type InboxCounter = z.infer<typeof inboxCounterSchema>;
+
 export const notificationsCollection = (uid: string) => `users/${uid}/notifications`;
-export const devicesCollection = (uid: string) => `users/${uid}/devices`;
+export const inboxCounterDoc = (uid: string) => `users/${uid}/private/inbox`;
 export const accountDoc = (uid: string) => `users/${uid}/private/account`;
 /** Dead letters of this consumer: `ops/deadLetters/items/notifications-{messageId}`. */
 export const DEAD_LETTERS = "ops/deadLetters/items";

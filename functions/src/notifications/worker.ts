@@ -1,5 +1,5 @@
-import { Timestamp } from "firebase-admin/firestore";
-import type { DocumentReference, Firestore } from "firebase-admin/firestore";
+import { FieldValue, Timestamp } from "firebase-admin/firestore";
+import type { BulkWriter, DocumentReference, Firestore, WriteBatch } from "firebase-admin/firestore";
 import * as logger from "firebase-functions/logger";
 import { encodeEventId } from "../events/outbox";
 import { DOMAIN_EVENTS_TOPIC, domainEventSchema } from "../events/schema";
@@ -9,7 +9,10 @@ import { zodConverter } from "../lib/converter";
 import { describeZodError } from "../lib/errors";
 import { pickLocale, render } from "./catalog";
 import type { Locale } from "./catalog";
-import { DEAD_LETTERS, accountDoc, deviceSchema, devicesCollection, inboxItemSchema, notificationSettingsSchema, notificationsCollection } from "./model";
+import { pushTargetsDoc, pushTargetsSchema } from "../model/social";
+import type { PushTarget } from "../model/social";
+import { removeStaleDevice } from "../social/devices";
+import { DEAD_LETTERS, accountDoc, inboxCounterDoc, inboxCounterSchema, inboxItemSchema, notificationSettingsSchema, notificationsCollection } from "./model";
 import type { InboxItem, PushState } from "./model";
 import { buildPushMessage } from "./push";
 import type { PushTransport } from "./push";
@@ -45,8 +48,8 @@ const CONSUMER = "notifications";
 const DEFAULT_LEASE_MS = 6 * 60_000;
 /** Recipients delivered concurrently (each is a few reads/writes on its own documents, plus its pushes). */
 const PARALLEL_RECIPIENTS = 64;
-/** Account documents fetched per `getAll` round trip. */
-const SETTINGS_PER_READ = 200;
+/** Recipients whose account, inbox-counter and push-target documents are fetched per `getAll` round trip. */
+const RECIPIENTS_PER_READ = 100;
 const inboxConverter = zodConverter(inboxItemSchema);
 
 /** Thrown when another delivery holds an item's lease: the trigger fails and Pub/Sub redelivers later. */
@@ -105,17 +108,26 @@ export async function handleDomainEventMessage(deps: NotificationDeps, message: 
   }
   const { event } = parsed;
   const { planned, skipped } = await planNotifications(event, firestoreDirectory(deps.db));
+  const uids = planned.map((p) => p.recipientId);
+  // Everything about the recipients (settings, unread count, devices) by getAll, 100 recipients per round trip: never
+  // a query per recipient.
+  const states = await readRecipientStates(deps.db, uids);
+  const now = deps.clock.now();
+  const drafts = planned.map((plan) => draftItem(deps, event, plan, states.get(plan.recipientId) ?? DEFAULT_STATE, now));
+  await createFreshItems(deps.db, drafts);
+  // Finishing writes (push state after the push) go through one BulkWriter: batched, not one round trip each.
+  const finishes = deps.db.bulkWriter({ throttling: false });
+  const settled = await settleWithLimit(drafts, PARALLEL_RECIPIENTS, (draft) => deliver(deps, event, draft, finishes));
+  await finishes.close();
+  const finished = await Promise.allSettled(settled.map((result) => (result.status === "fulfilled" ? (result.value.finished ?? Promise.resolve()) : Promise.resolve())));
   const recipients: Record<string, RecipientOutcome> = {};
   const errors: unknown[] = [];
-  const settings = await readAllSettings(deps.db, planned.map((p) => p.recipientId));
-  const now = deps.clock.now();
-  const drafts = planned.map((plan) => draftItem(deps, event, plan, settings.get(plan.recipientId) ?? DEFAULT_SETTINGS, now));
-  await createFreshItems(deps.db, drafts);
-  const settled = await settleWithLimit(drafts, PARALLEL_RECIPIENTS, (draft) => deliver(deps, event, draft));
   settled.forEach((result, index) => {
     const uid = planned[index]?.recipientId ?? "?";
-    if (result.status === "fulfilled") recipients[uid] = result.value;
-    else errors.push(result.reason);
+    const write = finished[index];
+    if (result.status === "rejected") errors.push(result.reason);
+    else if (write?.status === "rejected") errors.push(write.reason);
+    else recipients[uid] = result.value.outcome;
   });
   logProcessed(event, recipients, skipped.length);
   // Any recipient that failed unexpectedly makes the whole message fail: Pub/Sub redelivers, and everyone already
@@ -124,29 +136,43 @@ export async function handleDomainEventMessage(deps: NotificationDeps, message: 
   return { outcome: "processed", eventId: event.id, recipients, skipped: skipped.length };
 }
 
-interface RecipientSettings {
+/** A device to push to: its id under `users/{uid}/devices` and its entry in `users/{uid}/private/push`. */
+interface Target {
+  deviceId: string;
+  target: PushTarget;
+}
+
+/** What the worker knows of a recipient before delivering: locale, muted categories, unread count, devices. */
+interface RecipientState {
   locale: Locale;
   muted: string[];
+  /** The inbox's unread count before this event's item (users/{uid}/private/inbox). */
+  unread: number;
+  targets: Target[];
 }
 
-const DEFAULT_SETTINGS: RecipientSettings = { locale: pickLocale(), muted: [] };
+const DEFAULT_STATE: RecipientState = { locale: pickLocale(), muted: [], unread: 0, targets: [] };
 
-function toSettings(data: unknown): RecipientSettings {
-  const parsed = notificationSettingsSchema.safeParse(data ?? {});
+function toState(account: unknown, counter: unknown, pushTargets: unknown): RecipientState {
+  const parsed = notificationSettingsSchema.safeParse(account ?? {});
   const settings = parsed.success ? parsed.data.settings : undefined;
-  return { locale: pickLocale(settings?.locale), muted: settings?.mutedCategories ?? [] };
+  const unread = inboxCounterSchema.safeParse(counter ?? {});
+  const targets = pushTargetsSchema.safeParse(pushTargets ?? {});
+  return {
+    locale: pickLocale(settings?.locale),
+    muted: settings?.mutedCategories ?? [],
+    unread: unread.success ? Math.max(0, unread.data.unread) : 0,
+    targets: targets.success ? Object.entries(targets.data.devices).map(([deviceId, target]) => ({ deviceId, target })) : [],
+  };
 }
 
-/** Every recipient's locale and muted categories, a few hundred accounts per round trip. */
-async function readAllSettings(db: Firestore, uids: string[]): Promise<Map<string, RecipientSettings>> {
-  const result = new Map<string, RecipientSettings>();
-  for (let start = 0; start < uids.length; start += SETTINGS_PER_READ) {
-    const chunk = uids.slice(start, start + SETTINGS_PER_READ);
-    const snaps = await db.getAll(...chunk.map((uid) => db.doc(accountDoc(uid))));
-    snaps.forEach((snap, index) => {
-      const uid = chunk[index];
-      if (uid !== undefined) result.set(uid, toSettings(snap.data()));
-    });
+/** Every recipient's settings, unread count and push targets: three documents each, by `getAll`. */
+async function readRecipientStates(db: Firestore, uids: string[]): Promise<Map<string, RecipientState>> {
+  const result = new Map<string, RecipientState>();
+  for (let start = 0; start < uids.length; start += RECIPIENTS_PER_READ) {
+    const chunk = uids.slice(start, start + RECIPIENTS_PER_READ);
+    const snaps = await db.getAll(...chunk.flatMap((uid) => [db.doc(accountDoc(uid)), db.doc(inboxCounterDoc(uid)), db.doc(pushTargetsDoc(uid))]));
+    chunk.forEach((uid, index) => result.set(uid, toState(snaps[3 * index]?.data(), snaps[3 * index + 1]?.data(), snaps[3 * index + 2]?.data())));
   }
   return result;
 }
@@ -176,20 +202,27 @@ function pushState(state: PushState["state"], extra: Partial<PushState> = {}): P
 /** One recipient's inbox item, ready to create; `created` once it is known to be newly written by this worker. */
 interface Draft {
   plan: PlannedNotification;
-  settings: RecipientSettings;
-  muted: boolean;
+  state: RecipientState;
+  /** Nothing to push (a muted category, or no devices): the item is created already finished. */
+  final: boolean;
   ref: DocumentReference<InboxItem>;
+  counterRef: DocumentReference;
   item: InboxItem;
   now: Date;
   leaseUntil: Date;
   created: boolean;
 }
 
-function draftItem(deps: NotificationDeps, event: DomainEvent, plan: PlannedNotification, settings: RecipientSettings, now: Date): Draft {
-  const muted = settings.muted.includes(plan.category);
-  const rendered = render(plan.messageKey, plan.args, settings.locale);
+function draftItem(deps: NotificationDeps, event: DomainEvent, plan: PlannedNotification, state: RecipientState, now: Date): Draft {
+  const muted = state.muted.includes(plan.category);
+  const rendered = render(plan.messageKey, plan.args, state.locale);
   const leaseUntil = new Date(now.getTime() + (deps.leaseMs ?? DEFAULT_LEASE_MS));
   const ref = deps.db.collection(notificationsCollection(plan.recipientId)).doc(encodeEventId(event.id)).withConverter(inboxConverter);
+  const push = muted
+    ? pushState("muted", { finishedAt: now })
+    : state.targets.length === 0
+      ? pushState("no-devices", { finishedAt: now })
+      : pushState("sending", { leaseUntil, attempts: 1 });
   const item: InboxItem = {
     type: event.type,
     category: plan.category,
@@ -203,13 +236,21 @@ function draftItem(deps: NotificationDeps, event: DomainEvent, plan: PlannedNoti
     data: plan.data,
     read: false,
     createdAt: now,
-    push: muted ? pushState("muted", { finishedAt: now }) : pushState("sending", { leaseUntil, attempts: 1 }),
+    push,
   };
-  return { plan, settings, muted, ref, item, now, leaseUntil, created: false };
+  const counterRef = deps.db.doc(inboxCounterDoc(plan.recipientId));
+  return { plan, state, final: push.state !== "sending", ref, counterRef, item, now, leaseUntil, created: false };
 }
 
 const ALREADY_EXISTS = 6;
-const CREATES_PER_BATCH = 500;
+/** Two writes per item (the item and its owner's unread count); a batch holds at most 500. */
+const ITEMS_PER_BATCH = 250;
+
+/** Adds the creation of a draft's item, and the matching rise of its owner's unread count, to a batch. */
+function addCreation(batch: WriteBatch, draft: Draft): void {
+  batch.create(draft.ref, draft.item);
+  batch.set(draft.counterRef, { unread: FieldValue.increment(1) }, { merge: true });
+}
 
 /**
  * The common case (a first delivery) in a few round trips: each chunk of items is created in one batch of
@@ -217,10 +258,10 @@ const CREATES_PER_BATCH = 500;
  * items take the one-by-one path in `deliver`, which sorts out which are new.
  */
 async function createFreshItems(db: Firestore, drafts: Draft[]): Promise<void> {
-  for (let start = 0; start < drafts.length; start += CREATES_PER_BATCH) {
-    const chunk = drafts.slice(start, start + CREATES_PER_BATCH);
+  for (let start = 0; start < drafts.length; start += ITEMS_PER_BATCH) {
+    const chunk = drafts.slice(start, start + ITEMS_PER_BATCH);
     const batch = db.batch();
-    for (const draft of chunk) batch.create(draft.ref, draft.item);
+    for (const draft of chunk) addCreation(batch, draft);
     try {
       await batch.commit();
       for (const draft of chunk) draft.created = true;
@@ -230,18 +271,27 @@ async function createFreshItems(db: Firestore, drafts: Draft[]): Promise<void> {
   }
 }
 
-async function deliver(deps: NotificationDeps, event: DomainEvent, draft: Draft): Promise<RecipientOutcome> {
-  const { plan, settings, muted, ref, now, leaseUntil } = draft;
+/** A recipient's outcome, and the write that records its push's end (settled once the BulkWriter flushes). */
+interface Delivery {
+  outcome: RecipientOutcome;
+  finished?: Promise<unknown>;
+}
+
+async function deliver(deps: NotificationDeps, event: DomainEvent, draft: Draft, finishes: BulkWriter): Promise<Delivery> {
+  const { now, leaseUntil, ref } = draft;
   if (!draft.created) {
     try {
-      await ref.create(draft.item);
+      const batch = deps.db.batch();
+      addCreation(batch, draft);
+      await batch.commit();
+      draft.created = true;
     } catch (error) {
       if ((error as { code?: number }).code !== ALREADY_EXISTS) throw error;
-      if (muted || !(await claimUnfinishedPush(deps.db, ref, now, leaseUntil))) return "duplicate";
+      if (draft.final || !(await claimUnfinishedPush(deps.db, ref, now, leaseUntil))) return { outcome: "duplicate" };
     }
   }
-  if (muted) return "muted";
-  return pushToDevices(deps, event, plan, settings, ref);
+  if (draft.final) return { outcome: draft.item.push.state === "muted" ? "muted" : "no-devices" };
+  return pushToDevices(deps, event, draft, finishes);
 }
 
 /**
@@ -266,65 +316,51 @@ async function claimUnfinishedPush(db: Firestore, ref: DocumentReference<InboxIt
   });
 }
 
-async function pushToDevices(
-  deps: NotificationDeps,
-  event: DomainEvent,
-  plan: PlannedNotification,
-  settings: RecipientSettings,
-  ref: DocumentReference<InboxItem>,
-): Promise<RecipientOutcome> {
-  const { db, clock } = deps;
+async function pushToDevices(deps: NotificationDeps, event: DomainEvent, draft: Draft, finishes: BulkWriter): Promise<Delivery> {
+  const { plan, state, ref } = draft;
   const uid = plan.recipientId;
-  // Devices and the unread count in parallel (the count is one read even when there turn out to be no devices).
-  const [deviceSnaps, unread] = await Promise.all([
-    db.collection(devicesCollection(uid)).get(),
-    db.collection(notificationsCollection(uid)).where("read", "==", false).count().get(),
-  ]);
-  const devices = deviceSnaps.docs.flatMap((doc) => {
-    const parsed = deviceSchema.safeParse(doc.data());
-    return parsed.success ? [{ doc, device: parsed.data }] : [];
-  });
-  const finish = (state: PushState["state"], extra: Record<string, unknown>) =>
-    ref.withConverter(null).update({ "push.state": state, "push.leaseUntil": null, "push.finishedAt": clock.now(), ...extra });
-  if (devices.length === 0) {
-    await finish("no-devices", { "push.devices": 0 });
-    return "no-devices";
-  }
+  const finish = (finalState: PushState["state"], extra: Record<string, unknown>) => {
+    const write = finishes.update(ref.withConverter(null), { "push.state": finalState, "push.leaseUntil": null, "push.finishedAt": deps.clock.now(), ...extra });
+    write.catch(() => undefined); // handled: the worker collects every write's outcome after closing the writer
+    return write;
+  };
+  // The badge counts this item once it is in the inbox: created now, or (a redelivery) already counted before.
+  const badge = state.unread + (draft.created ? 1 : 0);
 
   const seen = new Set<string>();
-  const messages = devices
-    .filter(({ device }) => !seen.has(device.token) && Boolean(seen.add(device.token)))
-    .map(({ device }) =>
-      buildPushMessage(device.token, {
+  const messages = state.targets
+    .filter(({ target }) => !seen.has(target.token) && Boolean(seen.add(target.token)))
+    .map(({ target }) =>
+      buildPushMessage(target.token, {
         notificationId: ref.id,
         type: event.type,
         category: plan.category,
-        rendered: render(plan.messageKey, plan.args, pickLocale(device.locale, settings.locale)),
+        rendered: render(plan.messageKey, plan.args, pickLocale(target.locale, state.locale)),
         data: plan.data,
         threadId: plan.threadId,
         collapseKey: plan.collapseKey,
-        badge: unread.data().count,
+        badge,
       }),
     );
 
   const report = await sendAll(deps.push, messages, deps.retry ?? defaultRetryPolicy);
 
-  // Dead tokens: delete their device documents, unless the device re-registered meanwhile (update-time precondition).
+  // Dead tokens: their devices go, unless re-registered with another token meanwhile.
   const stale = new Set(report.staleTokens);
   const removals = await Promise.allSettled(
-    devices.filter(({ device }) => stale.has(device.token)).map(({ doc }) => doc.ref.delete({ lastUpdateTime: doc.updateTime })),
+    state.targets.filter(({ target }) => stale.has(target.token)).map(({ deviceId, target }) => removeStaleDevice(deps.db, uid, deviceId, target.token)),
   );
-  const removed = removals.filter((r) => r.status === "fulfilled").length;
+  const removed = removals.filter((r) => r.status === "fulfilled" && r.value).length;
   if (removed > 0) logStaleTokens(uid, removed);
   if (report.failed.length > 0) logPushFailed(event.id, uid, report.failed.map((f) => f.code));
 
   // "sent" if any device got it; "failed" if none did and some failed for good; "no-devices" if every token was dead.
-  const state = report.delivered > 0 ? "sent" : report.failed.length > 0 ? "failed" : "no-devices";
-  await finish(state, {
+  const outcome = report.delivered > 0 ? "sent" : report.failed.length > 0 ? "failed" : "no-devices";
+  const finished = finish(outcome, {
     "push.devices": messages.length,
     "push.delivered": report.delivered,
     "push.removedTokens": removed,
     "push.lastError": report.failed[0]?.code ?? null,
   });
-  return state === "sent" ? "pushed" : state;
+  return { outcome: outcome === "sent" ? "pushed" : outcome, finished };
 }

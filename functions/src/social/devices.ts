@@ -1,10 +1,12 @@
 import type { Auth } from "firebase-admin/auth";
-import type { Firestore } from "firebase-admin/firestore";
+import { FieldValue } from "firebase-admin/firestore";
+import type { DocumentData, DocumentReference, Firestore, SetOptions, WriteBatch } from "firebase-admin/firestore";
 import * as logger from "firebase-functions/logger";
 import { HttpsError } from "firebase-functions/v2/https";
 import { z } from "zod";
 import type { Clock } from "../lib/clock";
-import { DEVICE_PLATFORMS } from "../model/social";
+import { DEVICE_PLATFORMS, pushTargetsDoc } from "../model/social";
+import type { PushTarget } from "../model/social";
 import { devicesRef } from "./refs";
 
 export interface DevicesDeps {
@@ -35,6 +37,29 @@ export async function requireLiveSession(auth: Auth, uid: string, authTimeSecond
 }
 
 /**
+ * Every device write goes through these two, which keep `users/{uid}/private/push` (the worker's copy of the push
+ * targets) in step with `users/{uid}/devices/*` in the same batch or transaction.
+ */
+function setDevice(db: Firestore, batch: WriteBatch, uid: string, deviceId: string, device: PushTarget & { appVersion: string; lastSeenAt: Date }): void {
+  batch.set(devicesRef(db, uid).doc(deviceId), device);
+  const target: PushTarget = { platform: device.platform, token: device.token, locale: device.locale };
+  batch.set(db.doc(pushTargetsDoc(uid)), { devices: { [deviceId]: target } }, { merge: true });
+}
+
+/** What removeDevice needs of a write batch or a transaction. */
+interface Writes {
+  delete(ref: DocumentReference): unknown;
+  set(ref: DocumentReference, data: DocumentData, options: SetOptions): unknown;
+}
+
+function removeDevice(db: Firestore, writes: Writes, uid: string, deviceId: string): void {
+  const targets = db.doc(pushTargetsDoc(uid));
+  const entryGone = { devices: { [deviceId]: FieldValue.delete() } };
+  writes.delete(devicesRef(db, uid).doc(deviceId));
+  writes.set(targets, entryGone, { merge: true });
+}
+
+/**
  * Registers or refreshes this install's push token. A token is bound to one account: any other registration of the
  * same token (another user signed in on this device before) is removed in the same batch, so a signed-out account
  * never receives pushes here.
@@ -51,11 +76,18 @@ export async function registerDevice(
   const batch = deps.db.batch();
   let removed = 0;
   for (const doc of sameToken.docs) {
-    if (doc.ref.path === ref.path || doc.ref.parent.parent?.parent.id !== "users") continue;
-    batch.delete(doc.ref);
+    const owner = doc.ref.parent.parent;
+    if (doc.ref.path === ref.path || !owner || owner.parent.id !== "users") continue;
+    removeDevice(deps.db, batch, owner.id, doc.id);
     removed += 1;
   }
-  batch.set(ref, { platform: input.platform, token: input.token, locale: input.locale, appVersion: input.appVersion, lastSeenAt: deps.clock.now() });
+  setDevice(deps.db, batch, uid, input.deviceId, {
+    platform: input.platform,
+    token: input.token,
+    locale: input.locale,
+    appVersion: input.appVersion,
+    lastSeenAt: deps.clock.now(),
+  });
   await batch.commit();
   logger.info("device registered", { uid, deviceId: input.deviceId, platform: input.platform, removedElsewhere: removed });
   return { deviceId: input.deviceId };
@@ -63,14 +95,19 @@ export async function registerDevice(
 
 /** Sign-out on one device: its registration goes. Safe to retry. */
 export async function unregisterDevice(deps: Pick<DevicesDeps, "db">, uid: string, input: z.infer<typeof unregisterDeviceInput>): Promise<{ ok: true }> {
-  await devicesRef(deps.db, uid).doc(input.deviceId).delete();
+  const batch = deps.db.batch();
+  removeDevice(deps.db, batch, uid, input.deviceId);
+  await batch.commit();
   return { ok: true };
 }
 
 /** Deletes every device registration of the user; returns how many there were. */
 export async function deleteAllDevices(db: Firestore, uid: string): Promise<number> {
   const devices = await devicesRef(db, uid).get();
-  await Promise.all(devices.docs.map((device) => device.ref.delete()));
+  const batch = db.batch();
+  for (const device of devices.docs) batch.delete(device.ref);
+  batch.delete(db.doc(pushTargetsDoc(uid)));
+  await batch.commit();
   return devices.size;
 }
 
@@ -80,4 +117,17 @@ export async function signOutEverywhere(deps: Pick<DevicesDeps, "db" | "auth">, 
   const devicesRemoved = await deleteAllDevices(deps.db, uid);
   logger.info("signed out everywhere", { uid, devicesRemoved });
   return { devicesRemoved };
+}
+
+/**
+ * The notification worker's clean-up of a token FCM called dead: the device goes, unless it was re-registered with
+ * another token meanwhile. Returns whether it was removed.
+ */
+export async function removeStaleDevice(db: Firestore, uid: string, deviceId: string, staleToken: string): Promise<boolean> {
+  return db.runTransaction(async (tx) => {
+    const device = await tx.get(devicesRef(db, uid).doc(deviceId));
+    if (device.exists && device.get("token") !== staleToken) return false;
+    removeDevice(db, tx, uid, deviceId);
+    return device.exists;
+  });
 }

@@ -2,7 +2,6 @@
 // SDK) → signed webhook deliveries over HTTP to the emulated stripeWebhook → Firestore state read by clients.
 import assert from "node:assert/strict";
 import { doc, getDoc } from "firebase/firestore";
-import { FunctionsError } from "firebase/functions";
 import type { StripeEventObject } from "../../devtools/fakes/stripe";
 import type { DonateResult } from "../../src/donations/donate";
 import { adminDb } from "../helpers/admin";
@@ -10,6 +9,7 @@ import { anonymousClient, signedInClient } from "../helpers/clients";
 import type { TestClient } from "../helpers/clients";
 import { seedWish } from "../helpers/donation-fixtures";
 import { functionUrl } from "../helpers/emulators";
+import { expectCode } from "../helpers/errors";
 import { fakeStripe } from "../helpers/fakes";
 
 const WISH = "wish-bike";
@@ -18,15 +18,6 @@ async function webhook(event: StripeEventObject, options: { secret?: string; sig
   const response = await fakeStripe().deliver(await functionUrl("stripeWebhook"), event, options);
   const body = (await response.json()) as Record<string, unknown>;
   return { status: response.status, body };
-}
-
-async function expectCode(promise: Promise<unknown>, code: string, message?: RegExp): Promise<void> {
-  await assert.rejects(promise, (error: unknown) => {
-    assert.ok(error instanceof FunctionsError, `expected a FunctionsError, got ${String(error)}`);
-    assert.equal(error.code, `functions/${code}`, error.message);
-    if (message) assert.match(error.message, message);
-    return true;
-  });
 }
 
 async function donation(id: string) {

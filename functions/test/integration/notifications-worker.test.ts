@@ -27,6 +27,7 @@ const noSleep = { maxAttempts: 3, baseDelayMs: 1, sleep: () => Promise.resolve()
 async function seedRecipient(uid: string, token: string): Promise<void> {
   await adminDb().doc(`users/${uid}`).set({ displayName: uid, photoUrl: null, facebookLinked: false });
   await adminDb().doc(`users/${uid}/devices/phone`).set({ platform: "android", token, locale: "en", appVersion: "1", lastSeenAt: NOW });
+  await adminDb().doc(`users/${uid}/private/push`).set({ devices: { phone: { platform: "android", token, locale: "en" } } });
 }
 
 function message(event: DomainEvent, messageId = "msg-1") {

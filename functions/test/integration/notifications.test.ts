@@ -45,14 +45,11 @@ async function seedUser(uid: string, opts: { name?: string; locale?: "en" | "cs"
     facebookId: null,
     settings: { locale: opts.locale ?? "en", mutedCategories: opts.muted ?? [], showDonationsInFeed: true },
   });
+  // Devices as registerDevice writes them: the device document and its entry in the push targets.
   for (const device of opts.devices ?? []) {
-    await db.doc(`users/${uid}/devices/${device.id}`).set({
-      platform: device.platform,
-      token: device.token,
-      locale: device.locale,
-      appVersion: "1.0.0",
-      lastSeenAt: now,
-    });
+    const target = { platform: device.platform, token: device.token, locale: device.locale };
+    await db.doc(`users/${uid}/devices/${device.id}`).set({ ...target, appVersion: "1.0.0", lastSeenAt: now });
+    await db.doc(`users/${uid}/private/push`).set({ devices: { [device.id]: target } }, { merge: true });
   }
 }
 
@@ -209,8 +206,8 @@ describe("notifications through Pub/Sub (integration)", function () {
     const token = uniq("tok");
     await seedUser(owner, { devices: [{ id: "d", platform: "ios", token, locale: "en" }] });
     await seedUser(donor, { name: "Secret Santa" });
-    await adminDb().doc(`users/${owner}/notifications/older-unread`).set({ read: false, createdAt: new Date(0) });
-    await adminDb().doc(`users/${owner}/notifications/older-read`).set({ read: true, createdAt: new Date(0) });
+    // One older unread item, as counted in the inbox counter the worker keeps.
+    await adminDb().doc(`users/${owner}/private/inbox`).set({ unread: 1 });
     await seedWish(wishId, { ownerId: owner, viewerIds: [owner, donor] });
     const eventId = `donation.received:${uniq("d")}`;
     await publishViaOutbox({ id: eventId, type: "donation.received", wishId, donationId: "d1", donorId: donor, amount: 20_000, currency: "CZK", anonymous: true });
@@ -219,6 +216,7 @@ describe("notifications through Pub/Sub (integration)", function () {
     assert.equal(item.get("body"), "Someone gave CZK\u00a0200.00 to “Road bike”");
     const push = await pushesTo(token);
     assert.equal((push.message.apns as { payload: { aps: { badge: number } } }).payload.aps.badge, 2);
+    assert.equal((await adminDb().doc(`users/${owner}/private/inbox`).get()).get("unread"), 2, "the new item is counted");
     const everything = JSON.stringify([item.data(), push.message]);
     assert.ok(!everything.includes("Secret Santa") && !everything.includes(donor), "the anonymous donor appears nowhere");
   });

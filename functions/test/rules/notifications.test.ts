@@ -1,6 +1,7 @@
 // Rules matrix for the notifications inbox `users/{uid}/notifications/{id}` (docs/notifications.md):
 // roles (owner, another signed-in user, an admin, signed out) × operations (get, list, create, update, delete),
-// allowed and denied asserted. The owner may read (lists carry a limit ≤ 50) and flip `read` false → true; nothing else.
+// allowed and denied asserted. The owner may read (lists carry a limit ≤ 50); nothing is written from a client (the
+// markNotificationsRead callable marks items read). Also the unread count `users/{uid}/private/inbox`: owner-read only.
 import { assertFails, assertSucceeds } from "@firebase/rules-unit-testing";
 import type { RulesTestContext } from "@firebase/rules-unit-testing";
 import { Timestamp, collection, deleteDoc, doc, getDoc, getDocs, limit, orderBy, query, setDoc, startAfter, updateDoc, where } from "firebase/firestore";
@@ -87,20 +88,16 @@ describe("rules: notifications inbox", () => {
   });
 
   describe("update", () => {
-    it("the owner may mark an unread item read", async () => {
-      await assertSucceeds(updateDoc(doc(await as("owner"), UNREAD), { read: true }));
+    it("the owner may not mark an item read directly (the markNotificationsRead callable does, keeping the count)", async () => {
+      await assertFails(updateDoc(doc(await as("owner"), UNREAD), { read: true }));
     });
     it("the owner may not mark a read item unread", async () => {
       await assertFails(updateDoc(doc(await as("owner"), READ), { read: false }));
     });
-    it("the owner may not change anything but read", async () => {
+    it("the owner may not change any other field", async () => {
       const db = await as("owner");
-      await assertFails(updateDoc(doc(db, UNREAD), { read: true, title: "Forged" }));
+      await assertFails(updateDoc(doc(db, UNREAD), { title: "Forged" }));
       await assertFails(updateDoc(doc(db, UNREAD), { "push.state": "failed" }));
-      await assertFails(updateDoc(doc(db, UNREAD), { data: { wishId: "other" } }));
-    });
-    it("the owner may not set read to a non-boolean", async () => {
-      await assertFails(updateDoc(doc(await as("owner"), UNREAD), { read: "yes" }));
     });
     for (const role of ["other", "admin", "signed-out"] as const) {
       it(`${role} may not mark it read`, async () => {
@@ -115,5 +112,27 @@ describe("rules: notifications inbox", () => {
         await assertFails(deleteDoc(doc(await as(role), READ)));
       });
     }
+  });
+
+  describe("the unread count users/{uid}/private/inbox", () => {
+    const COUNTER = `users/${OWNER}/private/inbox`;
+    beforeEach(() => seed({ [COUNTER]: { unread: 1 } }));
+
+    it("get: the owner only", async () => {
+      await assertSucceeds(getDoc(doc(await as("owner"), COUNTER)));
+      for (const role of ["other", "admin", "signed-out"] as const) await assertFails(getDoc(doc(await as(role), COUNTER)));
+    });
+    it("list: the owner lists their own private documents; nobody else", async () => {
+      await assertSucceeds(getDocs(collection(await as("owner"), `users/${OWNER}/private`)));
+      for (const role of ["other", "admin", "signed-out"] as const) await assertFails(getDocs(collection(await as(role), `users/${OWNER}/private`)));
+    });
+    it("create, update, delete: nobody, not even the owner (server-owned counter)", async () => {
+      for (const role of ["owner", "other", "admin", "signed-out"] as const) {
+        const db = await as(role);
+        await assertFails(updateDoc(doc(db, COUNTER), { unread: 0 }));
+        await assertFails(deleteDoc(doc(db, COUNTER)));
+        await assertFails(setDoc(doc(db, `users/${OWNER}/private/inbox2`), { unread: 0 }));
+      }
+    });
   });
 });

@@ -61,7 +61,8 @@ const TARGETS: Target[] = [
     path: "users/ann/devices/d1",
     list: (db) => collection(db, "users/ann/devices"),
     update: { token: "stolen" },
-    allowed: { self: ["get", "list", "delete"] },
+    // No client delete: unregisterDevice removes the device and its push target together.
+    allowed: { self: ["get", "list"] },
   },
   {
     // self = the recipient (ann), requester = the sender (rita); the list query carries the constraint the rule checks.

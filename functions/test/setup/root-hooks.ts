@@ -26,8 +26,9 @@ export const mochaHooks = {
     if (!emulatorsRunning()) return;
     // Security-rules tests test the rules alone: the emulated triggers are off for them. Otherwise a trigger fired by
     // the previous test's data (e.g. wishDeleted, fired when the reset below deletes a wish) can run late and change
-    // the documents a rules test has just seeded. Off before the reset, so the reset's deletes fire nothing; back on
-    // after it, for the integration tests.
+    // the documents a rules test has just seeded. Off before the reset, so the reset's deletes fire nothing. The rules
+    // tests run last (.mocharc.all.json), so `npm test` switches once; switching back on (a focused run with a rules
+    // file before an integration file) reloads the triggers under new emulator keys.
     const rulesTest = /[\\/]test[\\/]rules[\\/]/.test(this.currentTest?.file ?? "");
     if (rulesTest) await setBackgroundTriggers(false);
     await clearAll();

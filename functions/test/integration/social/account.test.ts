@@ -5,6 +5,11 @@ import { adminAuth, adminDb } from "../../helpers/admin";
 import { fakeGraph } from "../../helpers/fakes";
 import { appUser, exists, ids, makeFriends, rejectsWith, signUpWithFacebook } from "./helpers";
 
+/** `users/{uid}/private/push` devices map: what the notification worker pushes to. */
+async function pushTargets(uid: string): Promise<Record<string, unknown>> {
+  return ((await adminDb().doc(`users/${uid}/private/push`).get()).get("devices") as Record<string, unknown> | undefined) ?? {};
+}
+
 const device = (deviceId: string, token: string) => ({ deviceId, platform: "android", token, locale: "cs-CZ", appVersion: "1.4.0" });
 
 describe("social: devices and signing out", function () {
@@ -19,24 +24,29 @@ describe("social: devices and signing out", function () {
     assert.equal(stored.get("token"), "fcm-token-2");
     assert.equal(stored.get("platform"), "ios");
     assert.ok(stored.get("lastSeenAt"));
+    assert.deepEqual(await pushTargets("ann"), { "install-ann-1": { platform: "ios", token: "fcm-token-2", locale: "cs-CZ" } });
 
     // Bob signs in on Ann's phone: the token is Bob's now, Ann must not get pushes there.
     await bob.call("registerDevice", device("install-shared", "fcm-token-2"));
     assert.deepEqual(await ids("users/ann/devices"), []);
     assert.deepEqual(await ids("users/bob/devices"), ["install-shared"]);
+    assert.deepEqual(await pushTargets("ann"), {});
+    assert.deepEqual(Object.keys(await pushTargets("bob")), ["install-shared"]);
 
     await bob.call("unregisterDevice", { deviceId: "install-shared" });
     await bob.call("unregisterDevice", { deviceId: "install-shared" });
     assert.deepEqual(await ids("users/bob/devices"), []);
+    assert.deepEqual(await pushTargets("bob"), {});
     await rejectsWith(ann.call("registerDevice", { ...device("install-x1", "t"), platform: "symbian" }), "invalid-argument", /platform/);
     await rejectsWith(ann.call("registerDevice", device("x", "t")), "invalid-argument", /deviceId/);
   });
 
-  it("the owner may also delete a device registration directly (rules)", async () => {
+  it("the owner cannot delete a device registration directly (its push target would stay): unregisterDevice does", async () => {
     const ann = await appUser("ann");
     await ann.call("registerDevice", device("install-ann-1", "fcm-token-1"));
-    await deleteDoc(doc(ann.db, "users/ann/devices/install-ann-1"));
-    assert.equal(await exists("users/ann/devices/install-ann-1"), false);
+    await assert.rejects(deleteDoc(doc(ann.db, "users/ann/devices/install-ann-1")), { code: "permission-denied" });
+    assert.equal(await exists("users/ann/devices/install-ann-1"), true);
+    assert.deepEqual(Object.keys(await pushTargets("ann")), ["install-ann-1"]);
   });
 
   it("sign out everywhere revokes the refresh tokens, removes every device, and the old session cannot re-register", async () => {
@@ -46,6 +56,7 @@ describe("social: devices and signing out", function () {
     await new Promise((resolve) => setTimeout(resolve, 1100)); // revocation has one-second resolution
     assert.deepEqual(await ann.call("signOutEverywhere"), { devicesRemoved: 2 });
     assert.deepEqual(await ids("users/ann/devices"), []);
+    assert.equal(await exists("users/ann/private/push"), false, "no push target is left");
     const record = await adminAuth().getUser("ann");
     assert.ok(record.tokensValidAfterTime && Date.parse(record.tokensValidAfterTime) > Date.now() - 60_000, "refresh tokens revoked");
     await rejectsWith(ann.call("registerDevice", device("install-phone", "fcm-1")), "unauthenticated", /signed out/);

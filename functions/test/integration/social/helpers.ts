@@ -53,13 +53,7 @@ export async function makeFriends(a: string, b: string): Promise<void> {
 }
 
 /** The callable failed with `code` (e.g. "invalid-argument") and a message matching `message`. */
-export async function rejectsWith(promise: Promise<unknown>, code: string, message?: RegExp): Promise<void> {
-  await assert.rejects(promise, (error: { code?: string; message?: string }) => {
-    assert.equal(error.code, `functions/${code}`, `expected ${code}, got ${error.code}: ${error.message}`);
-    if (message) assert.match(error.message ?? "", message);
-    return true;
-  });
-}
+export { expectCode as rejectsWith } from "../../helpers/errors";
 
 export async function exists(path: string): Promise<boolean> {
   return (await adminDb().doc(path).get()).exists;
