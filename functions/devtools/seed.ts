@@ -166,6 +166,9 @@ async function main(): Promise<void> {
   await settle("Bob's feed", async () => !(await db.collection(`users/${bob.uid}/feed`).limit(1).get()).empty);
   await settle("Alice's inbox", async () => !(await db.collection(`users/${alice.uid}/notifications`).limit(1).get()).empty);
   await new Promise((resolve) => setTimeout(resolve, 3000));
+  // Alice has read her oldest notification: her inbox shows read and unread items, and users/{uid}/private/inbox counts.
+  const oldest = await db.collection(`users/${alice.uid}/notifications`).orderBy("createdAt").limit(1).get();
+  await alice.call("markNotificationsRead", { ids: oldest.docs.map((doc) => doc.id) });
 
   // --- Export: the emulators' data and the fake Stripe's objects (loaded again by devtools/fake-services.ts).
   const exportDir = path.join(ROOT, "emulator-data");
