@@ -114,6 +114,11 @@ describe("rules: identity and social graph", () => {
     }
   }
 
+  it("a friend request shows each party the other's profile: the recipient reads the sender's too", async () => {
+    await assertSucceeds(getDoc(doc(await as("self"), "users/rita")));
+    await assertFails(getDoc(doc(await as("friend"), "users/rita")));
+  });
+
   it("nobody lists users (there is no directory), not even with a filter", async () => {
     await assertFails(getDocs(query(collection(await as("self"), "users"), where("displayName", "==", "Bob"))));
   });
