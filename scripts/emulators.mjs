@@ -263,7 +263,8 @@ function run(mode, command) {
   }
   const ui = mode === "start" && uiAvailable(env);
   const config = writeLocalConfig(env, { ui });
-  const args = [firebaseBin(), "--config", config, "--project", PROJECT_ID];
+  // The reaper keeps the Functions emulator's pool of idle worker processes in check (see the file).
+  const args = ["--require", path.join(ROOT, "scripts", "functions-worker-reaper.cjs"), firebaseBin(), "--config", config, "--project", PROJECT_ID];
   if (mode === "start") {
     args.push("emulators:start", "--only", ui ? `${EMULATORS},ui` : EMULATORS, "--import", "emulator-data");
     process.stdout.write(
