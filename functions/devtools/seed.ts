@@ -9,9 +9,9 @@
 //   npm run seed        (from the repository root: starts the emulators, runs this, exports, stops)
 import { writeFileSync } from "node:fs";
 import path from "node:path";
-import { addDoc, collection, serverTimestamp } from "firebase/firestore";
 import { adminDb } from "../test/helpers/admin";
 import type { TestClient } from "../test/helpers/clients";
+import { addComment } from "../test/helpers/comments";
 import { requireEnv } from "../test/helpers/emulators";
 import { clearAll } from "../test/helpers/reset";
 import { fakeGraph, fakeStripe, startFcmFake, startGraphFakeForTests, startStripeFake } from "../test/helpers/fakes";
@@ -51,7 +51,8 @@ async function main(): Promise<void> {
   await clearAll();
   seedDemoGraph(fakeGraph()); // the same Facebook accounts and friendships that `npm start`'s fake Graph serves
 
-  // --- People: Alice, Bob and Cyril sign up with Facebook (the fake Graph's demo accounts); Alice is friends with both.
+  // --- People: Alice, Bob, Cyril and Dana sign up with Facebook (the fake Graph's demo accounts); Alice is friends with
+  // all three on Facebook.
   const users: Record<string, TestClient> = {};
   for (const demo of DEMO_FACEBOOK_USERS) {
     const profile = { id: demo.id, first_name: demo.first_name, last_name: demo.last_name, email: demo.email, birthday: demo.birthday };
@@ -63,9 +64,12 @@ async function main(): Promise<void> {
   const alice = users["demo-alice"]!;
   const bob = users["demo-bob"]!;
   const cyril = users["demo-cyril"]!;
+  const dana = users["demo-dana"]!;
 
-  // An in-app friend request waiting for Cyril's answer, and Alice's private group.
+  // Bob and Cyril become friends in the app (request, accepted); Dana's request waits for Bob's answer; Alice's group.
   await bob.call("sendFriendRequest", { toUid: cyril.uid });
+  await cyril.call("acceptFriendRequest", { fromUid: bob.uid });
+  await dana.call("sendFriendRequest", { toUid: bob.uid });
   const { groupId: family } = await alice.call<{ groupId: string }>("createGroup", { name: "Family", memberIds: [bob.uid] });
   await alice.call("registerDevice", { deviceId: "alice-pixel-8", platform: "android", token: "demo-fcm-token-alice", locale: "cs-CZ", appVersion: "1.0.0" });
   await bob.call("registerDevice", { deviceId: "bob-iphone-15", platform: "ios", token: "demo-fcm-token-bob", locale: "en-GB", appVersion: "1.0.0" });
@@ -118,7 +122,8 @@ async function main(): Promise<void> {
     deadline: inDays(30),
     audience: friends,
   });
-  // Bob runs a surprise for Alice; Cyril (Alice's friend) is in on it. Alice cannot see it until it is funded.
+  // Bob runs a surprise for Alice; Cyril (a friend of both from before the surprise) is in on it. Alice cannot see it
+  // until it is funded.
   const { wishId: surprise } = await bob.call<{ wishId: string }>("createWish", {
     title: "Surprise: a drone for Alice's birthday",
     description: "Shh! She has wanted one for years.",
@@ -130,8 +135,11 @@ async function main(): Promise<void> {
   });
 
   // --- Comments, as the app writes them (direct client writes under the rules).
-  await addDoc(collection(bob.db, "wishes", shoes, "comments"), { authorId: bob.uid, text: "You need these before the season!", createdAt: serverTimestamp() });
-  await addDoc(collection(cyril.db, "wishes", surprise, "comments"), { authorId: cyril.uid, text: "I'm in. Don't tell her!", createdAt: serverTimestamp() });
+  const bobsComment = await addComment(bob.db, bob.uid, shoes, "You need these before the season!");
+  await addComment(cyril.db, cyril.uid, surprise, "I'm in. Don't tell her!");
+
+  // --- A report in the ops moderation queue (one reporter: below the threshold, so the comment stays visible).
+  await dana.call("reportContent", { wishId: shoes, commentId: bobsComment, reason: "spam", note: "Looks like an advert" });
 
   // --- Donations in each state.
   await pay(await donate(bob, shoes, 100_000, { message: "Happy climbing!" }), "succeed"); // succeeded

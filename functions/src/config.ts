@@ -33,3 +33,21 @@ export const payoutOnboardingRefreshUrl = defineString("PAYOUT_ONBOARDING_REFRES
   default: "https://elateme.app/payouts/retry",
   description: "Where Stripe sends the owner when an onboarding link expired; the app asks for a new link.",
 });
+
+/**
+ * Rate limits per user (docs/security.md, "Rate limits"): at most `max` actions in a window of `windowSeconds` that
+ * starts at the first action after the previous window ended. The callables enforce them server-side
+ * (src/lib/rate-limit.ts); comments are client writes, so firestore.rules enforces `comments` with the same numbers
+ * (a unit test keeps the two in step). Over the limit: `resource-exhausted` with the time to retry.
+ */
+export const RATE_LIMITS = {
+  friendRequests: { max: 20, windowSeconds: 60 * 60, noun: "friend requests" },
+  comments: { max: 30, windowSeconds: 10 * 60, noun: "comments" },
+  wishes: { max: 10, windowSeconds: 60 * 60, noun: "new wishes" },
+  donations: { max: 10, windowSeconds: 60 * 60, noun: "donation attempts" },
+  reports: { max: 10, windowSeconds: 60 * 60, noun: "reports" },
+} as const;
+export type RateLimitedAction = keyof typeof RATE_LIMITS;
+
+/** Moderation (docs/operations.md, "Reports"): this many distinct reporters hide a wish or comment pending review. */
+export const REPORT_HIDE_THRESHOLD = 3;

@@ -5,7 +5,7 @@ import { getFirestore } from "firebase-admin/firestore";
 import { getMessaging } from "firebase-admin/messaging";
 import { setGlobalOptions } from "firebase-functions/v2";
 import { onDocumentCreated, onDocumentDeleted, onDocumentWritten } from "firebase-functions/v2/firestore";
-import { onCall, onRequest } from "firebase-functions/v2/https";
+import { onRequest } from "firebase-functions/v2/https";
 import { onMessagePublished } from "firebase-functions/v2/pubsub";
 import { onSchedule } from "firebase-functions/v2/scheduler";
 import { onTaskDispatched } from "firebase-functions/v2/tasks";
@@ -22,7 +22,8 @@ import {
 } from "./config";
 import { systemClock } from "./lib/clock";
 import { adminAppOptions, isEmulator } from "./lib/env";
-import { callable, requireAdmin, requireAuth } from "./lib/errors";
+import { appCallable, replayProtectedCallable } from "./lib/app-check";
+import { requireAdmin, requireAuth } from "./lib/errors";
 import { adminTaskEnqueuer } from "./lib/tasks";
 // system and domain events
 import { relayOutboxEvent, pubSubEventBus } from "./events/publisher";
@@ -35,6 +36,7 @@ import { graphBaseUrl, sdkGraphClient } from "./social/graph-client";
 // wishes, comments, feed
 import { onCommentAdded } from "./comments/added";
 import { fanOutEvent, parseDomainEvent } from "./feed/worker";
+import { reportContent as reportContentHandler, resolveReport as resolveReportHandler } from "./moderation/reports";
 import { createWish as createWishHandler } from "./wishes/create";
 import { cleanUpDeletedWish, deleteWish as deleteWishHandler, onFriendshipChanged, onGroupChanged, setWishAudience as setWishAudienceHandler } from "./wishes/manage";
 // donations and payments
@@ -62,6 +64,8 @@ import { PAYOUT_MAX_ATTEMPTS, payoutTaskPayload, processPayoutEvent, releaseOnbo
 import { StripePayoutProvider } from "./payouts/provider";
 
 initializeApp(adminAppOptions());
+// Every callable below is declared with appCallable (App Check enforced) or replayProtectedCallable (App Check enforced
+// and each token usable once: the money and admin callables). See src/lib/app-check.ts and docs/client-setup.md.
 setGlobalOptions({ region: REGION, maxInstances: 20 });
 
 const db = () => getFirestore();
@@ -95,40 +99,32 @@ const facebookDeps = () => ({
   graph: sdkGraphClient({ appId: facebookAppId.value(), appSecret: facebookAppSecret.value(), baseUrl: graphBaseUrl(isEmulator()) }),
 });
 
-export const syncFacebookProfile = onCall({ secrets: [facebookAppSecret] }, (request) =>
-  callable("syncFacebookProfile", () => socialCallables.syncFacebookProfile(facebookDeps(), request)),
-);
-export const sendFriendRequest = onCall((request) => callable("sendFriendRequest", () => socialCallables.sendFriendRequest(socialDeps(), request)));
-export const acceptFriendRequest = onCall((request) =>
-  callable("acceptFriendRequest", () => socialCallables.acceptFriendRequest(socialDeps(), request)),
-);
-export const declineFriendRequest = onCall((request) =>
-  callable("declineFriendRequest", () => socialCallables.declineFriendRequest(socialDeps(), request)),
-);
-export const cancelFriendRequest = onCall((request) =>
-  callable("cancelFriendRequest", () => socialCallables.cancelFriendRequest(socialDeps(), request)),
-);
-export const unfriend = onCall((request) => callable("unfriend", () => socialCallables.unfriend(socialDeps(), request)));
-export const createGroup = onCall((request) => callable("createGroup", () => socialCallables.createGroup(socialDeps(), request)));
-export const updateGroup = onCall((request) => callable("updateGroup", () => socialCallables.updateGroup(socialDeps(), request)));
-export const deleteGroup = onCall((request) => callable("deleteGroup", () => socialCallables.deleteGroup(socialDeps(), request)));
-export const registerDevice = onCall((request) => callable("registerDevice", () => socialCallables.registerDevice(socialDeps(), request)));
-export const unregisterDevice = onCall((request) =>
-  callable("unregisterDevice", () => socialCallables.unregisterDevice(socialDeps(), request)),
-);
-export const signOutEverywhere = onCall((request) =>
-  callable("signOutEverywhere", () => socialCallables.signOutEverywhere(socialDeps(), request)),
-);
-export const deleteAccount = onCall((request) => callable("deleteAccount", () => socialCallables.deleteAccount(socialDeps(), request)));
+export const syncFacebookProfile = appCallable("syncFacebookProfile", (request) => socialCallables.syncFacebookProfile(facebookDeps(), request), {
+  secrets: [facebookAppSecret],
+});
+export const sendFriendRequest = appCallable("sendFriendRequest", (request) => socialCallables.sendFriendRequest(socialDeps(), request));
+export const acceptFriendRequest = appCallable("acceptFriendRequest", (request) => socialCallables.acceptFriendRequest(socialDeps(), request));
+export const declineFriendRequest = appCallable("declineFriendRequest", (request) => socialCallables.declineFriendRequest(socialDeps(), request));
+export const cancelFriendRequest = appCallable("cancelFriendRequest", (request) => socialCallables.cancelFriendRequest(socialDeps(), request));
+export const unfriend = appCallable("unfriend", (request) => socialCallables.unfriend(socialDeps(), request));
+export const createGroup = appCallable("createGroup", (request) => socialCallables.createGroup(socialDeps(), request));
+export const updateGroup = appCallable("updateGroup", (request) => socialCallables.updateGroup(socialDeps(), request));
+export const deleteGroup = appCallable("deleteGroup", (request) => socialCallables.deleteGroup(socialDeps(), request));
+export const registerDevice = appCallable("registerDevice", (request) => socialCallables.registerDevice(socialDeps(), request));
+export const unregisterDevice = appCallable("unregisterDevice", (request) => socialCallables.unregisterDevice(socialDeps(), request));
+export const signOutEverywhere = appCallable("signOutEverywhere", (request) => socialCallables.signOutEverywhere(socialDeps(), request));
+export const deleteAccount = appCallable("deleteAccount", (request) => socialCallables.deleteAccount(socialDeps(), request));
 
 // ---- wishes, comments, feed ----
 const wishDeps = () => ({ db: db(), clock: systemClock });
 
-export const createWish = onCall((request) => callable("createWish", async () => createWishHandler(wishDeps(), requireAuth(request), request.data)));
-export const deleteWish = onCall((request) => callable("deleteWish", async () => deleteWishHandler(wishDeps(), requireAuth(request), request.data)));
-export const setWishAudience = onCall((request) =>
-  callable("setWishAudience", async () => setWishAudienceHandler(wishDeps(), requireAuth(request), request.data)),
-);
+export const createWish = appCallable("createWish", (request) => createWishHandler(wishDeps(), requireAuth(request), request.data));
+export const deleteWish = appCallable("deleteWish", (request) => deleteWishHandler(wishDeps(), requireAuth(request), request.data));
+export const setWishAudience = appCallable("setWishAudience", (request) => setWishAudienceHandler(wishDeps(), requireAuth(request), request.data));
+
+// Reports of wishes and comments, and their resolution by ops (admin claim; audited). docs/operations.md "Reports".
+export const reportContent = appCallable("reportContent", (request) => reportContentHandler(wishDeps(), requireAuth(request), request.data));
+export const resolveReport = replayProtectedCallable("resolveReport", (request) => resolveReportHandler(wishDeps(), requireAdmin(request), request.data));
 
 export const wishDeleted = onDocumentDeleted({ document: "wishes/{wishId}", retry: true }, async (event) => {
   await cleanUpDeletedWish(db(), event.params.wishId);
@@ -156,17 +152,17 @@ export const feedFanOut = onMessagePublished({ topic: DOMAIN_EVENTS_TOPIC, retry
 const paymentProvider = () => new StripePaymentProvider(stripeClient(stripeSecretKey.value()), stripeWebhookSecret.value());
 const paymentDeps = () => ({ db: db(), clock: systemClock, provider: paymentProvider() });
 
-export const donate = onCall({ secrets: [stripeSecretKey, stripeWebhookSecret] }, (request) =>
-  callable("donate", () => donateHandler(paymentDeps(), request)),
-);
+export const donate = replayProtectedCallable("donate", (request) => donateHandler(paymentDeps(), request), {
+  secrets: [stripeSecretKey, stripeWebhookSecret],
+});
 
 export const stripeWebhook = onRequest({ secrets: [stripeSecretKey, stripeWebhookSecret], cors: false }, async (req, res) => {
   const result = await handlePaymentWebhook(paymentDeps(), { method: req.method, rawBody: req.rawBody, signature: req.get("stripe-signature") });
   res.status(result.status).json(result.body);
 });
 
-export const reconcileWishLedger = onCall((request) =>
-  callable("reconcileWishLedger", () => reconcileWishCallable({ db: db(), clock: systemClock }, request)),
+export const reconcileWishLedger = replayProtectedCallable("reconcileWishLedger", (request) =>
+  reconcileWishCallable({ db: db(), clock: systemClock }, request),
 );
 
 // ---- notifications ----
@@ -178,17 +174,15 @@ export const notifyOnDomainEvent = onMessagePublished({ topic: DOMAIN_EVENTS_TOP
   await handleDomainEventMessage({ db: db(), clock: systemClock, push: pushTransport }, { messageId, data, attributes });
 });
 
-export const markNotificationsRead = onCall((request) =>
-  callable("markNotificationsRead", () => markNotificationsReadHandler({ db: db(), clock: systemClock }, requireAuth(request), request.data)),
+export const markNotificationsRead = appCallable("markNotificationsRead", (request) =>
+  markNotificationsReadHandler({ db: db(), clock: systemClock }, requireAuth(request), request.data),
 );
 
 // ---- closing, refunds, payouts, ops ----
 const closingDeps = () => ({ db: db(), clock: systemClock, tasks: adminTaskEnqueuer });
 const closingProvider = () => new StripeClosingProvider(stripeClient(stripeSecretKey.value()));
 
-export const closeWish = onCall((request) =>
-  callable("closeWish", () => closeWishHandler(closingDeps(), requireAuth(request), request.data)),
-);
+export const closeWish = replayProtectedCallable("closeWish", (request) => closeWishHandler(closingDeps(), requireAuth(request), request.data));
 
 // Wish created / deadline moved → deadline chain; open → closed | expired → refund fan-out.
 export const wishClosingOnWrite = onDocumentWritten({ document: "wishes/{wishId}", retry: true }, async (event) => {
@@ -240,12 +234,8 @@ export const donationRefundOnWrite = onDocumentWritten({ document: "donations/{d
 });
 
 // Ops (admin custom claim only; every action lands in auditLog).
-export const retryRefund = onCall((request) =>
-  callable("retryRefund", () => retryRefundHandler(closingDeps(), requireAdmin(request), request.data)),
-);
-export const freezeWish = onCall((request) =>
-  callable("freezeWish", () => freezeWishHandler(closingDeps(), requireAdmin(request), request.data)),
-);
+export const retryRefund = replayProtectedCallable("retryRefund", (request) => retryRefundHandler(closingDeps(), requireAdmin(request), request.data));
+export const freezeWish = replayProtectedCallable("freezeWish", (request) => freezeWishHandler(closingDeps(), requireAdmin(request), request.data));
 
 // Reconciliation with Stripe (look-back and reasons in src/closing/reconcile.ts and docs/operations.md).
 // A 4-day window can hold thousands of objects: allow more than the default 60 s.
@@ -267,8 +257,9 @@ export const reconcileStripe = onSchedule(
 // ---- payouts (Stripe Connect Express; docs/operations.md "Payouts") ----
 const payoutProvider = () => new StripePayoutProvider(stripeClient(stripeSecretKey.value()));
 
-export const createPayoutAccountLink = onCall({ secrets: [stripeSecretKey] }, (request) =>
-  callable("createPayoutAccountLink", () =>
+export const createPayoutAccountLink = replayProtectedCallable(
+  "createPayoutAccountLink",
+  (request) =>
     createPayoutAccountLinkHandler(
       {
         db: db(),
@@ -279,7 +270,7 @@ export const createPayoutAccountLink = onCall({ secrets: [stripeSecretKey] }, (r
       requireAuth(request),
       request.data,
     ),
-  ),
+  { secrets: [stripeSecretKey] },
 );
 
 export const payOutWish = onTaskDispatched(
@@ -308,4 +299,4 @@ export const stripeConnectWebhook = onRequest({ secrets: [stripeSecretKey, strip
   res.status(result.status).json(result.body);
 });
 
-export const retryPayout = onCall((request) => callable("retryPayout", () => retryPayoutHandler(closingDeps(), requireAdmin(request), request.data)));
+export const retryPayout = replayProtectedCallable("retryPayout", (request) => retryPayoutHandler(closingDeps(), requireAdmin(request), request.data));

@@ -199,6 +199,7 @@ export const DEMO_FACEBOOK_USERS: (FakeFacebookUser & { token: string })[] = [
   { id: "fb-demo-alice", first_name: "Alice", last_name: "Nováková", email: "alice@example.com", birthday: "04/12/1994", token: "EAAdemo-alice" },
   { id: "fb-demo-bob", first_name: "Bob", last_name: "Svoboda", email: "bob@example.com", birthday: "11/02", token: "EAAdemo-bob" },
   { id: "fb-demo-cyril", first_name: "Cyril", last_name: "Dvořák", birthday: "1990", token: "EAAdemo-cyril" },
+  { id: "fb-demo-dana", first_name: "Dana", last_name: "Horáková", email: "dana@example.com", birthday: "07/30/1988", token: "EAAdemo-dana" },
 ];
 
 export function seedDemoGraph(fake: GraphFake): void {
@@ -208,4 +209,5 @@ export function seedDemoGraph(fake: GraphFake): void {
   }
   fake.befriend("fb-demo-alice", "fb-demo-bob");
   fake.befriend("fb-demo-alice", "fb-demo-cyril");
+  fake.befriend("fb-demo-alice", "fb-demo-dana");
 }

@@ -4,24 +4,25 @@ import * as logger from "firebase-functions/logger";
 import { z } from "zod";
 import { addToOutbox } from "../events/outbox";
 import type { Clock } from "../lib/clock";
+import { admit } from "../lib/admission";
 import { parseInput } from "../lib/errors";
+import { idSchema } from "../lib/ids";
+import { wishNotVisible } from "../lib/visibility";
 import type { Wish } from "../model/wish";
 import { wishRef } from "./wishes";
 
-export const closeWishInput = z.object({ wishId: z.string().min(1, "must not be empty").max(128) }).strict();
-
-/** Same message (and code) as the wishes domain uses, so a hidden surprise cannot be told apart from a missing wish. */
-export const NOT_VISIBLE = "No such wish, or you cannot see it.";
+export const closeWishInput = z.object({ wishId: idSchema }).strict();
 
 /**
  * `closeWish` (F9). Only the organizer closes (for an ordinary wish that is its owner; for a surprise, the friend
  * who organised it: the recipient does not know it exists). Checks, in order: the caller may see the wish
- * (otherwise `permission-denied` with the same message as a missing wish), is the organizer (`permission-denied`),
+ * (otherwise the same `permission-denied` as a missing wish, src/lib/visibility.ts), is the organizer (`permission-denied`),
  * and the wish is open (`failed-precondition`: already closed, expired or funded). The status change and the
  * `wish.closed` event commit together; refunds start from the status transition ({@link onWishWrittenForClosing}).
  */
 export async function closeWish(deps: { db: Firestore; clock: Clock }, uid: string, data: unknown): Promise<{ status: "closed" }> {
   const { wishId } = parseInput(closeWishInput, data);
+  await admit(deps, uid);
   const ref = wishRef(deps.db, wishId);
   await deps.db.runTransaction(async (tx) => {
     const wish = requireCloser((await tx.get(ref)).data(), uid);
@@ -37,7 +38,7 @@ export async function closeWish(deps: { db: Firestore; clock: Clock }, uid: stri
 }
 
 function requireCloser(wish: Wish | undefined, uid: string): Wish {
-  if (!wish || (!wish.viewerIds.includes(uid) && wish.organizerId !== uid)) throw new HttpsError("permission-denied", NOT_VISIBLE);
+  if (!wish || (!wish.viewerIds.includes(uid) && wish.organizerId !== uid)) throw wishNotVisible();
   if (wish.organizerId !== uid) throw new HttpsError("permission-denied", "Only the wish's organizer can close it.");
   return wish;
 }

@@ -4,6 +4,7 @@ import * as logger from "firebase-functions/logger";
 import { z } from "zod";
 import { addToOutbox } from "../events/outbox";
 import type { Clock } from "../lib/clock";
+import { idSchema } from "../lib/ids";
 import type { TaskEnqueuer } from "../lib/tasks";
 import { wishRef } from "./wishes";
 
@@ -27,7 +28,7 @@ export const MAX_HOP_MS = 29 * 24 * 60 * 60 * 1000;
 export const EARLY_DELIVERY_TOLERANCE_MS = 10 * 60 * 1000;
 
 export const deadlineTaskPayload = z.object({
-  wishId: z.string().min(1).max(128),
+  wishId: idSchema,
   deadline: z.iso.datetime(),
   hop: z.number().int().min(0),
 });

@@ -5,6 +5,7 @@ import { z } from "zod";
 import type { Clock } from "../lib/clock";
 import { zodConverter } from "../lib/converter";
 import { parseInput } from "../lib/errors";
+import { idSchema } from "../lib/ids";
 import type { TaskEnqueuer } from "../lib/tasks";
 import { AUDIT_LOG, auditEntrySchema } from "../model/closing";
 import type { AuditEntry } from "../model/closing";
@@ -23,8 +24,8 @@ export interface OpsDeps {
 
 export const reasonSchema = z.string().trim().min(3, "must say why (at least 3 characters)").max(500, "must be at most 500 characters");
 
-export const retryRefundInput = z.object({ donationId: z.string().min(1).max(128), reason: reasonSchema }).strict();
-export const freezeWishInput = z.object({ wishId: z.string().min(1).max(128), frozen: z.boolean(), reason: reasonSchema }).strict();
+export const retryRefundInput = z.object({ donationId: idSchema, reason: reasonSchema }).strict();
+export const freezeWishInput = z.object({ wishId: idSchema, frozen: z.boolean(), reason: reasonSchema }).strict();
 
 const auditConverter = zodConverter(auditEntrySchema);
 

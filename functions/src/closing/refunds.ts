@@ -4,6 +4,7 @@ import * as logger from "firebase-functions/logger";
 import { z } from "zod";
 import { addToOutbox } from "../events/outbox";
 import type { Clock } from "../lib/clock";
+import { idSchema } from "../lib/ids";
 import { zodConverter } from "../lib/converter";
 import type { TaskEnqueuer } from "../lib/tasks";
 import { REFUND_FAILURES, REFUND_REQUESTS, refundFailureSchema, refundRequestSchema } from "../model/closing";
@@ -38,7 +39,7 @@ const PERMANENT_CODES = new Set([
 ]);
 
 export const refundTaskPayload = z.object({
-  donationId: z.string().min(1).max(128),
+  donationId: idSchema,
   generation: z.number().int().min(0),
 });
 export type RefundTaskPayload = z.infer<typeof refundTaskPayload>;

@@ -4,7 +4,10 @@ import { HttpsError } from "firebase-functions/v2/https";
 import type { CallableRequest } from "firebase-functions/v2/https";
 import { z } from "zod";
 import type { Clock } from "../lib/clock";
+import { admit } from "../lib/admission";
 import { parseInput, requireAuth } from "../lib/errors";
+import { idSchema } from "../lib/ids";
+import { requireVisibleWish } from "../lib/visibility";
 import type { Donation } from "../model/donation";
 import { CURRENCIES, currencySchema, minorAmountSchema } from "../model/money";
 import type { Currency } from "../model/money";
@@ -17,7 +20,7 @@ import { newPendingDonationState } from "../model/donation";
 /** Callable input. `.strict()`: a client cannot smuggle in a status, a donor or anything else. */
 export const donateInput = z
   .object({
-    wishId: z.string().min(1).max(128),
+    wishId: idSchema,
     amount: minorAmountSchema,
     currency: currencySchema,
     message: z.string().trim().max(500, "must be at most 500 characters").optional(),
@@ -37,8 +40,6 @@ export interface DonateDeps {
   clock: Clock;
   provider: PaymentProvider;
 }
-
-const NOT_FOUND = "This wish does not exist or is not visible to you.";
 
 /**
  * The most a donation may be, given what the wish still needs (overfunding policy, docs/donations.md): at most the
@@ -66,11 +67,11 @@ function unavailable(step: string, error: unknown): HttpsError {
 export async function donate(deps: DonateDeps, request: Pick<CallableRequest, "auth" | "data">): Promise<DonateResult> {
   const uid = requireAuth(request);
   const input = parseInput(donateInput, request.data);
+  await admit(deps, uid, "donations");
   const now = deps.clock.now();
 
-  const wish = (await refs.wish(deps.db, input.wishId).get()).data();
   // A missing wish and a wish the caller may not see (e.g. a surprise for them) are indistinguishable.
-  if (!wish || !wish.viewerIds.includes(uid)) throw new HttpsError("not-found", NOT_FOUND);
+  const wish = requireVisibleWish((await refs.wish(deps.db, input.wishId).get()).data(), uid);
   if (wish.ownerId === uid) throw new HttpsError("permission-denied", "You cannot donate to your own wish.");
   if (wish.status !== "open") throw new HttpsError("failed-precondition", `This wish is ${wish.status} and no longer accepts donations.`);
   // Ops froze it (freezeWish, docs/operations.md): refuse before any provider call, so no PaymentIntent is left behind.

@@ -5,6 +5,7 @@ import type { CallableRequest } from "firebase-functions/v2/https";
 import { z } from "zod";
 import type { Clock } from "../lib/clock";
 import { parseInput, requireAdmin } from "../lib/errors";
+import { idSchema } from "../lib/ids";
 import type { DriftReport } from "../model/donation";
 import { contributionsCollection } from "../model/donation";
 import { WISHES } from "../model/wish";
@@ -87,7 +88,7 @@ export async function reconcileWish(
   return report;
 }
 
-export const reconcileInput = z.object({ wishId: z.string().min(1).max(128), repair: z.boolean().optional() }).strict();
+export const reconcileInput = z.object({ wishId: idSchema, repair: z.boolean().optional() }).strict();
 
 /** Admin callable around `reconcileWish`. */
 export async function reconcileWishCallable(

@@ -1,8 +1,8 @@
 import type { Firestore } from "firebase-admin/firestore";
 import * as logger from "firebase-functions/logger";
 import { createRequire } from "node:module";
-import { PubSub } from "@google-cloud/pubsub";
-import type { ClientConfig } from "@google-cloud/pubsub";
+import type { ClientConfig, PubSub } from "@google-cloud/pubsub";
+import type * as PubSubModule from "@google-cloud/pubsub";
 import { DOMAIN_EVENTS_TOPIC, OUTBOX, domainEventSchema } from "./schema";
 
 /** What the outbox relay needs from Pub/Sub; tests may pass a recording fake. */
@@ -11,6 +11,12 @@ export interface EventBus {
 }
 
 let pubsub: PubSub | undefined;
+
+/**
+ * @google-cloud/pubsub is loaded on first use: it is about a third of the time every function instance spends loading
+ * this codebase (~0.3 s of ~0.9 s, measured), and only the outbox relay publishes.
+ */
+const loadPubSub = () => createRequire(__filename)("@google-cloud/pubsub") as typeof PubSubModule;
 
 /**
  * A PubSub client that also works against the emulator. @google-cloud/pubsub 6 builds its emulator credentials with
@@ -27,7 +33,7 @@ export function newPubSub(options: ClientConfig = {}): PubSub {
   } catch {
     grpc = undefined; // a layout without @google-cloud/pubsub-api: the library's own default
   }
-  return new PubSub({ ...(grpc ? { grpc } : {}), ...options });
+  return new (loadPubSub().PubSub)({ ...(grpc ? { grpc } : {}), ...options });
 }
 
 /** Pub/Sub through @google-cloud/pubsub (honours PUBSUB_EMULATOR_HOST in the emulator). */

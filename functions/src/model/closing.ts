@@ -54,7 +54,7 @@ export type RefundFailure = z.infer<typeof refundFailureSchema>;
 
 /** `auditLog/{id}`: one ops action. */
 export const auditEntrySchema = z.object({
-  action: z.enum(["retryRefund", "freezeWish", "unfreezeWish", "retryPayout"]),
+  action: z.enum(["retryRefund", "freezeWish", "unfreezeWish", "retryPayout", "keepReportedContent", "removeReportedContent"]),
   actorId: z.string(),
   target: z.string(),
   reason: z.string(),

@@ -42,6 +42,9 @@ export const wishSchema = z.object({
   // and is not paid out. Absent on wishes never frozen.
   frozenAt: z.date().nullable().optional(),
   frozenReason: z.string().nullable().optional(),
+  // moderation (docs/operations.md, "Reports"): set while enough distinct reports hide the wish pending review; while
+  // set, only the organizer (and the owner, unless it is an unrevealed surprise) are viewers. Absent on wishes never hidden.
+  hiddenAt: z.date().nullable().optional(),
 });
 export type Wish = z.infer<typeof wishSchema>;
 

@@ -3,7 +3,9 @@ import type { DocumentReference, Firestore } from "firebase-admin/firestore";
 import * as logger from "firebase-functions/logger";
 import { z } from "zod";
 import type { Clock } from "../lib/clock";
+import { admit } from "../lib/admission";
 import { parseInput } from "../lib/errors";
+import { longIdSchema } from "../lib/ids";
 import { inboxCounterDoc, notificationsCollection } from "./model";
 
 export interface InboxDeps {
@@ -16,7 +18,8 @@ export const MAX_IDS_PER_CALL = 50;
 const ITEMS_PER_TRANSACTION = 200;
 const MAX_PAGES = 50;
 
-const notificationId = z.string().regex(/^[^/]{1,1500}$/, "must be a notification id (no '/')");
+/** A notification's id is its domain event's id, which may be longer than our entity ids. */
+const notificationId = longIdSchema;
 
 /** Exactly one of `ids` (the items to mark read) or `all: true` (every unread item). */
 export const markNotificationsReadInput = z
@@ -49,6 +52,7 @@ async function markPage(deps: InboxDeps, uid: string, refs: DocumentReference[])
  */
 export async function markNotificationsRead(deps: InboxDeps, uid: string, data: unknown): Promise<{ marked: number }> {
   const input = parseInput(markNotificationsReadInput, data);
+  await admit(deps, uid);
   const inbox = deps.db.collection(notificationsCollection(uid));
   let marked = 0;
   if (input.ids) {

@@ -3,6 +3,7 @@ import { HttpsError } from "firebase-functions/v2/https";
 import * as logger from "firebase-functions/logger";
 import { z } from "zod";
 import type { Clock } from "../lib/clock";
+import { admit } from "../lib/admission";
 import { parseInput } from "../lib/errors";
 import type { PayoutAccount } from "../model/payout";
 import { PaymentProviderError } from "../payments/provider";
@@ -86,6 +87,7 @@ async function ensureAccount(deps: OnboardingDeps, uid: string): Promise<PayoutA
 
 export async function createPayoutAccountLink(deps: OnboardingDeps, uid: string, data: unknown): Promise<PayoutAccountLink> {
   parseInput(createPayoutAccountLinkInput, data);
+  await admit(deps, uid);
   const account = await ensureAccount(deps, uid);
   const link = await providerCall("create account link", uid, () =>
     deps.provider.createOnboardingLink({ accountId: account.accountId, refreshUrl: deps.urls.refreshUrl, returnUrl: deps.urls.returnUrl }),

@@ -1,11 +1,12 @@
 import { HttpsError } from "firebase-functions/v2/https";
 import { z } from "zod";
 import { parseInput } from "../lib/errors";
+import { idSchema } from "../lib/ids";
 import { audited, reasonSchema } from "../closing/ops";
 import type { OpsDeps } from "../closing/ops";
 import { enqueuePayout, payoutRef } from "./payouts";
 
-export const retryPayoutInput = z.object({ wishId: z.string().min(1).max(128), reason: reasonSchema }).strict();
+export const retryPayoutInput = z.object({ wishId: idSchema, reason: reasonSchema }).strict();
 
 /**
  * `retryPayout({wishId, reason})` (admins only, audited): a failed payout is queued again under a new round. The

@@ -4,6 +4,7 @@ import * as logger from "firebase-functions/logger";
 import { z } from "zod";
 import { addToOutbox } from "../events/outbox";
 import type { Clock } from "../lib/clock";
+import { idSchema } from "../lib/ids";
 import { zodConverter } from "../lib/converter";
 import type { TaskEnqueuer } from "../lib/tasks";
 import { LEDGER, PROVIDER_EVENTS } from "../model/donation";
@@ -37,7 +38,7 @@ const PERMANENT_CODES = new Set(["account_invalid", "resource_missing", "idempot
 /** Provider errors that mean the owner's account cannot receive transfers yet: held until Stripe says it can. */
 const ONBOARDING_CODES = new Set(["insufficient_capabilities_for_transfer", "account_not_verified"]);
 
-export const payoutTaskPayload = z.object({ wishId: z.string().min(1).max(128), round: z.number().int().min(0) });
+export const payoutTaskPayload = z.object({ wishId: idSchema, round: z.number().int().min(0) });
 export type PayoutTaskPayload = z.infer<typeof payoutTaskPayload>;
 
 export interface PayoutDeps {

@@ -1,6 +1,9 @@
 import type { Auth } from "firebase-admin/auth";
 import type { Firestore } from "firebase-admin/firestore";
 import type { CallableRequest } from "firebase-functions/v2/https";
+import { z } from "zod";
+import type { RateLimitedAction } from "../config";
+import { admit } from "../lib/admission";
 import { parseInput, requireAuth } from "../lib/errors";
 import type { Clock } from "../lib/clock";
 import { deleteAccount } from "./account";
@@ -20,8 +23,11 @@ import {
 import { createGroup, createGroupInput, deleteGroup, deleteGroupInput, updateGroup, updateGroupInput } from "./groups";
 
 /**
- * The social domain's callables (docs/social.md): each checks auth first, then validates its input (invalid-argument
- * naming the field), then runs the domain operation. index.ts wraps them in onCall + callable().
+ * The social domain's callables (docs/social.md). Each checks auth first, then validates its input (invalid-argument
+ * naming the field, before any read), then admits the caller (a completed sign-up, and the action's rate limit:
+ * src/lib/admission.ts), then runs the domain operation. index.ts wires them with App Check (src/lib/app-check.ts).
+ * Two callables do not ask for a completed sign-up: syncFacebookProfile (it is the sign-up) and deleteAccount (leaving
+ * always works, also for a half-signed-up account and for a retry after a deletion that stopped halfway).
  */
 export interface SocialDeps {
   db: Firestore;
@@ -31,52 +37,44 @@ export interface SocialDeps {
 
 type Request = Pick<CallableRequest, "auth" | "data">;
 
+/** signOutEverywhere takes no input (whatever the app sends is ignored, as before). */
+const noInput = z.unknown();
+
+/** auth → input → admission, then `run` with the caller's uid and the parsed input. */
+async function signedUpCall<S extends z.ZodType, T>(
+  deps: SocialDeps,
+  request: Request,
+  schema: S,
+  run: (uid: string, input: z.infer<S>) => Promise<T>,
+  action?: RateLimitedAction,
+): Promise<T> {
+  const uid = requireAuth(request);
+  const input = parseInput(schema, request.data);
+  await admit(deps, uid, action);
+  return run(uid, input);
+}
+
 export const socialCallables = {
   syncFacebookProfile: (deps: SocialDeps & { graph: GraphClient; appId: string }, request: Request) => {
     const uid = requireAuth(request);
     return syncFacebookProfile(deps, uid, parseInput(syncFacebookInput, request.data));
   },
-  sendFriendRequest: (deps: SocialDeps, request: Request) => {
-    const uid = requireAuth(request);
-    return sendFriendRequest(deps, uid, parseInput(toUserInput, request.data));
-  },
-  acceptFriendRequest: (deps: SocialDeps, request: Request) => {
-    const uid = requireAuth(request);
-    return acceptFriendRequest(deps, uid, parseInput(fromUserInput, request.data));
-  },
-  declineFriendRequest: (deps: SocialDeps, request: Request) => {
-    const uid = requireAuth(request);
-    return declineFriendRequest(deps, uid, parseInput(fromUserInput, request.data));
-  },
-  cancelFriendRequest: (deps: SocialDeps, request: Request) => {
-    const uid = requireAuth(request);
-    return cancelFriendRequest(deps, uid, parseInput(toUserInput, request.data));
-  },
-  unfriend: (deps: SocialDeps, request: Request) => {
-    const uid = requireAuth(request);
-    return unfriend(deps, uid, parseInput(friendInput, request.data));
-  },
-  createGroup: (deps: SocialDeps, request: Request) => {
-    const uid = requireAuth(request);
-    return createGroup(deps, uid, parseInput(createGroupInput, request.data));
-  },
-  updateGroup: (deps: SocialDeps, request: Request) => {
-    const uid = requireAuth(request);
-    return updateGroup(deps, uid, parseInput(updateGroupInput, request.data));
-  },
-  deleteGroup: (deps: SocialDeps, request: Request) => {
-    const uid = requireAuth(request);
-    return deleteGroup(deps, uid, parseInput(deleteGroupInput, request.data));
-  },
-  registerDevice: (deps: SocialDeps, request: Request) => {
-    const uid = requireAuth(request);
-    const authTime = request.auth?.token.auth_time ?? 0;
-    return registerDevice(deps, uid, authTime, parseInput(registerDeviceInput, request.data));
-  },
-  unregisterDevice: (deps: SocialDeps, request: Request) => {
-    const uid = requireAuth(request);
-    return unregisterDevice(deps, uid, parseInput(unregisterDeviceInput, request.data));
-  },
-  signOutEverywhere: (deps: SocialDeps, request: Request) => signOutEverywhere(deps, requireAuth(request)),
+  sendFriendRequest: (deps: SocialDeps, request: Request) =>
+    signedUpCall(deps, request, toUserInput, (uid, input) => sendFriendRequest(deps, uid, input), "friendRequests"),
+  acceptFriendRequest: (deps: SocialDeps, request: Request) =>
+    signedUpCall(deps, request, fromUserInput, (uid, input) => acceptFriendRequest(deps, uid, input)),
+  declineFriendRequest: (deps: SocialDeps, request: Request) =>
+    signedUpCall(deps, request, fromUserInput, (uid, input) => declineFriendRequest(deps, uid, input)),
+  cancelFriendRequest: (deps: SocialDeps, request: Request) =>
+    signedUpCall(deps, request, toUserInput, (uid, input) => cancelFriendRequest(deps, uid, input)),
+  unfriend: (deps: SocialDeps, request: Request) => signedUpCall(deps, request, friendInput, (uid, input) => unfriend(deps, uid, input)),
+  createGroup: (deps: SocialDeps, request: Request) => signedUpCall(deps, request, createGroupInput, (uid, input) => createGroup(deps, uid, input)),
+  updateGroup: (deps: SocialDeps, request: Request) => signedUpCall(deps, request, updateGroupInput, (uid, input) => updateGroup(deps, uid, input)),
+  deleteGroup: (deps: SocialDeps, request: Request) => signedUpCall(deps, request, deleteGroupInput, (uid, input) => deleteGroup(deps, uid, input)),
+  registerDevice: (deps: SocialDeps, request: Request) =>
+    signedUpCall(deps, request, registerDeviceInput, (uid, input) => registerDevice(deps, uid, request.auth?.token.auth_time ?? 0, input)),
+  unregisterDevice: (deps: SocialDeps, request: Request) =>
+    signedUpCall(deps, request, unregisterDeviceInput, (uid, input) => unregisterDevice(deps, uid, input)),
+  signOutEverywhere: (deps: SocialDeps, request: Request) => signedUpCall(deps, request, noInput, (uid) => signOutEverywhere(deps, uid)),
   deleteAccount: (deps: SocialDeps, request: Request) => deleteAccount(deps, requireAuth(request)),
 };

@@ -5,6 +5,7 @@ import * as logger from "firebase-functions/logger";
 import { HttpsError } from "firebase-functions/v2/https";
 import { z } from "zod";
 import type { Clock } from "../lib/clock";
+import { idSchema } from "../lib/ids";
 import { DEVICE_PLATFORMS, pushTargetsDoc } from "../model/social";
 import type { PushTarget } from "../model/social";
 import { devicesRef } from "./refs";
@@ -15,7 +16,7 @@ export interface DevicesDeps {
   clock: Clock;
 }
 
-const deviceId = z.string().regex(/^[A-Za-z0-9_-]{8,128}$/, "must be 8-128 characters of A-Z, a-z, 0-9, '_' or '-'");
+const deviceId = idSchema.regex(/^[A-Za-z0-9_-]{8,128}$/, "must be 8-128 characters of A-Z, a-z, 0-9, '_' or '-'");
 
 export const registerDeviceInput = z.object({
   deviceId,

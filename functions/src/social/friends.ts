@@ -5,6 +5,7 @@ import { HttpsError } from "firebase-functions/v2/https";
 import { z } from "zod";
 import { addToOutbox } from "../events/outbox";
 import type { Clock } from "../lib/clock";
+import { idSchema } from "../lib/ids";
 import { friendRef, groupsRef, profileRef, requestRef } from "./refs";
 
 export interface FriendsDeps {
@@ -12,10 +13,9 @@ export interface FriendsDeps {
   clock: Clock;
 }
 
-const uidField = z.string().min(1).max(128).regex(/^[^/]+$/, "must be a user id");
-export const toUserInput = z.object({ toUid: uidField });
-export const fromUserInput = z.object({ fromUid: uidField });
-export const friendInput = z.object({ friendUid: uidField });
+export const toUserInput = z.object({ toUid: idSchema });
+export const fromUserInput = z.object({ fromUid: idSchema });
+export const friendInput = z.object({ friendUid: idSchema });
 
 /**
  * Sends a friend request `caller → toUid`. Refused: to oneself (invalid-argument), to a user without a profile

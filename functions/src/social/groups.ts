@@ -3,6 +3,7 @@ import * as logger from "firebase-functions/logger";
 import { HttpsError } from "firebase-functions/v2/https";
 import { z } from "zod";
 import type { Clock } from "../lib/clock";
+import { idSchema } from "../lib/ids";
 import { friendRef, groupsRef } from "./refs";
 
 export interface GroupsDeps {
@@ -15,10 +16,10 @@ export const MAX_GROUPS = 100;
 
 const name = z.string().trim().min(1, "must not be empty").max(80);
 const memberIds = z
-  .array(z.string().min(1).max(128).regex(/^[^/]+$/, "must be a user id"))
+  .array(idSchema)
   .max(MAX_GROUP_MEMBERS)
   .transform((ids) => [...new Set(ids)]);
-const groupId = z.string().min(1).max(128).regex(/^[^/]+$/, "must be a group id");
+const groupId = idSchema;
 
 export const createGroupInput = z.object({ name, memberIds: memberIds.default([]) });
 export const updateGroupInput = z

@@ -2,6 +2,7 @@ import { FieldValue } from "firebase-admin/firestore";
 import type { Firestore } from "firebase-admin/firestore";
 import { z } from "zod";
 import type { Clock } from "../lib/clock";
+import { idSchema } from "../lib/ids";
 import type { TaskEnqueuer } from "../lib/tasks";
 
 /**
@@ -11,7 +12,7 @@ import type { TaskEnqueuer } from "../lib/tasks";
  */
 export const SMOKE_QUEUE = "smokeTask";
 
-export const smokeTaskPayload = z.object({ pingId: z.string().min(1).max(128) });
+export const smokeTaskPayload = z.object({ pingId: idSchema });
 export type SmokeTaskPayload = z.infer<typeof smokeTaskPayload>;
 
 export function smokePingRef(db: Firestore, pingId: string) {

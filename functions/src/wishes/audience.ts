@@ -1,3 +1,4 @@
+import { Timestamp } from "firebase-admin/firestore";
 import type { Firestore, Transaction } from "firebase-admin/firestore";
 import { HttpsError } from "firebase-functions/v2/https";
 import { friendGroupSchema, friendsCollection, groupsCollection } from "../model/social";
@@ -10,6 +11,11 @@ export interface AudienceSubject {
   organizerId: string;
   isSurprise: boolean;
   audience: Audience;
+  /** When the wish was created (for a surprise: friendships made later do not count). */
+  createdAt: Date;
+  /** Set while moderation hides the wish pending review (docs/operations.md, "Reports"). */
+  hiddenAt?: Date | null;
+  revealedAt?: Date | null;
 }
 
 /**
@@ -27,6 +33,17 @@ export async function friendIdsOf(db: Firestore, uid: string): Promise<Set<strin
   return new Set(snap.docs.map((doc) => doc.id));
 }
 
+/** `uid`'s friends with the time each friendship began (`since`; a friendship without one counts as new). */
+async function friendshipsOf(db: Firestore, uid: string): Promise<Map<string, number>> {
+  const snap = await db.collection(friendsCollection(uid)).select("since").get();
+  return new Map(
+    snap.docs.map((doc) => {
+      const since: unknown = doc.get("since");
+      return [doc.id, since instanceof Timestamp ? since.toMillis() : Number.POSITIVE_INFINITY];
+    }),
+  );
+}
+
 export async function isFriend(db: Firestore, uid: string, otherId: string, tx?: Transaction): Promise<boolean> {
   const ref = db.collection(friendsCollection(uid)).doc(otherId);
   const back = db.collection(friendsCollection(otherId)).doc(uid);
@@ -35,14 +52,52 @@ export async function isFriend(db: Firestore, uid: string, otherId: string, tx?:
 }
 
 /**
- * Materialises a wish's audience into `viewerIds`. The circle the audience is drawn from is the friends of the owner;
- * for a surprise, the owner is the recipient, so the audience is drawn from the recipient's friends. Groups are always
- * the organizer's own groups, intersected with that circle. The organizer always sees the wish; the owner sees it
- * unless it is a surprise (a revealed surprise is no longer open and is never recomputed).
+ * Who may see a wish while moderation hides it: its organizer, and its owner unless it is a surprise they have not
+ * been shown yet. Nobody else, whatever the audience says.
+ */
+export function hiddenWishViewers(wish: Pick<AudienceSubject, "ownerId" | "organizerId" | "isSurprise" | "revealedAt">): string[] {
+  const unrevealedSurprise = wish.isSurprise && (wish.revealedAt ?? null) === null;
+  return [...new Set(unrevealedSurprise ? [wish.organizerId] : [wish.organizerId, wish.ownerId])].sort();
+}
+
+/**
+ * The people a wish's audience is drawn from.
+ * - An ordinary wish: the owner's friends.
+ * - A surprise (docs/wishes.md, "Who can join a surprise"): people who are friends of **both** the recipient and the
+ *   organizer, and whose two friendships both began no later than the surprise was created. So no account the
+ *   recipient controls can join a surprise by befriending the recipient (or anybody) afterwards: the organizer had
+ *   befriended everyone in the audience before the surprise existed. `late` are mutual friends who fail only the
+ *   time condition (for the organizer's error message).
+ */
+async function circleOf(db: Firestore, subject: AudienceSubject): Promise<{ circle: Set<string>; late: Set<string> }> {
+  if (!subject.isSurprise) return { circle: await friendIdsOf(db, subject.ownerId), late: new Set() };
+  const [ofRecipient, ofOrganizer] = await Promise.all([friendshipsOf(db, subject.ownerId), friendshipsOf(db, subject.organizerId)]);
+  const cutoff = subject.createdAt.getTime();
+  const circle = new Set<string>();
+  const late = new Set<string>();
+  for (const [id, since] of ofRecipient) {
+    const organizerSince = ofOrganizer.get(id);
+    if (organizerSince === undefined) continue;
+    (since <= cutoff && organizerSince <= cutoff ? circle : late).add(id);
+  }
+  return { circle, late };
+}
+
+/**
+ * Materialises a wish's audience into `viewerIds`: the audience's members within the circle ({@link circleOf}), plus
+ * the organizer (always), plus the owner unless it is a surprise (a revealed surprise is no longer open and is never
+ * recomputed). Groups are always the organizer's own groups. A wish hidden by moderation has only
+ * {@link hiddenWishViewers}.
  */
 export async function resolveViewerIds(db: Firestore, subject: AudienceSubject, options: ResolveOptions): Promise<string[]> {
-  const circle = await friendIdsOf(db, subject.ownerId);
-  const whose = subject.isSurprise ? "a friend of the recipient" : "your friend";
+  if (subject.hiddenAt) return hiddenWishViewers(subject);
+  const { circle, late } = await circleOf(db, subject);
+  const notInCircle = (id: string) =>
+    !subject.isSurprise
+      ? `${id} is not your friend`
+      : late.has(id)
+        ? `${id} became a friend of you or of the recipient after the surprise was created; only earlier friendships count`
+        : `${id} is not a friend of both you and the recipient`;
   const members = new Set<string>();
   switch (subject.audience.kind) {
     case "friends":
@@ -65,7 +120,7 @@ export async function resolveViewerIds(db: Firestore, subject: AudienceSubject, 
     case "people":
       for (const id of subject.audience.userIds) {
         if (circle.has(id)) members.add(id);
-        else if (options.strict) throw new HttpsError("invalid-argument", `Field 'audience.userIds': ${id} is not ${whose}`);
+        else if (options.strict) throw new HttpsError("invalid-argument", `Field 'audience.userIds': ${notInCircle(id)}`);
       }
       break;
   }

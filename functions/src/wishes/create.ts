@@ -5,6 +5,7 @@ import * as logger from "firebase-functions/logger";
 import { addToOutbox } from "../events/outbox";
 import type { Clock } from "../lib/clock";
 import { zodConverter } from "../lib/converter";
+import { admit } from "../lib/admission";
 import { parseInput } from "../lib/errors";
 import { WISHES, newWishState, wishSchema } from "../model/wish";
 import type { Wish } from "../model/wish";
@@ -31,19 +32,23 @@ export function requestWishId(uid: string, requestId: string): string {
 export async function createWish(deps: WishDeps, uid: string, data: unknown): Promise<{ wishId: string }> {
   const now = deps.clock.now();
   const input = parseInput(createWishInput(now), data);
+  await admit(deps, uid, "wishes");
   const isSurprise = input.recipientId !== undefined;
   const ownerId = input.recipientId ?? uid;
   if (isSurprise) {
     if (ownerId === uid) throw new HttpsError("invalid-argument", "Field 'recipientId': a surprise is for someone else; leave it out for your own wish");
     if (!(await isFriend(deps.db, uid, ownerId))) throw new HttpsError("invalid-argument", "Field 'recipientId': must be one of your friends");
   }
-  const subject = { ownerId, organizerId: uid, isSurprise, audience: input.audience };
+  const subject = { ownerId, organizerId: uid, isSurprise, audience: input.audience, createdAt: now };
   const viewerIds = await resolveViewerIds(deps.db, subject, { strict: true });
 
   const wishes = wishesCollection(deps.db);
   const ref = input.requestId ? wishes.doc(requestWishId(uid, input.requestId)) : wishes.doc();
   const wish: Wish = {
-    ...subject,
+    ownerId,
+    organizerId: uid,
+    isSurprise,
+    audience: input.audience,
     title: input.title,
     description: input.description,
     imageUrl: input.imageUrl,

@@ -1,4 +1,5 @@
 import { z } from "zod";
+import { idSchema } from "../lib/ids";
 import { CURRENCIES, currencySchema } from "../model/money";
 import { WISH_LIMITS } from "../model/wish";
 
@@ -6,8 +7,8 @@ import { WISH_LIMITS } from "../model/wish";
 export const audienceInputSchema = z
   .object({
     kind: z.enum(["friends", "groups", "people"], { message: "must be one of friends, groups, people" }),
-    groupIds: z.array(z.string().min(1).max(128)).max(WISH_LIMITS.maxGroupIds).default([]),
-    userIds: z.array(z.string().min(1).max(128)).max(WISH_LIMITS.maxUserIds).default([]),
+    groupIds: z.array(idSchema).max(WISH_LIMITS.maxGroupIds).default([]),
+    userIds: z.array(idSchema).max(WISH_LIMITS.maxUserIds).default([]),
   })
   .strict()
   .superRefine((audience, ctx) => {
@@ -47,7 +48,7 @@ const createWishBase = z
     deadline: z.iso.datetime({ offset: true, message: "must be an ISO-8601 date-time, e.g. 2027-03-01T18:00:00Z" }),
     imageUrl: imageUrlSchema.optional().default(null),
     audience: audienceInputSchema,
-    recipientId: z.string().min(1).max(128).optional(),
+    recipientId: idSchema.optional(),
     /** Client-chosen id of this creation attempt: a retried call with the same id returns the same wish. */
     requestId: z
       .string()
@@ -78,6 +79,6 @@ export function createWishInput(now: Date) {
 }
 export type CreateWishInput = z.infer<ReturnType<typeof createWishInput>>;
 
-export const wishIdInput = z.object({ wishId: z.string().min(1).max(128) }).strict();
+export const wishIdInput = z.object({ wishId: idSchema }).strict();
 
-export const setAudienceInput = z.object({ wishId: z.string().min(1).max(128), audience: audienceInputSchema }).strict();
+export const setAudienceInput = z.object({ wishId: idSchema, audience: audienceInputSchema }).strict();

@@ -1,7 +1,9 @@
 import type { DocumentReference, Firestore } from "firebase-admin/firestore";
 import { HttpsError } from "firebase-functions/v2/https";
 import * as logger from "firebase-functions/logger";
+import { admit } from "../lib/admission";
 import { parseInput } from "../lib/errors";
+import { requireVisibleWish } from "../lib/visibility";
 import { COMMENTS, FOLLOWERS, WISHES } from "../model/wish";
 import type { Audience, Wish } from "../model/wish";
 import { withdrawAllFeedItems, withdrawFeedItems } from "../feed/store";
@@ -9,15 +11,6 @@ import { resolveViewerIds } from "./audience";
 import { wishesCollection } from "./create";
 import type { WishDeps } from "./create";
 import { setAudienceInput, wishIdInput } from "./input";
-
-/** One message for "does not exist" and "exists but you cannot see it", so a hidden surprise cannot be detected. */
-export const NOT_VISIBLE = "No such wish, or you cannot see it.";
-
-/** The wish, if `uid` may see it; otherwise `permission-denied` with {@link NOT_VISIBLE}. */
-export function requireVisible(wish: Wish | undefined, uid: string): Wish {
-  if (!wish || !wish.viewerIds.includes(uid)) throw new HttpsError("permission-denied", NOT_VISIBLE);
-  return wish;
-}
 
 export function requireOrganizer(wish: Wish, uid: string, action: string): void {
   if (wish.organizerId !== uid) throw new HttpsError("permission-denied", `Only the wish's organizer can ${action}.`);
@@ -30,9 +23,10 @@ export function requireOrganizer(wish: Wish, uid: string, action: string): void 
  */
 export async function deleteWish(deps: WishDeps, uid: string, data: unknown): Promise<{ deleted: true }> {
   const { wishId } = parseInput(wishIdInput, data);
+  await admit(deps, uid);
   const ref = wishesCollection(deps.db).doc(wishId);
   await deps.db.runTransaction(async (tx) => {
-    const wish = requireVisible((await tx.get(ref)).data(), uid);
+    const wish = requireVisibleWish((await tx.get(ref)).data(), uid);
     requireOrganizer(wish, uid, "delete it");
     if (wish.hasSucceededDonation) {
       throw new HttpsError("failed-precondition", "Somebody has already donated to this wish, so it cannot be deleted; close it instead and the donors are refunded.");
@@ -54,6 +48,11 @@ export async function cleanUpDeletedWish(db: Firestore, wishId: string): Promise
 interface AudienceChange {
   /** A new audience chosen by the organizer (strict validation); absent = recompute the current one. */
   audience?: Audience;
+  /**
+   * Only remove viewers, never add (a recomputation nobody with a say in the audience asked for: a friendship that
+   * began or ended). For surprises: their audience grows only by an act of the organizer (docs/wishes.md).
+   */
+  shrinkOnly?: boolean;
   /** Checks run on the freshly read wish before anything is written. */
   check?: (wish: Wish | undefined) => Wish | undefined;
 }
@@ -69,7 +68,8 @@ export async function applyAudience(deps: WishDeps, ref: DocumentReference<Wish>
     const wish = change.check ? change.check(snap.data()) : snap.data();
     if (!wish || wish.status !== "open") return null;
     const audience = change.audience ?? wish.audience;
-    const viewerIds = await resolveViewerIds(deps.db, { ...wish, audience }, { strict: change.audience !== undefined });
+    const resolved = await resolveViewerIds(deps.db, { ...wish, audience }, { strict: change.audience !== undefined });
+    const viewerIds = change.shrinkOnly ? resolved.filter((uid) => wish.viewerIds.includes(uid)) : resolved;
     const before = new Set(wish.viewerIds);
     const after = new Set(viewerIds);
     const added = viewerIds.filter((uid) => !before.has(uid));
@@ -94,11 +94,12 @@ export async function applyAudience(deps: WishDeps, ref: DocumentReference<Wish>
 /** `setWishAudience`: the organizer changes who sees an open wish. People who lose access lose its feed items too. */
 export async function setWishAudience(deps: WishDeps, uid: string, data: unknown): Promise<{ viewerCount: number }> {
   const input = parseInput(setAudienceInput, data);
+  await admit(deps, uid);
   const ref = wishesCollection(deps.db).doc(input.wishId);
   const result = await applyAudience(deps, ref, {
     audience: input.audience,
     check: (found) => {
-      const wish = requireVisible(found, uid);
+      const wish = requireVisibleWish(found, uid);
       requireOrganizer(wish, uid, "change its audience");
       if (wish.status !== "open") throw new HttpsError("failed-precondition", `The wish is ${wish.status}; only an open wish's audience can change.`);
       return wish;
@@ -109,18 +110,21 @@ export async function setWishAudience(deps: WishDeps, uid: string, data: unknown
 }
 
 /**
- * A friendship of `uid` began or ended: every open wish whose audience is drawn from `uid`'s friends (their own
- * wishes, and surprises for them) is recomputed. Both sides of a friendship fire this, so each side's wishes are
- * handled by its own trigger.
+ * A friendship of `uid` began or ended. Recomputed: every open wish whose circle (src/wishes/audience.ts) contains
+ * `uid`'s friends: `uid`'s own wishes, surprises for `uid`, and surprises `uid` organizes. Both sides of a friendship
+ * fire this, so each side's wishes are handled by its own trigger. A surprise only loses viewers here, never gains:
+ * its audience grows only by an act of its organizer (docs/wishes.md, "Who can join a surprise").
  */
 export async function onFriendshipChanged(deps: WishDeps, uid: string, friendId: string): Promise<void> {
-  const snap = await wishesCollection(deps.db).where("ownerId", "==", uid).where("status", "==", "open").get();
+  const open = wishesCollection(deps.db).where("status", "==", "open");
+  const [owned, organized] = await Promise.all([open.where("ownerId", "==", uid).get(), open.where("organizerId", "==", uid).get()]);
+  const byId = new Map([...owned.docs, ...organized.docs.filter((doc) => doc.data().isSurprise)].map((doc) => [doc.id, doc]));
   // A "people" audience only changes when the friend is one of the chosen people.
-  const affected = snap.docs.filter((doc) => {
+  const affected = [...byId.values()].filter((doc) => {
     const { audience } = doc.data();
     return audience.kind !== "people" || audience.userIds.includes(friendId);
   });
-  await Promise.all(affected.map((doc) => applyAudience(deps, doc.ref)));
+  await Promise.all(affected.map((doc) => applyAudience(deps, doc.ref, { shrinkOnly: doc.data().isSurprise })));
 }
 
 /** `uid` edited or deleted one of their groups: recompute their open wishes whose audience names that group. */

@@ -276,9 +276,9 @@ describe("donations (emulators + fake Stripe)", function () {
     const attempt = (wishId: string) => dana.call("donate", { wishId, amount: 10_000, currency: "CZK" });
     await expectCode(attempt("w-closed"), "failed-precondition", /closed/);
     await expectCode(attempt("w-expired"), "failed-precondition", /deadline/);
-    await expectCode(attempt("w-missing"), "not-found", /does not exist or is not visible/);
-    await expectCode(attempt("w-hidden"), "not-found", /does not exist or is not visible/);
-    await expectCode(attempt("w-surprise-for-dana"), "not-found", /does not exist or is not visible/);
+    await expectCode(attempt("w-missing"), "permission-denied", /^No such wish, or you cannot see it\./);
+    await expectCode(attempt("w-hidden"), "permission-denied", /^No such wish, or you cannot see it\./);
+    await expectCode(attempt("w-surprise-for-dana"), "permission-denied", /^No such wish, or you cannot see it\./);
     await expectCode(attempt("w-own"), "permission-denied", /own wish/);
     const anonymous = await anonymousClient();
     await expectCode(anonymous.call("donate", { wishId: WISH, amount: 10_000, currency: "CZK" }), "unauthenticated");

@@ -21,7 +21,7 @@ export interface FacebookTestUser {
 export async function facebookUser(uid: string, facebook: FakeFacebookUser): Promise<FacebookTestUser> {
   fakeGraph().addUser(facebook);
   const token = fakeGraph().issueToken(facebook.id);
-  const client = await signedInClient(uid);
+  const client = await signedInClient(uid, {}, undefined, { signedUp: false });
   const user = client.auth.currentUser;
   assert.ok(user, "signed in");
   const name = [facebook.first_name, facebook.last_name].filter(Boolean).join(" ");
@@ -40,7 +40,7 @@ export async function signUpWithFacebook(uid: string, facebook: FakeFacebookUser
 export async function appUser(uid: string, displayName = uid): Promise<TestClient> {
   const now = new Date();
   await adminDb().doc(`users/${uid}`).set({ displayName, photoUrl: null, facebookLinked: false, createdAt: now, updatedAt: now });
-  return signedInClient(uid);
+  return signedInClient(uid, { displayName });
 }
 
 /** Seeds a mutual friendship the way the server writes it. */

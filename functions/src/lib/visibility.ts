@@ -1,0 +1,18 @@
+import { HttpsError } from "firebase-functions/v2/https";
+
+/**
+ * One answer for "this wish does not exist" and "it exists but you may not see it", in every callable that takes a
+ * wish id (docs/security.md lists them): code `permission-denied`, this message. The rules answer a hidden and a
+ * missing wish with `permission-denied` too. So a hidden surprise cannot be detected by its id.
+ */
+export const WISH_NOT_VISIBLE = "No such wish, or you cannot see it.";
+
+export function wishNotVisible(): HttpsError {
+  return new HttpsError("permission-denied", WISH_NOT_VISIBLE);
+}
+
+/** The wish when `uid` is one of its viewers; otherwise (missing or hidden) {@link wishNotVisible}. */
+export function requireVisibleWish<W extends { viewerIds: string[] }>(wish: W | undefined, uid: string): W {
+  if (!wish || !wish.viewerIds.includes(uid)) throw wishNotVisible();
+  return wish;
+}
