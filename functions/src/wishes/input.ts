@@ -1,4 +1,5 @@
 import { z } from "zod";
+import { requestIdSchema } from "../lib/requests";
 import { CURRENCIES, currencySchema } from "../model/money";
 import { WISH_LIMITS } from "../model/wish";
 
@@ -49,10 +50,7 @@ const createWishBase = z
     audience: audienceInputSchema,
     recipientId: z.string().min(1).max(128).optional(),
     /** Client-chosen id of this creation attempt: a retried call with the same id returns the same wish. */
-    requestId: z
-      .string()
-      .regex(/^[A-Za-z0-9_-]{8,64}$/, "must be 8-64 letters, digits, '-' or '_'")
-      .optional(),
+    requestId: requestIdSchema.optional(),
   })
   .strict();
 
