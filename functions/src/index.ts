@@ -156,7 +156,7 @@ export const feedFanOut = onMessagePublished({ topic: DOMAIN_EVENTS_TOPIC, retry
 
 // ---- donations and payments ----
 const paymentProvider = () => new StripePaymentProvider(stripeClient(stripeSecretKey.value()), stripeWebhookSecret.value());
-const paymentDeps = () => ({ db: db(), clock: systemClock, provider: paymentProvider() });
+const paymentDeps = () => ({ db: db(), clock: systemClock, provider: paymentProvider(), tasks: adminTaskEnqueuer });
 
 export const donate = onCall({ secrets: [stripeSecretKey, stripeWebhookSecret] }, (request) =>
   callable("donate", () => donateHandler(paymentDeps(), request)),
@@ -279,7 +279,7 @@ export const reconcileStripe = onSchedule(
       applyRefundEvent: (event) => processPaymentEvent(deps, event),
       settleDonation: (donationId) => settleDonation(closingDeps(), donationId),
       payouts: payoutProvider(),
-      applyTransferEvent: (event) => processPayoutEvent(deps, event),
+      applyTransferEvent: (event) => processPayoutEvent({ ...deps, tasks: adminTaskEnqueuer }, event),
     });
   },
 );
@@ -336,7 +336,10 @@ export const payoutAccountOnWrite = onDocumentWritten({ document: "payoutAccount
 // Connect events (account.updated) come to their own endpoint, signed with the Connect endpoint's secret.
 export const stripeConnectWebhook = onRequest({ secrets: [stripeSecretKey, stripeConnectWebhookSecret], cors: false }, async (req, res) => {
   const provider = new StripePaymentProvider(stripeClient(stripeSecretKey.value()), stripeConnectWebhookSecret.value());
-  const result = await handlePaymentWebhook({ db: db(), clock: systemClock, provider }, { method: req.method, rawBody: req.rawBody, signature: req.get("stripe-signature") });
+  const result = await handlePaymentWebhook(
+    { db: db(), clock: systemClock, provider, tasks: adminTaskEnqueuer },
+    { method: req.method, rawBody: req.rawBody, signature: req.get("stripe-signature") },
+  );
   res.status(result.status).json(result.body);
 });
 

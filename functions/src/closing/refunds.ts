@@ -181,12 +181,12 @@ function newRequest(donation: Donation, donationId: string, reason: RefundReques
 export async function settleDonation(
   deps: RefundDeps,
   donationId: string,
-  options: { reason?: RefundRequest["reason"]; wishStatus?: string } = {},
+  options: { reason?: RefundRequest["reason"]; wishStatus?: string; wishId?: string } = {},
 ): Promise<SettleOutcome> {
   const ref = donationRef(deps.db, donationId);
   let wishStatus = options.wishStatus;
   if (wishStatus === undefined) {
-    const wishId = (await ref.get()).data()?.wishId;
+    const wishId = options.wishId ?? (await ref.get()).data()?.wishId;
     if (!wishId) return "missing";
     wishStatus = (await wishRef(deps.db, wishId).get()).data()?.status;
   }
@@ -565,7 +565,7 @@ export async function onDonationWrittenForRefunds(
   if (!after || after.paymentStatus !== "succeeded") return "unchanged";
   if (before && moneyKey(before) === moneyKey(after)) return "unchanged";
   const lateDonation = before?.paymentStatus !== "succeeded";
-  const outcome = await settleDonation(deps, donationId, lateDonation ? { reason: "late_donation" } : {});
+  const outcome = await settleDonation(deps, donationId, { wishId: after.wishId, ...(lateDonation ? { reason: "late_donation" as const } : {}) });
   if (lateDonation && outcome === "create") logger.warn("donation succeeded after its wish closed; refunding", { donationId, wishId: after.wishId });
   return outcome;
 }

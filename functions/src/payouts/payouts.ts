@@ -358,15 +358,20 @@ function eventRecord(event: PayoutEvent, outcome: ProviderEventRecord["outcome"]
  * Applies one verified payout event (transfer created/reversed, Connect account updated) exactly once: the event id
  * is recorded in `providerEvents` in the same transaction as its effects.
  */
-export async function processPayoutEvent(deps: { db: Firestore; clock: Clock }, event: PayoutEvent): Promise<PayoutEventOutcome> {
+export async function processPayoutEvent(deps: { db: Firestore; clock: Clock; tasks: TaskEnqueuer }, event: PayoutEvent): Promise<PayoutEventOutcome> {
   const eventRef = deps.db.collection(PROVIDER_EVENTS).doc(event.eventId);
+  let nextRound: number | undefined;
   const outcome = await deps.db.runTransaction(async (tx): Promise<PayoutEventOutcome> => {
+    nextRound = undefined;
     if ((await tx.get(eventRef)).exists) return "duplicate";
     const now = deps.clock.now();
-    const result = event.kind === "account" ? await applyAccountEvent(deps.db, tx, event, now) : await applyTransferEvent(deps.db, tx, event, now);
+    let result: AppliedOutcome;
+    if (event.kind === "account") result = await applyAccountEvent(deps.db, tx, event, now);
+    else ({ outcome: result, nextRound } = await applyTransferEvent(deps.db, tx, event, now));
     tx.create(eventRef, eventRecord(event, result, now));
     return result;
   });
+  if (event.kind === "transfer" && event.transfer.wishId && nextRound !== undefined) await enqueuePayout(deps, event.transfer.wishId, nextRound);
   logger.info("payout event processed", { eventId: event.eventId, type: event.type, outcome });
   return outcome;
 }
@@ -387,16 +392,24 @@ async function applyAccountEvent(db: Firestore, tx: Transaction, event: AccountE
 /**
  * A transfer event confirms the transfer (ledger entry `payout_{transferId}`, `payout.sent` to the outbox) and
  * books any reversal it carries (`payout_reversal_{id}`). Works whether or not the task has stored the transfer yet.
+ * The payout is `paid` when its last transfer is confirmed and nothing more is owed; if more became owed meanwhile
+ * (a late donation), it is queued under a new round at once (`nextRound`: the caller enqueues the task), so a payout
+ * never waits in `transferring` for another write of the wish to nudge it.
  */
-export async function applyTransferEvent(db: Firestore, tx: Transaction, event: Pick<TransferEvent, "transfer" | "eventId">, now: Date): Promise<AppliedOutcome> {
+export async function applyTransferEvent(
+  db: Firestore,
+  tx: Transaction,
+  event: Pick<TransferEvent, "transfer" | "eventId">,
+  now: Date,
+): Promise<{ outcome: AppliedOutcome; nextRound?: number }> {
   const { transfer } = event;
-  if (!transfer.wishId) return "unknown_object";
+  if (!transfer.wishId) return { outcome: "unknown_object" };
   const ref = payoutRef(db, transfer.wishId);
   const payout = (await tx.get(ref)).data();
-  if (!payout) return "unknown_object";
+  if (!payout) return { outcome: "unknown_object" };
   const known = payout.transfers[transfer.transferId] ?? { seq: transfer.seq ?? -1, amount: transfer.amount, confirmed: false, reversals: {} };
   const newReversals = Object.entries(transfer.reversals).filter(([id]) => known.reversals[id] === undefined);
-  if (known.confirmed && newReversals.length === 0) return "no_change";
+  if (known.confirmed && newReversals.length === 0) return { outcome: "no_change" };
   const wish = (await tx.get(wishRef(db, transfer.wishId))).data();
 
   const entry = (kind: "payout" | "payout_reversal", id: string, amount: number, providerObjectId: string) =>
@@ -424,14 +437,16 @@ export async function applyTransferEvent(db: Firestore, tx: Transaction, event: 
   }
   const transfers = { ...payout.transfers, [transfer.transferId]: { ...known, confirmed: true, reversals: { ...known.reversals, ...Object.fromEntries(newReversals) } } };
   const owed = (wish?.raised ?? 0) - payout.grossAccounted;
-  const becomesPaid = payout.status === "transferring" && payout.pendingTransfer === null && settledStatus({ transfers }, owed) === "paid";
+  const settled = payout.status === "transferring" && payout.pendingTransfer === null ? settledStatus({ transfers }, owed) : payout.status;
+  const nextRound = settled === "queued" && payout.status !== "queued" ? payout.round + 1 : undefined;
   tx.update(ref, {
     transfers,
     paidAmount,
     updatedAt: now,
-    ...(becomesPaid ? { status: "paid", paidAt: now } : {}),
+    ...(settled === "paid" && payout.status !== "paid" ? { status: "paid", paidAt: now } : {}),
+    ...(nextRound !== undefined ? { status: "queued", round: nextRound, reason: null } : {}),
     ...(newReversals.length > 0 ? { reason: "transfer_reversed" } : {}),
   });
   if (newReversals.length > 0) logger.warn("payout transfer reversed", { wishId: transfer.wishId, transferId: transfer.transferId, reversals: newReversals.length });
-  return "applied";
+  return { outcome: "applied", ...(nextRound !== undefined ? { nextRound } : {}) };
 }

@@ -15,6 +15,7 @@ import { processPaymentEvent } from "../../src/donations/ledger";
 import { handlePaymentWebhook } from "../../src/donations/webhook";
 import { fixedClock } from "../../src/lib/clock";
 import type { EnqueueOptions, TaskEnqueuer } from "../../src/lib/tasks";
+import { newPendingDonationState } from "../../src/model/donation";
 import { newWishState } from "../../src/model/wish";
 import type { Wish } from "../../src/model/wish";
 import { PaymentProviderError } from "../../src/payments/provider";
@@ -24,6 +25,7 @@ import { StripePayoutProvider } from "../../src/payouts/provider";
 import type { PayoutProvider } from "../../src/payouts/provider";
 import type { FakeStripe, StripeEventObject } from "../../devtools/fakes/stripe";
 import { adminApp } from "./admin";
+import { wishData } from "./closing";
 import { PROJECT_ID, requireEnv } from "./emulators";
 import { fakeStripe } from "./fakes";
 
@@ -162,7 +164,7 @@ export class MoneyWorld {
   /** Stripe delivers `event` to `stripeWebhook`: signed, verified and handled exactly as the deployed function does. */
   async deliver(event: StripeEventObject): Promise<void> {
     const { payload, signature } = this.stripe.signed(event, this.stripe.webhookSecret);
-    const response = await handlePaymentWebhook({ ...this.ledger, provider: this.payments }, { method: "POST", rawBody: Buffer.from(payload), signature });
+    const response = await handlePaymentWebhook({ ...this.ledger, provider: this.payments, tasks: this.tasks }, { method: "POST", rawBody: Buffer.from(payload), signature });
     if (response.status !== 200) throw new Error(`${event.type} ${event.id}: webhook answered ${response.status} ${JSON.stringify(response.body)}`);
     this.delivered.add(event.id);
   }
@@ -250,21 +252,13 @@ export class MoneyWorld {
   /** An open wish in this world (the money database), as createWish would leave it. */
   async seedWish(wishId: string, over: Partial<Wish> = {}): Promise<void> {
     const now = this.clock.now();
-    const wish: Wish = {
+    const wish = wishData({
       ownerId: "olga",
-      organizerId: over.ownerId ?? "olga",
-      isSurprise: false,
-      title: "A bicycle",
-      description: "",
-      imageUrl: null,
-      amount: 100_000,
-      currency: "CZK",
       deadline: new Date(now.getTime() + 7 * 86_400_000),
-      audience: { kind: "friends", groupIds: [], userIds: [] },
       viewerIds: ["olga", "dana", "dave", "dora"],
       ...newWishState(now),
       ...over,
-    };
+    });
     await this.db.collection("wishes").doc(wishId).set(wish);
   }
 
@@ -301,24 +295,9 @@ export class MoneyWorld {
       currency: "CZK",
       message: null,
       anonymous: false,
-      status: "pending",
-      paymentStatus: "pending",
-      paymentStatusAt: null,
-      failureCode: null,
-      cancellationReason: null,
-      amountReceived: null,
-      provider: "stripe",
+      ...newPendingDonationState(now),
       customerId: null,
       paymentIntentId: intent.id,
-      chargeId: null,
-      refunds: {},
-      refundedAmount: 0,
-      disputes: {},
-      ledgerEntryIds: [],
-      netAmount: 0,
-      createdAt: now,
-      updatedAt: now,
-      succeededAt: null,
     });
     return { donationId, paymentIntentId: intent.id };
   }

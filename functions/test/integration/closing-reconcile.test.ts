@@ -30,7 +30,7 @@ function reconDeps(clock: Clock): ReconcileDeps {
     applyRefundEvent: apply,
     settleDonation: (donationId) => settleDonation({ db: adminDb(), clock, tasks: noTasks }, donationId),
     payouts: new StripePayoutProvider(testStripe()),
-    applyTransferEvent: (event) => processPayoutEvent({ db: adminDb(), clock }, event),
+    applyTransferEvent: (event) => processPayoutEvent({ db: adminDb(), clock, tasks: noTasks }, event),
   };
 }
 

@@ -3,7 +3,7 @@
 // SDK, Cloud Tasks and Firestore triggers dispatched by the test. Each failed before the fix (docs/operations.md says
 // what each path does now); the money audit then finds nothing to report.
 import assert from "node:assert/strict";
-import { AUDIT_GRACE_MS, auditWish } from "../../src/closing/audit";
+import { AUDIT_GRACE_MS, auditMoney, auditWish } from "../../src/closing/audit";
 import { closeWish } from "../../src/closing/close";
 import { retryRefund } from "../../src/closing/ops";
 import { runRefundTask } from "../../src/closing/refunds";
@@ -266,5 +266,33 @@ describe("money under faults: the five reproduced (in-process, money database)",
     world.clock.advance(60 * 60 * 1000);
     assert.deepEqual((await auditWish(auditDeps, wishId))?.breaches, []);
     assert.ok((await world.doc(`ops/moneyAudit/breaches/closed_wish_holds_money_${wishId}`))?.resolvedAt, "resolved by the audit that found it clean");
+  });
+
+  it("the hourly audit finds the wishes whose money moved, repairs a closed wish's forgotten refund, and resolves it later", async () => {
+    const world = new MoneyWorld();
+    const wishId = nextWish();
+    await world.seedWish(wishId);
+    const paid = await world.paidDonation(wishId, "dana", 20_000);
+    await closeAs(world, wishId); // its fan-out trigger never runs: no refund request is ever made
+    world.clock.advance(AUDIT_GRACE_MS + 1000);
+    const deps = { ...world.refundDeps, payouts: world.payouts };
+
+    const first = await auditMoney(deps);
+    assert.ok(first.wishesAudited >= 1 && first.repaired >= 1, JSON.stringify(first));
+    const breach = await world.doc(`ops/moneyAudit/breaches/closed_wish_holds_money_${wishId}`);
+    assert.equal(breach?.repaired, true);
+    assert.equal(breach?.held, 20_000);
+    assert.deepEqual(breach?.ours, { charges: 20_000, refunds: 0, disputes: 0, transfers: 0, fee: 0 });
+    assert.deepEqual(breach?.stripe, breach?.ours);
+    assert.match(String(breach?.suspectedCause), /no refund was ever requested/);
+    assert.equal((await world.doc(`refundRequests/${paid.donationId}`))?.reason, "audit_repair");
+    const summary = await world.doc("ops/moneyAudit");
+    assert.equal(summary?.breaches, first.breaches);
+
+    await world.quiesce(wishId);
+    assert.equal(refundedAtStripe(world, paid.paymentIntentId), 20_000);
+    world.clock.advance(AUDIT_GRACE_MS + 1000);
+    await auditMoney(deps);
+    assert.ok((await world.doc(`ops/moneyAudit/breaches/closed_wish_holds_money_${wishId}`))?.resolvedAt, "resolved once the wish is clean");
   });
 });

@@ -248,7 +248,7 @@ describe("payouts: Stripe Connect onboarding and transfers of funded wishes", fu
       db: adminDb(),
       clock: later,
       payouts: new StripePayoutProvider(testStripe()),
-      applyTransferEvent: (event: TransferEvent) => processPayoutEvent({ db: adminDb(), clock: later }, event),
+      applyTransferEvent: (event: TransferEvent) => processPayoutEvent({ db: adminDb(), clock: later, tasks: recordingTasks() }, event),
     };
     assert.deepEqual(await reconcileTransfers(deps), { transfersChecked: 1, repaired: 1, findings: 1 });
     const repaired = await payout(wishId);
