@@ -181,17 +181,19 @@ function newRequest(donation: Donation, donationId: string, reason: RefundReques
 export async function settleDonation(
   deps: RefundDeps,
   donationId: string,
-  options: { reason?: RefundRequest["reason"]; wishStatus?: string; wishId?: string } = {},
+  options: { reason?: RefundRequest["reason"]; wishStatus?: string; wishId?: string; closedAt?: Date | null } = {},
 ): Promise<SettleOutcome> {
   const ref = donationRef(deps.db, donationId);
-  let wishStatus = options.wishStatus;
+  let { wishStatus, closedAt } = options;
   if (wishStatus === undefined) {
     const wishId = options.wishId ?? (await ref.get()).data()?.wishId;
     if (!wishId) return "missing";
-    wishStatus = (await wishRef(deps.db, wishId).get()).data()?.status;
+    const wish = (await wishRef(deps.db, wishId).get()).data();
+    wishStatus = wish?.status;
+    closedAt = wish?.closedAt;
   }
   if (wishStatus !== "closed" && wishStatus !== "expired") return "not-closing";
-  const reason = options.reason ?? wishStatus;
+  const closingReason = options.reason ?? wishStatus;
   const requestDoc = refundRequestRef(deps.db, donationId);
   const result = await deps.db.runTransaction(async (tx) => {
     const [donationSnap, requestSnap] = await Promise.all([tx.get(ref), tx.get(requestDoc)]);
@@ -200,7 +202,9 @@ export async function settleDonation(
     const request = requestSnap.data();
     const lastRefund = request?.providerRefundId ? donation.refunds[request.providerRefundId] : undefined;
     const change = nextRequestChange(request, refundPlan(donation), lastRefund);
-    const queued = await applyChange(deps, tx, donationId, donation, request, change, reason);
+    // A payment that succeeded after its wish closed is a late donation, whichever trigger notices it first.
+    const late = (closingReason === "closed" || closingReason === "expired") && closedAt && donation.succeededAt && donation.succeededAt > closedAt;
+    const queued = await applyChange(deps, tx, donationId, donation, request, change, late ? "late_donation" : closingReason);
     return { change, queued, missing: false };
   });
   if (result.missing) return "missing";
@@ -299,6 +303,7 @@ export async function enqueueRefund(deps: Pick<RefundDeps, "tasks">, donationId:
 
 /** Every succeeded donation of a wish that closed or expired is settled (refund requests and tasks). Paged by id. */
 export async function fanOutRefunds(deps: RefundDeps, wishId: string, reason: "closed" | "expired"): Promise<{ queued: number }> {
+  const closedAt = (await wishRef(deps.db, wishId).get()).data()?.closedAt ?? null;
   let queued = 0;
   let last: string | undefined;
   for (;;) {
@@ -306,7 +311,7 @@ export async function fanOutRefunds(deps: RefundDeps, wishId: string, reason: "c
     if (last) query = query.startAfter(last);
     const page = await query.get();
     for (const doc of page.docs) {
-      if ((await settleDonation(deps, doc.id, { reason, wishStatus: reason })) === "create") queued++;
+      if ((await settleDonation(deps, doc.id, { reason, wishStatus: reason, closedAt })) === "create") queued++;
     }
     if (page.size < 300) break;
     last = page.docs[page.docs.length - 1]?.id;
