@@ -46,12 +46,24 @@ async function auditIsClean(world: MoneyWorld, wishId: string): Promise<void> {
   assert.deepEqual(audit.ours, audit.stripe, "Stripe and we agree on every figure");
 }
 
+/** The wish holds nothing by its ledger, and the audit finds it clean and in agreement with Stripe. */
+async function endsClean(world: MoneyWorld, wishId: string): Promise<void> {
+  assert.equal(await heldByLedger(world, wishId), 0, "the wish holds nothing");
+  await auditIsClean(world, wishId);
+}
+
 const closeAs = (world: MoneyWorld, wishId: string) => closeWish(world.ledger, "olga", { wishId });
 
 describe("money under faults: the five reproduced (in-process, money database)", function () {
   this.timeout(120_000);
   let counter = 0;
-  const nextWish = () => `fault-${Date.now()}-${++counter}`;
+  /** A fresh world with an open wish of its own. */
+  async function openWish(over: Parameters<MoneyWorld["seedWish"]>[1] = {}): Promise<{ world: MoneyWorld; wishId: string }> {
+    const world = new MoneyWorld();
+    const wishId = `fault-${Date.now()}-${++counter}`;
+    await world.seedWish(wishId, over);
+    return { world, wishId };
+  }
 
   before(async function () {
     if (!emulatorsRunning()) throw new Error("run through the emulators");
@@ -59,11 +71,9 @@ describe("money under faults: the five reproduced (in-process, money database)",
   });
 
   it("1. a transfer still in flight at Stripe + a duplicate task that marks the payout failed + ops retryPayout: one transfer", async () => {
-    const world = new MoneyWorld();
+    const { world, wishId } = await openWish({ amount: 30_000 });
     world.stripe.connect.addPlatformBalance("czk", 1_000_000); // the platform's other money: Stripe would not stop a second transfer
-    const wishId = nextWish();
     await world.onboard("olga");
-    await world.seedWish(wishId, { amount: 30_000 });
     await world.paidDonation(wishId, "dana", 30_000);
     await world.fireTriggers(wishId); // funded → the payout is requested
     const task = only(world.tasks.pending, "payOutWish");
@@ -98,14 +108,11 @@ describe("money under faults: the five reproduced (in-process, money database)",
     assert.equal(roundOneOutcome, "retry", "Stripe refused a second request under A's key while A was executing");
     const transferCalls = world.stripe.callsTo("POST", "/v1/transfers").filter((call) => call.params.transfer_group === transferGroupOf(wishId));
     assert.equal(new Set(transferCalls.map((call) => call.idempotencyKey)).size, 1, "one idempotency key for the one transfer");
-    assert.equal(await heldByLedger(world, wishId), 0);
-    await auditIsClean(world, wishId);
+    await endsClean(world, wishId);
   });
 
   it("2. a dispute open at close: won → the donor is refunded then; lost → settled by the bank (nothing refunded)", async () => {
-    const world = new MoneyWorld();
-    const wishId = nextWish();
-    await world.seedWish(wishId);
+    const { world, wishId } = await openWish();
     const won = await world.paidDonation(wishId, "dana", 20_000);
     const lost = await world.paidDonation(wishId, "dave", 15_000);
     const wonDispute = world.stripe.dispute(won.paymentIntentId);
@@ -131,14 +138,11 @@ describe("money under faults: the five reproduced (in-process, money database)",
     assert.equal((await world.doc(`donations/${won.donationId}`))?.status, "refunded");
     assert.equal(refundedAtStripe(world, lost.paymentIntentId), 0, "the lost dispute already gave the donor their money");
     assert.equal((await world.doc(`refundRequests/${lost.donationId}`))?.status, "settled");
-    assert.equal(await heldByLedger(world, wishId), 0);
-    await auditIsClean(world, wishId);
+    await endsClean(world, wishId);
   });
 
   it("3. a partial dashboard refund whose webhook arrives after the close: only what is still refundable is refunded", async () => {
-    const world = new MoneyWorld();
-    const wishId = nextWish();
-    await world.seedWish(wishId);
+    const { world, wishId } = await openWish();
     const paid = await world.paidDonation(wishId, "dana", 20_000);
     await world.fireTriggers(wishId);
     world.stripe.refund(paid.paymentIntentId, 10_000); // by hand, in the Stripe dashboard
@@ -158,14 +162,11 @@ describe("money under faults: the five reproduced (in-process, money database)",
     assert.equal(request?.status, "succeeded");
     assert.equal(request?.amount, 10_000);
     assert.equal((await world.doc(`donations/${paid.donationId}`))?.status, "refunded");
-    assert.equal(await heldByLedger(world, wishId), 0);
-    await auditIsClean(world, wishId);
+    await endsClean(world, wishId);
   });
 
   it("4. a closed wish holds nothing after close and its refunds: disputes, dashboard refunds, late payments together", async () => {
-    const world = new MoneyWorld();
-    const wishId = nextWish();
-    await world.seedWish(wishId, { amount: 99_500 });
+    const { world, wishId } = await openWish({ amount: 99_500 });
     const plain = await world.paidDonation(wishId, "dana", 30_000);
     const disputed = await world.paidDonation(wishId, "dave", 25_000);
     const dashboard = await world.paidDonation(wishId, "dora", 27_250);
@@ -198,9 +199,7 @@ describe("money under faults: the five reproduced (in-process, money database)",
 
   it("5. refund events processed before the refund API's answer (and after it): the request follows Stripe, never backwards", async () => {
     for (const order of ["webhook first", "answer first"] as const) {
-      const world = new MoneyWorld();
-      const wishId = nextWish();
-      await world.seedWish(wishId);
+      const { world, wishId } = await openWish();
       const paid = await world.paidDonation(wishId, "dana", 20_000);
       await world.fireTriggers(wishId);
       await closeAs(world, wishId);
@@ -236,9 +235,7 @@ describe("money under faults: the five reproduced (in-process, money database)",
   });
 
   it("the audit reports a closed wish whose refund failed at Stripe, with the cause; ops retry; the next audit resolves it", async () => {
-    const world = new MoneyWorld();
-    const wishId = nextWish();
-    await world.seedWish(wishId);
+    const { world, wishId } = await openWish();
     const paid = await world.paidDonation(wishId, "dana", 20_000);
     await world.fireTriggers(wishId);
     await closeAs(world, wishId);
@@ -269,9 +266,7 @@ describe("money under faults: the five reproduced (in-process, money database)",
   });
 
   it("the hourly audit finds the wishes whose money moved, repairs a closed wish's forgotten refund, and resolves it later", async () => {
-    const world = new MoneyWorld();
-    const wishId = nextWish();
-    await world.seedWish(wishId);
+    const { world, wishId } = await openWish();
     const paid = await world.paidDonation(wishId, "dana", 20_000);
     await closeAs(world, wishId); // its fan-out trigger never runs: no refund request is ever made
     world.clock.advance(AUDIT_GRACE_MS + 1000);
