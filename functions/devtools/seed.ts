@@ -41,8 +41,11 @@ async function pay(donationId: string, action: "succeed" | "fail"): Promise<void
   await deliver(action === "succeed" ? stripe.succeed(paymentIntentId) : stripe.fail(paymentIntentId));
 }
 
+let donateTaps = 0;
+
+/** The app's donate: one requestId per "Donate" tap (a retry of the tap would send the same one). */
 async function donate(client: TestClient, wishId: string, amount: number, extra: Record<string, unknown> = {}): Promise<string> {
-  const result = await client.call<{ donationId: string }>("donate", { wishId, amount, currency: "CZK", ...extra });
+  const result = await client.call<{ donationId: string }>("donate", { wishId, amount, currency: "CZK", requestId: `seed-tap-${++donateTaps}`, ...extra });
   return result.donationId;
 }
 
@@ -145,6 +148,7 @@ async function main(): Promise<void> {
   await pay(await donate(bob, shoes, 100_000, { message: "Happy climbing!" }), "succeed"); // succeeded
   await pay(await donate(cyril, shoes, 50_000, { anonymous: true }), "succeed"); // succeeded, anonymous
   await donate(cyril, shoes, 20_000); // pending: the Payment Sheet was never completed
+  await cyril.call("cancelDonation", { donationId: await donate(cyril, shoes, 25_000) }); // canceled by the donor
   await pay(await donate(bob, shoes, 30_000), "fail"); // failed: card declined
   await pay(await donate(alice, guitar, 200_000, { message: "Play me something!" }), "succeed"); // funds the guitar: paid out to Bob
   await pay(await donate(alice, guidebook, 60_000), "succeed"); // funded, but Cyril has not onboarded: payout held
@@ -155,7 +159,7 @@ async function main(): Promise<void> {
   // --- Let the triggers, the feed and notification workers and the refund tasks finish.
   const db = adminDb();
   await settle("the guitar to be funded", async () => (await db.doc(`wishes/${guitar}`).get()).get("status") === "funded");
-  // Stripe delivers the refund's charge.refunded and the payout's transfer.created to our webhook; the fake plays that.
+  // Stripe delivers the refund's events and the payout's transfer.created to our webhook; the fake plays that.
   await settle("the trip's refund and the guitar's payout", async () => {
     await deliverNewEvents();
     const refunded = await db.collection("donations").where("wishId", "==", trip).get();

@@ -40,6 +40,7 @@ import { reportContent as reportContentHandler, resolveReport as resolveReportHa
 import { createWish as createWishHandler } from "./wishes/create";
 import { cleanUpDeletedWish, deleteWish as deleteWishHandler, onFriendshipChanged, onGroupChanged, setWishAudience as setWishAudienceHandler } from "./wishes/manage";
 // donations and payments
+import { cancelAbandonedDonations, cancelDonation as cancelDonationHandler } from "./donations/cancel";
 import { donate as donateHandler } from "./donations/donate";
 import { processPaymentEvent } from "./donations/ledger";
 import { reconcileWishCallable } from "./donations/reconcile";
@@ -50,12 +51,13 @@ import { markNotificationsRead as markNotificationsReadHandler } from "./notific
 import { pushTransportFor } from "./notifications/transport";
 import { handleDomainEventMessage } from "./notifications/worker";
 // closing, refunds, ops
+import { auditMoney } from "./closing/audit";
 import { closeWish as closeWishHandler } from "./closing/close";
 import { deadlineTaskPayload, runDeadlineTask, scheduleDeadline, sweepExpiredWishes } from "./closing/deadline";
 import { freezeWish as freezeWishHandler, retryRefund as retryRefundHandler } from "./closing/ops";
 import { StripeClosingProvider } from "./closing/provider";
 import { reconcileWithStripe } from "./closing/reconcile";
-import { REFUND_MAX_ATTEMPTS, donationRefundView, fanOutRefunds, onDonationWrittenForRefunds, refundTaskPayload, runRefundTask } from "./closing/refunds";
+import { REFUND_MAX_ATTEMPTS, donationRefundView, fanOutRefunds, onDonationWrittenForRefunds, refundTaskPayload, runRefundTask, settleDonation } from "./closing/refunds";
 import { closingView, onWishWrittenForClosing } from "./closing/trigger";
 // payouts (Stripe Connect)
 import { createPayoutAccountLink as createPayoutAccountLinkHandler } from "./payouts/accounts";
@@ -150,7 +152,7 @@ export const feedFanOut = onMessagePublished({ topic: DOMAIN_EVENTS_TOPIC, retry
 
 // ---- donations and payments ----
 const paymentProvider = () => new StripePaymentProvider(stripeClient(stripeSecretKey.value()), stripeWebhookSecret.value());
-const paymentDeps = () => ({ db: db(), clock: systemClock, provider: paymentProvider() });
+const paymentDeps = () => ({ db: db(), clock: systemClock, provider: paymentProvider(), tasks: adminTaskEnqueuer });
 
 export const donate = replayProtectedCallable("donate", (request) => donateHandler(paymentDeps(), request), {
   secrets: [stripeSecretKey, stripeWebhookSecret],
@@ -160,6 +162,18 @@ export const stripeWebhook = onRequest({ secrets: [stripeSecretKey, stripeWebhoo
   const result = await handlePaymentWebhook(paymentDeps(), { method: req.method, rawBody: req.rawBody, signature: req.get("stripe-signature") });
   res.status(result.status).json(result.body);
 });
+
+export const cancelDonation = replayProtectedCallable("cancelDonation", (request) => cancelDonationHandler(paymentDeps(), request), {
+  secrets: [stripeSecretKey, stripeWebhookSecret],
+});
+
+// Pending donations nobody paid for ABANDONED_AFTER_MS are canceled at Stripe and marked so (docs/donations.md).
+export const cancelAbandonedDonationsSweep = onSchedule(
+  { schedule: "every 60 minutes", timeZone: "Etc/UTC", secrets: [stripeSecretKey, stripeWebhookSecret], timeoutSeconds: 300 },
+  async () => {
+    await cancelAbandonedDonations(paymentDeps());
+  },
+);
 
 export const reconcileWishLedger = replayProtectedCallable("reconcileWishLedger", (request) =>
   reconcileWishCallable({ db: db(), clock: systemClock }, request),
@@ -219,7 +233,12 @@ export const refundDonation = onTaskDispatched(
     rateLimits: { maxConcurrentDispatches: 10, maxDispatchesPerSecond: 20 },
   },
   async (request) => {
-    await runRefundTask({ ...closingDeps(), provider: closingProvider() }, refundTaskPayload.parse(request.data), request.retryCount);
+    const deps = closingDeps();
+    await runRefundTask(
+      { ...deps, provider: closingProvider(), applyProviderEvent: (event) => processPaymentEvent(deps, event) },
+      refundTaskPayload.parse(request.data),
+      request.retryCount,
+    );
   },
 );
 
@@ -248,11 +267,24 @@ export const reconcileStripe = onSchedule(
       provider: closingProvider(),
       applyPaymentEvent: (event) => processPaymentEvent(deps, event),
       applyRefundEvent: (event) => processPaymentEvent(deps, event),
+      settleDonation: (donationId) => settleDonation(closingDeps(), donationId),
       payouts: payoutProvider(),
-      applyTransferEvent: (event) => processPayoutEvent(deps, event),
+      applyTransferEvent: (event) => processPayoutEvent({ ...deps, tasks: adminTaskEnqueuer }, event),
     });
   },
 );
+
+// The money invariant of every wish whose money moved lately, against Stripe (docs/operations.md "The money audit").
+// At half past the hour, so the hourly reconciliation's repairs come first.
+export const auditWishMoney = onSchedule({ schedule: "30 * * * *", timeZone: "Etc/UTC", secrets: [stripeSecretKey], timeoutSeconds: 540 }, async () => {
+  const deps = closingDeps();
+  await auditMoney({
+    ...deps,
+    provider: closingProvider(),
+    payouts: payoutProvider(),
+    applyProviderEvent: (event) => processPaymentEvent(deps, event),
+  });
+});
 
 // ---- payouts (Stripe Connect Express; docs/operations.md "Payouts") ----
 const payoutProvider = () => new StripePayoutProvider(stripeClient(stripeSecretKey.value()));
@@ -295,8 +327,15 @@ export const payoutAccountOnWrite = onDocumentWritten({ document: "payoutAccount
 // Connect events (account.updated) come to their own endpoint, signed with the Connect endpoint's secret.
 export const stripeConnectWebhook = onRequest({ secrets: [stripeSecretKey, stripeConnectWebhookSecret], cors: false }, async (req, res) => {
   const provider = new StripePaymentProvider(stripeClient(stripeSecretKey.value()), stripeConnectWebhookSecret.value());
-  const result = await handlePaymentWebhook({ db: db(), clock: systemClock, provider }, { method: req.method, rawBody: req.rawBody, signature: req.get("stripe-signature") });
+  const result = await handlePaymentWebhook(
+    { db: db(), clock: systemClock, provider, tasks: adminTaskEnqueuer },
+    { method: req.method, rawBody: req.rawBody, signature: req.get("stripe-signature") },
+  );
   res.status(result.status).json(result.body);
 });
 
-export const retryPayout = replayProtectedCallable("retryPayout", (request) => retryPayoutHandler(closingDeps(), requireAdmin(request), request.data));
+export const retryPayout = replayProtectedCallable(
+  "retryPayout",
+  (request) => retryPayoutHandler({ ...closingDeps(), provider: payoutProvider() }, requireAdmin(request), request.data),
+  { secrets: [stripeSecretKey] },
+);

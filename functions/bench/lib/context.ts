@@ -5,6 +5,7 @@ import { deleteApp, initializeApp } from "firebase-admin/app";
 import type { App } from "firebase-admin/app";
 import { getFirestore } from "firebase-admin/firestore";
 import type { Firestore } from "firebase-admin/firestore";
+import type { TaskEnqueuer } from "../../src/lib/tasks";
 
 export interface BenchOptions {
   quick: boolean;
@@ -108,3 +109,9 @@ export function openContext(options: BenchOptions, env: NodeJS.ProcessEnv = proc
     },
   };
 }
+
+/**
+ * Cloud Tasks for the in-process webhook handler: the payment events the benchmark delivers never enqueue (only a
+ * transfer confirmed while more is owed does), so nothing is recorded.
+ */
+export const noTasks: TaskEnqueuer = { enqueue: () => Promise.resolve("enqueued") };

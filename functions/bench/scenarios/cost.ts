@@ -9,6 +9,7 @@ import type { Firestore } from "firebase-admin/firestore";
 import { initializeApp as adminInitializeApp, deleteApp as adminDeleteApp } from "firebase-admin/app";
 import { systemClock } from "../../src/lib/clock";
 import { handlePaymentWebhook } from "../../src/donations/webhook";
+import { noTasks } from "../lib/context";
 import type { BenchContext } from "../lib/context";
 import { instrumentFirestore, measureOps } from "../lib/counting";
 import type { OpCounts } from "../lib/counting";
@@ -54,7 +55,7 @@ async function donationCosts(ctx: BenchContext): Promise<ScenarioResult[]> {
   const plan = await seedDonations(ctx.db, "cost", 1, units);
   const { provider, stripe } = webhookProvider();
   const firsts = signDeliveries(stripe, { ...plan, deliveries: plan.donationIds.map((_, i) => i) }, 1);
-  const deps = { db, clock: systemClock, provider };
+  const deps = { db, clock: systemClock, provider, tasks: noTasks };
   const deliver = async (delivery: (typeof firsts)[number] | undefined) => {
     if (!delivery) throw new Error("missing delivery");
     const response = await handlePaymentWebhook(deps, { method: "POST", rawBody: delivery.rawBody, signature: delivery.signature });

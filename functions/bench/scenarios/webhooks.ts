@@ -11,6 +11,7 @@ import { donationSchema, newPendingDonationState } from "../../src/model/donatio
 import type { Donation } from "../../src/model/donation";
 import { handlePaymentWebhook } from "../../src/donations/webhook";
 import { StripePaymentProvider } from "../../src/payments/stripe";
+import { noTasks } from "../lib/context";
 import type { BenchContext } from "../lib/context";
 import { runLoad } from "../lib/load";
 import { loadScenario, sampleOf } from "../lib/results";
@@ -166,7 +167,7 @@ async function webhookRun(ctx: BenchContext, wishes: number, concurrency: number
   const plan = await seedDonations(db, run, wishes, options.donations);
   const { provider, stripe } = webhookProvider();
   const deliveries = signDeliveries(stripe, plan, wishes);
-  const deps = { db, clock: systemClock, provider };
+  const deps = { db, clock: systemClock, provider, tasks: noTasks };
   const confirmed = new Set<number>();
   const load = await runLoad({
     total: deliveries.length,

@@ -16,6 +16,26 @@ export const nowSeconds = () => Math.floor(Date.now() / 1000);
 
 export type ApiErrorBody = { type: string; code?: string; message: string; param?: string };
 
+/**
+ * An error answer of the API. `stored`: Stripe's idempotency layer saves the answer of a request whose endpoint began
+ * executing, errors included, and replays it for the same key; it saves nothing for a request that failed validation
+ * or conflicted with a concurrent one (https://docs.stripe.com/api/idempotent_requests), so those may be retried.
+ */
+export class StripeApiError extends Error {
+  constructor(
+    readonly status: number,
+    readonly body: ApiErrorBody,
+    readonly stored = true,
+  ) {
+    super(body.message);
+  }
+}
+
+/** A parameter Stripe rejects before executing anything (not stored under the idempotency key). */
+export function invalidParam(param: string, message: string, code?: string): StripeApiError {
+  return new StripeApiError(400, { type: "invalid_request_error", param, message, ...(code ? { code } : {}) }, false);
+}
+
 /** The next `count` calls of one operation answer a given Stripe error (`failRefunds`, `failTransfers`). */
 export class ScriptedErrors {
   private scripted: { count: number; status: number; code: string; message: string } | undefined;

@@ -3,15 +3,16 @@
 // platform balance with Idempotency-Key replay (the host does that), reversals and listing. Objects follow Stripe's
 // fixtures (resources.account / account_link / transfer / transfer_reversal in /work/shared/stripe/fixtures3.json).
 // Never deployed.
-import { ScriptedErrors, listPage, nowSeconds, randomId } from "./stripe-common";
+import { ScriptedErrors, StripeApiError, invalidParam, listPage, nowSeconds, randomId } from "./stripe-common";
 import type { Obj } from "./stripe-common";
 
 /** What the Connect routes need from the fake Stripe that hosts them. */
 export interface ConnectHost {
   charges: Map<string, Obj>;
+  /** Money disputes keep away from the platform in `currency` (open and lost disputes). */
+  withdrawnByDisputes(currency: string): number;
   /** Records an event of `type` carrying `object` (for a Connect event, `account` names the connected account). */
   emit(type: string, object: Obj, account?: string): unknown;
-  error(status: number, body: { type: string; code?: string; message: string; param?: string }): Error;
   /** The fake's own base URL, for account links that a browser can open. */
   baseUrl(): string;
 }
@@ -27,6 +28,8 @@ export class FakeStripeConnect {
   readonly accounts = new Map<string, Obj>();
   readonly transfers = new Map<string, Obj>();
   private readonly scripted = new ScriptedErrors();
+  /** Money the platform holds from elsewhere (other products, earlier days), by currency: `addPlatformBalance`. */
+  private readonly float = new Map<string, number>();
 
   constructor(private readonly host: ConnectHost) {}
 
@@ -34,6 +37,12 @@ export class FakeStripeConnect {
     this.accounts.clear();
     this.transfers.clear();
     this.scripted.clear();
+    this.float.clear();
+  }
+
+  /** The platform has `amount` more available in `currency` (lower-case), from business other than these wishes. */
+  addPlatformBalance(currency: string, amount: number): void {
+    this.float.set(currency, (this.float.get(currency) ?? 0) + amount);
   }
 
   /** The next `count` transfer creations fail with `code` (HTTP `status`), as Stripe would answer them. */
@@ -62,19 +71,19 @@ export class FakeStripeConnect {
 
   private account(id: string): Obj {
     const account = this.accounts.get(id);
-    if (!account) throw this.host.error(404, { type: "invalid_request_error", code: "account_invalid", param: "account", message: `No such account: '${id}'` });
+    if (!account) throw new StripeApiError(404, { type: "invalid_request_error", code: "account_invalid", param: "account", message: `No such account: '${id}'` });
     return account;
   }
 
   private transfer(id: string): Obj {
     const transfer = this.transfers.get(id);
-    if (!transfer) throw this.host.error(404, { type: "invalid_request_error", code: "resource_missing", param: "id", message: `No such transfer: '${id}'` });
+    if (!transfer) throw new StripeApiError(404, { type: "invalid_request_error", code: "resource_missing", param: "id", message: `No such transfer: '${id}'` });
     return transfer;
   }
 
   private createAccount(params: Obj): Obj {
     if (params.type !== "express") {
-      throw this.host.error(400, { type: "invalid_request_error", param: "type", message: "The fake supports Express accounts only." });
+      throw invalidParam("type", "The fake supports Express accounts only.");
     }
     const id = randomId("acct");
     const requested = (params.capabilities as Obj | undefined)?.transfers as Obj | undefined;
@@ -117,10 +126,10 @@ export class FakeStripeConnect {
     const accountId = typeof params.account === "string" ? params.account : "";
     this.account(accountId);
     for (const field of ["refresh_url", "return_url"]) {
-      if (typeof params[field] !== "string") throw this.host.error(400, { type: "invalid_request_error", param: field, message: `Missing required param: ${field}.` });
+      if (typeof params[field] !== "string") throw invalidParam(field, `Missing required param: ${field}.`);
     }
     if (params.type !== "account_onboarding" && params.type !== "account_update") {
-      throw this.host.error(400, { type: "invalid_request_error", param: "type", message: "Invalid type: must be account_onboarding or account_update." });
+      throw invalidParam("type", "Invalid type: must be account_onboarding or account_update.");
     }
     const created = nowSeconds();
     return { object: "account_link", created, expires_at: created + 300, url: `${this.host.baseUrl()}/_fake/onboarding/${accountId}` };
@@ -141,9 +150,9 @@ export class FakeStripeConnect {
     return this.host.emit("account.updated", account, accountId);
   }
 
-  /** The platform's available balance in `currency`: charges, less refunds and transfers, plus reversals. */
+  /** The platform's available balance in `currency`: charges, less refunds, disputes and transfers, plus reversals. */
   availableBalance(currency: string): number {
-    let balance = 0;
+    let balance = (this.float.get(currency) ?? 0) - this.host.withdrawnByDisputes(currency);
     for (const charge of this.host.charges.values()) {
       if (charge.currency === currency && charge.status === "succeeded") balance += Number(charge.amount) - Number(charge.amount_refunded);
     }
@@ -154,16 +163,14 @@ export class FakeStripeConnect {
   }
 
   private createTransfer(params: Obj): Obj {
-    this.scripted.throwIfDue((status, body) => this.host.error(status, body));
+    this.scripted.throwIfDue((status, body) => new StripeApiError(status, body));
     const amount = Number(params.amount);
-    if (!Number.isInteger(amount) || amount < 1) {
-      throw this.host.error(400, { type: "invalid_request_error", code: "parameter_invalid_integer", param: "amount", message: "Invalid positive integer" });
-    }
+    if (!Number.isInteger(amount) || amount < 1) throw invalidParam("amount", "Invalid positive integer", "parameter_invalid_integer");
     const currency = typeof params.currency === "string" ? params.currency : "";
     const destination = typeof params.destination === "string" ? params.destination : "";
     const account = this.account(destination);
     if ((account.capabilities as Obj).transfers !== "active") {
-      throw this.host.error(400, {
+      throw new StripeApiError(400, {
         type: "invalid_request_error",
         code: "insufficient_capabilities_for_transfer",
         param: "destination",
@@ -171,7 +178,7 @@ export class FakeStripeConnect {
       });
     }
     if (amount > this.availableBalance(currency)) {
-      throw this.host.error(400, { type: "invalid_request_error", code: "balance_insufficient", message: "You have insufficient available funds in your Stripe account." });
+      throw new StripeApiError(400, { type: "invalid_request_error", code: "balance_insufficient", message: "You have insufficient available funds in your Stripe account." });
     }
     const id = randomId("tr");
     const transfer: Obj = {

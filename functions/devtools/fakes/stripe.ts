@@ -13,7 +13,7 @@ import type { IncomingMessage, ServerResponse } from "node:http";
 import Stripe from "stripe";
 import { listen, portOf, readBody, sendJson } from "./http";
 import type { RunningServer } from "./http";
-import { listPage, nowSeconds, randomId } from "./stripe-common";
+import { StripeApiError, invalidParam, listPage, nowSeconds, randomId } from "./stripe-common";
 import type { Obj } from "./stripe-common";
 import { FakeStripeConnect } from "./stripe-connect";
 import { FakeStripeRefunds } from "./stripe-refunds";
@@ -90,16 +90,12 @@ export function parseForm(body: string): Obj {
   return result;
 }
 
-class StripeApiError extends Error {
-  constructor(
-    readonly status: number,
-    readonly body: { type: string; code?: string; message: string; param?: string },
-  ) {
-    super(body.message);
-  }
-}
-
 const clone = <T>(value: T): T => structuredClone(value);
+
+/** Dispute statuses whose money Stripe keeps away from the platform (an inquiry, `warning_*`, withdraws nothing). */
+export const WITHDRAWN = new Set<unknown>(["needs_response", "under_review", "lost"]);
+/** PaymentIntent statuses Stripe lets us cancel. */
+const CANCELABLE = new Set<unknown>(["requires_payment_method", "requires_confirmation", "requires_action", "requires_capture"]);
 
 export class FakeStripe {
   readonly customers = new Map<string, Obj>();
@@ -109,21 +105,33 @@ export class FakeStripe {
   readonly calls: RecordedCall[] = [];
   readonly events: StripeEventObject[] = [];
   private readonly idempotent = new Map<string, { params: string; status: number; body: unknown }>();
+  /** Idempotency keys whose request is executing right now (a concurrent same-key request gets 409). */
+  private readonly executing = new Set<string>();
   private failures = 0;
   private failurePrefix = "/v1/";
+  private failureMethod: string | undefined;
+  private readonly holds: { method: string; pathPrefix: string; phase: "executing" | "answering"; arrive: () => void; gate: Promise<void> }[] = [];
+  private readonly lostAnswers: { method: string; pathPrefix: string; count: number }[] = [];
   private lastCreated = 0;
-  /** closing (issue 6): the refunds API on these charges; `.failRefunds(n, code)`, `.refundsOf(pi)`. */
+  /** closing: the refunds API on these charges; `.failRefunds(n, code)`, `.refundsOf(pi)`, `.settle(re, status)`. */
   readonly refundsApi = new FakeStripeRefunds({
     paymentIntents: this.paymentIntents,
     charges: this.charges,
+    chargebacks: (chargeId) => {
+      const ofCharge = [...this.disputes.values()].filter((dispute) => dispute.charge === chargeId);
+      return {
+        open: ofCharge.some((dispute) => WITHDRAWN.has(dispute.status) && dispute.status !== "lost"),
+        lost: ofCharge.reduce((sum, dispute) => sum + (dispute.status === "lost" ? Number(dispute.amount) : 0), 0),
+      };
+    },
     emit: (type, object) => this.event(type, object),
-    error: (status, body) => new StripeApiError(status, body),
   });
-  /** payouts (issue 6): Connect accounts, account links and transfers; `.completeOnboarding(acct)`, `.reverseTransfer(tr)`. */
+  /** payouts: Connect accounts, account links and transfers; `.completeOnboarding(acct)`, `.reverseTransfer(tr)`. */
   readonly connect = new FakeStripeConnect({
     charges: this.charges,
+    withdrawnByDisputes: (currency) =>
+      [...this.disputes.values()].filter((dispute) => dispute.currency === currency && WITHDRAWN.has(dispute.status)).reduce((sum, dispute) => sum + Number(dispute.amount), 0),
     emit: (type, object, account) => this.event(type, object, account),
-    error: (status, body) => new StripeApiError(status, body),
     baseUrl: () => this.baseUrl,
   });
   /** Where this fake listens (set by startFakeStripe); account links point here. */
@@ -143,7 +151,10 @@ export class FakeStripe {
     this.calls.length = 0;
     this.events.length = 0;
     this.idempotent.clear();
+    this.executing.clear();
     this.failures = 0;
+    for (const hold of this.holds.splice(0)) hold.arrive();
+    this.lostAnswers.length = 0;
     this.refundsApi.reset();
     this.connect.reset();
   }
@@ -180,11 +191,38 @@ export class FakeStripe {
 
   /**
    * The next `count` API requests (only those whose path starts with `pathPrefix`, when given) answer HTTP 500
-   * `api_error`, as Stripe does when it is having trouble. The SDK retries those, with the same idempotency key.
+   * `api_error` before reaching the endpoint, as when Stripe is having trouble in front of its API: nothing is executed
+   * or stored under the idempotency key, so the SDK's retries (same key) can succeed.
    */
-  failNext(count: number, pathPrefix = "/v1/"): void {
+  failNext(count: number, pathPrefix = "/v1/", method?: string): void {
     this.failures = count;
     this.failurePrefix = pathPrefix;
+    this.failureMethod = method;
+  }
+
+  /**
+   * The next `method` request to a path starting with `pathPrefix` stops inside Stripe until `release()`; `arrived`
+   * resolves when it got there. `executing` (a money request in flight): its idempotency key counts as executing (a
+   * concurrent request with the same key gets 409 `idempotency_key_in_use`, as at Stripe) and nothing it creates exists
+   * yet. `answering`: Stripe has done it (objects and events exist, the answer is stored under the key) and its answer
+   * is on the way back — slower than the webhooks it caused.
+   */
+  hold(method: string, pathPrefix: string, phase: "executing" | "answering" = "executing"): { arrived: Promise<void>; release: () => void } {
+    let arrived!: () => void;
+    const arrivedPromise = new Promise<void>((resolve) => (arrived = resolve));
+    let release!: () => void;
+    const gate = new Promise<void>((resolve) => (release = resolve));
+    this.holds.push({ method, pathPrefix, phase, arrive: arrived, gate });
+    return { arrived: arrivedPromise, release };
+  }
+
+  /**
+   * The next `count` `method` requests to paths starting with `pathPrefix` are executed (and stored under their
+   * idempotency key) but their answer never reaches the caller: the connection drops, as when a network fails after
+   * Stripe acted. The SDK sees a connection error and retries (Stripe then replays the stored answer).
+   */
+  loseAnswers(count: number, method: string, pathPrefix: string): void {
+    this.lostAnswers.push({ method, pathPrefix, count });
   }
 
   callsTo(method: string, pathPrefix: string): RecordedCall[] {
@@ -209,27 +247,53 @@ export class FakeStripe {
     try {
       const auth = req.headers.authorization ?? "";
       if (!/^Bearer sk_(test|live)_\S+$/.test(auth)) {
-        throw new StripeApiError(401, { type: "invalid_request_error", message: "Invalid API Key provided." });
+        throw new StripeApiError(401, { type: "invalid_request_error", message: "Invalid API Key provided." }, false);
       }
-      if (this.failures > 0 && url.pathname.startsWith(this.failurePrefix)) {
+      if (this.failures > 0 && url.pathname.startsWith(this.failurePrefix) && (!this.failureMethod || this.failureMethod === method)) {
         this.failures -= 1;
-        throw new StripeApiError(500, { type: "api_error", message: "An unknown error occurred (fake Stripe: injected failure)." });
+        throw new StripeApiError(500, { type: "api_error", message: "An unknown error occurred (fake Stripe: injected failure)." }, false);
       }
       const replayKey = idempotencyKey && method === "POST" ? `${url.pathname}|${idempotencyKey}` : null;
       const replay = replayKey ? this.idempotent.get(replayKey) : undefined;
       if (replay) {
         if (replay.params !== JSON.stringify(params)) {
-          throw new StripeApiError(400, {
-            type: "idempotency_error",
-            message: `Keys for idempotent requests can only be used with the same parameters they were first used with.`,
-          });
+          throw new StripeApiError(
+            400,
+            { type: "idempotency_error", message: `Keys for idempotent requests can only be used with the same parameters they were first used with.` },
+            false,
+          );
         }
-        sendJson(res, replay.status, replay.body, { ...headers, "idempotent-replayed": "true" });
+        this.answer(req, res, method, url.pathname, replay.status, replay.body, { ...headers, "idempotent-replayed": "true" });
         return;
       }
-      const body = this.route(method, url.pathname, params, req);
-      if (replayKey) this.idempotent.set(replayKey, { params: JSON.stringify(params), status: 200, body });
-      sendJson(res, 200, body, headers);
+      if (replayKey && this.executing.has(replayKey)) {
+        throw new StripeApiError(
+          409,
+          { type: "idempotency_error", code: "idempotency_key_in_use", message: "There is currently another in-progress request using this Idempotent Key." },
+          false,
+        );
+      }
+      if (replayKey) this.executing.add(replayKey);
+      try {
+        const hold = this.holdFor(method, url.pathname);
+        if (hold?.phase === "executing") await this.waitAt(hold);
+        const stored = (status: number, body: unknown) => {
+          if (replayKey) this.idempotent.set(replayKey, { params: JSON.stringify(params), status, body });
+        };
+        let answer: { status: number; body: unknown };
+        try {
+          answer = { status: 200, body: this.route(method, url.pathname, params, req) };
+        } catch (error) {
+          if (!(error instanceof StripeApiError) || !error.stored) throw error;
+          answer = { status: error.status, body: { error: { ...error.body, request_log_url: null } } };
+        }
+        stored(answer.status, answer.body);
+        if (replayKey) this.executing.delete(replayKey);
+        if (hold?.phase === "answering") await this.waitAt(hold);
+        this.answer(req, res, method, url.pathname, answer.status, answer.body, headers);
+      } finally {
+        if (replayKey) this.executing.delete(replayKey);
+      }
     } catch (error) {
       if (error instanceof StripeApiError) {
         sendJson(res, error.status, { error: { ...error.body, request_log_url: null } }, headers);
@@ -237,6 +301,28 @@ export class FakeStripe {
       }
       throw error;
     }
+  }
+
+  /** The {@link hold} this request meets, if any (each hold catches one request). */
+  private holdFor(method: string, pathname: string): FakeStripe["holds"][number] | undefined {
+    const index = this.holds.findIndex((hold) => hold.method === method && pathname.startsWith(hold.pathPrefix));
+    return index < 0 ? undefined : this.holds.splice(index, 1)[0];
+  }
+
+  private async waitAt(hold: FakeStripe["holds"][number]): Promise<void> {
+    hold.arrive();
+    await hold.gate;
+  }
+
+  /** Sends the answer, unless {@link loseAnswers} drops it on the way back. */
+  private answer(req: IncomingMessage, res: ServerResponse, method: string, pathname: string, status: number, body: unknown, headers: Record<string, string>): void {
+    const lost = this.lostAnswers.find((rule) => rule.count > 0 && rule.method === method && pathname.startsWith(rule.pathPrefix));
+    if (lost) {
+      lost.count -= 1;
+      req.socket.destroy();
+      return;
+    }
+    sendJson(res, status, body, headers);
   }
 
   private route(method: string, pathname: string, params: Obj, req: IncomingMessage): Obj {
@@ -248,6 +334,10 @@ export class FakeStripe {
     if (method === "POST" && resource === "payment_intents" && !id) return this.createPaymentIntent(params);
     if (method === "GET" && resource === "payment_intents" && id) return clone(this.require(this.paymentIntents, id, "payment_intent"));
     if (method === "GET" && resource === "payment_intents" && !id) return this.listPaymentIntents(params);
+    if (method === "POST" && resource === "payment_intents" && id && segments[3] === "cancel") return clone(this.cancelIntent(id, params).object);
+    if (method === "GET" && resource === "disputes" && id) return clone(this.require(this.disputes, id, "dispute"));
+    if (method === "GET" && resource === "disputes" && !id) return this.listDisputes(params);
+    if (method === "GET" && resource === "charges" && id) return clone(this.require(this.charges, id, "charge"));
     if (method === "POST" && resource === "ephemeral_keys" && !id) return this.createEphemeralKey(params, req);
     const closingRoute = this.refundsApi.route(method, resource, id, params) ?? this.connect.route(method, resource, id, params);
     if (closingRoute) return closingRoute;
@@ -303,10 +393,10 @@ export class FakeStripe {
   private createPaymentIntent(params: Obj): Obj {
     const amount = Number(params.amount);
     if (!Number.isInteger(amount) || amount < 1) {
-      throw new StripeApiError(400, { type: "invalid_request_error", param: "amount", message: "This value must be greater than or equal to 1." });
+      throw invalidParam("amount", "This value must be greater than or equal to 1.");
     }
     if (typeof params.currency !== "string" || params.currency !== params.currency.toLowerCase()) {
-      throw new StripeApiError(400, { type: "invalid_request_error", param: "currency", message: "Invalid currency." });
+      throw invalidParam("currency", "Invalid currency.");
     }
     const customer = typeof params.customer === "string" ? params.customer : null;
     if (customer) this.require(this.customers, customer, "customer");
@@ -363,7 +453,7 @@ export class FakeStripe {
 
   private createEphemeralKey(params: Obj, req: IncomingMessage): Obj {
     if (!req.headers["stripe-version"]) {
-      throw new StripeApiError(400, { type: "invalid_request_error", message: "Stripe-Version header is required for ephemeral keys." });
+      throw new StripeApiError(400, { type: "invalid_request_error", message: "Stripe-Version header is required for ephemeral keys." }, false);
     }
     const customer = typeof params.customer === "string" ? params.customer : "";
     this.require(this.customers, customer, "customer");
@@ -448,10 +538,14 @@ export class FakeStripe {
     return this.event("payment_intent.processing", intent);
   }
 
-  /** The payment succeeded: a charge is created and the intent's `latest_charge` points at it. */
-  succeed(paymentIntentId: string): StripeEventObject {
+  /**
+   * The payment succeeded: a charge is created and the intent's `latest_charge` points at it. `amountReceived` other
+   * than the amount plays a Stripe that took a different sum (it never should; we must notice).
+   */
+  succeed(paymentIntentId: string, options: { amountReceived?: number } = {}): StripeEventObject {
     const intent = this.intent(paymentIntentId);
-    const amount = Number(intent.amount);
+    if (intent.status === "succeeded" || intent.status === "canceled") throw new Error(`PaymentIntent ${paymentIntentId} is already ${String(intent.status)}`);
+    const amount = options.amountReceived ?? Number(intent.amount);
     const charge: Obj = {
       id: randomId("ch"),
       object: "charge",
@@ -482,14 +576,13 @@ export class FakeStripe {
       payment_method: randomId("pm"),
       receipt_email: null,
       refunded: false,
-      refunds: { object: "list", data: [], has_more: false, url: "" },
+      // No `refunds` list: API versions since 2022-11-15 do not include it (refunds come as refund objects and events).
       review: null,
       shipping: null,
       status: "succeeded",
       transfer_data: null,
       transfer_group: null,
     };
-    (charge.refunds as Obj).url = `/v1/charges/${String(charge.id)}/refunds`;
     this.charges.set(charge.id as string, charge);
     Object.assign(intent, { status: "succeeded", amount_received: amount, latest_charge: charge.id, processing: null, last_payment_error: null });
     return this.event("payment_intent.succeeded", intent);
@@ -506,10 +599,24 @@ export class FakeStripe {
     return this.event("payment_intent.payment_failed", intent);
   }
 
-  cancel(paymentIntentId: string): StripeEventObject {
+  /** Cancels a PaymentIntent (as `POST /v1/payment_intents/:id/cancel` does) and answers `payment_intent.canceled`. */
+  cancel(paymentIntentId: string, reason = "requested_by_customer"): StripeEventObject {
+    return this.cancelIntent(paymentIntentId, { cancellation_reason: reason }).event;
+  }
+
+  /** Stripe cancels only an intent that has not been paid or started processing (`payment_intent_unexpected_state`). */
+  private cancelIntent(paymentIntentId: string, params: Obj): { object: Obj; event: StripeEventObject } {
     const intent = this.intent(paymentIntentId);
-    Object.assign(intent, { status: "canceled", canceled_at: nowSeconds(), cancellation_reason: "requested_by_customer" });
-    return this.event("payment_intent.canceled", intent);
+    if (!CANCELABLE.has(intent.status)) {
+      throw new StripeApiError(400, {
+        type: "invalid_request_error",
+        code: "payment_intent_unexpected_state",
+        message: `You cannot cancel this PaymentIntent because it has a status of ${String(intent.status)}. Only a PaymentIntent with one of the following statuses may be canceled: ${[...CANCELABLE].join(", ")}.`,
+      });
+    }
+    const reason = typeof params.cancellation_reason === "string" ? params.cancellation_reason : null;
+    Object.assign(intent, { status: "canceled", canceled_at: nowSeconds(), cancellation_reason: reason, processing: null });
+    return { object: intent, event: this.event("payment_intent.canceled", intent) };
   }
 
   private chargeOf(paymentIntentId: string): Obj {
@@ -518,42 +625,26 @@ export class FakeStripe {
     return this.require(this.charges, chargeId, "charge");
   }
 
-  /** Refunds (part of) the charge; answers the `charge.refunded` event, whose charge lists its refunds. */
+  /**
+   * Refunds (part of) the charge the way someone in the Stripe dashboard does (no metadata of ours), through the same
+   * refunds API and its checks; answers the `refund.created` event (a `charge.refunded` follows it in `events`).
+   */
   refund(paymentIntentId: string, amount?: number): StripeEventObject {
-    const charge = this.chargeOf(paymentIntentId);
-    const refundAmount = amount ?? Number(charge.amount) - Number(charge.amount_refunded);
-    const refund: Obj = {
-      id: randomId("re"),
-      object: "refund",
-      amount: refundAmount,
-      balance_transaction: randomId("txn"),
-      charge: charge.id,
-      created: nowSeconds(),
-      currency: charge.currency,
-      destination_details: { card: { type: "reversal" }, type: "card" },
-      metadata: {},
-      payment_intent: paymentIntentId,
-      reason: "requested_by_customer",
-      receipt_number: null,
-      source_transfer_reversal: null,
-      status: "succeeded",
-      transfer_reversal: null,
-    };
-    const refunds = charge.refunds as { data: Obj[] };
-    refunds.data.unshift(refund);
-    charge.amount_refunded = Number(charge.amount_refunded) + refundAmount;
-    charge.refunded = charge.amount_refunded === charge.amount;
-    return this.event("charge.refunded", charge);
+    const before = this.events.length;
+    this.refundsApi.create({ payment_intent: paymentIntentId, ...(amount === undefined ? {} : { amount: String(amount) }), reason: "requested_by_customer" });
+    const created = this.events.slice(before).find((event) => event.type === "refund.created");
+    if (!created) throw new Error("the refund emitted no refund.created");
+    return created;
   }
 
-  /** The cardholder disputed the charge (funds are withdrawn). */
-  dispute(paymentIntentId: string): StripeEventObject {
+  /** The cardholder disputed (part of) the charge: Stripe withdraws the disputed amount from the balance. */
+  dispute(paymentIntentId: string, amount?: number): StripeEventObject {
     const charge = this.chargeOf(paymentIntentId);
     charge.disputed = true;
     const dispute: Obj = {
       id: randomId("du"),
       object: "dispute",
-      amount: charge.amount,
+      amount: amount ?? charge.amount,
       balance_transactions: [],
       charge: charge.id,
       created: nowSeconds(),
@@ -570,10 +661,20 @@ export class FakeStripe {
     return this.event("charge.dispute.created", dispute);
   }
 
+  /** The bank decided: `won` gives the money back to the platform, `lost` keeps it with the cardholder. */
   closeDispute(disputeId: string, outcome: "won" | "lost"): StripeEventObject {
     const dispute = this.require(this.disputes, disputeId, "dispute");
+    if (dispute.status === "won" || dispute.status === "lost") throw new Error(`dispute ${disputeId} is already ${String(dispute.status)}`);
     dispute.status = outcome;
     return this.event("charge.dispute.closed", dispute);
+  }
+
+  /** Disputes of a payment (`payment_intent`) or charge (`charge`), newest first. */
+  private listDisputes(params: Obj): Obj {
+    const disputes = [...this.disputes.values()]
+      .filter((dispute) => !params.payment_intent || dispute.payment_intent === params.payment_intent)
+      .filter((dispute) => !params.charge || dispute.charge === params.charge);
+    return listPage(disputes, params, "/v1/disputes");
   }
 
   /** An event of a type we do not handle (e.g. customer.created). */

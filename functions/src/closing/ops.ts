@@ -9,7 +9,7 @@ import { idSchema } from "../lib/ids";
 import type { TaskEnqueuer } from "../lib/tasks";
 import { AUDIT_LOG, auditEntrySchema } from "../model/closing";
 import type { AuditEntry } from "../model/closing";
-import { enqueueRefund, refundRequestRef } from "./refunds";
+import { reopenRefund } from "./refunds";
 import { wishRef } from "./wishes";
 
 /**
@@ -52,25 +52,24 @@ export async function audited<T extends { result: string }>(
 
 /**
  * `retryRefund({donationId, reason})`: a refund that failed (see `ops/refundFailures/items`) is tried again under a
- * new generation: a new idempotency key (Stripe replays a stored error for the old one), a new task id, and a check
- * for a refund an earlier generation already made, so a retry can never refund twice.
+ * new generation: a new idempotency key (Stripe replays a stored error for the old one), a new task id, and the task
+ * first folds in every refund Stripe already holds for the payment, so a retry can never refund twice. A donation of
+ * a closed wish that holds money but never got a refund request gets one.
  */
 export async function retryRefund(deps: OpsDeps, adminUid: string, data: unknown): Promise<{ result: "queued"; generation: number }> {
   const input = parseInput(retryRefundInput, data);
   return audited(deps, { action: "retryRefund", actorId: adminUid, target: `donations/${input.donationId}`, reason: input.reason }, async () => {
-    const ref = refundRequestRef(deps.db, input.donationId);
-    const generation = await deps.db.runTransaction(async (tx) => {
-      const request = (await tx.get(ref)).data();
-      if (!request) throw new HttpsError("not-found", "No refund was ever requested for this donation.");
-      if (request.status !== "failed") {
-        throw new HttpsError("failed-precondition", `The refund is ${request.status}, not failed; only a failed refund can be retried.`);
-      }
-      const next = request.generation + 1;
-      tx.update(ref, { status: "queued", generation: next, lastError: null, updatedAt: deps.clock.now() });
-      return next;
-    });
-    await enqueueRefund(deps, input.donationId, generation);
-    return { result: "queued" as const, generation };
+    const reopened = await reopenRefund(deps, input.donationId);
+    switch (reopened.outcome) {
+      case "missing":
+        throw new HttpsError("not-found", "No such donation.");
+      case "not-failed":
+        throw new HttpsError("failed-precondition", `The refund is ${reopened.status}, not failed; only a failed refund can be retried.`);
+      case "nothing-to-refund":
+        throw new HttpsError("failed-precondition", "Nothing to refund: the donation's wish is not closed or expired, or it holds none of the donor's money.");
+      case "queued":
+        return { result: "queued" as const, generation: reopened.generation };
+    }
   });
 }
 

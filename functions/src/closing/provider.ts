@@ -1,6 +1,7 @@
 import type Stripe from "stripe";
 import { z } from "zod";
-import { callStripe, idOf, stripeListSince } from "../payments/stripe";
+import type { DisputeStatus, RefundStatus } from "../model/donation";
+import { callStripe, disputeStatusOf, idOf, refundStatusOf, stripeListSince } from "../payments/stripe";
 
 /**
  * What closing a wish needs from the payment provider: refunds, Connect accounts and transfers, and listings for
@@ -12,13 +13,13 @@ export interface RefundMetadata {
   donationId: string;
   wishId: string;
   donorId: string;
+  /** The refund request's generation (docs/operations.md): which of our requests made this refund. */
+  generation: string;
 }
-
-export type ProviderRefundStatus = "pending" | "requires_action" | "succeeded" | "failed" | "canceled";
 
 export interface ProviderRefund {
   refundId: string;
-  status: ProviderRefundStatus;
+  status: RefundStatus;
   amount: number;
   paymentIntentId: string | null;
   chargeId: string | null;
@@ -55,14 +56,31 @@ export interface ProviderPayment {
   donorId: string | null;
   /** The latest charge (the one that succeeded, for a succeeded payment). */
   chargeId: string | null;
+  /** Stripe's `cancellation_reason` of a canceled payment. */
+  cancellationReason: string | null;
+  createdMs: number;
+}
+
+/** A dispute of a payment, as the provider reports it now. */
+export interface ProviderDispute {
+  disputeId: string;
+  status: DisputeStatus;
+  amount: number;
+  currency: string;
+  paymentIntentId: string | null;
+  chargeId: string | null;
   createdMs: number;
 }
 
 export interface ClosingProvider {
   /** Refunds `amount` of a payment. Idempotent per `idempotencyKey` (Stripe keeps keys for 24 h). */
   refund(input: { paymentIntentId: string; amount: number; metadata: RefundMetadata; idempotencyKey: string }): Promise<ProviderRefund>;
-  /** Every refund of one payment (to adopt a refund made by an earlier attempt whose result we never stored). */
+  /** Every refund of one payment, whoever made it (us, an earlier attempt whose answer was lost, the dashboard). */
   refundsOfPayment(paymentIntentId: string): Promise<ProviderRefund[]>;
+  /** Every dispute of one payment. */
+  disputesOfPayment(paymentIntentId: string): Promise<ProviderDispute[]>;
+  /** One payment as the provider holds it now. */
+  payment(paymentIntentId: string): Promise<ProviderPayment>;
   /** Every refund created at or after `since`, newest first (auto-paginated; for reconciliation). */
   refundsSince(since: Date): AsyncIterable<ProviderRefund>;
   /** Every payment created at or after `since`, newest first (auto-paginated; for reconciliation). */
@@ -72,7 +90,7 @@ export interface ClosingProvider {
 export function toProviderRefund(refund: Stripe.Refund): ProviderRefund {
   return {
     refundId: refund.id,
-    status: (refund.status ?? "pending") as ProviderRefundStatus,
+    status: refundStatusOf(refund.status),
     amount: refund.amount,
     paymentIntentId: idOf(refund.payment_intent),
     chargeId: idOf(refund.charge),
@@ -80,6 +98,18 @@ export function toProviderRefund(refund: Stripe.Refund): ProviderRefund {
     donationId: refund.metadata?.donationId ?? null,
     failureReason: refund.failure_reason ?? null,
     createdMs: refund.created * 1000,
+  };
+}
+
+export function toProviderDispute(dispute: Stripe.Dispute): ProviderDispute {
+  return {
+    disputeId: dispute.id,
+    status: disputeStatusOf(dispute.status),
+    amount: dispute.amount,
+    currency: dispute.currency.toUpperCase(),
+    paymentIntentId: idOf(dispute.payment_intent),
+    chargeId: idOf(dispute.charge),
+    createdMs: dispute.created * 1000,
   };
 }
 
@@ -92,6 +122,7 @@ export function toProviderPayment(intent: Stripe.PaymentIntent): ProviderPayment
     currency: intent.currency.toUpperCase(),
     ...paymentMetadataSchema.parse(intent.metadata ?? {}),
     chargeId: idOf(intent.latest_charge),
+    cancellationReason: intent.cancellation_reason ?? null,
     createdMs: intent.created * 1000,
   };
 }
@@ -123,5 +154,16 @@ export class StripeClosingProvider implements ClosingProvider {
       const list = await this.stripe.refunds.list({ payment_intent: paymentIntentId, limit: 100 });
       return list.data.map(toProviderRefund);
     });
+  }
+
+  disputesOfPayment(paymentIntentId: string) {
+    return callStripe(async () => {
+      const list = await this.stripe.disputes.list({ payment_intent: paymentIntentId, limit: 100 });
+      return list.data.map(toProviderDispute);
+    });
+  }
+
+  payment(paymentIntentId: string) {
+    return callStripe(async () => toProviderPayment(await this.stripe.paymentIntents.retrieve(paymentIntentId)));
   }
 }

@@ -2,13 +2,14 @@ import type { Firestore } from "firebase-admin/firestore";
 import * as logger from "firebase-functions/logger";
 import type { Clock } from "../lib/clock";
 import { zodConverter } from "../lib/converter";
+import { FINDINGS, findingDocId } from "../model/closing";
 import { DONATIONS, donationSchema } from "../model/donation";
 import type { Donation } from "../model/donation";
 import type { PaymentStatusEvent, RefundEvent, TransferEvent } from "../payments/provider";
 import { payoutRef } from "../payouts/payouts";
 import type { PayoutProvider } from "../payouts/provider";
 import type { ClosingProvider, ProviderPayment, ProviderRefund } from "./provider";
-import { markRefundFailed } from "./refunds";
+import { refundReportEvent } from "./refunds";
 
 /**
  * Reconciliation with Stripe (N8), run hourly by `reconcileWithStripe`: one step per kind of provider object, each
@@ -17,11 +18,12 @@ import { markRefundFailed } from "./refunds";
  * - succeeded (or canceled) at Stripe while our donation is still waiting (a dropped `payment_intent.*` webhook) is
  *   repaired by feeding the webhook's own ledger handler a synthetic event (idempotent: the ledger entry ids are
  *   deterministic, so the late original webhook changes nothing) and recorded as a repaired finding;
- * - succeeded with no donation to credit, or with an amount/currency other than the donation's, is recorded for ops
- *   and never applied (money we cannot explain is not counted towards a wish).
+ * - succeeded with no donation to credit, or in another currency than the donation's, is recorded for ops and never
+ *   applied (money we cannot explain is not counted towards a wish); an amount received other than the donation's is
+ *   recorded for ops too, but booked as received (the ledger follows Stripe).
  * Refunds:
- * - a succeeded refund our ledger does not have (a dropped `charge.refunded` webhook) is repaired the same way;
- * - a refund Stripe reports failed/canceled that we still think is on its way is marked failed (ops queue);
+ * - a refund in a state our ledger has not seen (a dropped `refund.*` webhook: succeeded, or failed/canceled after we
+ *   counted it) is folded in the same way; a failed one then puts its refund request in the ops queue;
  * - a refund of a payment we cannot match is recorded for ops.
  * Transfers (payouts, with our `wishId` metadata):
  * - a transfer, or a reversal of one, that our payout has not booked (a dropped `transfer.*` webhook) is repaired
@@ -41,7 +43,7 @@ export const RECONCILE_LOOKBACK_MS = 4 * 24 * 60 * 60 * 1000;
 export const RECONCILE_GRACE_MS = 5 * 60 * 1000;
 
 export const RECONCILIATION_DOC = "ops/reconciliation";
-export const FINDINGS = "ops/reconciliation/findings";
+export { FINDINGS };
 
 export interface ReconcileDeps {
   db: Firestore;
@@ -51,12 +53,14 @@ export interface ReconcileDeps {
   applyPaymentEvent: (event: PaymentStatusEvent) => Promise<unknown>;
   /** The same handler, for refunds. */
   applyRefundEvent: (event: RefundEvent) => Promise<unknown>;
+  /** Brings a donation's refund request in line after its money moved (src/closing/refunds.ts `settleDonation`). */
+  settleDonation: (donationId: string) => Promise<unknown>;
   /** Transfers for payouts, and the webhook's payout handler (src/payouts/payouts.ts `processPayoutEvent`). */
   payouts: Pick<PayoutProvider, "transfersSince">;
   applyTransferEvent: (event: TransferEvent) => Promise<unknown>;
 }
 export type PaymentReconcileDeps = Pick<ReconcileDeps, "db" | "clock" | "provider" | "applyPaymentEvent">;
-export type RefundReconcileDeps = Pick<ReconcileDeps, "db" | "clock" | "provider" | "applyRefundEvent">;
+export type RefundReconcileDeps = Pick<ReconcileDeps, "db" | "clock" | "provider" | "applyRefundEvent" | "settleDonation">;
 export type TransferReconcileDeps = Pick<ReconcileDeps, "db" | "clock" | "payouts" | "applyTransferEvent">;
 
 export type FindingKind =
@@ -118,7 +122,7 @@ interface Finding {
 }
 
 async function recordFinding(deps: Pick<ReconcileDeps, "db" | "clock">, finding: Finding): Promise<void> {
-  const ref = deps.db.collection(FINDINGS).doc(`${finding.kind}_${finding.objectId}`);
+  const ref = deps.db.collection(FINDINGS).doc(findingDocId(finding.kind, finding.objectId));
   const now = deps.clock.now();
   await deps.db.runTransaction(async (tx) => {
     const existing = await tx.get(ref);
@@ -176,6 +180,9 @@ function amountMismatch(payment: ProviderPayment, donation: Donation): string | 
   return `Stripe: ${payment.amount} ${payment.currency} (received ${payment.amountReceived}, ${payment.status}); donation: ${donation.amount} ${donation.currency}.`;
 }
 
+/** Money in another currency cannot be credited to the donation's wish. */
+const otherCurrency = (payment: ProviderPayment, donation: Donation) => payment.currency !== donation.currency;
+
 /** The final status a dropped webhook would have brought, when our donation has not caught up with it. */
 function missedStatus(payment: ProviderPayment, donation: Donation): "succeeded" | "canceled" | null {
   if (payment.status === "succeeded" && donation.paymentStatus !== "succeeded") return "succeeded";
@@ -200,9 +207,10 @@ async function judgePayment(deps: PaymentReconcileDeps, payment: OurPayment, don
   }
   const mismatch = amountMismatch(payment, donation);
   if (mismatch) {
-    await recordFinding(deps, { ...finding, kind: "payment_amount_mismatch", repaired: false, detail: `Not applied. ${mismatch}` });
+    const detail = otherCurrency(payment, donation) ? `Not applied. ${mismatch}` : `Booked as Stripe received it. ${mismatch}`;
+    await recordFinding(deps, { ...finding, kind: "payment_amount_mismatch", repaired: false, detail });
     summary.findings++;
-    return;
+    if (otherCurrency(payment, donation)) return;
   }
   const status = missedStatus(payment, donation);
   if (!status) return;
@@ -219,6 +227,7 @@ async function judgePayment(deps: PaymentReconcileDeps, payment: OurPayment, don
     currency,
     chargeId: payment.chargeId,
     failureCode: null,
+    cancellationReason: payment.cancellationReason,
   });
   // Say "repaired" only if the ledger really moved the donation there.
   const after = (await donationRef(deps.db, donationId).get()).data();
@@ -249,31 +258,21 @@ export async function reconcileRefunds(deps: RefundReconcileDeps, window = recon
       summary.findings++;
       continue;
     }
-    if (refund.status === "succeeded" && donation.refunds[refund.refundId] === undefined) {
-      await deps.applyRefundEvent({
-        kind: "refund",
-        eventId: `reconcile_${refund.refundId}`,
-        type: "reconciliation.refund",
-        createdMs: refund.createdMs,
-        paymentIntentId: refund.paymentIntentId,
-        chargeId: refund.chargeId ?? "",
-        currency: refund.currency,
-        refunds: [{ id: refund.refundId, amount: refund.amount }],
-      });
-      await recordFinding(deps, { ...finding, kind: "missed_refund_webhook", repaired: true, detail: "The charge.refunded webhook never arrived; applied from the refund list." });
-      summary.repaired++;
-      summary.findings++;
-      continue;
-    }
-    if ((refund.status === "failed" || refund.status === "canceled") && (await markRefundFailed(deps, donationId, refund.refundId, `refund_${refund.status}`))) {
-      await recordFinding(deps, {
-        ...finding,
-        kind: "refund_failed_at_provider",
-        repaired: false,
-        detail: refund.failureReason ?? `Stripe reports the refund ${refund.status}.`,
-      });
-      summary.findings++;
-    }
+    // Stripe's state of the refund is newer than ours whenever they differ (a refund only moves forward).
+    if (refund.status === "pending" || donation.refunds[refund.refundId]?.status === refund.status) continue;
+    await deps.applyRefundEvent({ ...refundReportEvent(refund, "sync"), eventId: `reconcile_${refund.refundId}_${refund.status}`, type: "reconciliation.refund" });
+    await deps.settleDonation(donationId);
+    const failed = refund.status !== "succeeded";
+    await recordFinding(deps, {
+      ...finding,
+      kind: failed ? "refund_failed_at_provider" : "missed_refund_webhook",
+      repaired: true,
+      detail: failed
+        ? `The refund.failed webhook never arrived (${refund.failureReason ?? refund.status}); booked from the refund list: the money is back with us and the refund request waits for ops.`
+        : "The refund webhook never arrived; applied from the refund list.",
+    });
+    summary.repaired++;
+    summary.findings++;
   }
   return summary;
 }

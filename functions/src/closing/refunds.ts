@@ -1,42 +1,47 @@
 import { createHash } from "node:crypto";
-import type { DocumentSnapshot, Firestore } from "firebase-admin/firestore";
+import type { DocumentSnapshot, Firestore, Transaction } from "firebase-admin/firestore";
 import * as logger from "firebase-functions/logger";
 import { z } from "zod";
-import { addToOutbox } from "../events/outbox";
+import { addToOutbox, encodeEventId } from "../events/outbox";
+import { OUTBOX } from "../events/schema";
 import type { Clock } from "../lib/clock";
 import { idSchema } from "../lib/ids";
 import { zodConverter } from "../lib/converter";
 import type { TaskEnqueuer } from "../lib/tasks";
 import { REFUND_FAILURES, REFUND_REQUESTS, refundFailureSchema, refundRequestSchema } from "../model/closing";
-import type { RefundFailure, RefundRequest } from "../model/closing";
-import { DONATIONS, donationSchema } from "../model/donation";
-import type { Donation } from "../model/donation";
+import type { RefundFailure, RefundRequest, RefundRequestStatus } from "../model/closing";
+import { DONATIONS, disputeStateSchema, donationSchema, refundStateSchema } from "../model/donation";
+import type { Donation, RefundState } from "../model/donation";
 import { PaymentProviderError } from "../payments/provider";
-import type { ClosingProvider, ProviderRefund } from "./provider";
+import type { DisputeEvent, RefundEvent } from "../payments/provider";
+import type { ClosingProvider, ProviderDispute, ProviderRefund } from "./provider";
 import { wishRef } from "./wishes";
 
 /**
- * Refund fan-out (F9, F16). A closed or expired wish gets one `refundRequests/{donationId}` document and one
- * `refundDonation` task per succeeded donation. The task calls the provider with an idempotency key derived from the
- * donation (and the ops-retry generation), so a retried or duplicated task, or a crash between the provider call and
- * our write, cannot refund twice; the provider also never refunds more than was charged. The refund becomes final
- * only when the provider's event marks the donation `refunded` (donations webhook), which
- * {@link onDonationWrittenForRefunds} turns into `succeeded` + the `refund.processed` event.
+ * Refunds (F9, F16): every cent a donor gave to a wish that closed or expired goes back to them, exactly once.
+ *
+ * One `refundRequests/{donationId}` per donation of a closed or expired wish, and one `refundDonation` task per
+ * generation of it. What to refund is always computed from the donation's ledger state — what the wish still holds of
+ * it (`netAmount`: charge − succeeded refunds − dispute withdrawals) less the refunds on their way — never a stale full
+ * amount. The request is settled level-triggered by {@link settleDonation}: at close, after every change of the
+ * donation's money (a late payment, a dashboard refund, a dispute that closed, a refund that failed) and by the money
+ * audit, so the same state always leads to the same request state, whichever event arrives first.
+ *
+ * Before it calls the provider, a task first learns what the provider already did for the payment (refunds made in the
+ * dashboard or by an attempt whose answer was lost, disputes) and folds it into the ledger through the webhook's own
+ * handler. Each generation asks for one amount, fixed at its first attempt, under its own idempotency key, so a retried
+ * or duplicated task replays the same request; and Stripe never refunds more than is left of the charge.
  */
 export const REFUND_QUEUE = "refundDonation";
 
 /** Cloud Tasks attempts per refund task (the queue's retryConfig.maxAttempts, wired in index.ts). */
 export const REFUND_MAX_ATTEMPTS = 8;
 
-/** Provider error codes that retrying cannot fix: the refund goes straight to the ops queue. */
-const PERMANENT_CODES = new Set([
-  "charge_disputed",
-  "resource_missing",
-  "amount_too_large",
-  "idempotency_error",
-  "parameter_invalid_integer",
-  "refund_disputed_payment",
-]);
+/** A donation gets at most this many generations (automatic and ops retries) before it waits for ops for good. */
+export const MAX_REFUND_GENERATIONS = 12;
+
+/** Stripe said more was asked than is left to refund: learn what was refunded and ask for the rest (a new generation). */
+const REMAINDER_CODES = new Set(["amount_too_large", "charge_already_refunded"]);
 
 export const refundTaskPayload = z.object({
   donationId: idSchema,
@@ -48,6 +53,13 @@ export interface RefundDeps {
   db: Firestore;
   clock: Clock;
   tasks: TaskEnqueuer;
+}
+
+/** What the refund task needs besides: the provider, and the donations ledger's own event handler. */
+export interface RefundTaskDeps extends RefundDeps {
+  provider: ClosingProvider;
+  /** Folds a provider event into the donation exactly as its webhook would (src/donations/ledger.ts, injected). */
+  applyProviderEvent: (event: RefundEvent | DisputeEvent) => Promise<unknown>;
 }
 
 const requestConverter = zodConverter(refundRequestSchema);
@@ -67,156 +79,209 @@ export function refundIdempotencyKey(donationId: string, generation: number): st
   return generation === 0 ? `refund-${donationId}` : `refund-${donationId}-g${generation}`;
 }
 
-/** How much of a donation is still ours to give back. */
-function refundable(donation: Donation): number {
-  return donation.amount - donation.refundedAmount;
-}
+// ---- what a donation needs (pure) ----
 
-function needsRefund(donation: Donation): boolean {
-  return donation.paymentStatus === "succeeded" && donation.status !== "disputed" && refundable(donation) > 0;
-}
+/** The parts of a donation that decide what is left to refund. */
+export type RefundView = Pick<Donation, "paymentStatus" | "netAmount" | "refunds" | "disputes">;
+
+export type RefundPlan =
+  | { kind: "none" }
+  | { kind: "refund"; amount: number }
+  | { kind: "wait_dispute" }
+  | { kind: "wait_refunds" }
+  | { kind: "done"; status: "succeeded" | "settled" };
+
+const sumRefunds = (refunds: Record<string, RefundState>, status: RefundState["status"]) =>
+  Object.values(refunds).reduce((sum, refund) => sum + (refund.status === status ? refund.amount : 0), 0);
 
 /**
- * Creates the refund request for one donation (once) and enqueues its task. Safe to call any number of times: an
- * existing request is left as it is, and the task id is deterministic.
+ * What a donation of a closed or expired wish still needs. `netAmount` is what the wish still holds of it; refunds on
+ * their way are already spoken for; an open chargeback keeps the money away (Stripe refuses refunds meanwhile) until
+ * the bank decides; when nothing is left, the donor has everything back: by our refunds (`succeeded`), or partly by
+ * their bank through a lost chargeback (`settled`).
  */
-export async function requestRefund(deps: RefundDeps, donationId: string, reason: RefundRequest["reason"]): Promise<"queued" | "exists" | "not-refundable"> {
-  const ref = refundRequestRef(deps.db, donationId);
-  const outcome = await deps.db.runTransaction(async (tx) => {
-    const [existing, donation] = await Promise.all([tx.get(ref), tx.get(donationRef(deps.db, donationId))]);
-    const current = existing.data();
-    if (current) return { state: "exists" as const, request: current };
-    const data = donation.data();
-    if (!data || !needsRefund(data)) return { state: "not-refundable" as const, request: undefined };
-    const now = deps.clock.now();
-    const request: RefundRequest = {
-      donationId,
-      wishId: data.wishId,
-      donorId: data.donorId,
-      amount: refundable(data),
-      currency: data.currency,
-      paymentIntentId: data.paymentIntentId,
-      reason,
-      status: "queued",
-      generation: 0,
-      attempts: 0,
-      providerRefundId: null,
-      lastError: null,
-      createdAt: now,
-      updatedAt: now,
-      requestedAt: null,
-      completedAt: null,
-    };
-    tx.create(ref, request);
-    return { state: "queued" as const, request };
-  });
-  // Enqueue also for an existing request that is still queued: a fan-out that crashed after the write and before
-  // the enqueue is repaired by its retry. The deterministic task id refuses a real duplicate.
-  if (outcome.request?.status === "queued") await enqueueRefund(deps, donationId, outcome.request.generation);
-  return outcome.state;
+export function refundPlan(donation: RefundView): RefundPlan {
+  if (donation.paymentStatus !== "succeeded") return { kind: "none" };
+  if (Object.values(donation.disputes).some((dispute) => dispute.status === "open")) return { kind: "wait_dispute" };
+  const pending = sumRefunds(donation.refunds, "pending");
+  const need = donation.netAmount - pending;
+  if (need > 0) return { kind: "refund", amount: need };
+  if (pending > 0) return { kind: "wait_refunds" };
+  const lost = Object.values(donation.disputes).some((dispute) => dispute.status === "lost");
+  return { kind: "done", status: lost ? "settled" : "succeeded" };
 }
 
-export async function enqueueRefund(deps: Pick<RefundDeps, "tasks">, donationId: string, generation: number): Promise<void> {
-  const payload: RefundTaskPayload = { donationId, generation };
-  await deps.tasks.enqueue(REFUND_QUEUE, payload, { id: refundTaskId(donationId, generation) });
-}
+export type RequestChange =
+  | { kind: "none" }
+  | { kind: "create"; status: "queued" | "disputed" }
+  | { kind: "status"; status: "requested" | "disputed" }
+  | { kind: "finish"; status: "succeeded" | "settled" }
+  | { kind: "fail"; code: string; detail: string }
+  | { kind: "next"; reason: RefundRequest["reason"] };
 
-/** Every succeeded, not yet refunded donation of a wish gets a refund request and a task. Paged by document id. */
-export async function fanOutRefunds(deps: RefundDeps, wishId: string, reason: "closed" | "expired"): Promise<{ queued: number }> {
-  let queued = 0;
-  let last: string | undefined;
-  for (;;) {
-    let query = deps.db
-      .collection(DONATIONS)
-      .withConverter(donationConverter)
-      .where("wishId", "==", wishId)
-      .where("paymentStatus", "==", "succeeded")
-      .orderBy("__name__")
-      .limit(300);
-    if (last) query = query.startAfter(last);
-    const page = await query.get();
-    for (const doc of page.docs) {
-      if (needsRefund(doc.data()) && (await requestRefund(deps, doc.id, reason)) === "queued") queued++;
-    }
-    if (page.size < 300) break;
-    last = page.docs[page.docs.length - 1]?.id;
+/**
+ * How the request follows the donation's money (pure; unit-tested for every state). Forward only: a succeeded request
+ * never goes back to requested; more money to refund (a won dispute, a remainder) starts a new generation instead.
+ * A failed request waits for ops unless the donor got everything back meanwhile.
+ */
+export function nextRequestChange(request: RefundRequest | undefined, plan: RefundPlan, lastRefund: RefundState | undefined): RequestChange {
+  if (!request) {
+    if (plan.kind === "refund") return { kind: "create", status: "queued" };
+    if (plan.kind === "wait_dispute") return { kind: "create", status: "disputed" };
+    return { kind: "none" };
   }
-  logger.info("refunds fanned out", { wishId, reason, queued });
-  return { queued };
+  const status = request.status;
+  if (plan.kind === "none") return { kind: "none" };
+  if (plan.kind === "done") return status === "succeeded" || status === "settled" ? { kind: "none" } : { kind: "finish", status: plan.status };
+  if (status === "failed") return { kind: "none" };
+  if (lastRefund && (lastRefund.status === "failed" || lastRefund.status === "canceled") && status !== "queued") {
+    return { kind: "fail", code: `refund_${lastRefund.status}`, detail: `Stripe reports refund ${request.providerRefundId ?? ""} ${lastRefund.status}; the money is back in our balance.` };
+  }
+  if (plan.kind === "wait_dispute") return status === "disputed" || status === "requested" ? { kind: "none" } : { kind: "status", status: "disputed" };
+  if (plan.kind === "wait_refunds") return status === "disputed" ? { kind: "status", status: "requested" } : { kind: "none" };
+  // More is refundable than the refunds on their way cover.
+  if (status === "queued") return { kind: "none" };
+  if (status === "requested" && lastRefund?.status === "pending") return { kind: "none" };
+  if (request.generation + 1 >= MAX_REFUND_GENERATIONS) {
+    return { kind: "fail", code: "too_many_generations", detail: `Still ${plan.amount} to refund after ${request.generation + 1} refund requests.` };
+  }
+  return { kind: "next", reason: status === "disputed" ? "dispute_won" : "remainder" };
 }
 
-export type RefundTaskOutcome = "stale" | "already-handled" | "completed" | "requested" | "failed";
+// ---- settling a donation (level-triggered) ----
+
+export type SettleOutcome = "missing" | "not-closing" | RequestChange["kind"];
+
+function newRequest(donation: Donation, donationId: string, reason: RefundRequest["reason"], status: RefundRequestStatus, now: Date): RefundRequest {
+  return {
+    donationId,
+    wishId: donation.wishId,
+    donorId: donation.donorId,
+    amount: null,
+    currency: donation.currency,
+    paymentIntentId: donation.paymentIntentId,
+    reason,
+    status,
+    generation: 0,
+    attempts: 0,
+    providerRefundId: null,
+    lastError: null,
+    createdAt: now,
+    updatedAt: now,
+    requestedAt: null,
+    completedAt: null,
+  };
+}
 
 /**
- * The `refundDonation` task. `retryCount` is Cloud Tasks' count of earlier attempts. A transient provider error is
- * rethrown (Cloud Tasks retries with backoff) until the last attempt, which lands in the ops queue instead.
+ * Brings `refundRequests/{donationId}` in line with the donation's money, in one transaction, and enqueues the task
+ * when a generation is queued. Safe to call any number of times from anywhere (the close fan-out, the donation
+ * trigger, the task, the audit, ops): the same state gives the same answer. `reason` names why a new request is made
+ * (default: the wish's own status); a wish that is not closed or expired is left alone.
  */
-export async function runRefundTask(
-  deps: RefundDeps & { provider: ClosingProvider },
-  payload: RefundTaskPayload,
-  retryCount: number,
-): Promise<RefundTaskOutcome> {
-  const { donationId, generation } = payload;
+export async function settleDonation(
+  deps: RefundDeps,
+  donationId: string,
+  options: { reason?: RefundRequest["reason"]; wishStatus?: string; wishId?: string; closedAt?: Date | null } = {},
+): Promise<SettleOutcome> {
+  const ref = donationRef(deps.db, donationId);
+  let { wishStatus, closedAt } = options;
+  if (wishStatus === undefined) {
+    const wishId = options.wishId ?? (await ref.get()).data()?.wishId;
+    if (!wishId) return "missing";
+    const wish = (await wishRef(deps.db, wishId).get()).data();
+    wishStatus = wish?.status;
+    closedAt = wish?.closedAt;
+  }
+  if (wishStatus !== "closed" && wishStatus !== "expired") return "not-closing";
+  const closingReason = options.reason ?? wishStatus;
   const requestDoc = refundRequestRef(deps.db, donationId);
-  const request = (await requestDoc.get()).data();
-  if (!request || request.generation !== generation) return "stale";
-  if (request.status !== "queued") return "already-handled";
+  const result = await deps.db.runTransaction(async (tx) => {
+    const [donationSnap, requestSnap] = await Promise.all([tx.get(ref), tx.get(requestDoc)]);
+    const donation = donationSnap.data();
+    if (!donation) return { change: { kind: "none" } as RequestChange, queued: undefined, missing: true };
+    const request = requestSnap.data();
+    const lastRefund = request?.providerRefundId ? donation.refunds[request.providerRefundId] : undefined;
+    const change = nextRequestChange(request, refundPlan(donation), lastRefund);
+    // A payment that succeeded after its wish closed is a late donation, whichever trigger notices it first.
+    const late = (closingReason === "closed" || closingReason === "expired") && closedAt && donation.succeededAt && donation.succeededAt > closedAt;
+    const queued = await applyChange(deps, tx, donationId, donation, request, change, late ? "late_donation" : closingReason);
+    return { change, queued, missing: false };
+  });
+  if (result.missing) return "missing";
+  if (result.queued !== undefined) await enqueueRefund(deps, donationId, result.queued);
+  if (result.change.kind !== "none") logger.info("refund request settled", { donationId, change: result.change.kind, ...("status" in result.change ? { status: result.change.status } : {}) });
+  return result.change.kind;
+}
 
-  const donation = (await donationRef(deps.db, donationId).get()).data();
-  if (!donation) return fail(deps, request, "donation_missing", "The donation document does not exist.");
-  if (donation.paymentStatus === "succeeded" && refundable(donation) <= 0) {
-    await completeRefund(deps, donationId);
-    return "completed";
-  }
-  if (donation.status === "disputed") return fail(deps, request, "charge_disputed", "The payment is disputed; the bank decides.");
-  if (!request.paymentIntentId) return fail(deps, request, "no_payment", "The donation has no provider payment to refund.");
-
+/** Writes one {@link RequestChange}; answers the generation to enqueue, if one was queued. */
+async function applyChange(
+  deps: Pick<RefundDeps, "db" | "clock">,
+  tx: Transaction,
+  donationId: string,
+  donation: Donation,
+  request: RefundRequest | undefined,
+  change: RequestChange,
+  reason: RefundRequest["reason"],
+): Promise<number | undefined> {
   const now = deps.clock.now();
-  await requestDoc.update({ attempts: request.attempts + 1, updatedAt: now });
-  const metadata = { donationId, wishId: request.wishId, donorId: request.donorId };
-  try {
-    // An ops retry uses a new idempotency key; first adopt any refund an earlier generation already made.
-    const adopted = generation > 0 ? await adoptExisting(deps.provider, request.paymentIntentId, donationId) : undefined;
-    const refund =
-      adopted ??
-      (await deps.provider.refund({
-        paymentIntentId: request.paymentIntentId,
-        amount: request.amount,
-        metadata,
-        idempotencyKey: refundIdempotencyKey(donationId, generation),
-      }));
-    if (refund.status === "failed" || refund.status === "canceled") {
-      return fail(deps, request, `refund_${refund.status}`, refund.failureReason ?? "The provider reported the refund as failed.");
+  const requestDoc = refundRequestRef(deps.db, donationId);
+  switch (change.kind) {
+    case "none":
+      return undefined;
+    case "create":
+      tx.create(requestDoc, newRequest(donation, donationId, reason, change.status, now));
+      return change.status === "queued" ? 0 : undefined;
+    case "status":
+      tx.update(requestDoc, { status: change.status, updatedAt: now });
+      return undefined;
+    case "next": {
+      const generation = (request?.generation ?? 0) + 1;
+      tx.update(requestDoc, { status: "queued", generation, reason: change.reason, amount: null, providerRefundId: null, lastError: null, requestedAt: null, updatedAt: now });
+      return generation;
     }
-    await requestDoc.update({ status: "requested", providerRefundId: refund.refundId, requestedAt: now, updatedAt: now, lastError: null });
-    logger.info("refund requested", { donationId, wishId: request.wishId, refundId: refund.refundId, providerStatus: refund.status });
-    return "requested";
-  } catch (error) {
-    if (!(error instanceof PaymentProviderError)) throw error;
-    const code = error.providerCode ?? "provider_error";
-    if (code === "charge_already_refunded") {
-      const existing = await adoptExisting(deps.provider, request.paymentIntentId, donationId);
-      await requestDoc.update({ status: "requested", providerRefundId: existing?.refundId ?? null, requestedAt: now, updatedAt: now });
-      return "requested";
-    }
-    if (PERMANENT_CODES.has(code)) return fail(deps, request, code, error.message);
-    if (retryCount + 1 >= REFUND_MAX_ATTEMPTS) return fail(deps, request, "retries_exhausted", `${code}: ${error.message}`);
-    await requestDoc.update({ lastError: code, updatedAt: now });
-    logger.warn("refund attempt failed; Cloud Tasks retries", { donationId, code, retryCount });
-    throw error;
+    case "finish":
+      await finish(deps, tx, donationId, donation, request, change.status, now);
+      return undefined;
+    case "fail":
+      if (request) failWrites(deps.db, tx, request, change.code, change.detail, now);
+      return undefined;
   }
 }
 
-async function adoptExisting(provider: ClosingProvider, paymentIntentId: string, donationId: string): Promise<ProviderRefund | undefined> {
-  const refunds = await provider.refundsOfPayment(paymentIntentId);
-  return refunds.find((refund) => refund.donationId === donationId && refund.status !== "failed" && refund.status !== "canceled");
+/**
+ * Nothing of the donor's money is left with us: the request is final, an open ops failure is resolved, and the donor
+ * hears of their refund once (`refund.processed:{donationId}`, not for a donor whose bank settled it).
+ */
+async function finish(
+  deps: Pick<RefundDeps, "db">,
+  tx: Transaction,
+  donationId: string,
+  donation: Donation,
+  request: RefundRequest | undefined,
+  status: "succeeded" | "settled",
+  now: Date,
+): Promise<void> {
+  const failureDoc = refundFailureRef(deps.db, donationId);
+  const eventId = `refund.processed:${donationId}`;
+  const [failure, published] = await Promise.all([tx.get(failureDoc), tx.get(deps.db.collection(OUTBOX).doc(encodeEventId(eventId)))]);
+  if (!request) return;
+  tx.update(refundRequestRef(deps.db, donationId), { status, completedAt: now, updatedAt: now, lastError: null });
+  if (failure.exists && !failure.data()?.resolvedAt) tx.update(failureDoc, { resolvedAt: now });
+  const refunded = sumRefunds(donation.refunds, "succeeded");
+  if (status === "succeeded" && refunded > 0 && !published.exists) {
+    addToOutbox(
+      deps.db,
+      tx,
+      { id: eventId, type: "refund.processed", wishId: donation.wishId, donationId, donorId: donation.donorId, amount: refunded, currency: donation.currency },
+      now,
+    );
+  }
 }
 
-/** Marks the request failed and puts it in the ops queue (`ops/refundFailures/items/{donationId}`). */
-async function fail(deps: Pick<RefundDeps, "db" | "clock">, request: RefundRequest, code: string, detail: string): Promise<"failed"> {
-  const now = deps.clock.now();
-  const batch = deps.db.batch();
-  batch.update(refundRequestRef(deps.db, request.donationId), { status: "failed", lastError: code, updatedAt: now });
+/** The request waits for ops: `failed`, and its item in `ops/refundFailures/items/{donationId}`. */
+function failWrites(db: Firestore, tx: Transaction, request: RefundRequest, code: string, detail: string, now: Date): void {
+  tx.update(refundRequestRef(db, request.donationId), { status: "failed", lastError: code, updatedAt: now });
   const failure: RefundFailure = {
     donationId: request.donationId,
     wishId: request.wishId,
@@ -225,91 +290,303 @@ async function fail(deps: Pick<RefundDeps, "db" | "clock">, request: RefundReque
     currency: request.currency,
     code,
     detail: detail.slice(0, 500),
-    attempts: request.attempts + 1,
+    attempts: request.attempts,
     failedAt: now,
     resolvedAt: null,
   };
-  batch.set(refundFailureRef(deps.db, request.donationId), failure);
-  await batch.commit();
-  logger.error("refund failed; queued for ops", { donationId: request.donationId, wishId: request.wishId, code });
-  return "failed";
+  tx.set(refundFailureRef(db, request.donationId), failure);
 }
 
-/**
- * Reconciliation found that the provider failed (or canceled) the refund we were waiting for: the request becomes
- * `failed` and lands in the ops queue, so `retryRefund` can try again. False when we were not waiting for it.
- */
-export async function markRefundFailed(deps: Pick<RefundDeps, "db" | "clock">, donationId: string, refundId: string, code: string): Promise<boolean> {
-  const request = (await refundRequestRef(deps.db, donationId).get()).data();
-  if (!request || request.status !== "requested" || request.providerRefundId !== refundId) return false;
-  await fail(deps, request, code, "The provider reported the refund as failed after accepting it.");
-  return true;
+export async function enqueueRefund(deps: Pick<RefundDeps, "tasks">, donationId: string, generation: number): Promise<void> {
+  const payload: RefundTaskPayload = { donationId, generation };
+  await deps.tasks.enqueue(REFUND_QUEUE, payload, { id: refundTaskId(donationId, generation) });
 }
 
+/** Every succeeded donation of a wish that closed or expired is settled (refund requests and tasks). Paged by id. */
+export async function fanOutRefunds(deps: RefundDeps, wishId: string, reason: "closed" | "expired"): Promise<{ queued: number }> {
+  const closedAt = (await wishRef(deps.db, wishId).get()).data()?.closedAt ?? null;
+  let queued = 0;
+  let last: string | undefined;
+  for (;;) {
+    let query = deps.db.collection(DONATIONS).where("wishId", "==", wishId).where("paymentStatus", "==", "succeeded").orderBy("__name__").limit(300);
+    if (last) query = query.startAfter(last);
+    const page = await query.get();
+    for (const doc of page.docs) {
+      if ((await settleDonation(deps, doc.id, { reason, wishStatus: reason, closedAt })) === "create") queued++;
+    }
+    if (page.size < 300) break;
+    last = page.docs[page.docs.length - 1]?.id;
+  }
+  logger.info("refunds fanned out", { wishId, reason, queued });
+  return { queued };
+}
+
+export type ReopenOutcome = { outcome: "queued"; generation: number } | { outcome: "missing" } | { outcome: "not-failed"; status: RefundRequestStatus } | { outcome: "nothing-to-refund" };
+
 /**
- * The provider's event made the donation fully refunded: the request is `succeeded`, an open ops failure is
- * resolved, and `refund.processed` is published, all at once and at most once.
+ * Ops retry (`retryRefund`): a failed request gets a new generation (a new idempotency key: Stripe replays a stored
+ * error for the old one); the task first learns what Stripe already did, so a retry can never refund twice. A
+ * donation of a closed wish that never got a request (it should have) gets one.
  */
-export async function completeRefund(deps: Pick<RefundDeps, "db" | "clock">, donationId: string): Promise<boolean> {
-  const ref = refundRequestRef(deps.db, donationId);
-  const failureRef = refundFailureRef(deps.db, donationId);
-  const done = await deps.db.runTransaction(async (tx) => {
-    const [snap, failure] = await Promise.all([tx.get(ref), tx.get(failureRef)]);
-    const request = snap.data();
-    if (!request || request.status === "succeeded") return false;
+export async function reopenRefund(deps: RefundDeps, donationId: string): Promise<ReopenOutcome> {
+  const requestDoc = refundRequestRef(deps.db, donationId);
+  const donation = (await donationRef(deps.db, donationId).get()).data();
+  if (!donation) return { outcome: "missing" };
+  if (!(await requestDoc.get()).exists) {
+    const settled = await settleDonation(deps, donationId, { reason: "ops_retry" });
+    return settled === "create" ? { outcome: "queued", generation: 0 } : { outcome: "nothing-to-refund" };
+  }
+  const result = await deps.db.runTransaction(async (tx): Promise<ReopenOutcome> => {
+    const request = (await tx.get(requestDoc)).data();
+    if (!request) return { outcome: "missing" };
+    if (request.status !== "failed") return { outcome: "not-failed", status: request.status };
+    const generation = request.generation + 1;
     const now = deps.clock.now();
-    tx.update(ref, { status: "succeeded", completedAt: now, updatedAt: now, lastError: null });
-    if (failure.exists && !failure.data()?.resolvedAt) tx.update(failureRef, { resolvedAt: now });
-    addToOutbox(
-      deps.db,
-      tx,
-      {
-        id: `refund.processed:${donationId}`,
-        type: "refund.processed",
-        wishId: request.wishId,
-        donationId,
-        donorId: request.donorId,
-        amount: request.amount,
-        currency: request.currency,
-      },
-      now,
-    );
+    tx.update(requestDoc, { status: "queued", generation, reason: "ops_retry", amount: null, providerRefundId: null, lastError: null, requestedAt: null, updatedAt: now });
+    return { outcome: "queued", generation };
+  });
+  if (result.outcome === "queued") await enqueueRefund(deps, donationId, result.generation);
+  return result;
+}
+
+// ---- what the provider already did ----
+
+/** A refund as the provider reports it, folded like its webhook (the event id is per refund and status: once). */
+export function refundReportEvent(refund: ProviderRefund, source: "sync" | "answer"): RefundEvent {
+  return {
+    kind: "refund",
+    eventId: `${source}_${refund.refundId}_${refund.status}`,
+    type: `${source}.refund`,
+    createdMs: refund.createdMs,
+    paymentIntentId: refund.paymentIntentId,
+    chargeId: refund.chargeId ?? "",
+    currency: refund.currency,
+    refunds: [{ id: refund.refundId, amount: refund.amount, status: refund.status }],
+  };
+}
+
+export function disputeReportEvent(dispute: ProviderDispute): DisputeEvent {
+  return {
+    kind: "dispute",
+    eventId: `sync_${dispute.disputeId}_${dispute.status}`,
+    type: "sync.dispute",
+    createdMs: dispute.createdMs,
+    paymentIntentId: dispute.paymentIntentId,
+    chargeId: dispute.chargeId ?? "",
+    disputeId: dispute.disputeId,
+    amount: dispute.amount,
+    currency: dispute.currency,
+    status: dispute.status,
+  };
+}
+
+/**
+ * Folds into the donation every refund and dispute the provider holds for its payment that our ledger has not seen in
+ * that state (a dashboard refund whose webhook is late, a refund an earlier attempt made whose answer was lost, a
+ * dispute event still on its way). Returns how many were new.
+ */
+export async function syncPaymentFromProvider(
+  deps: { provider: Pick<ClosingProvider, "refundsOfPayment" | "disputesOfPayment">; applyProviderEvent: RefundTaskDeps["applyProviderEvent"] },
+  paymentIntentId: string,
+  donation: Pick<Donation, "refunds" | "disputes">,
+): Promise<number> {
+  const [refunds, disputes] = await Promise.all([deps.provider.refundsOfPayment(paymentIntentId), deps.provider.disputesOfPayment(paymentIntentId)]);
+  let applied = 0;
+  for (const refund of refunds) {
+    if (donation.refunds[refund.refundId]?.status === refund.status) continue;
+    await deps.applyProviderEvent(refundReportEvent(refund, "sync"));
+    applied++;
+  }
+  for (const dispute of disputes) {
+    if (donation.disputes[dispute.disputeId]?.status === dispute.status) continue;
+    await deps.applyProviderEvent(disputeReportEvent(dispute));
+    applied++;
+  }
+  return applied;
+}
+
+// ---- the task ----
+
+export type RefundTaskOutcome = "stale" | "already-handled" | "settled" | "requested" | "requeued" | "failed";
+
+type Prepared = { kind: "call"; amount: number; request: RefundRequest; paymentIntentId: string } | { kind: "stop"; outcome: RefundTaskOutcome };
+
+/**
+ * The `refundDonation` task for one generation. `retryCount` is Cloud Tasks' count of earlier attempts: an error
+ * whose outcome is unknown (no answer, a 5xx, 409, 429) is rethrown so Cloud Tasks retries with the same idempotency
+ * key, until the last attempt, which lands in the ops queue; an error Stripe answered is handled at once.
+ */
+export async function runRefundTask(deps: RefundTaskDeps, payload: RefundTaskPayload, retryCount: number): Promise<RefundTaskOutcome> {
+  const { donationId, generation } = payload;
+  const requestDoc = refundRequestRef(deps.db, donationId);
+  const request = (await requestDoc.get()).data();
+  if (!request || request.generation !== generation) return "stale";
+  if (request.status !== "queued") return "already-handled";
+  const donation = (await donationRef(deps.db, donationId).get()).data();
+  if (!donation?.paymentIntentId) {
+    await failInTx(deps, donationId, generation, donation ? "no_payment" : "donation_missing", "There is no provider payment to refund.");
+    return "failed";
+  }
+
+  const prepared = await withProviderErrors(deps, donationId, generation, retryCount, async (): Promise<Prepared> => {
+    await syncPaymentFromProvider(deps, donation.paymentIntentId ?? "", donation);
+    return prepare(deps, donationId, generation);
+  });
+  if (typeof prepared === "string") return prepared;
+  if (prepared.kind === "stop") return prepared.outcome;
+
+  const { amount, paymentIntentId } = prepared;
+  const refund = await withProviderErrors(deps, donationId, generation, retryCount, () =>
+    deps.provider.refund({
+      paymentIntentId,
+      amount,
+      metadata: { donationId, wishId: prepared.request.wishId, donorId: prepared.request.donorId, generation: String(generation) },
+      idempotencyKey: refundIdempotencyKey(donationId, generation),
+    }),
+  );
+  if (typeof refund === "string") return refund;
+  // Stripe's answer is as good as its webhook: fold it into the ledger (the webhook may have come first, or come later;
+  // both are the same idempotent fold), then move the request forward, never back.
+  await deps.applyProviderEvent(refundReportEvent(refund, "answer"));
+  await deps.db.runTransaction(async (tx) => {
+    const current = (await tx.get(requestDoc)).data();
+    if (current?.generation !== generation || current.status !== "queued") return;
+    const now = deps.clock.now();
+    tx.update(requestDoc, { status: "requested", providerRefundId: refund.refundId, requestedAt: now, updatedAt: now, lastError: null });
+  });
+  await settleDonation(deps, donationId);
+  logger.info("refund requested", { donationId, wishId: request.wishId, refundId: refund.refundId, amount, providerStatus: refund.status });
+  return "requested";
+}
+
+/** In one transaction: what this generation asks for (fixed at its first attempt), or why it asks for nothing. */
+async function prepare(deps: RefundTaskDeps, donationId: string, generation: number): Promise<Prepared> {
+  const requestDoc = refundRequestRef(deps.db, donationId);
+  let enqueue: number | undefined;
+  const prepared = await deps.db.runTransaction(async (tx): Promise<Prepared> => {
+    const [requestSnap, donationSnap] = await Promise.all([tx.get(requestDoc), tx.get(donationRef(deps.db, donationId))]);
+    const request = requestSnap.data();
+    const donation = donationSnap.data();
+    if (!request || request.generation !== generation) return { kind: "stop", outcome: "stale" };
+    if (request.status !== "queued" || !donation) return { kind: "stop", outcome: "already-handled" };
+    const plan = refundPlan(donation);
+    const now = deps.clock.now();
+    if (plan.kind !== "refund") {
+      // Nothing to ask for now: settled, waiting for the bank, or covered by refunds already on their way.
+      const change: RequestChange =
+        plan.kind === "done" ? { kind: "finish", status: plan.status } : plan.kind === "wait_dispute" ? { kind: "status", status: "disputed" } : { kind: "status", status: "requested" };
+      await applyChange(deps, tx, donationId, donation, request, change, request.reason);
+      return { kind: "stop", outcome: "settled" };
+    }
+    if (request.amount !== null && request.amount > plan.amount) {
+      // The amount this generation fixed is more than is left now (someone refunded part meanwhile): the same key
+      // cannot ask for less, so a new generation asks for what is left.
+      enqueue = await applyChange(deps, tx, donationId, donation, request, { kind: "next", reason: "remainder" }, request.reason);
+      return { kind: "stop", outcome: "requeued" };
+    }
+    const amount = request.amount ?? plan.amount;
+    tx.update(requestDoc, { amount, attempts: request.attempts + 1, updatedAt: now });
+    return { kind: "call", amount, request: { ...request, amount }, paymentIntentId: donation.paymentIntentId ?? "" };
+  });
+  if (enqueue !== undefined) await enqueueRefund(deps, donationId, enqueue);
+  return prepared;
+}
+
+/**
+ * Runs a provider step of the task. Stripe refused the amount as more than is left → a new generation for the rest;
+ * `charge_disputed` → the request waits for the bank; any other refusal → ops; an unknown outcome → Cloud Tasks
+ * retries (rethrown), except on the last attempt, which goes to ops.
+ */
+async function withProviderErrors<T>(
+  deps: RefundTaskDeps,
+  donationId: string,
+  generation: number,
+  retryCount: number,
+  step: () => Promise<T>,
+): Promise<T | RefundTaskOutcome> {
+  try {
+    return await step();
+  } catch (error) {
+    if (!(error instanceof PaymentProviderError)) throw error;
+    const code = error.providerCode ?? "provider_error";
+    if (error.refused && REMAINDER_CODES.has(code)) return moveOn(deps, donationId, generation, { kind: "next", reason: "remainder" }, "requeued");
+    if (error.refused && code === "charge_disputed") return moveOn(deps, donationId, generation, { kind: "status", status: "disputed" }, "settled");
+    if (error.refused) {
+      await failInTx(deps, donationId, generation, code, error.message);
+      return "failed";
+    }
+    if (retryCount + 1 >= REFUND_MAX_ATTEMPTS) {
+      await failInTx(deps, donationId, generation, "retries_exhausted", `${code}: ${error.message}`);
+      return "failed";
+    }
+    await refundRequestRef(deps.db, donationId).update({ lastError: code, updatedAt: deps.clock.now() });
+    logger.warn("refund attempt failed; Cloud Tasks retries", { donationId, code, retryCount });
+    throw error;
+  }
+}
+
+/** Applies `change` if the request is still this generation's queued one. */
+async function moveOn(deps: RefundDeps, donationId: string, generation: number, change: RequestChange, outcome: RefundTaskOutcome): Promise<RefundTaskOutcome> {
+  const requestDoc = refundRequestRef(deps.db, donationId);
+  const enqueue = await deps.db.runTransaction(async (tx) => {
+    const [requestSnap, donationSnap] = await Promise.all([tx.get(requestDoc), tx.get(donationRef(deps.db, donationId))]);
+    const request = requestSnap.data();
+    const donation = donationSnap.data();
+    if (!request || !donation || request.generation !== generation || request.status !== "queued") return undefined;
+    return applyChange(deps, tx, donationId, donation, request, change, request.reason);
+  });
+  if (enqueue !== undefined) await enqueueRefund(deps, donationId, enqueue);
+  return outcome;
+}
+
+/** Marks this generation failed (ops queue), unless it moved on meanwhile. */
+async function failInTx(deps: Pick<RefundDeps, "db" | "clock">, donationId: string, generation: number, code: string, detail: string): Promise<void> {
+  const requestDoc = refundRequestRef(deps.db, donationId);
+  const failed = await deps.db.runTransaction(async (tx) => {
+    const request = (await tx.get(requestDoc)).data();
+    if (!request || request.generation !== generation || request.status !== "queued") return false;
+    failWrites(deps.db, tx, request, code, detail, deps.clock.now());
     return true;
   });
-  if (done) logger.info("refund completed", { donationId });
-  return done;
+  if (failed) logger.error("refund failed; queued for ops", { donationId, generation, code });
 }
 
+// ---- the donation trigger ----
+
 /** The parts of a donation write the refund side reacts to. */
-export interface DonationRefundView {
+export interface DonationRefundView extends RefundView {
   wishId: string;
-  paymentStatus: Donation["paymentStatus"];
-  status: Donation["status"];
 }
 
 /**
- * After every write to `donations/{donationId}`:
- * - fully refunded → complete our refund request (if we asked for one);
- * - became succeeded while its wish is already closed or expired (a payment in flight at close time) → refund it.
+ * After every write to `donations/{donationId}` that changed its money (a payment succeeding after its wish closed, a
+ * refund or dispute that moved): settle its refund request if its wish closed or expired.
  */
 export async function onDonationWrittenForRefunds(
   deps: RefundDeps,
   donationId: string,
   before: DonationRefundView | undefined,
   after: DonationRefundView | undefined,
-): Promise<void> {
-  if (!after) return;
-  if (after.status === "refunded" && before?.status !== "refunded") await completeRefund(deps, donationId);
-  if (after.paymentStatus === "succeeded" && before?.paymentStatus !== "succeeded") {
-    const wish = (await wishRef(deps.db, after.wishId).get()).data();
-    if (wish && (wish.status === "closed" || wish.status === "expired")) {
-      logger.warn("donation succeeded after its wish closed; refunding", { donationId, wishId: after.wishId });
-      await requestRefund(deps, donationId, "late_donation");
-    }
-  }
+): Promise<SettleOutcome | "unchanged"> {
+  if (!after || after.paymentStatus !== "succeeded") return "unchanged";
+  if (before && moneyKey(before) === moneyKey(after)) return "unchanged";
+  const lateDonation = before?.paymentStatus !== "succeeded";
+  const outcome = await settleDonation(deps, donationId, { wishId: after.wishId, ...(lateDonation ? { reason: "late_donation" as const } : {}) });
+  if (lateDonation && outcome === "create") logger.warn("donation succeeded after its wish closed; refunding", { donationId, wishId: after.wishId });
+  return outcome;
 }
 
-const donationViewSchema = z.object({ wishId: z.string(), paymentStatus: donationSchema.shape.paymentStatus, status: donationSchema.shape.status });
+function moneyKey(view: RefundView): string {
+  return JSON.stringify([view.paymentStatus, view.netAmount, view.refunds, view.disputes]);
+}
+
+const donationViewSchema = z.object({
+  wishId: z.string(),
+  paymentStatus: donationSchema.shape.paymentStatus,
+  netAmount: z.number(),
+  refunds: z.record(z.string(), refundStateSchema),
+  disputes: z.record(z.string(), disputeStateSchema),
+});
 
 /** The refund-relevant fields of a trigger snapshot; undefined when missing or malformed. */
 export function donationRefundView(snap: DocumentSnapshot | undefined): DonationRefundView | undefined {

@@ -1,9 +1,7 @@
-import type { Firestore } from "firebase-admin/firestore";
 import * as logger from "firebase-functions/logger";
 import { HttpsError } from "firebase-functions/v2/https";
 import type { CallableRequest } from "firebase-functions/v2/https";
 import { z } from "zod";
-import type { Clock } from "../lib/clock";
 import { admit } from "../lib/admission";
 import { parseInput, requireAuth } from "../lib/errors";
 import { idSchema } from "../lib/ids";
@@ -11,10 +9,11 @@ import { requireVisibleWish } from "../lib/visibility";
 import type { Donation } from "../model/donation";
 import { CURRENCIES, currencySchema, minorAmountSchema } from "../model/money";
 import type { Currency } from "../model/money";
-import { PaymentProviderError } from "../payments/provider";
-import type { PaymentProvider } from "../payments/provider";
+import { requestDocId, requestIdSchema } from "../lib/requests";
 import { ensureCustomer } from "./customers";
-import { refs } from "./refs";
+import { GRPC, grpcCode, refs } from "./refs";
+import { createPaymentFor, resumeDonation, unavailable } from "./resume";
+import type { DonateResult, PaymentDeps } from "./resume";
 import { newPendingDonationState } from "../model/donation";
 
 /** Callable input. `.strict()`: a client cannot smuggle in a status, a donor or anything else. */
@@ -25,21 +24,13 @@ export const donateInput = z
     currency: currencySchema,
     message: z.string().trim().max(500, "must be at most 500 characters").optional(),
     anonymous: z.boolean().optional(),
+    /** Client-chosen id of this donation attempt: a retried call with the same id answers the same donation. */
+    requestId: requestIdSchema.optional(),
   })
   .strict();
 
-export interface DonateResult {
-  donationId: string;
-  paymentIntentClientSecret: string;
-  customerId: string;
-  ephemeralKeySecret: string;
-}
-
-export interface DonateDeps {
-  db: Firestore;
-  clock: Clock;
-  provider: PaymentProvider;
-}
+export type { DonateResult };
+export type DonateDeps = PaymentDeps;
 
 /**
  * The most a donation may be, given what the wish still needs (overfunding policy, docs/donations.md): at most the
@@ -48,15 +39,6 @@ export interface DonateDeps {
 export function maxDonation(wish: { amount: number; raised: number; currency: Currency }): number {
   const limits = CURRENCIES[wish.currency];
   return Math.min(limits.maxMinor, Math.max(wish.amount - wish.raised, limits.minMinor));
-}
-
-function unavailable(step: string, error: unknown): HttpsError {
-  logger.error("payment provider call failed", {
-    step,
-    providerCode: error instanceof PaymentProviderError ? error.providerCode : null,
-    error: error instanceof Error ? error.message : String(error),
-  });
-  return new HttpsError("unavailable", "The payment service is unavailable. Please try again in a moment.");
 }
 
 /**
@@ -69,6 +51,10 @@ export async function donate(deps: DonateDeps, request: Pick<CallableRequest, "a
   const input = parseInput(donateInput, request.data);
   await admit(deps, uid, "donations");
   const now = deps.clock.now();
+  // A retry of a donation that exists answers it again (before any check: the first call passed them).
+  const requested = input.requestId ? refs.donation(deps.db, requestDocId(uid, input.requestId)) : undefined;
+  const earlier = requested ? (await requested.get()).data() : undefined;
+  if (requested && earlier) return resumeDonation(deps, uid, requested.id, earlier, input);
 
   // A missing wish and a wish the caller may not see (e.g. a surprise for them) are indistinguishable.
   const wish = requireVisibleWish((await refs.wish(deps.db, input.wishId).get()).data(), uid);
@@ -105,7 +91,7 @@ export async function donate(deps: DonateDeps, request: Pick<CallableRequest, "a
     throw unavailable("customer", error);
   }
 
-  const donationRef = refs.donations(deps.db).doc();
+  const donationRef = requested ?? refs.donations(deps.db).doc();
   const donation: Donation = {
     wishId: input.wishId,
     donorId: uid,
@@ -118,17 +104,18 @@ export async function donate(deps: DonateDeps, request: Pick<CallableRequest, "a
     customerId,
     paymentIntentId: null,
   };
-  await donationRef.create(donation);
+  try {
+    await donationRef.create(donation);
+  } catch (error) {
+    // ALREADY_EXISTS: a concurrent retry with the same requestId created it first; answer that one.
+    const raced = requested && grpcCode(error) === GRPC.ALREADY_EXISTS ? (await requested.get()).data() : undefined;
+    if (requested && raced) return resumeDonation(deps, uid, requested.id, raced, input);
+    throw error;
+  }
 
   let payment: { paymentIntentId: string; clientSecret: string };
   try {
-    payment = await deps.provider.createPayment({
-      amount: donation.amount,
-      currency: donation.currency,
-      customerId,
-      metadata: { donationId: donationRef.id, wishId: input.wishId, donorId: uid },
-      idempotencyKey: `elateme_donation_${donationRef.id}`,
-    });
+    payment = await createPaymentFor(deps, donationRef.id, donation, customerId);
   } catch (error) {
     // Explain the pending donation: it never reached the provider, and will never be charged.
     await donationRef.update({ status: "failed", paymentStatus: "failed", failureCode: "provider_unavailable", updatedAt: deps.clock.now() });

@@ -1,12 +1,13 @@
 import { FieldValue } from "firebase-admin/firestore";
-import type { Firestore } from "firebase-admin/firestore";
+import type { Firestore, WriteBatch } from "firebase-admin/firestore";
 import * as logger from "firebase-functions/logger";
 import { addToOutbox } from "../events/outbox";
 import type { Clock } from "../lib/clock";
+import { FINDINGS, findingDocId } from "../model/closing";
 import type { Donation, ProviderEventRecord } from "../model/donation";
 import { DONATIONS, LEDGER, contributionsCollection, supportersCollection } from "../model/donation";
 import { WISHES } from "../model/wish";
-import type { PaymentEvent } from "../payments/provider";
+import type { PaymentEvent, PaymentStatusEvent } from "../payments/provider";
 import { markFundedIfReached } from "./funded";
 import { GRPC, grpcCode, refs } from "./refs";
 import { applyEvent, displayStatus, ledgerEntriesOf, refundedAmount } from "./state";
@@ -69,9 +70,20 @@ function eventRecord(event: MoneyEvent, outcome: ProviderEventRecord["outcome"],
   return { provider: "stripe", type: event.type, outcome, donationId, providerCreatedAt: event.createdMs, processedAt: now };
 }
 
-function moneyState(donation: Donation): MoneyState {
-  const { amount, paymentStatus, paymentStatusAt, failureCode, paymentIntentId, chargeId, refunds, disputes, succeededAt } = donation;
-  return { amount, paymentStatus, paymentStatusAt, failureCode, paymentIntentId, chargeId, refunds, disputes, succeededAt };
+export function moneyState(donation: Donation): MoneyState {
+  const { amount, amountReceived, paymentStatus, paymentStatusAt, failureCode, cancellationReason, paymentIntentId, chargeId, refunds, disputes, succeededAt } =
+    donation;
+  return { amount, amountReceived, paymentStatus, paymentStatusAt, failureCode, cancellationReason, paymentIntentId, chargeId, refunds, disputes, succeededAt };
+}
+
+/** Stripe received another amount (or currency) than the donation asked for: ops hear of it at once. */
+function receivedMismatch(event: MoneyEvent, donation: Donation, before: MoneyState, after: MoneyState): string | null {
+  if (event.kind !== "payment" || event.status !== "succeeded") return null;
+  if (event.currency !== donation.currency) return `Stripe received ${event.amountReceived} ${event.currency}; the donation is in ${donation.currency}.`;
+  if (before.amountReceived === null && after.amountReceived !== null && after.amountReceived !== donation.amount) {
+    return `Stripe received ${after.amountReceived} ${event.currency}; the donation asked for ${donation.amount}. The ledger books what Stripe received.`;
+  }
+  return null;
 }
 
 function sameMoney(a: MoneyState, b: MoneyState): boolean {
@@ -102,7 +114,17 @@ async function attemptOnce(deps: LedgerDeps, event: MoneyEvent, donationId: stri
   }
 
   const before = moneyState(donation);
+  if (event.kind === "payment" && event.status === "succeeded" && event.currency !== donation.currency) {
+    // Money in another currency cannot be added to this wish: not applied, and flagged for ops at once.
+    const batch = db.batch();
+    batch.create(eventRef, eventRecord(event, "no_change", donationId, now));
+    flagMismatch(db, batch, event, donation, donationId, receivedMismatch(event, donation, before, before) ?? "", now);
+    await batch.commit();
+    logger.error("payment received in another currency; not applied, flagged for ops", { eventId: event.eventId, donationId });
+    return "no_change";
+  }
   const after = applyEvent(before, event, now);
+  const mismatch = receivedMismatch(event, donation, before, after);
   const applied = new Set(donation.ledgerEntryIds);
   const newEntries = ledgerEntriesOf(after).filter((entry) => !applied.has(entry.id));
   const delta = newEntries.reduce((sum, entry) => sum + entry.amount, 0);
@@ -111,6 +133,7 @@ async function attemptOnce(deps: LedgerDeps, event: MoneyEvent, donationId: stri
 
   const batch = db.batch();
   batch.create(eventRef, eventRecord(event, changed ? "applied" : "no_change", donationId, now));
+  if (mismatch && event.kind === "payment") flagMismatch(db, batch, event, donation, donationId, mismatch, now);
   if (changed) {
     const netAmount = donation.netAmount + delta;
     batch.update(
@@ -178,7 +201,7 @@ async function attemptOnce(deps: LedgerDeps, event: MoneyEvent, donationId: stri
       batch.set(supporterRef, {
         donorId: donation.anonymous ? null : donation.donorId,
         displayName: donation.anonymous ? null : donation.donorDisplayName,
-        amount: donation.anonymous ? null : donation.amount,
+        amount: donation.anonymous ? null : (after.amountReceived ?? donation.amount),
         currency: donation.currency,
         message: donation.message,
         anonymous: donation.anonymous,
@@ -197,7 +220,7 @@ async function attemptOnce(deps: LedgerDeps, event: MoneyEvent, donationId: stri
           wishId: donation.wishId,
           donationId,
           donorId: donation.donorId,
-          amount: donation.amount,
+          amount: after.amountReceived ?? donation.amount,
           currency: donation.currency,
           anonymous: donation.anonymous,
         },
@@ -206,6 +229,7 @@ async function attemptOnce(deps: LedgerDeps, event: MoneyEvent, donationId: stri
     }
   }
   await batch.commit();
+  if (mismatch) logger.error("Stripe received another amount than the donation asked for; flagged for ops", { eventId: event.eventId, donationId });
   if (delta > 0) await markFundedIfReached(deps, donation.wishId);
   logger.info("payment event processed", {
     eventId: event.eventId,
@@ -215,4 +239,27 @@ async function attemptOnce(deps: LedgerDeps, event: MoneyEvent, donationId: stri
     ledgerEntries: newEntries.map((entry) => entry.id),
   });
   return changed ? "applied" : "no_change";
+}
+
+/** `ops/reconciliation/findings/payment_amount_mismatch_{pi}` in the event's own batch (docs/operations.md). */
+function flagMismatch(db: Firestore, batch: WriteBatch, event: PaymentStatusEvent, donation: Donation, donationId: string, detail: string, now: Date): void {
+  batch.set(
+    db.collection(FINDINGS).doc(findingDocId("payment_amount_mismatch", event.paymentIntentId)),
+    {
+      kind: "payment_amount_mismatch",
+      provider: "stripe",
+      providerObjectId: event.paymentIntentId,
+      paymentIntentId: event.paymentIntentId,
+      donationId,
+      wishId: donation.wishId,
+      amount: event.amountReceived,
+      currency: event.currency,
+      repaired: false,
+      detail,
+      detectedAt: now,
+      lastSeenAt: now,
+      resolvedAt: null,
+    },
+    { merge: true },
+  );
 }

@@ -1,4 +1,5 @@
 import * as logger from "firebase-functions/logger";
+import type { TaskEnqueuer } from "../lib/tasks";
 import { WebhookSignatureError } from "../payments/provider";
 import type { PaymentProvider } from "../payments/provider";
 import { processPayoutEvent } from "../payouts/payouts";
@@ -24,7 +25,7 @@ export interface WebhookResponse {
  * Provider and database messages stay in the logs; the response names only the outcome.
  */
 export async function handlePaymentWebhook(
-  deps: LedgerDeps & { provider: PaymentProvider },
+  deps: LedgerDeps & { provider: PaymentProvider; tasks: TaskEnqueuer },
   request: WebhookRequest,
 ): Promise<WebhookResponse> {
   if (request.method !== "POST") return { status: 405, body: { error: "method not allowed" } };

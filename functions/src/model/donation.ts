@@ -20,9 +20,28 @@ export const DONATION_STATUSES = ["pending", "processing", "failed", "succeeded"
 export const donationStatusSchema = z.enum(DONATION_STATUSES);
 export type DonationStatus = z.infer<typeof donationStatusSchema>;
 
-export const DISPUTE_STATUSES = ["open", "won", "lost"] as const;
-export const disputeStateSchema = z.object({ status: z.enum(DISPUTE_STATUSES), amount: z.number().int() });
+/**
+ * Where a dispute is: an `inquiry` (Stripe `warning_*`: the bank asks, no money moves) that may close
+ * (`inquiry_closed`); a chargeback `open` (the disputed amount is withdrawn from the platform) that ends `won` (given
+ * back) or `lost` (kept by the cardholder).
+ */
+export const DISPUTE_STATES = ["inquiry", "inquiry_closed", "open", "won", "lost"] as const;
+export type DisputeStatus = (typeof DISPUTE_STATES)[number];
+
+/**
+ * Where a refund is at the provider. Stripe: `pending` (and `requires_action`) → `succeeded`; a refund can still fail
+ * after `succeeded` (the card was closed: the money comes back to the platform), or be `canceled` while pending.
+ */
+export const REFUND_STATUSES = ["pending", "succeeded", "failed", "canceled"] as const;
+export type RefundStatus = (typeof REFUND_STATUSES)[number];
+
+/** A dispute as the provider last reported it. */
+export const disputeStateSchema = z.object({ status: z.enum(DISPUTE_STATES), amount: z.number().int() });
 export type DisputeState = z.infer<typeof disputeStateSchema>;
+
+/** A refund as the provider last reported it: pending → succeeded, or failed/canceled (money back with us). */
+export const refundStateSchema = z.object({ amount: z.number().int(), status: z.enum(REFUND_STATUSES) });
+export type RefundState = z.infer<typeof refundStateSchema>;
 
 /** `donations/{donationId}`: one payment attempt. Readable by its donor only. */
 export const donationSchema = z.object({
@@ -40,12 +59,17 @@ export const donationSchema = z.object({
   paymentStatusAt: z.number().int().nullable(),
   /** Why it failed: a provider decline code, or `provider_unavailable` when the PaymentIntent could not be created. */
   failureCode: z.string().nullable(),
+  /** Why it was canceled, as the provider says (`abandoned`: our sweep; `requested_by_customer`: the donor). */
+  cancellationReason: z.string().nullable(),
+  /** What the provider says it received (`amount_received`); the ledger books this, not `amount`. Null until paid. */
+  amountReceived: z.number().int().nullable(),
   provider: z.literal("stripe"),
   customerId: z.string().nullable(),
   paymentIntentId: z.string().nullable(),
   chargeId: z.string().nullable(),
-  /** Succeeded refunds by provider refund id → amount. */
-  refunds: z.record(z.string(), z.number().int()),
+  /** Every refund of the payment by provider refund id, with its last known status. */
+  refunds: z.record(z.string(), refundStateSchema),
+  /** Sum of the succeeded refunds. */
   refundedAmount: z.number().int(),
   /** Disputes by provider dispute id. */
   disputes: z.record(z.string(), disputeStateSchema),
@@ -69,6 +93,8 @@ export function newPendingDonationState(now: Date) {
     paymentStatus: "pending" as const,
     paymentStatusAt: null,
     failureCode: null,
+    cancellationReason: null,
+    amountReceived: null,
     provider: "stripe" as const,
     chargeId: null,
     refunds: {},
@@ -82,7 +108,12 @@ export function newPendingDonationState(now: Date) {
   };
 }
 
-export const DONATION_LEDGER_KINDS = ["charge", "refund", "dispute", "dispute_reinstated"] as const;
+/**
+ * `charge` (+amount asked), `charge_adjustment` (+/− when the provider received another amount), `refund` (−),
+ * `refund_failed` (+: the refund failed or was canceled, the money came back), `dispute` (− withdrawn),
+ * `dispute_reinstated` (+ a won dispute).
+ */
+export const DONATION_LEDGER_KINDS = ["charge", "charge_adjustment", "refund", "refund_failed", "dispute", "dispute_reinstated"] as const;
 /** Money leaving a wish for its owner (a transfer) or coming back (a transfer reversal); see src/payouts/. */
 export const PAYOUT_LEDGER_KINDS = ["payout", "payout_reversal"] as const;
 export const LEDGER_KINDS = [...DONATION_LEDGER_KINDS, ...PAYOUT_LEDGER_KINDS] as const;
@@ -97,7 +128,8 @@ export const ledgerEntrySchema = z.object({
   /** Null for payout entries. */
   donationId: z.string().nullable(),
   donorId: z.string().nullable(),
-  /** Signed: a charge or a payout reversal is positive; a refund, a dispute withdrawal or a payout negative. */
+  /** Signed: a charge, a failed refund, a reinstated dispute or a payout reversal is positive; a refund, a dispute
+   * withdrawal or a payout negative; a charge adjustment either. */
   amount: z.number().int(),
   currency: currencySchema,
   provider: z.literal("stripe"),

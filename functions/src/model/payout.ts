@@ -80,9 +80,27 @@ export const payoutSchema = z.object({
   feeAmount: z.number().int(),
   /** Sum of the transfers confirmed by the provider's event, less reversals: what the owner has received. */
   paidAmount: z.number().int(),
-  /** The transfer being made; set before the provider call, cleared when its result is stored. */
+  /**
+   * Money paid out that the wish no longer has (`grossAccounted − wish.raised` when positive): a refund or a lost
+   * dispute after the payout. The platform carries it (a documented loss; see docs/operations.md), unless ops recover
+   * it by a transfer reversal or a later donation covers it.
+   */
+  shortfall: z.number().int(),
+  /**
+   * The transfer being made: fixed before the provider is called (number, amounts, destination), cleared when its
+   * result is stored. `keyAttempt` (part of `idempotencyKey`) grows only when the provider refused the previous
+   * request, so every attempt whose outcome is unknown repeats the very same request.
+   */
   pendingTransfer: z
-    .object({ seq: z.number().int(), gross: z.number().int(), fee: z.number().int(), amount: z.number().int(), idempotencyKey: z.string() })
+    .object({
+      seq: z.number().int(),
+      gross: z.number().int(),
+      fee: z.number().int(),
+      amount: z.number().int(),
+      destination: z.string(),
+      keyAttempt: z.number().int(),
+      idempotencyKey: z.string(),
+    })
     .nullable(),
   transfers: z.record(z.string(), payoutTransferSchema),
   nextSeq: z.number().int(),

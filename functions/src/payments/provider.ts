@@ -1,3 +1,5 @@
+import type { DisputeStatus, RefundStatus } from "../model/donation";
+
 /**
  * The payment-provider seam. Donation code depends only on this interface and on the provider-neutral
  * `PaymentEvent`s it yields; Stripe (src/payments/stripe.ts) is the one implementation today. A second provider
@@ -24,18 +26,52 @@ export interface PaymentProvider {
   }): Promise<{ paymentIntentId: string; clientSecret: string }>;
   /** A short-lived key that lets the mobile payment sheet act for this customer. */
   createCustomerKey(customerId: string): Promise<{ secret: string }>;
+  /** A payment as the provider holds it now (a retried `donate` answers the same payment sheet). */
+  retrievePayment(paymentIntentId: string): Promise<ProviderPaymentIntent>;
+  /**
+   * Cancels a payment nobody paid (Stripe: only before it succeeded or started processing; otherwise the error code
+   * is `payment_intent_unexpected_state`). Answers the canceled payment.
+   */
+  cancelPayment(input: { paymentIntentId: string; reason: "requested_by_customer" | "abandoned" }): Promise<ProviderPaymentIntent>;
   /** Verifies a webhook delivery and normalises it. Throws `WebhookSignatureError` when it cannot be trusted. */
   parseWebhook(rawBody: Buffer, signature: string | undefined): PaymentEvent;
 }
 
-/** The provider API failed or could not be reached. The message is for logs only, never for clients. */
+/** A payment (Stripe PaymentIntent) as the donations domain needs it. `status` is the provider's own status. */
+export interface ProviderPaymentIntent {
+  paymentIntentId: string;
+  status: string;
+  clientSecret: string | null;
+  amount: number;
+  amountReceived: number;
+  currency: string;
+  chargeId: string | null;
+  cancellationReason: string | null;
+  createdMs: number;
+}
+
+/**
+ * The provider API failed or could not be reached. The message is for logs only, never for clients.
+ * `httpStatus` is the provider's HTTP answer (null when none came: a network failure or timeout).
+ */
 export class PaymentProviderError extends Error {
   constructor(
     message: string,
     readonly providerCode: string | null,
+    readonly httpStatus: number | null = null,
   ) {
     super(message);
     this.name = "PaymentProviderError";
+  }
+
+  /**
+   * True when the provider answered that it did not do the request: a 4xx, which Stripe stores under the idempotency
+   * key (so a retry with the same key gets the same answer) — except 409 (another request with the same key is
+   * executing) and 429 (rate limited), which are not stored. Everything else (no answer, a timeout, a 5xx) leaves the
+   * outcome unknown: the request may have been executed, so only the same idempotency key may be used again.
+   */
+  get refused(): boolean {
+    return this.httpStatus !== null && this.httpStatus >= 400 && this.httpStatus < 500 && this.httpStatus !== 409 && this.httpStatus !== 429;
   }
 }
 
@@ -62,22 +98,35 @@ export interface PaymentStatusEvent extends EventBase {
   paymentIntentId: string;
   /** From the payment's metadata; null when the payment is not one of ours. */
   metadata: PaymentMetadata | null;
+  /** What the provider says it received (Stripe: `amount_received`); meaningful for `succeeded`. */
   amountReceived: number;
   currency: string;
   chargeId: string | null;
   failureCode: string | null;
+  /** Why a canceled payment was canceled (Stripe: `cancellation_reason`, e.g. `abandoned`, `requested_by_customer`). */
+  cancellationReason: string | null;
 }
 
-/** A charge was (partly) refunded. `refunds` lists the succeeded refunds the event carries. */
+/** One refund as a provider event or listing reports it. */
+export interface RefundReport {
+  id: string;
+  amount: number;
+  status: RefundStatus;
+}
+
+/**
+ * Refunds of one payment changed (Stripe: `refund.created` / `refund.updated` / `refund.failed` /
+ * `charge.refund.updated` carry one refund; an older `charge.refunded` with its `refunds` list carries several).
+ */
 export interface RefundEvent extends EventBase {
   kind: "refund";
   paymentIntentId: string | null;
   chargeId: string;
   currency: string;
-  refunds: { id: string; amount: number }[];
+  refunds: RefundReport[];
 }
 
-/** A dispute was opened or closed. */
+/** A dispute was opened, changed or closed. */
 export interface DisputeEvent extends EventBase {
   kind: "dispute";
   paymentIntentId: string | null;
@@ -85,7 +134,7 @@ export interface DisputeEvent extends EventBase {
   disputeId: string;
   amount: number;
   currency: string;
-  status: "open" | "won" | "lost";
+  status: DisputeStatus;
 }
 
 /** A Connect account as the provider reports it (payouts, src/payouts/). */

@@ -1,7 +1,8 @@
 import Stripe from "stripe";
 import { isEmulator } from "../lib/env";
 import { PaymentProviderError, WebhookSignatureError } from "./provider";
-import type { PaymentEvent, PaymentMetadata, PaymentProvider, ProviderAccountState, ProviderTransfer } from "./provider";
+import type { DisputeStatus, RefundStatus } from "../model/donation";
+import type { PaymentEvent, PaymentMetadata, PaymentProvider, ProviderAccountState, ProviderPaymentIntent, ProviderTransfer, RefundEvent } from "./provider";
 
 /**
  * A Stripe client. Inside the emulator suite (and only there) it talks to the local fake Stripe server named by
@@ -21,7 +22,7 @@ export function stripeClient(secretKey: string, env: NodeJS.ProcessEnv = process
 
 function providerError(error: unknown): PaymentProviderError {
   if (error instanceof Stripe.errors.StripeError) {
-    return new PaymentProviderError(`Stripe ${error.type}: ${error.message}`, error.code ?? error.type);
+    return new PaymentProviderError(`Stripe ${error.type}: ${error.message}`, error.code ?? error.type, error.statusCode ?? null);
   }
   return new PaymentProviderError(error instanceof Error ? error.message : String(error), null);
 }
@@ -63,10 +64,43 @@ function ourMetadata(metadata: Stripe.Metadata | null | undefined): PaymentMetad
   return donationId && wishId && donorId ? { donationId, wishId, donorId } : null;
 }
 
-function disputeStatus(status: Stripe.Dispute.Status): "open" | "won" | "lost" {
-  if (status === "lost") return "lost";
-  if (status === "won" || status === "warning_closed" || status === "prevented") return "won";
-  return "open";
+/**
+ * Stripe's dispute statuses in our terms. An inquiry (`warning_*`) withdraws nothing; `prevented` means Stripe
+ * prevented the chargeback by refunding (the refund is its own object), so neither moves money as a dispute.
+ */
+export function disputeStatusOf(status: string): DisputeStatus {
+  switch (status) {
+    case "warning_needs_response":
+    case "warning_under_review":
+      return "inquiry";
+    case "warning_closed":
+    case "prevented":
+      return "inquiry_closed";
+    case "won":
+      return "won";
+    case "lost":
+      return "lost";
+    default:
+      return "open";
+  }
+}
+
+/** Stripe's refund statuses in our terms (`requires_action` waits like `pending`). */
+export function refundStatusOf(status: string | null | undefined): RefundStatus {
+  if (status === "succeeded" || status === "failed" || status === "canceled") return status;
+  return "pending";
+}
+
+/** A refund object (from a refund.* event, a list or an API answer) as the refund event our ledger folds. */
+export function refundEventOf(base: { eventId: string; type: string; createdMs: number }, refund: Stripe.Refund): RefundEvent {
+  return {
+    ...base,
+    kind: "refund",
+    paymentIntentId: idOf(refund.payment_intent),
+    chargeId: idOf(refund.charge) ?? "",
+    currency: refund.currency.toUpperCase(),
+    refunds: [{ id: refund.id, amount: refund.amount, status: refundStatusOf(refund.status) }],
+  };
 }
 
 export function toAccountState(account: Stripe.Account): ProviderAccountState {
@@ -95,6 +129,20 @@ export function toProviderTransfer(transfer: Stripe.Transfer): ProviderTransfer 
   };
 }
 
+export function toPaymentIntent(intent: Stripe.PaymentIntent): ProviderPaymentIntent {
+  return {
+    paymentIntentId: intent.id,
+    status: intent.status,
+    clientSecret: intent.client_secret,
+    amount: intent.amount,
+    amountReceived: intent.amount_received,
+    currency: intent.currency.toUpperCase(),
+    chargeId: idOf(intent.latest_charge),
+    cancellationReason: intent.cancellation_reason ?? null,
+    createdMs: intent.created * 1000,
+  };
+}
+
 /** Turns a verified Stripe event into our provider-neutral event. */
 export function normaliseStripeEvent(event: Stripe.Event): PaymentEvent {
   const base = { eventId: event.id, type: event.type, createdMs: event.created * 1000 };
@@ -108,6 +156,7 @@ export function normaliseStripeEvent(event: Stripe.Event): PaymentEvent {
     currency: pi.currency.toUpperCase(),
     chargeId: idOf(pi.latest_charge),
     failureCode: status === "failed" ? (pi.last_payment_error?.decline_code ?? pi.last_payment_error?.code ?? "payment_failed") : null,
+    cancellationReason: status === "canceled" ? (pi.cancellation_reason ?? null) : null,
   });
   switch (event.type) {
     case "payment_intent.processing":
@@ -119,19 +168,30 @@ export function normaliseStripeEvent(event: Stripe.Event): PaymentEvent {
     case "payment_intent.canceled":
       return payment(event.data.object, "canceled");
     case "charge.refunded": {
+      // Since API version 2022-11-15 a charge no longer carries its refunds: the refund.* events carry them. Only a
+      // charge that still lists them (an older endpoint version, or one that expands `refunds`) is worth folding.
       const charge = event.data.object;
-      const refunds = (charge.refunds?.data ?? []).filter((refund) => refund.status === "succeeded");
+      const listed = charge.refunds?.data;
+      if (!listed) return { ...base, kind: "ignored" };
       return {
         ...base,
         kind: "refund",
         paymentIntentId: idOf(charge.payment_intent),
         chargeId: charge.id,
         currency: charge.currency.toUpperCase(),
-        refunds: refunds.map((refund) => ({ id: refund.id, amount: refund.amount })),
+        refunds: listed.map((refund) => ({ id: refund.id, amount: refund.amount, status: refundStatusOf(refund.status) })),
       };
     }
+    case "refund.created":
+    case "refund.updated":
+    case "refund.failed":
+    case "charge.refund.updated":
+      return refundEventOf(base, event.data.object);
     case "charge.dispute.created":
-    case "charge.dispute.closed": {
+    case "charge.dispute.updated":
+    case "charge.dispute.closed":
+    case "charge.dispute.funds_withdrawn":
+    case "charge.dispute.funds_reinstated": {
       const dispute = event.data.object;
       return {
         ...base,
@@ -141,7 +201,7 @@ export function normaliseStripeEvent(event: Stripe.Event): PaymentEvent {
         disputeId: dispute.id,
         amount: dispute.amount,
         currency: dispute.currency.toUpperCase(),
-        status: disputeStatus(dispute.status),
+        status: disputeStatusOf(dispute.status),
       };
     }
     case "transfer.created":
@@ -197,6 +257,14 @@ export class StripePaymentProvider implements PaymentProvider {
       if (!key.secret) throw new PaymentProviderError("Stripe returned an ephemeral key without a secret", null);
       return { secret: key.secret };
     });
+  }
+
+  retrievePayment(paymentIntentId: string) {
+    return callStripe(async () => toPaymentIntent(await this.stripe.paymentIntents.retrieve(paymentIntentId)));
+  }
+
+  cancelPayment(input: { paymentIntentId: string; reason: "requested_by_customer" | "abandoned" }) {
+    return callStripe(async () => toPaymentIntent(await this.stripe.paymentIntents.cancel(input.paymentIntentId, { cancellation_reason: input.reason })));
   }
 
   parseWebhook(rawBody: Buffer, signature: string | undefined): PaymentEvent {

@@ -1,29 +1,48 @@
 import { HttpsError } from "firebase-functions/v2/https";
+import * as logger from "firebase-functions/logger";
 import { z } from "zod";
 import { parseInput } from "../lib/errors";
 import { idSchema } from "../lib/ids";
 import { audited, reasonSchema } from "../closing/ops";
 import type { OpsDeps } from "../closing/ops";
-import { enqueuePayout, payoutRef } from "./payouts";
+import { PaymentProviderError } from "../payments/provider";
+import { adoptPendingTransfer, enqueuePayout, payoutRef } from "./payouts";
+import type { PayoutProvider } from "./provider";
 
 export const retryPayoutInput = z.object({ wishId: idSchema, reason: reasonSchema }).strict();
 
+export type RetryPayoutResult = { result: "queued"; round: number } | { result: "adopted"; transferId: string };
+
 /**
- * `retryPayout({wishId, reason})` (admins only, audited): a failed payout is queued again under a new round. The
- * round is part of the idempotency key (Stripe replays a stored error for the old key), and a new round first adopts
- * any transfer an earlier round made for the same transfer number, so a retry can never pay twice.
+ * `retryPayout({wishId, reason})` (admins only, audited): a failed payout is tried again, after first asking Stripe
+ * what it already did. A transfer Stripe made for the pending transfer number (an attempt whose answer was lost, or
+ * one still in flight when the payout was marked failed) is adopted and the payout moves on without a new request
+ * (`adopted`). Otherwise the payout is queued under a new round, whose task lists the transfers again and sends the
+ * very same request under the very same idempotency key — unless Stripe refused that key, in which case a new key is
+ * used (nothing can exist under the refused one). A retry can never pay twice.
  */
-export async function retryPayout(deps: OpsDeps, adminUid: string, data: unknown): Promise<{ result: "queued"; round: number }> {
+export async function retryPayout(deps: OpsDeps & { provider: Pick<PayoutProvider, "transfersOfWish"> }, adminUid: string, data: unknown): Promise<RetryPayoutResult> {
   const input = parseInput(retryPayoutInput, data);
   return audited(deps, { action: "retryPayout", actorId: adminUid, target: `payouts/${input.wishId}`, reason: input.reason }, async () => {
     const ref = payoutRef(deps.db, input.wishId);
+    const payout = (await ref.get()).data();
+    if (!payout) throw new HttpsError("not-found", "This wish has no payout.");
+    if (payout.status !== "failed") throw new HttpsError("failed-precondition", `The payout is ${payout.status}, not failed; only a failed payout can be retried.`);
+    let adopted: string | null;
+    try {
+      adopted = await adoptPendingTransfer(deps, input.wishId);
+    } catch (error) {
+      if (!(error instanceof PaymentProviderError)) throw error;
+      logger.warn("retryPayout: Stripe could not be asked what it already did", { wishId: input.wishId, code: error.providerCode });
+      throw new HttpsError("unavailable", "Stripe cannot be reached to check what it already transferred; nothing was changed. Try again.");
+    }
+    if (adopted) return { result: "adopted" as const, transferId: adopted };
     const round = await deps.db.runTransaction(async (tx) => {
-      const payout = (await tx.get(ref)).data();
-      if (!payout) throw new HttpsError("not-found", "This wish has no payout.");
-      if (payout.status !== "failed") {
-        throw new HttpsError("failed-precondition", `The payout is ${payout.status}, not failed; only a failed payout can be retried.`);
+      const current = (await tx.get(ref)).data();
+      if (current?.status !== "failed") {
+        throw new HttpsError("failed-precondition", `The payout is ${current?.status ?? "gone"}, not failed; only a failed payout can be retried.`);
       }
-      const next = payout.round + 1;
+      const next = current.round + 1;
       tx.update(ref, { status: "queued", reason: null, round: next, updatedAt: deps.clock.now() });
       return next;
     });

@@ -57,8 +57,12 @@ export function payoutTaskId(wishId: string, round: number): string {
   return `po-${createHash("sha256").update(`${wishId}|${round}`).digest("hex").slice(0, 40)}`;
 }
 
-export function transferIdempotencyKey(wishId: string, seq: number, round: number): string {
-  return `payout-${wishId}-${seq}-r${round}`;
+/**
+ * The key of one request for transfer `seq`: `keyAttempt` grows only after Stripe refused the previous request (so no
+ * transfer exists under it); a retry whose outcome is unknown reuses the key.
+ */
+export function transferIdempotencyKey(wishId: string, seq: number, keyAttempt: number): string {
+  return `payout-${wishId}-${seq}-k${keyAttempt}`;
 }
 
 /** Deterministic ledger ids: one provider money movement is one entry, whichever event or repair carried it. */
@@ -96,6 +100,7 @@ export function newPayout(wish: Pick<Wish, "ownerId" | "currency">, wishId: stri
     grossAccounted: 0,
     feeAmount: 0,
     paidAmount: 0,
+    shortfall: 0,
     pendingTransfer: null,
     transfers: {},
     nextSeq: 0,
@@ -124,8 +129,18 @@ export async function requestPayout(deps: PayoutDeps, wishId: string): Promise<R
     if (payout?.status === "failed") return { outcome: "failed" as const };
     if (payout?.status === "queued") return { outcome: "queued" as const, round: payout.round };
     const owed = wish.raised - (payout?.grossAccounted ?? 0);
-    if (payout && payout.pendingTransfer === null && owed <= 0) return { outcome: "nothing-owed" as const };
     const now = deps.clock.now();
+    if (payout && payout.pendingTransfer === null && owed <= 0) {
+      // Nothing more to transfer. A refund or a lost dispute after the payout: the platform carries what the wish no
+      // longer has (docs/operations.md). A payout that waited for more (a donation that was later refunded) is paid
+      // once its transfers are confirmed.
+      const status = payout.status === "transferring" ? settledStatus(payout, 0) : payout.status;
+      if (payout.shortfall !== -owed || status !== payout.status) {
+        tx.update(payoutRef(deps.db, wishId), { shortfall: -owed, status, updatedAt: now, ...(status === "paid" && !payout.paidAt ? { paidAt: now } : {}) });
+        if (owed < 0) logger.warn("money paid out that the wish no longer has: a platform loss", { wishId, shortfall: -owed });
+      }
+      return { outcome: "nothing-owed" as const };
+    }
     const hold = holdOf(wish, accountSnap.data());
     if (!payout) {
       tx.create(payoutRef(deps.db, wishId), { ...newPayout(wish, wishId, now), ...(hold ? { status: hold.status, reason: hold.reason } : {}) });
@@ -164,14 +179,21 @@ export async function releaseOnboardingHolds(deps: PayoutDeps, ownerId: string):
 
 export type PayoutTaskOutcome = "stale" | "already-handled" | "held" | "transferred" | "nothing-owed" | "failed";
 
-type Prepared =
-  | { kind: "stop"; outcome: PayoutTaskOutcome }
-  | { kind: "transfer"; pending: NonNullable<Payout["pendingTransfer"]>; retrying: boolean; destination: string; payout: Payout };
+type PendingTransfer = NonNullable<Payout["pendingTransfer"]>;
+type Prepared = { kind: "stop"; outcome: PayoutTaskOutcome } | { kind: "transfer"; pending: PendingTransfer; retrying: boolean; payout: Payout };
 
 /**
- * The `payOutWish` task. `retryCount` is Cloud Tasks' count of earlier attempts: a transient provider error (e.g.
- * `balance_insufficient` while the charges settle) is rethrown so Cloud Tasks retries with backoff, until the last
- * attempt, which fails the payout for ops.
+ * The `payOutWish` task. `retryCount` is Cloud Tasks' count of earlier attempts.
+ *
+ * Exactly once, whatever runs concurrently (a duplicate task, an ops retry, an attempt whose request is still in flight
+ * at Stripe): a transfer is fixed in the payout (`pendingTransfer`: number, amount, destination and idempotency key)
+ * before Stripe is called, and every later attempt for it — in this round or any later one — first lists the wish's
+ * transfers (its transfer_group) and adopts one with the same number, and otherwise sends the very same request under
+ * the very same key. The key changes only after Stripe answered that it did *not* transfer (a stored 4xx, which a
+ * retry under the same key would only replay); an attempt whose outcome is unknown (no answer, a timeout, a 5xx, 409
+ * `idempotency_key_in_use` while another attempt is executing) keeps the key, so Stripe either replays the transfer it
+ * made or refuses while it is still making it. A new key is therefore only ever used when no transfer can exist under
+ * an earlier one.
  */
 export async function runPayoutTask(deps: PayoutDeps & { provider: PayoutProvider }, payload: PayoutTaskPayload, retryCount: number): Promise<PayoutTaskOutcome> {
   const { wishId, round } = payload;
@@ -194,21 +216,20 @@ export async function runPayoutTask(deps: PayoutDeps & { provider: PayoutProvide
       return { kind: "stop", outcome: "held" };
     }
     if (payout.pendingTransfer) {
-      // An earlier attempt fixed this transfer. Within the same round the same key replays; a new round adopts first.
-      const pending = { ...payout.pendingTransfer, idempotencyKey: transferIdempotencyKey(wishId, payout.pendingTransfer.seq, round) };
-      tx.update(ref, { pendingTransfer: pending, attempts: payout.attempts + 1, updatedAt: now });
-      return { kind: "transfer", pending, retrying: true, destination: account.accountId, payout };
+      // An earlier attempt fixed this transfer: the same request, under the same key (adopted first if Stripe made it).
+      tx.update(ref, { attempts: payout.attempts + 1, updatedAt: now });
+      return { kind: "transfer", pending: payout.pendingTransfer, retrying: true, payout };
     }
     const owed = wish.raised - payout.grossAccounted;
     const fee = platformFee(payout.grossAccounted + owed) - payout.feeAmount;
     if (owed - fee <= 0) {
-      tx.update(ref, { status: settledStatus(payout, 0), reason: null, updatedAt: now, ...(allConfirmed(payout) && !payout.paidAt ? { paidAt: now } : {}) });
+      tx.update(ref, { status: settledStatus(payout, 0), reason: null, shortfall: Math.max(0, -owed), updatedAt: now, ...(allConfirmed(payout) && !payout.paidAt ? { paidAt: now } : {}) });
       return { kind: "stop", outcome: "nothing-owed" };
     }
     const seq = payout.nextSeq;
-    const pending = { seq, gross: owed, fee, amount: owed - fee, idempotencyKey: transferIdempotencyKey(wishId, seq, round) };
+    const pending: PendingTransfer = { seq, gross: owed, fee, amount: owed - fee, destination: account.accountId, keyAttempt: 0, idempotencyKey: transferIdempotencyKey(wishId, seq, 0) };
     tx.update(ref, { pendingTransfer: pending, nextSeq: seq + 1, attempts: payout.attempts + 1, updatedAt: now });
-    return { kind: "transfer", pending, retrying: false, destination: account.accountId, payout };
+    return { kind: "transfer", pending, retrying: false, payout };
   });
   if (prepared.kind === "stop") return prepared.outcome;
 
@@ -220,33 +241,72 @@ export async function runPayoutTask(deps: PayoutDeps & { provider: PayoutProvide
       (await deps.provider.transfer({
         amount: pending.amount,
         currency: payout.currency,
-        destination: prepared.destination,
+        destination: pending.destination,
         wishId,
         ownerId: payout.ownerId,
         seq: pending.seq,
         idempotencyKey: pending.idempotencyKey,
       }));
-    await recordTransfer(deps, wishId, pending, transfer, prepared.destination);
+    await recordTransfer(deps, wishId, pending, transfer);
     logger.info("payout transfer made", { wishId, transferId: transfer.transferId, seq: pending.seq, amount: pending.amount, adopted: adopted !== undefined });
     return "transferred";
   } catch (error) {
     if (!(error instanceof PaymentProviderError)) throw error;
-    const code = error.providerCode ?? "provider_error";
-    const now = deps.clock.now();
-    if (ONBOARDING_CODES.has(code)) {
-      await ref.update({ status: "pending_onboarding", reason: code, updatedAt: now });
-      logger.warn("payout held: the owner's account cannot receive transfers", { wishId, code });
-      return "held";
-    }
-    if (PERMANENT_CODES.has(code) || retryCount + 1 >= PAYOUT_MAX_ATTEMPTS) {
-      await ref.update(failedFields(PERMANENT_CODES.has(code) ? code : `retries_exhausted: ${code}`, now));
-      logger.error("payout failed; waiting for ops", { wishId, code, retryCount });
-      return "failed";
-    }
-    await ref.update({ reason: code, updatedAt: now });
-    logger.warn("payout attempt failed; Cloud Tasks retries", { wishId, code, retryCount });
-    throw error;
+    return afterTransferError(deps, wishId, pending, error, retryCount);
   }
+}
+
+/**
+ * What a failed transfer attempt leaves behind. Stripe refused (`refused`): nothing was transferred under this key, so
+ * the next attempt gets a new one; then the owner's account cannot receive transfers yet (held), or the error is
+ * permanent (failed, for ops), or it may pass later (Cloud Tasks retries, e.g. `balance_insufficient` while charges
+ * settle). Outcome unknown: the key stays; Cloud Tasks retries; the last attempt fails the payout for ops, whose
+ * retry sends the same request again. Every write checks that the transfer is still pending (a concurrent attempt may
+ * have recorded it), so a late error never marks a paid payout failed.
+ */
+async function afterTransferError(deps: PayoutDeps, wishId: string, pending: PendingTransfer, error: PaymentProviderError, retryCount: number): Promise<PayoutTaskOutcome> {
+  const code = error.providerCode ?? "provider_error";
+  const lastAttempt = retryCount + 1 >= PAYOUT_MAX_ATTEMPTS;
+  const outcome: PayoutTaskOutcome | "retry" = ONBOARDING_CODES.has(code)
+    ? "held"
+    : error.refused && PERMANENT_CODES.has(code)
+      ? "failed"
+      : lastAttempt
+        ? "failed"
+        : "retry";
+  const ref = payoutRef(deps.db, wishId);
+  const written = await deps.db.runTransaction(async (tx) => {
+    const payout = (await tx.get(ref)).data();
+    if (!payout || payout.pendingTransfer?.seq !== pending.seq || payout.pendingTransfer.keyAttempt !== pending.keyAttempt) return false;
+    const now = deps.clock.now();
+    const nextKey = error.refused
+      ? { ...payout.pendingTransfer, keyAttempt: pending.keyAttempt + 1, idempotencyKey: transferIdempotencyKey(wishId, pending.seq, pending.keyAttempt + 1) }
+      : payout.pendingTransfer;
+    if (outcome === "held") tx.update(ref, { status: "pending_onboarding", reason: code, pendingTransfer: nextKey, updatedAt: now });
+    else if (outcome === "failed") tx.update(ref, { ...failedFields(error.refused && PERMANENT_CODES.has(code) ? code : `retries_exhausted: ${code}`, now), pendingTransfer: nextKey });
+    else tx.update(ref, { reason: code, pendingTransfer: nextKey, updatedAt: now });
+    return true;
+  });
+  if (outcome === "held") logger.warn("payout held: the owner's account cannot receive transfers", { wishId, code });
+  else if (outcome === "failed") logger.error("payout failed; waiting for ops", { wishId, code, retryCount, recorded: written });
+  else logger.warn("payout attempt failed; Cloud Tasks retries", { wishId, code, retryCount, refused: error.refused });
+  if (outcome === "retry") throw error;
+  return written ? outcome : "already-handled";
+}
+
+/**
+ * What Stripe already did for the payout's pending transfer: lists the wish's transfers (its transfer_group) and, if
+ * one carries the pending transfer's number, records it as this payout's (exactly as the task would). Answers the
+ * adopted transfer id, or null when Stripe holds none (or nothing is pending).
+ */
+export async function adoptPendingTransfer(deps: PayoutDeps & { provider: Pick<PayoutProvider, "transfersOfWish"> }, wishId: string): Promise<string | null> {
+  const pending = (await payoutRef(deps.db, wishId).get()).data()?.pendingTransfer;
+  if (!pending) return null;
+  const made = (await deps.provider.transfersOfWish(wishId)).find((transfer) => transfer.seq === pending.seq);
+  if (!made) return null;
+  await recordTransfer(deps, wishId, pending, made);
+  logger.info("payout transfer adopted", { wishId, transferId: made.transferId, seq: pending.seq });
+  return made.transferId;
 }
 
 /** A payout that waits for ops (`retryPayout`), with why. */
@@ -255,13 +315,7 @@ function failedFields(reason: string, now: Date) {
 }
 
 /** Stores the provider's answer for the pending transfer, and queues the next round if more became owed meanwhile. */
-async function recordTransfer(
-  deps: PayoutDeps,
-  wishId: string,
-  pending: NonNullable<Payout["pendingTransfer"]>,
-  transfer: ProviderTransfer,
-  destination: string,
-): Promise<void> {
+async function recordTransfer(deps: PayoutDeps, wishId: string, pending: PendingTransfer, transfer: ProviderTransfer): Promise<void> {
   const ref = payoutRef(deps.db, wishId);
   const nextRound = await deps.db.runTransaction(async (tx) => {
     const payout = (await tx.get(ref)).data();
@@ -280,8 +334,9 @@ async function recordTransfer(
       transfers,
       grossAccounted,
       feeAmount: payout.feeAmount + pending.fee,
+      shortfall: Math.max(0, -owed),
       pendingTransfer: null,
-      destinationAccountId: destination,
+      destinationAccountId: pending.destination,
       status,
       reason: null,
       round,
@@ -304,15 +359,20 @@ function eventRecord(event: PayoutEvent, outcome: ProviderEventRecord["outcome"]
  * Applies one verified payout event (transfer created/reversed, Connect account updated) exactly once: the event id
  * is recorded in `providerEvents` in the same transaction as its effects.
  */
-export async function processPayoutEvent(deps: { db: Firestore; clock: Clock }, event: PayoutEvent): Promise<PayoutEventOutcome> {
+export async function processPayoutEvent(deps: { db: Firestore; clock: Clock; tasks: TaskEnqueuer }, event: PayoutEvent): Promise<PayoutEventOutcome> {
   const eventRef = deps.db.collection(PROVIDER_EVENTS).doc(event.eventId);
+  let nextRound: number | undefined;
   const outcome = await deps.db.runTransaction(async (tx): Promise<PayoutEventOutcome> => {
+    nextRound = undefined;
     if ((await tx.get(eventRef)).exists) return "duplicate";
     const now = deps.clock.now();
-    const result = event.kind === "account" ? await applyAccountEvent(deps.db, tx, event, now) : await applyTransferEvent(deps.db, tx, event, now);
+    let result: AppliedOutcome;
+    if (event.kind === "account") result = await applyAccountEvent(deps.db, tx, event, now);
+    else ({ outcome: result, nextRound } = await applyTransferEvent(deps.db, tx, event, now));
     tx.create(eventRef, eventRecord(event, result, now));
     return result;
   });
+  if (event.kind === "transfer" && event.transfer.wishId && nextRound !== undefined) await enqueuePayout(deps, event.transfer.wishId, nextRound);
   logger.info("payout event processed", { eventId: event.eventId, type: event.type, outcome });
   return outcome;
 }
@@ -333,16 +393,24 @@ async function applyAccountEvent(db: Firestore, tx: Transaction, event: AccountE
 /**
  * A transfer event confirms the transfer (ledger entry `payout_{transferId}`, `payout.sent` to the outbox) and
  * books any reversal it carries (`payout_reversal_{id}`). Works whether or not the task has stored the transfer yet.
+ * The payout is `paid` when its last transfer is confirmed and nothing more is owed; if more became owed meanwhile
+ * (a late donation), it is queued under a new round at once (`nextRound`: the caller enqueues the task), so a payout
+ * never waits in `transferring` for another write of the wish to nudge it.
  */
-export async function applyTransferEvent(db: Firestore, tx: Transaction, event: Pick<TransferEvent, "transfer" | "eventId">, now: Date): Promise<AppliedOutcome> {
+export async function applyTransferEvent(
+  db: Firestore,
+  tx: Transaction,
+  event: Pick<TransferEvent, "transfer" | "eventId">,
+  now: Date,
+): Promise<{ outcome: AppliedOutcome; nextRound?: number }> {
   const { transfer } = event;
-  if (!transfer.wishId) return "unknown_object";
+  if (!transfer.wishId) return { outcome: "unknown_object" };
   const ref = payoutRef(db, transfer.wishId);
   const payout = (await tx.get(ref)).data();
-  if (!payout) return "unknown_object";
+  if (!payout) return { outcome: "unknown_object" };
   const known = payout.transfers[transfer.transferId] ?? { seq: transfer.seq ?? -1, amount: transfer.amount, confirmed: false, reversals: {} };
   const newReversals = Object.entries(transfer.reversals).filter(([id]) => known.reversals[id] === undefined);
-  if (known.confirmed && newReversals.length === 0) return "no_change";
+  if (known.confirmed && newReversals.length === 0) return { outcome: "no_change" };
   const wish = (await tx.get(wishRef(db, transfer.wishId))).data();
 
   const entry = (kind: "payout" | "payout_reversal", id: string, amount: number, providerObjectId: string) =>
@@ -370,14 +438,16 @@ export async function applyTransferEvent(db: Firestore, tx: Transaction, event: 
   }
   const transfers = { ...payout.transfers, [transfer.transferId]: { ...known, confirmed: true, reversals: { ...known.reversals, ...Object.fromEntries(newReversals) } } };
   const owed = (wish?.raised ?? 0) - payout.grossAccounted;
-  const becomesPaid = payout.status === "transferring" && payout.pendingTransfer === null && settledStatus({ transfers }, owed) === "paid";
+  const settled = payout.status === "transferring" && payout.pendingTransfer === null ? settledStatus({ transfers }, owed) : payout.status;
+  const nextRound = settled === "queued" && payout.status !== "queued" ? payout.round + 1 : undefined;
   tx.update(ref, {
     transfers,
     paidAmount,
     updatedAt: now,
-    ...(becomesPaid ? { status: "paid", paidAt: now } : {}),
+    ...(settled === "paid" && payout.status !== "paid" ? { status: "paid", paidAt: now } : {}),
+    ...(nextRound !== undefined ? { status: "queued", round: nextRound, reason: null } : {}),
     ...(newReversals.length > 0 ? { reason: "transfer_reversed" } : {}),
   });
   if (newReversals.length > 0) logger.warn("payout transfer reversed", { wishId: transfer.wishId, transferId: transfer.transferId, reversals: newReversals.length });
-  return "applied";
+  return { outcome: "applied", ...(nextRound !== undefined ? { nextRound } : {}) };
 }

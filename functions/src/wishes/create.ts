@@ -1,4 +1,3 @@
-import { createHash } from "node:crypto";
 import type { Firestore } from "firebase-admin/firestore";
 import { HttpsError } from "firebase-functions/v2/https";
 import * as logger from "firebase-functions/logger";
@@ -7,6 +6,7 @@ import type { Clock } from "../lib/clock";
 import { zodConverter } from "../lib/converter";
 import { admit } from "../lib/admission";
 import { parseInput } from "../lib/errors";
+import { requestDocId } from "../lib/requests";
 import { WISHES, newWishState, wishSchema } from "../model/wish";
 import type { Wish } from "../model/wish";
 import { isFriend, resolveViewerIds } from "./audience";
@@ -20,9 +20,7 @@ export interface WishDeps {
 export const wishesCollection = (db: Firestore) => db.collection(WISHES).withConverter(zodConverter(wishSchema));
 
 /** Deterministic wish id for a client's creation attempt: the same (uid, requestId) always names the same wish. */
-export function requestWishId(uid: string, requestId: string): string {
-  return createHash("sha256").update(`${uid}\u0000${requestId}`).digest("base64url").slice(0, 22);
-}
+export const requestWishId = requestDocId;
 
 /**
  * `createWish` (F7, F11). Validates the input, checks that every chosen person is a friend (of the caller, or for a

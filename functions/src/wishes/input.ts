@@ -1,5 +1,6 @@
 import { z } from "zod";
 import { idSchema } from "../lib/ids";
+import { requestIdSchema } from "../lib/requests";
 import { CURRENCIES, currencySchema } from "../model/money";
 import { WISH_LIMITS } from "../model/wish";
 
@@ -50,10 +51,7 @@ const createWishBase = z
     audience: audienceInputSchema,
     recipientId: idSchema.optional(),
     /** Client-chosen id of this creation attempt: a retried call with the same id returns the same wish. */
-    requestId: z
-      .string()
-      .regex(/^[A-Za-z0-9_-]{8,64}$/, "must be 8-64 letters, digits, '-' or '_'")
-      .optional(),
+    requestId: requestIdSchema.optional(),
   })
   .strict();
 

@@ -45,6 +45,8 @@ export function donationData(wishId: string, overrides: Partial<Donation> = {}):
     paymentStatus: "succeeded",
     paymentStatusAt: now.getTime(),
     failureCode: null,
+    cancellationReason: null,
+    amountReceived: null,
     provider: "stripe",
     customerId: "cus_test",
     paymentIntentId: `pi_test_${++counter}`,

@@ -60,6 +60,7 @@ const TABLE: Record<string, Row> = {
     field: "wishId",
     wishInput: (wishId) => ({ wishId, amount: 5000, currency: "CZK" }),
   },
+  cancelDonation: { caller: "user", input: (id) => ({ donationId: id }), field: "donationId" },
   reconcileWishLedger: { caller: "admin", input: (id) => ({ wishId: id }), field: "wishId" },
   markNotificationsRead: { caller: "user", input: (id) => ({ ids: [id] }), field: "ids.0" },
   closeWish: { caller: "user", input: (id) => ({ wishId: id }), field: "wishId", wishInput: (wishId) => ({ wishId }) },

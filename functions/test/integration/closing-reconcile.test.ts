@@ -3,7 +3,8 @@ import type { Timestamp } from "firebase-admin/firestore";
 import { StripeClosingProvider } from "../../src/closing/provider";
 import { FINDINGS, RECONCILE_LOOKBACK_MS, RECONCILIATION_DOC, reconcileRefunds, reconcileWithStripe } from "../../src/closing/reconcile";
 import type { ReconcileDeps } from "../../src/closing/reconcile";
-import { refundIdempotencyKey, requestRefund, runRefundTask } from "../../src/closing/refunds";
+import { closeWish } from "../../src/closing/close";
+import { settleDonation } from "../../src/closing/refunds";
 import { processPaymentEvent } from "../../src/donations/ledger";
 import { fixedClock } from "../../src/lib/clock";
 import type { Clock } from "../../src/lib/clock";
@@ -14,10 +15,8 @@ import { adminDb } from "../helpers/admin";
 import { outboxEvent, seedWish } from "../helpers/closing";
 import { functionUrl } from "../helpers/emulators";
 import { fakeStripe } from "../helpers/fakes";
-import { LONG_WAIT, paidDonation, pendingDonation, testStripe } from "../helpers/payments";
-import { waitFor } from "../helpers/wait";
-
-const LONG = LONG_WAIT;
+import { MoneyWorld, clearMoneyDb } from "../helpers/money";
+import { paidDonation, pendingDonation, testStripe } from "../helpers/payments";
 const noTasks: TaskEnqueuer = { enqueue: () => Promise.resolve("enqueued") };
 
 /** Reconciliation wired as index.ts wires it: repairs go through the webhook's own ledger handler. */
@@ -29,8 +28,9 @@ function reconDeps(clock: Clock): ReconcileDeps {
     provider: new StripeClosingProvider(testStripe()),
     applyPaymentEvent: apply,
     applyRefundEvent: apply,
+    settleDonation: (donationId) => settleDonation({ db: adminDb(), clock, tasks: noTasks }, donationId),
     payouts: new StripePayoutProvider(testStripe()),
-    applyTransferEvent: (event) => processPayoutEvent({ db: adminDb(), clock }, event),
+    applyTransferEvent: (event) => processPayoutEvent({ db: adminDb(), clock, tasks: noTasks }, event),
   };
 }
 
@@ -58,33 +58,28 @@ async function moneyOf(wishId: string, donationId: string, donorId: string) {
 
 describe("closing: reconciliation with Stripe", function () {
   this.timeout(300_000);
+  before(() => clearMoneyDb());
   beforeEach(() => fakeStripe().reset());
 
-  it("repairs a dropped charge.refunded webhook through the webhook's own handler, once; records what it cannot explain", async () => {
+  it("repairs a dropped refund webhook through the webhook's own handler, once; records what it cannot explain", async () => {
     const wishId = await seedWish({ ownerId: "olga", organizerId: "olga" });
     const paid = await paidDonation(wishId, "dana", 20_000);
-    const clock = fixedClock(new Date());
-    const provider = new StripeClosingProvider(testStripe());
-    const deps = { db: adminDb(), clock, tasks: noTasks, provider };
-    await requestRefund(deps, paid.donationId, "closed");
-    assert.equal(await runRefundTask(deps, { donationId: paid.donationId, generation: 0 }, 0), "requested");
-    // Stripe refunded and sent charge.refunded, which we never received. Plus a refund of a payment that is not ours.
-    assert.equal(fakeStripe().events.filter((event) => event.type === "charge.refunded").length, 1);
+    // Someone refunds the donation in the Stripe dashboard; Stripe's refund events never reach us. Plus a refund of a
+    // payment that is not ours.
+    fakeStripe().refund(paid.paymentIntentId);
     const stranger = await testStripe().paymentIntents.create({ amount: 5_000, currency: "czk" });
     fakeStripe().succeed(stranger.id);
-    await provider.refund({ paymentIntentId: stranger.id, amount: 5_000, metadata: { donationId: "", wishId: "", donorId: "" }, idempotencyKey: "dashboard-refund" });
+    fakeStripe().refund(stranger.id);
     assert.equal((await adminDb().collection("donations").doc(paid.donationId).get()).get("status"), "succeeded");
 
-    clock.advance(10 * 60 * 1000); // past the grace period for in-flight webhooks
-    const recon = { db: adminDb(), clock, provider, applyRefundEvent: (event: Parameters<typeof processPaymentEvent>[1]) => processPaymentEvent({ db: adminDb(), clock }, event) };
-    assert.deepEqual(await reconcileRefunds(recon), { refundsChecked: 2, repaired: 1, findings: 2 });
+    const clock = fixedClock(new Date(Date.now() + 10 * 60 * 1000)); // past the grace period for in-flight webhooks
+    const deps = reconDeps(clock);
+    assert.deepEqual(await reconcileRefunds(deps), { refundsChecked: 2, repaired: 1, findings: 2 });
 
     const donation = (await adminDb().collection("donations").doc(paid.donationId).get()).data();
     assert.equal(donation?.status, "refunded");
     assert.equal(donation?.refundedAmount, 20_000);
-    // The refund request completes from the donation's change, as after a webhook.
-    await waitFor("the refund request to complete", async () => ((await adminDb().collection("refundRequests").doc(paid.donationId).get()).get("status") === "succeeded" ? true : undefined), LONG);
-    assert.ok(await outboxEvent(`refund.processed:${paid.donationId}`));
+    assert.equal(donation?.netAmount, 0);
     const refundId = fakeStripe().refundsApi.refundsOf(paid.paymentIntentId)[0]?.id as string;
     const repaired = (await adminDb().collection(FINDINGS).doc(`missed_refund_webhook_${refundId}`).get()).data();
     assert.equal(repaired?.repaired, true);
@@ -94,36 +89,49 @@ describe("closing: reconciliation with Stripe", function () {
     assert.equal(unknown.docs[0]?.get("paymentIntentId"), stranger.id);
 
     // A second run finds the ledger in order: nothing repaired again, the unexplained refund stays one finding.
-    assert.deepEqual(await reconcileRefunds(recon), { refundsChecked: 2, repaired: 0, findings: 1 });
+    assert.deepEqual(await reconcileRefunds(deps), { refundsChecked: 2, repaired: 0, findings: 1 });
     assert.equal((await adminDb().collection("ledger").where("kind", "==", "refund").get()).size, 1);
     assert.equal((await adminDb().collection(FINDINGS).get()).size, 2);
     // The hourly entry point also checks payments: the refunded donation's PaymentIntent is in order (nothing to do).
-    assert.deepEqual(await reconcileWithStripe(reconDeps(clock)), { paymentsChecked: 1, refundsChecked: 2, transfersChecked: 0, repaired: 0, findings: 1 });
+    assert.deepEqual(await reconcileWithStripe(deps), { paymentsChecked: 1, refundsChecked: 2, transfersChecked: 0, repaired: 0, findings: 1 });
     assert.equal((await adminDb().collection(FINDINGS).get()).size, 2);
     assert.equal((await adminDb().doc(RECONCILIATION_DOC).get()).get("repaired"), 0);
-    assert.deepEqual(
-      fakeStripe().callsTo("POST", "/v1/refunds").filter((call) => call.params.payment_intent === paid.paymentIntentId).map((call) => call.idempotencyKey),
-      [refundIdempotencyKey(paid.donationId, 0)],
-    );
+    // The late webhooks change nothing.
+    for (const event of fakeStripe().events.filter((candidate) => candidate.type.startsWith("refund.") || candidate.type === "charge.refunded")) {
+      assert.equal((await fakeStripe().deliver(await functionUrl("stripeWebhook"), event)).status, 200);
+    }
+    assert.equal((await adminDb().collection("donations").doc(paid.donationId).get()).get("netAmount"), 0);
+    assert.equal((await adminDb().collection("ledger").where("kind", "==", "refund").get()).size, 1);
   });
 
-  it("a refund Stripe failed after accepting it goes to the ops queue", async () => {
-    const wishId = await seedWish({ ownerId: "olga", organizerId: "olga" });
-    const paid = await paidDonation(wishId, "dana", 20_000);
-    const clock = fixedClock(new Date());
-    const provider = new StripeClosingProvider(testStripe());
-    const deps = { db: adminDb(), clock, tasks: noTasks, provider };
-    await requestRefund(deps, paid.donationId, "closed");
-    await runRefundTask(deps, { donationId: paid.donationId, generation: 0 }, 0);
-    const refund = fakeStripe().refundsApi.refundsOf(paid.paymentIntentId)[0];
+  it("a refund Stripe failed after it succeeded (webhook dropped): booked back, and the refund request goes to the ops queue", async () => {
+    // In the money database (test/helpers/money.ts): only this test acts on the closed wish's refund.
+    const world = new MoneyWorld();
+    const wishId = `recon-${Date.now()}`;
+    await world.seedWish(wishId);
+    const paid = await world.paidDonation(wishId, "dana", 20_000);
+    await world.fireTriggers(wishId);
+    await closeWish(world.ledger, "olga", { wishId });
+    await world.quiesce(wishId);
+    assert.equal((await world.doc(`refundRequests/${paid.donationId}`))?.status, "succeeded");
+    const refund = world.stripe.refundsApi.refundsOf(paid.paymentIntentId)[0];
     assert.ok(refund);
-    Object.assign(refund, { status: "failed", failure_reason: "expired_or_canceled_card" });
-    clock.advance(10 * 60 * 1000);
-    const summary = await reconcileRefunds({ db: adminDb(), clock, provider, applyRefundEvent: () => Promise.resolve() });
-    assert.deepEqual(summary, { refundsChecked: 1, repaired: 0, findings: 1 });
-    assert.equal((await adminDb().collection("refundRequests").doc(paid.donationId).get()).get("status"), "failed");
-    assert.equal((await adminDb().doc(`ops/refundFailures/items/${paid.donationId}`).get()).get("code"), "refund_failed");
+    world.stripe.refundsApi.settle(String(refund.id), "failed", "expired_or_canceled_card");
+    for (const event of world.undelivered()) world.delivered.add(event.id); // its webhooks never arrive
+
+    world.clock.advance(10 * 60 * 1000);
+    const apply = (event: Parameters<typeof processPaymentEvent>[1]) => processPaymentEvent(world.ledger, event);
+    const deps = { ...world.ledger, provider: world.closing, applyRefundEvent: apply, settleDonation: (donationId: string) => settleDonation(world.refundDeps, donationId) };
+    const summary = await reconcileRefunds(deps, { now: world.clock.now(), since: new Date(world.clock.now().getTime() - RECONCILE_LOOKBACK_MS) });
+    assert.equal(summary.repaired, 1, "the refund's failure is booked");
+    const donation = await world.doc(`donations/${paid.donationId}`);
+    assert.equal(donation?.netAmount, 20_000, "the money is back with us");
+    assert.equal(donation?.status, "succeeded");
+    assert.equal((await world.doc(`refundRequests/${paid.donationId}`))?.status, "failed");
+    assert.equal((await world.doc(`ops/refundFailures/items/${paid.donationId}`))?.code, "refund_failed");
+    assert.match(String((await world.doc(`${FINDINGS}/refund_failed_at_provider_${String(refund.id)}`))?.detail), /expired_or_canceled_card/);
   });
+
   it("repairs a dropped payment_intent.succeeded through the webhook's own handler, once; a rerun and the late webhook change nothing", async () => {
     const wishId = await seedWish({ ownerId: "olga", organizerId: "olga" });
     const pending = await pendingDonation(wishId, "dana", 20_000);
@@ -200,7 +208,7 @@ describe("closing: reconciliation with Stripe", function () {
     assert.equal(await countDocs(FINDINGS), 1);
   });
 
-  it("a dropped payment_intent.canceled cancels the donation; an amount other than the donation's goes to ops unapplied", async () => {
+  it("a dropped payment_intent.canceled cancels the donation; an amount other than the donation's is booked as received and goes to ops", async () => {
     const wishId = await seedWish({ ownerId: "olga", organizerId: "olga" });
     const canceled = await pendingDonation(wishId, "dana", 20_000);
     fakeStripe().cancel(canceled.paymentIntentId);
@@ -208,7 +216,7 @@ describe("closing: reconciliation with Stripe", function () {
     fakeStripe().succeed(odd.paymentIntentId);
     const clock = fixedClock(new Date(Date.now() + 10 * 60 * 1000));
 
-    assert.deepEqual(await reconcileWithStripe(reconDeps(clock)), { paymentsChecked: 2, refundsChecked: 0, transfersChecked: 0, repaired: 1, findings: 2 });
+    assert.deepEqual(await reconcileWithStripe(reconDeps(clock)), { paymentsChecked: 2, refundsChecked: 0, transfersChecked: 0, repaired: 2, findings: 3 });
     const cancelledDonation = (await adminDb().collection("donations").doc(canceled.donationId).get()).data();
     assert.equal(cancelledDonation?.paymentStatus, "canceled");
     assert.equal(cancelledDonation?.status, "canceled");
@@ -216,17 +224,22 @@ describe("closing: reconciliation with Stripe", function () {
     const missed = (await adminDb().collection(FINDINGS).doc(`missed_payment_webhook_${canceled.paymentIntentId}`).get()).data();
     assert.equal(missed?.repaired, true);
 
-    assert.equal((await adminDb().collection("donations").doc(odd.donationId).get()).get("paymentStatus"), "pending");
+    const oddDonation = (await adminDb().collection("donations").doc(odd.donationId).get()).data();
+    assert.equal(oddDonation?.paymentStatus, "succeeded");
+    assert.equal(oddDonation?.amountReceived, 25_000);
+    assert.equal(oddDonation?.netAmount, 25_000, "the ledger books what Stripe received");
     const mismatch = (await adminDb().collection(FINDINGS).doc(`payment_amount_mismatch_${odd.paymentIntentId}`).get()).data();
     assert.equal(mismatch?.repaired, false);
     assert.equal(mismatch?.donationId, odd.donationId);
-    assert.match(String(mismatch?.detail), /25000 CZK.*donation: 20000 CZK/);
-    assert.equal(await countDocs("ledger"), 0);
-    assert.equal((await adminDb().collection("wishes").doc(wishId).get()).get("raised"), 0);
+    assert.equal(mismatch?.resolvedAt, null);
+    assert.match(String(mismatch?.detail), /received 25000 CZK.*20000/);
+    const ledger = (await adminDb().collection("ledger").get()).docs.map((entry) => `${String(entry.get("kind"))}:${String(entry.get("amount"))}`).sort();
+    assert.deepEqual(ledger, ["charge:20000", "charge_adjustment:5000"]);
+    assert.equal((await adminDb().collection("wishes").doc(wishId).get()).get("raised"), 25_000);
 
-    // The canceled one is settled; the mismatch stays one finding until ops resolve it.
+    // Both are settled; the mismatch stays one finding until ops resolve it.
     assert.deepEqual(await reconcileWithStripe(reconDeps(clock)), { paymentsChecked: 2, refundsChecked: 0, transfersChecked: 0, repaired: 0, findings: 1 });
-    assert.equal(await countDocs(FINDINGS), 2);
+    assert.equal(await countDocs(FINDINGS), 3);
   });
   it("the PaymentIntent list pages through Stripe newest first and stops at the window's start", async () => {
     const created = await Promise.all(Array.from({ length: 102 }, (_, index) => testStripe().paymentIntents.create({ amount: 1_500 + index, currency: "czk" })));

@@ -1,13 +1,12 @@
 import assert from "node:assert/strict";
-import { StripeClosingProvider } from "../../src/closing/provider";
-import { refundIdempotencyKey, requestRefund, runRefundTask } from "../../src/closing/refunds";
-import { fixedClock } from "../../src/lib/clock";
-import type { TaskEnqueuer } from "../../src/lib/tasks";
+import { closeWish } from "../../src/closing/close";
+import { refundIdempotencyKey, runRefundTask, settleDonation } from "../../src/closing/refunds";
 import { adminDb } from "../helpers/admin";
 import { signedInClient } from "../helpers/clients";
 import { outboxEvent, seedWish } from "../helpers/closing";
 import { fakeStripe } from "../helpers/fakes";
-import { LONG_WAIT, deliverNewEvents, paidDonation, resetDeliveries, testStripe } from "../helpers/payments";
+import { MoneyWorld, clearMoneyDb } from "../helpers/money";
+import { LONG_WAIT, deliverNewEvents, paidDonation, resetDeliveries } from "../helpers/payments";
 import { waitFor } from "../helpers/wait";
 
 const LONG = LONG_WAIT;
@@ -19,8 +18,8 @@ async function refundRequest(donationId: string) {
   return (await adminDb().collection("refundRequests").doc(donationId).get()).data();
 }
 
-/** Plays Stripe's webhook delivery of every charge.refunded event the fake has produced so far. */
-const deliverRefundEvents = () => deliverNewEvents(["charge.refunded"]);
+/** Plays Stripe's webhook delivery of every refund event the fake has produced so far. */
+const deliverRefundEvents = () => deliverNewEvents(["refund.created", "refund.updated", "refund.failed", "charge.refund.updated", "charge.refunded"]);
 
 async function refundCompleted(donationId: string): Promise<void> {
   await waitFor(
@@ -36,12 +35,13 @@ async function refundCompleted(donationId: string): Promise<void> {
 describe("closing: refunds (fan-out, idempotency, failures, ops)", function () {
   this.timeout(300_000);
 
+  before(() => clearMoneyDb());
   beforeEach(() => {
     fakeStripe().reset();
     resetDeliveries();
   });
 
-  it("close → every succeeded donation is refunded once, final on Stripe's charge.refunded, refund.processed published", async () => {
+  it("close → every succeeded donation is refunded once, final on Stripe's refund events, refund.processed published", async () => {
     const wishId = await seedWish({ ownerId: "olga", organizerId: "olga", viewerIds: ["olga", "dana", "dave"] });
     const a = await paidDonation(wishId, "dana", 20_000);
     const b = await paidDonation(wishId, "dave", 35_000);
@@ -76,39 +76,46 @@ describe("closing: refunds (fan-out, idempotency, failures, ops)", function () {
   });
 
   it("a duplicate task, or a crash between the Stripe call and our write, never refunds twice", async () => {
-    const wishId = await seedWish({ ownerId: "olga", organizerId: "olga" });
-    const paid = await paidDonation(wishId, "dana", 20_000);
-    const enqueued: string[] = [];
-    const tasks: TaskEnqueuer = { enqueue: (_queue, _payload, options) => (enqueued.push(options?.id ?? ""), Promise.resolve("enqueued")) };
-    const deps = { db: adminDb(), clock: fixedClock(new Date()), tasks, provider: new StripeClosingProvider(testStripe()) };
-    assert.equal(await requestRefund(deps, paid.donationId, "closed"), "queued");
-    assert.equal(await requestRefund(deps, paid.donationId, "closed"), "exists");
-    assert.equal(new Set(enqueued).size, 1, "the same deterministic task id both times");
+    // In the money database (test/helpers/money.ts): only this test acts on the closed wish's refund.
+    const world = new MoneyWorld();
+    const wishId = `refunds-${Date.now()}`;
+    await world.seedWish(wishId);
+    const paid = await world.paidDonation(wishId, "dana", 20_000);
+    await world.fireTriggers(wishId);
+    await closeWish(world.ledger, "olga", { wishId });
+    await world.fireTriggers(wishId);
+    assert.equal(world.tasks.pending.length, 1);
+    assert.equal(await settleDonation(world.refundDeps, paid.donationId), "none", "settling again changes nothing");
+    assert.equal(await world.tasks.enqueue("refundDonation", {}, { id: world.tasks.pending[0]?.id }), "duplicate", "the same deterministic task id");
 
-    // An earlier attempt reached Stripe, then crashed before writing anything.
-    const first = await deps.provider.refund({
+    // An earlier attempt reached Stripe, then crashed before writing anything: the task first learns what Stripe
+    // holds for the payment, folds it into the ledger, and finds nothing left to refund.
+    await world.closing.refund({
       paymentIntentId: paid.paymentIntentId,
       amount: 20_000,
-      metadata: { donationId: paid.donationId, wishId, donorId: "dana" },
+      metadata: { donationId: paid.donationId, wishId, donorId: "dana", generation: "0" },
       idempotencyKey: refundIdempotencyKey(paid.donationId, 0),
     });
-    assert.equal(await runRefundTask(deps, { donationId: paid.donationId, generation: 0 }, 1), "requested");
-    assert.equal((await refundRequest(paid.donationId))?.providerRefundId, first.refundId);
+    assert.equal(await runRefundTask(world.refundDeps, { donationId: paid.donationId, generation: 0 }, 1), "settled");
+    assert.equal((await world.doc(`refundRequests/${paid.donationId}`))?.status, "succeeded");
+    assert.equal((await world.doc(`donations/${paid.donationId}`))?.status, "refunded");
     // The same task delivered again.
-    assert.equal(await runRefundTask(deps, { donationId: paid.donationId, generation: 0 }, 0), "already-handled");
-    // Our write lost once more: the task runs again from "queued".
-    await adminDb().collection("refundRequests").doc(paid.donationId).update({ status: "queued" });
-    assert.equal(await runRefundTask(deps, { donationId: paid.donationId, generation: 0 }, 2), "requested");
-    assert.equal(fakeStripe().refundsApi.refundsOf(paid.paymentIntentId).length, 1, "Stripe holds exactly one refund");
+    assert.equal(await runRefundTask(world.refundDeps, { donationId: paid.donationId, generation: 0 }, 0), "already-handled");
+    // Our write lost once more: the task runs again from "queued", and still asks Stripe for nothing.
+    await world.db.collection("refundRequests").doc(paid.donationId).update({ status: "queued" });
+    assert.equal(await runRefundTask(world.refundDeps, { donationId: paid.donationId, generation: 0 }, 2), "settled");
+    assert.equal(world.stripe.refundsApi.refundsOf(paid.paymentIntentId).length, 1, "Stripe holds exactly one refund");
+    const requests = world.stripe.callsTo("POST", "/v1/refunds").filter((call) => call.params.payment_intent === paid.paymentIntentId);
+    assert.equal(requests.length, 1, "only the crashed attempt's request reached Stripe");
     // A stale generation does nothing.
-    assert.equal(await runRefundTask(deps, { donationId: paid.donationId, generation: 7 }, 0), "stale");
+    assert.equal(await runRefundTask(world.refundDeps, { donationId: paid.donationId, generation: 7 }, 0), "stale");
   });
 
   it("Stripe failing, then recovering: Cloud Tasks retries with the same idempotency key and one refund results", async () => {
     const wishId = await seedWish({ ownerId: "olga", organizerId: "olga" });
     const paid = await paidDonation(wishId, "dana", 20_000);
     // Three 500s: the SDK's own attempt and its two network retries, so the first task attempt fails.
-    fakeStripe().failNext(3, "/v1/refunds");
+    fakeStripe().failNext(3, "/v1/refunds", "POST");
     const olga = await signedInClient("olga");
     await olga.call("closeWish", { wishId });
     await refundCompleted(paid.donationId);
@@ -123,7 +130,7 @@ describe("closing: refunds (fan-out, idempotency, failures, ops)", function () {
   it("a permanent Stripe error lands in the ops queue; an admin retries it (audited) and it completes", async () => {
     const wishId = await seedWish({ ownerId: "olga", organizerId: "olga" });
     const paid = await paidDonation(wishId, "dana", 20_000);
-    fakeStripe().refundsApi.failRefunds(1, "charge_disputed");
+    fakeStripe().refundsApi.failRefunds(1, "resource_missing", 404);
     const olga = await signedInClient("olga");
     await olga.call("closeWish", { wishId });
     const failure = await waitFor(
@@ -131,7 +138,7 @@ describe("closing: refunds (fan-out, idempotency, failures, ops)", function () {
       async () => (await adminDb().doc(`ops/refundFailures/items/${paid.donationId}`).get()).data(),
       LONG,
     );
-    assert.equal(failure.code, "charge_disputed");
+    assert.equal(failure.code, "resource_missing");
     assert.equal(failure.resolvedAt, null);
     assert.equal((await refundRequest(paid.donationId))?.status, "failed");
 
@@ -139,7 +146,7 @@ describe("closing: refunds (fan-out, idempotency, failures, ops)", function () {
     await assert.rejects(dana.call("retryRefund", { donationId: paid.donationId, reason: "dispute won" }), /permission-denied|Admins only/);
     const ada = await signedInClient("ada", {}, { admin: true });
     await assert.rejects(ada.call("retryRefund", { donationId: paid.donationId }), /reason/);
-    assert.deepEqual(await ada.call("retryRefund", { donationId: paid.donationId, reason: "dispute won by us" }), { result: "queued", generation: 1 });
+    assert.deepEqual(await ada.call("retryRefund", { donationId: paid.donationId, reason: "Stripe fixed it" }), { result: "queued", generation: 1 });
     await refundCompleted(paid.donationId);
     assert.ok((await adminDb().doc(`ops/refundFailures/items/${paid.donationId}`).get()).get("resolvedAt"));
     assert.deepEqual(

@@ -3,7 +3,10 @@
 import assert from "node:assert/strict";
 import { doc, getDoc } from "firebase/firestore";
 import type { StripeEventObject } from "../../devtools/fakes/stripe";
+import { ABANDONED_AFTER_MS, cancelAbandonedDonations } from "../../src/donations/cancel";
 import type { DonateResult } from "../../src/donations/donate";
+import { fixedClock } from "../../src/lib/clock";
+import { StripePaymentProvider, stripeClient } from "../../src/payments/stripe";
 import { adminDb } from "../helpers/admin";
 import { anonymousClient, signedInClient } from "../helpers/clients";
 import type { TestClient } from "../helpers/clients";
@@ -152,8 +155,10 @@ describe("donations (emulators + fake Stripe)", function () {
     const succeeded = fakeStripe().succeed(pi);
     const refunded = fakeStripe().refund(pi, 15_000);
     assert.equal((await webhook(refunded)).status, 200);
-    assert.equal((await webhook(succeeded)).body.outcome, "no_change");
+    // The late succeeded event adds only what Stripe received (the same amount): no new ledger entry.
+    assert.equal((await webhook(succeeded)).body.outcome, "applied");
     const final = await donation(result.donationId);
+    assert.equal(final.amountReceived, 40_000);
     assert.equal(final.status, "succeeded");
     assert.equal(final.refundedAmount, 15_000);
     assert.equal(final.netAmount, 25_000);
@@ -363,5 +368,123 @@ describe("donations (emulators + fake Stripe)", function () {
     assert.equal((await wishState()).raised, 50_000);
     assert.equal((await wishState()).donorCount, 1);
     await expectCode(dana.call("reconcileWishLedger", { wishId: WISH }), "permission-denied");
+  });
+
+  it("refunds as Stripe reports them today: refund.created / refund.updated / refund.failed / charge.refund.updated; charge.refunded without its list changes nothing", async () => {
+    const result = await dana.call<DonateResult>("donate", { wishId: WISH, amount: 40_000, currency: "CZK" });
+    const pi = intentOf(result);
+    await webhook(fakeStripe().succeed(pi));
+    fakeStripe().refundsApi.nextStatus = "pending";
+    const created = fakeStripe().refund(pi, 10_000);
+    const chargeRefunded = fakeStripe().events.find((event) => event.type === "charge.refunded");
+    assert.ok(chargeRefunded && !("refunds" in chargeRefunded.data.object), "today's charge carries no refunds list");
+    assert.deepEqual((await webhook(chargeRefunded)).body, { received: true, outcome: "ignored" });
+    assert.equal((await webhook(created)).body.outcome, "applied");
+    let current = await donation(result.donationId);
+    assert.equal(current.netAmount, 40_000, "a pending refund is not money back yet");
+    assert.deepEqual(current.refunds, { [String(created.data.object.id)]: { amount: 10_000, status: "pending" } });
+
+    const [updated, legacy] = fakeStripe().refundsApi.settle(String(created.data.object.id), "succeeded") as StripeEventObject[];
+    assert.ok(updated && legacy);
+    assert.equal((await webhook(legacy)).body.outcome, "applied", "charge.refund.updated carries the refund too");
+    assert.equal((await webhook(updated)).body.outcome, "no_change");
+    current = await donation(result.donationId);
+    assert.equal(current.netAmount, 30_000);
+    assert.equal(current.refundedAmount, 10_000);
+
+    // The card was closed: Stripe fails the refund after it succeeded, and the money comes back to us.
+    const failedEvents = fakeStripe().refundsApi.settle(String(created.data.object.id), "failed") as StripeEventObject[];
+    for (const event of failedEvents.reverse()) await webhook(event); // refund.failed first, out of order
+    current = await donation(result.donationId);
+    assert.equal(current.netAmount, 40_000);
+    assert.equal(current.refundedAmount, 0);
+    assert.equal(current.status, "succeeded");
+    const ledger = (await adminDb().collection("ledger").get()).docs.map((entry) => `${String(entry.get("kind"))}:${String(entry.get("amount"))}`).sort();
+    assert.deepEqual(ledger, ["charge:40000", "refund:-10000", "refund_failed:10000"]);
+    assert.equal((await wishState()).raised, 40_000);
+  });
+
+  it("the ledger books what Stripe received (amount_received) and flags a mismatch for ops at once", async () => {
+    const result = await dana.call<DonateResult>("donate", { wishId: WISH, amount: 40_000, currency: "CZK" });
+    const pi = intentOf(result);
+    assert.equal((await webhook(fakeStripe().succeed(pi, { amountReceived: 39_000 }))).status, 200);
+    const current = await donation(result.donationId);
+    assert.equal(current.amountReceived, 39_000);
+    assert.equal(current.netAmount, 39_000);
+    assert.equal((await wishState()).raised, 39_000);
+    const finding = (await adminDb().doc(`ops/reconciliation/findings/payment_amount_mismatch_${pi}`).get()).data();
+    assert.equal(finding?.donationId, result.donationId);
+    assert.equal(finding?.amount, 39_000);
+    assert.equal(finding?.resolvedAt, null);
+    assert.match(String(finding?.detail), /received 39000 CZK; the donation asked for 40000/);
+    const ledger = (await adminDb().collection("ledger").get()).docs.map((entry) => `${String(entry.get("kind"))}:${String(entry.get("amount"))}`).sort();
+    assert.deepEqual(ledger, ["charge:40000", "charge_adjustment:-1000"]);
+  });
+
+  it("donate with a requestId: a retry answers the same donation and PaymentIntent; a reused id for another donation is refused", async () => {
+    const input = { wishId: WISH, amount: 20_000, currency: "CZK", requestId: "tap-2026-11-30-a1" };
+    const [first, concurrent] = await Promise.all([dana.call<DonateResult>("donate", input), dana.call<DonateResult>("donate", input)]);
+    const again = await dana.call<DonateResult>("donate", input);
+    assert.equal(concurrent.donationId, first.donationId);
+    assert.equal(again.donationId, first.donationId);
+    assert.equal(again.paymentIntentClientSecret, first.paymentIntentClientSecret);
+    assert.equal(await countDocs("donations"), 1);
+    assert.equal(fakeStripe().paymentIntents.size, 1, "one PaymentIntent");
+    await expectCode(dana.call("donate", { ...input, amount: 25_000 }), "already-exists", /requestId/);
+    await expectCode(dana.call("donate", { ...input, requestId: "a/b" }), "invalid-argument", /requestId/);
+    // Another donor's identical requestId is another donation.
+    await adminDb().doc("users/dave").set({ displayName: "Dave", photoUrl: null, facebookLinked: false });
+    const dave = await signedInClient("dave");
+    assert.notEqual((await dave.call<DonateResult>("donate", input)).donationId, first.donationId);
+    // Paid: a late retry cannot pay twice.
+    await webhook(fakeStripe().succeed(intentOf(first)));
+    await expectCode(dana.call("donate", input), "failed-precondition", /already succeeded/);
+  });
+
+  it("cancelDonation: the donor cancels an unpaid donation at Stripe; not theirs → not-found; paid → failed-precondition", async () => {
+    const unpaid = await dana.call<DonateResult>("donate", { wishId: WISH, amount: 20_000, currency: "CZK" });
+    const paid = await dana.call<DonateResult>("donate", { wishId: WISH, amount: 15_000, currency: "CZK" });
+    await webhook(fakeStripe().succeed(intentOf(paid)));
+    await adminDb().doc("users/dave").set({ displayName: "Dave", photoUrl: null, facebookLinked: false });
+    const dave = await signedInClient("dave");
+    await expectCode(dave.call("cancelDonation", { donationId: unpaid.donationId }), "not-found", /No such donation/);
+    await expectCode(dana.call("cancelDonation", { donationId: "nope" }), "not-found", /No such donation/);
+    await expectCode(dana.call("cancelDonation", {}), "invalid-argument", /donationId/);
+    await expectCode(anonymousClient().then((client) => client.call("cancelDonation", { donationId: unpaid.donationId })), "unauthenticated");
+    await expectCode(dana.call("cancelDonation", { donationId: paid.donationId }), "failed-precondition", /already paid/);
+
+    assert.deepEqual(await dana.call("cancelDonation", { donationId: unpaid.donationId }), { status: "canceled" });
+    assert.deepEqual(await dana.call("cancelDonation", { donationId: unpaid.donationId }), { status: "canceled" }, "twice: the same answer");
+    assert.equal(fakeStripe().paymentIntents.get(intentOf(unpaid))?.status, "canceled");
+    const canceled = await donation(unpaid.donationId);
+    assert.equal(canceled.status, "canceled");
+    assert.equal(canceled.cancellationReason, "requested_by_customer");
+    // Stripe's payment_intent.canceled arrives later and changes nothing.
+    const event = fakeStripe().events.find((candidate) => candidate.type === "payment_intent.canceled");
+    assert.ok(event);
+    assert.equal((await webhook(event)).body.outcome, "no_change");
+  });
+
+  it("abandoned donations: the hourly sweep cancels those unpaid for a day at Stripe; a payment that succeeded meanwhile is booked", async () => {
+    const abandoned = await dana.call<DonateResult>("donate", { wishId: WISH, amount: 20_000, currency: "CZK" });
+    const declined = await dana.call<DonateResult>("donate", { wishId: WISH, amount: 16_000, currency: "CZK" });
+    await webhook(fakeStripe().fail(intentOf(declined)));
+    const paidLate = await dana.call<DonateResult>("donate", { wishId: WISH, amount: 15_000, currency: "CZK" });
+    fakeStripe().succeed(intentOf(paidLate)); // its webhook has not arrived
+    const fresh = await dana.call<DonateResult>("donate", { wishId: WISH, amount: 17_000, currency: "CZK" });
+    await adminDb().doc(`donations/${fresh.donationId}`).update({ createdAt: new Date(Date.now() + ABANDONED_AFTER_MS) });
+
+    const deps = { db: adminDb(), clock: fixedClock(new Date(Date.now() + ABANDONED_AFTER_MS + 60_000)), provider: new StripePaymentProvider(stripeClient("sk_test_elateme_tests"), "whsec_unused") };
+    assert.deepEqual(await cancelAbandonedDonations(deps), { canceled: 2, checked: 3 });
+    for (const id of [abandoned.donationId, declined.donationId]) {
+      const current = await donation(id);
+      assert.equal(current.status, "canceled");
+      assert.equal(current.cancellationReason, "abandoned");
+    }
+    assert.equal(fakeStripe().paymentIntents.get(intentOf(abandoned))?.cancellation_reason, "abandoned");
+    assert.equal((await donation(paidLate.donationId)).status, "succeeded", "Stripe refused the cancel: it was paid, and that is booked");
+    assert.equal((await wishState()).raised, 15_000);
+    assert.equal((await donation(fresh.donationId)).status, "pending", "younger than a day: left alone");
+    assert.deepEqual(await cancelAbandonedDonations(deps), { canceled: 0, checked: 0 });
   });
 });

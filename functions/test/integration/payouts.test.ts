@@ -158,21 +158,22 @@ describe("payouts: Stripe Connect onboarding and transfers of funded wishes", fu
     await adminDb().collection("payouts").doc(wishId).set(newPayout({ ownerId: "olga", currency: "CZK" }, wishId, new Date()));
     const deps = taskDeps();
 
-    // Stripe fails (funds not yet available): the task throws for Cloud Tasks to retry, and nothing is paid.
+    // Stripe refuses (funds not yet available): it did not transfer, and stores that answer under the key, so the
+    // task moves to the transfer's next key and throws for Cloud Tasks to retry; nothing is paid.
     fakeStripe().connect.failTransfers(1, "balance_insufficient");
     await assert.rejects(runPayoutTask(deps, { wishId, round: 0 }, 0));
     assert.equal((await payout(wishId))?.reason, "balance_insufficient");
     assert.equal(transfersOf(wishId).length, 0);
 
-    // The retry succeeds with the same transfer number and key; the same task delivered again changes nothing.
+    // The retry succeeds with the same transfer number under the next key; the same task delivered again changes nothing.
     assert.equal(await runPayoutTask(deps, { wishId, round: 0 }, 1), "transferred");
     assert.equal(await runPayoutTask(deps, { wishId, round: 0 }, 1), "already-handled");
     assert.equal(transfersOf(wishId).length, 1);
-    const keys = new Set(fakeStripe().callsTo("POST", "/v1/transfers").map((call) => call.idempotencyKey));
-    assert.deepEqual([...keys], [transferIdempotencyKey(wishId, 0, 0)]);
+    const keys = fakeStripe().callsTo("POST", "/v1/transfers").map((call) => call.idempotencyKey);
+    assert.deepEqual(keys, [transferIdempotencyKey(wishId, 0, 0), transferIdempotencyKey(wishId, 0, 1)]);
 
     // A crash between Stripe's answer and our write: the payout still shows transfer 1 pending when a later round
-    // runs (so a different idempotency key); that round adopts the transfer Stripe made instead of making another.
+    // runs; that round first lists the wish's transfers and adopts the one Stripe made instead of making another.
     await adminDb().collection("wishes").doc(wishId).update({ raised: 30_000 });
     const lost = await testStripe().transfers.create(
       { amount: 10_000, currency: "czk", destination: accountId, transfer_group: transferGroupOf(wishId), metadata: { wishId, ownerId: "olga", seq: "1" } },
@@ -181,7 +182,12 @@ describe("payouts: Stripe Connect onboarding and transfers of funded wishes", fu
     await adminDb()
       .collection("payouts")
       .doc(wishId)
-      .update({ status: "queued", round: 5, nextSeq: 2, pendingTransfer: { seq: 1, gross: 10_000, fee: 0, amount: 10_000, idempotencyKey: transferIdempotencyKey(wishId, 1, 1) } });
+      .update({
+        status: "queued",
+        round: 5,
+        nextSeq: 2,
+        pendingTransfer: { seq: 1, gross: 10_000, fee: 0, amount: 10_000, destination: accountId, keyAttempt: 1, idempotencyKey: transferIdempotencyKey(wishId, 1, 1) },
+      });
     assert.equal(await runPayoutTask(deps, { wishId, round: 4 }, 0), "stale", "an older round's task does nothing");
     assert.equal(await runPayoutTask(deps, { wishId, round: 5 }, 0), "transferred");
     assert.equal(transfersOf(wishId).length, 2, "adopted, not transferred again");
@@ -242,7 +248,7 @@ describe("payouts: Stripe Connect onboarding and transfers of funded wishes", fu
       db: adminDb(),
       clock: later,
       payouts: new StripePayoutProvider(testStripe()),
-      applyTransferEvent: (event: TransferEvent) => processPayoutEvent({ db: adminDb(), clock: later }, event),
+      applyTransferEvent: (event: TransferEvent) => processPayoutEvent({ db: adminDb(), clock: later, tasks: recordingTasks() }, event),
     };
     assert.deepEqual(await reconcileTransfers(deps), { transfersChecked: 1, repaired: 1, findings: 1 });
     const repaired = await payout(wishId);

@@ -1,5 +1,6 @@
-// Rules for the closing/ops collections (docs/operations.md): admins read ops/**, auditLog and refundRequests;
-// nobody writes them from a client; everyone else is denied.
+// Rules for the closing/ops collections (docs/operations.md): admins read ops/** (refund failures, reconciliation
+// findings, the money audit's summary and breaches), auditLog and refundRequests; nobody writes them from a client,
+// not even an admin; everyone else (the donor or owner they concern, signed-out clients, admin: false) is denied.
 import { assertFails, assertSucceeds } from "@firebase/rules-unit-testing";
 import { collection, deleteDoc, doc, getDoc, getDocs, setDoc, updateDoc } from "firebase/firestore";
 import type { Firestore } from "firebase/firestore";
@@ -9,8 +10,11 @@ const DOCS = {
   "ops/refundFailures/items/d1": { donationId: "d1", wishId: "w1", donorId: "dave", code: "charge_disputed", resolvedAt: null },
   "auditLog/a1": { action: "freezeWish", actorId: "ada", target: "wishes/w1", reason: "fraud report", result: "frozen" },
   "refundRequests/d1": { donationId: "d1", wishId: "w1", donorId: "dave", status: "failed" },
+  "ops/moneyAudit": { lastRunAt: new Date(0), wishesAudited: 1, inFlight: 0, breaches: 1, repaired: 0 },
+  "ops/moneyAudit/breaches/closed_wish_holds_money_w1": { kind: "closed_wish_holds_money", wishId: "w1", ownerId: "olga", held: 20_000, resolvedAt: null },
+  "ops/reconciliation/findings/payment_amount_mismatch_pi_1": { kind: "payment_amount_mismatch", donationId: "d1", amount: 19_000, resolvedAt: null },
 } as const;
-const COLLECTIONS = ["ops/refundFailures/items", "auditLog", "refundRequests"];
+const COLLECTIONS = ["ops/refundFailures/items", "auditLog", "refundRequests", "ops/moneyAudit/breaches", "ops/reconciliation/findings"];
 
 async function as(who: "admin" | "dave" | "signed-out"): Promise<Firestore> {
   const env = await rulesEnv();
