@@ -2,11 +2,12 @@
 //
 //   npm run ops -- grant-admin <email|uid> --reason "<why>" [--operator <who>] [--project <real-project-id>]
 //   npm run ops -- revoke-admin <email|uid> --reason "<why>" [--operator <who>] [--project <real-project-id>]
+//   npm run ops -- apply-monitoring --project <real-project-id> [--channel <notification channel>]... [--dry-run]
 //
 // Without --project it acts on the local emulator suite (`npm start`, honouring ELATEME_PORT_OFFSET). With
 // --project it acts on that real Firebase project through Application Default Credentials
 // (`gcloud auth application-default login`), and only then: a real project is never reached by default.
-import { initializeApp } from "firebase-admin/app";
+import { applicationDefault, initializeApp } from "firebase-admin/app";
 import { getAuth } from "firebase-admin/auth";
 import { getFirestore } from "firebase-admin/firestore";
 import { readFileSync } from "node:fs";
@@ -14,40 +15,41 @@ import os from "node:os";
 import path from "node:path";
 import { systemClock } from "../src/lib/clock";
 import { setAdminClaim } from "../src/ops/admins";
+import { applyMonitoring, planMonitoring } from "./monitoring";
 
-const COMMANDS = { "grant-admin": true, "revoke-admin": false } as const;
-const USAGE = 'usage: npm run ops -- grant-admin|revoke-admin <email|uid> --reason "<why>" [--operator <who>] [--project <id>]';
+const ADMIN_COMMANDS = { "grant-admin": true, "revoke-admin": false } as const;
+const USAGE = [
+  'usage: npm run ops -- grant-admin|revoke-admin <email|uid> --reason "<why>" [--operator <who>] [--project <id>]',
+  "       npm run ops -- apply-monitoring --project <id> [--channel projects/<id>/notificationChannels/<n>]... [--dry-run]",
+].join("\n");
 
-interface Parsed {
-  command: keyof typeof COMMANDS;
-  who: string;
-  reason: string;
-  operator: string;
-  project: string | undefined;
+type Options = Map<string, string[]>;
+
+/** `<command> [positional] --key value… --flag`; `--dry-run` is the only flag. */
+function parse(argv: string[]): { command: string; positional: string | undefined; options: Options } | string {
+  const [command, ...rest] = argv;
+  if (!command) return "Name a command.";
+  const positional = rest[0] && !rest[0].startsWith("--") ? rest.shift() : undefined;
+  const options: Options = new Map();
+  while (rest.length > 0) {
+    const key = rest.shift() ?? "";
+    if (!key.startsWith("--")) return `Unexpected argument '${key}'.`;
+    if (key === "--dry-run") {
+      options.set("dry-run", ["true"]);
+      continue;
+    }
+    const value = rest.shift();
+    if (value === undefined) return `${key} needs a value.`;
+    options.set(key.slice(2), [...(options.get(key.slice(2)) ?? []), value]);
+  }
+  return { command, positional, options };
 }
 
-function parse(argv: string[]): Parsed | string {
-  const [command, who, ...rest] = argv;
-  if (!command || !(command in COMMANDS)) return `Unknown command '${command ?? ""}'.`;
-  if (!who || who.startsWith("--")) return "Name the user: an email or a uid.";
-  const options = new Map<string, string>();
-  for (let i = 0; i < rest.length; i += 2) {
-    const key = rest[i];
-    const value = rest[i + 1];
-    if (!key?.startsWith("--") || value === undefined) return `Unexpected argument '${key ?? ""}'.`;
-    options.set(key.slice(2), value);
-  }
-  const unknown = [...options.keys()].filter((key) => !["reason", "operator", "project"].includes(key));
-  if (unknown.length > 0) return `Unknown option --${unknown[0] ?? ""}.`;
-  const reason = options.get("reason");
-  if (!reason) return "--reason is required: every ops action is audited with why.";
-  return {
-    command: command as keyof typeof COMMANDS,
-    who,
-    reason,
-    operator: options.get("operator") ?? `${os.userInfo().username}@${os.hostname()}`,
-    project: options.get("project"),
-  };
+const one = (options: Options, key: string) => options.get(key)?.at(-1);
+
+function checkOptions(options: Options, allowed: string[]): string | undefined {
+  const unknown = [...options.keys()].find((key) => !allowed.includes(key));
+  return unknown === undefined ? undefined : `Unknown option --${unknown}.`;
 }
 
 /** The emulator suite's hosts, shifted like scripts/emulators.mjs shifts them, and the demo project id. */
@@ -62,31 +64,54 @@ function useEmulators(): string {
   return rc.projects.default;
 }
 
+/** A real project: make sure no emulator variable from the shell redirects the Admin SDK. */
+function useRealProject(project: string): string {
+  delete process.env.FIREBASE_AUTH_EMULATOR_HOST;
+  delete process.env.FIRESTORE_EMULATOR_HOST;
+  return project;
+}
+
+async function adminClaim(command: keyof typeof ADMIN_COMMANDS, who: string | undefined, options: Options): Promise<string> {
+  if (!who) throw new UsageError("Name the user: an email or a uid.");
+  const bad = checkOptions(options, ["reason", "operator", "project"]);
+  if (bad) throw new UsageError(bad);
+  const reason = one(options, "reason");
+  if (!reason) throw new UsageError("--reason is required: every ops action is audited with why.");
+  const project = one(options, "project");
+  const projectId = project ? useRealProject(project) : useEmulators();
+  const app = initializeApp({ projectId });
+  const operator = one(options, "operator") ?? `${os.userInfo().username}@${os.hostname()}`;
+  const change = await setAdminClaim({ auth: getAuth(app), db: getFirestore(app), clock: systemClock }, who, ADMIN_COMMANDS[command], `operator:${operator}`, reason);
+  return `${projectId}: ${change.uid}${change.email ? ` (${change.email})` : ""}: admin ${change.result}. The user's token carries it after the next sign-in or token refresh (at most 1 h).`;
+}
+
+async function monitoring(options: Options): Promise<string> {
+  const bad = checkOptions(options, ["project", "channel", "dry-run"]);
+  if (bad) throw new UsageError(bad);
+  const project = one(options, "project");
+  if (!project) throw new UsageError("--project is required: alerts live in a real project (the emulators have none).");
+  const plan = planMonitoring(project, options.get("channel") ?? []);
+  if (options.has("dry-run")) return plan.map((request) => `${request.what}: look up ${request.lookup}, then ${request.create.method} ${request.create.url} or update`).join("\n");
+  const token = await applicationDefault().getAccessToken();
+  return (await applyMonitoring(plan, token.access_token)).join("\n");
+}
+
+class UsageError extends Error {}
+
 async function main(): Promise<number> {
   const parsed = parse(process.argv.slice(2));
-  if (typeof parsed === "string") {
-    console.error(`${parsed}\n${USAGE}`);
+  try {
+    if (typeof parsed === "string") throw new UsageError(parsed);
+    const { command, positional, options } = parsed;
+    if (command === "grant-admin" || command === "revoke-admin") console.log(await adminClaim(command, positional, options));
+    else if (command === "apply-monitoring") console.log(await monitoring(options));
+    else throw new UsageError(`Unknown command '${command}'.`);
+    return 0;
+  } catch (error) {
+    if (!(error instanceof UsageError)) throw error;
+    console.error(`${error.message}\n${USAGE}`);
     return 2;
   }
-  let projectId: string;
-  if (parsed.project) {
-    // A real project: make sure no emulator variable from the shell redirects the Admin SDK.
-    delete process.env.FIREBASE_AUTH_EMULATOR_HOST;
-    delete process.env.FIRESTORE_EMULATOR_HOST;
-    projectId = parsed.project;
-  } else {
-    projectId = useEmulators();
-  }
-  const app = initializeApp({ projectId });
-  const change = await setAdminClaim(
-    { auth: getAuth(app), db: getFirestore(app), clock: systemClock },
-    parsed.who,
-    COMMANDS[parsed.command],
-    `operator:${parsed.operator}`,
-    parsed.reason,
-  );
-  console.log(`${projectId}: ${change.uid}${change.email ? ` (${change.email})` : ""}: admin ${change.result}. The user's token carries it after the next sign-in or token refresh (at most 1 h).`);
-  return 0;
 }
 
 main().then(
