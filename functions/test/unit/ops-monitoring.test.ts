@@ -90,3 +90,15 @@ describe("ops: alerts as code (ops/monitoring)", () => {
     assert.ok([...google.policies.values()].every((policy) => (policy as unknown as { notificationChannels: string[] }).notificationChannels[0] === "projects/p/notificationChannels/1"));
   });
 });
+
+describe("ops: the params and secrets list", () => {
+  it("docs/operations.md lists exactly the params and secrets the code declares", () => {
+    const config = readFileSync(path.join(SRC, "config.ts"), "utf8");
+    const declared = [...config.matchAll(/define(Secret|String|Int|Boolean|List)\("([A-Z0-9_]+)"/g)].map((match) => match[2]).sort();
+    const operations = readFileSync(path.join(ROOT, "docs", "operations.md"), "utf8");
+    const section = operations.slice(operations.indexOf("## Params and secrets"), operations.indexOf("\n## ", operations.indexOf("## Params and secrets") + 5));
+    const documented = [...section.matchAll(/^\| `([A-Z0-9_]+)` \|/gm)].map((match) => match[1]).sort();
+    assert.ok(declared.length > 0);
+    assert.deepEqual(documented, declared);
+  });
+});
