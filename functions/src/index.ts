@@ -52,6 +52,7 @@ import { pushTransportFor } from "./notifications/transport";
 import { handleDomainEventMessage } from "./notifications/worker";
 // closing, refunds, ops
 import { auditMoney } from "./closing/audit";
+import { refreshOpsStatus } from "./ops/status";
 import { closeWish as closeWishHandler } from "./closing/close";
 import { deadlineTaskPayload, runDeadlineTask, scheduleDeadline, sweepExpiredWishes } from "./closing/deadline";
 import { freezeWish as freezeWishHandler, retryRefund as retryRefundHandler } from "./closing/ops";
@@ -276,6 +277,11 @@ export const reconcileStripe = onSchedule(
 
 // The money invariant of every wish whose money moved lately, against Stripe (docs/operations.md "The money audit").
 // At half past the hour, so the hourly reconciliation's repairs come first.
+/** `ops/status`: what needs a human, for the console (docs/operations.md, "The status page"). */
+export const refreshOpsStatusJob = onSchedule({ schedule: "every 5 minutes", timeZone: "Etc/UTC" }, async () => {
+  await refreshOpsStatus({ db: db(), clock: systemClock });
+});
+
 export const auditWishMoney = onSchedule({ schedule: "30 * * * *", timeZone: "Etc/UTC", secrets: [stripeSecretKey], timeoutSeconds: 540 }, async () => {
   const deps = closingDeps();
   await auditMoney({

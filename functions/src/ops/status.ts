@@ -1,0 +1,132 @@
+import type { Firestore, Query, Timestamp } from "firebase-admin/firestore";
+import { FieldPath } from "firebase-admin/firestore";
+import type { Clock } from "../lib/clock";
+import { FINDINGS, MONEY_AUDIT_BREACHES, REFUND_FAILURES, REFUND_REQUESTS } from "../model/closing";
+import { DEAD_LETTERS } from "../notifications/model";
+
+/**
+ * `ops/status`: what needs a human, at a glance in the console (docs/operations.md, "The status page"). Refreshed every
+ * few minutes by `refreshOpsStatus`: one count() and one "oldest" read per watch, whatever the platform's size. Every
+ * watch is a query on documents the money and notification paths already keep, so the page cannot disagree with them.
+ */
+export const OPS_STATUS = "ops/status";
+
+/** Work that should have happened by now: a refund task, a payout round or a deadline this late is a backlog. */
+export const OVERDUE_AFTER_MS = 60 * 60 * 1000;
+
+interface Watch {
+  /** What it means for ops, in words (shown on the page). */
+  label: string;
+  /** The runbook entry in docs/operations.md. */
+  runbook: string;
+  query: (db: Firestore, now: Date) => Query;
+  /** The field that orders the items: the oldest is the one waiting longest. */
+  since: string;
+}
+
+export const WATCHES = {
+  failedRefunds: {
+    label: "refunds that failed for good and wait for ops",
+    runbook: "Runbook: failed refunds",
+    query: (db) => db.collection(REFUND_FAILURES).where("resolvedAt", "==", null),
+    since: "failedAt",
+  },
+  heldPayouts: {
+    label: "payouts held (frozen wish) or failed after their retries",
+    runbook: "Runbook: payouts",
+    query: (db) => db.collection("payouts").where("status", "in", ["on_hold", "failed"]),
+    since: "updatedAt",
+  },
+  reconciliationFindings: {
+    label: "reconciliation findings nobody repaired",
+    runbook: "Reconciliation with Stripe",
+    query: (db) => db.collection(FINDINGS).where("repaired", "==", false),
+    since: "detectedAt",
+  },
+  moneyBreaches: {
+    label: "open breaches of the money invariant",
+    runbook: "The money audit",
+    query: (db) => db.collection(MONEY_AUDIT_BREACHES).where("resolvedAt", "==", null),
+    since: "detectedAt",
+  },
+  deadLetters: {
+    label: "domain events the notification worker gave up on",
+    runbook: "alert dead-letters",
+    query: (db) => db.collection(DEAD_LETTERS),
+    since: "receivedAt",
+  },
+  stuckPushes: {
+    label: "pushes still sending after their worker's lease ran out",
+    runbook: "The status page: stuck pushes",
+    query: (db, now) => db.collectionGroup("notifications").where("push.state", "==", "sending").where("push.leaseUntil", "<", now),
+    since: "push.leaseUntil",
+  },
+  overdueRefunds: {
+    label: "refunds queued for more than an hour (task backlog)",
+    runbook: "alert queue-backlog",
+    query: (db, now) => db.collection(REFUND_REQUESTS).where("status", "==", "queued").where("updatedAt", "<", new Date(now.getTime() - OVERDUE_AFTER_MS)),
+    since: "updatedAt",
+  },
+  overduePayouts: {
+    label: "payouts queued for more than an hour (task backlog)",
+    runbook: "alert queue-backlog",
+    query: (db, now) => db.collection("payouts").where("status", "==", "queued").where("updatedAt", "<", new Date(now.getTime() - OVERDUE_AFTER_MS)),
+    since: "updatedAt",
+  },
+  overdueDeadlines: {
+    label: "open wishes more than an hour past their deadline (deadline task backlog)",
+    runbook: "Deadlines and Cloud Tasks",
+    query: (db, now) => db.collection("wishes").where("status", "==", "open").where("deadline", "<", new Date(now.getTime() - OVERDUE_AFTER_MS)),
+    since: "deadline",
+  },
+  openReports: {
+    label: "moderation cases waiting for a decision",
+    runbook: "Runbook: reports",
+    query: (db) => db.collection("ops/moderation/cases").where("status", "==", "open"),
+    since: "lastReportedAt",
+  },
+} satisfies Record<string, Watch>;
+
+export type WatchName = keyof typeof WATCHES;
+
+export interface WatchStatus {
+  label: string;
+  runbook: string;
+  count: number;
+  /** The item waiting longest (its document path) and since when; null when there is none. */
+  oldestPath: string | null;
+  oldestSince: Date | null;
+}
+
+export interface OpsStatus {
+  updatedAt: Date;
+  /** Watches with at least one item, by name: empty when nothing needs a human. */
+  attention: WatchName[];
+  watches: Record<WatchName, WatchStatus>;
+}
+
+const asDate = (value: unknown): Date | null => (value instanceof Date ? value : value && typeof (value as Timestamp).toDate === "function" ? (value as Timestamp).toDate() : null);
+
+async function look(db: Firestore, now: Date, watch: Watch): Promise<WatchStatus> {
+  const query = watch.query(db, now);
+  const [count, oldest] = await Promise.all([query.count().get(), query.orderBy(watch.since).limit(1).select(watch.since).get()]);
+  const first = oldest.docs[0];
+  return {
+    label: watch.label,
+    runbook: watch.runbook,
+    count: count.data().count,
+    oldestPath: first?.ref.path ?? null,
+    oldestSince: first ? asDate(first.get(new FieldPath(...watch.since.split(".")))) : null,
+  };
+}
+
+/** Recomputes `ops/status` from the documents it watches (a full replace: a watch that cleared shows 0). */
+export async function refreshOpsStatus(deps: { db: Firestore; clock: Clock }): Promise<OpsStatus> {
+  const now = deps.clock.now();
+  const names = Object.keys(WATCHES) as WatchName[];
+  const looked = await Promise.all(names.map((name) => look(deps.db, now, WATCHES[name])));
+  const watches = Object.fromEntries(names.map((name, i) => [name, looked[i]])) as Record<WatchName, WatchStatus>;
+  const status: OpsStatus = { updatedAt: now, attention: names.filter((name) => watches[name].count > 0), watches };
+  await deps.db.doc(OPS_STATUS).set(status);
+  return status;
+}

@@ -1,0 +1,89 @@
+import assert from "node:assert/strict";
+import { closeWish } from "../../src/closing/close";
+import { freezeWish, retryRefund } from "../../src/closing/ops";
+import { handleDomainEventMessage } from "../../src/notifications/worker";
+import { OPS_STATUS, WATCHES, refreshOpsStatus } from "../../src/ops/status";
+import type { OpsStatus, WatchName } from "../../src/ops/status";
+import { emulatorsRunning } from "../helpers/emulators";
+import { MoneyWorld, clearMoneyDb } from "../helpers/money";
+
+/** Counts per watch, only those above zero. */
+const counts = (status: OpsStatus) => Object.fromEntries(Object.entries(status.watches).filter(([, watch]) => watch.count > 0).map(([name, watch]) => [name, watch.count]));
+
+describe("ops: the status page ops/status (in-process, money database)", function () {
+  this.timeout(120_000);
+
+  before(async function () {
+    if (!emulatorsRunning()) throw new Error("run through the emulators");
+    await clearMoneyDb();
+  });
+
+  it("shows a failed refund, a held payout and a dead letter with the oldest of each, and clears as ops resolve them", async () => {
+    const world = new MoneyWorld();
+    const deps = { db: world.db, clock: world.clock };
+    const empty = await refreshOpsStatus(deps);
+    assert.deepEqual(empty.attention, []);
+    assert.deepEqual(Object.keys(empty.watches).sort(), Object.keys(WATCHES).sort(), "every watch is on the page");
+
+    // A refund Stripe fails after the close (the donor's card was closed).
+    const closed = `status-closed-${Date.now()}`;
+    await world.seedWish(closed);
+    const paid = await world.paidDonation(closed, "dana", 20_000);
+    await world.fireTriggers(closed);
+    await closeWish(world.ledger, "olga", { wishId: closed });
+    await world.quiesce(closed);
+    const [refund] = world.stripe.refundsApi.refundsOf(paid.paymentIntentId);
+    assert.ok(refund);
+    world.stripe.refundsApi.settle(String(refund.id), "failed", "expired_or_canceled_card");
+    await world.quiesce(closed);
+
+    // A funded wish that ops froze: its payout is held.
+    world.stripe.connect.addPlatformBalance("czk", 1_000_000);
+    await world.onboard("olga");
+    const frozen = `status-frozen-${Date.now()}`;
+    await world.seedWish(frozen, { amount: 20_000, frozenAt: world.clock.now(), frozenReason: "fraud report" });
+    await world.paidDonation(frozen, "dave", 20_000);
+    await world.quiesce(frozen);
+
+    // A message on the domain-events topic that is not a domain event.
+    const garbage = { messageId: `status-${Date.now()}`, data: Buffer.from("{not json").toString("base64") };
+    const push = { send: () => Promise.reject(new Error("no push expected")) };
+    assert.equal((await handleDomainEventMessage({ ...deps, push } as unknown as Parameters<typeof handleDomainEventMessage>[0], garbage)).outcome, "dead-lettered");
+
+    const busy = await refreshOpsStatus(deps);
+    assert.deepEqual(counts(busy), { failedRefunds: 1, heldPayouts: 1, deadLetters: 1 });
+    assert.deepEqual([...busy.attention].sort(), ["deadLetters", "failedRefunds", "heldPayouts"] satisfies WatchName[]);
+    assert.equal(busy.watches.failedRefunds.oldestPath, `ops/refundFailures/items/${paid.donationId}`);
+    assert.equal(busy.watches.heldPayouts.oldestPath, `payouts/${frozen}`);
+    assert.equal(busy.watches.deadLetters.oldestPath, `ops/deadLetters/items/notifications-${garbage.messageId}`);
+    assert.ok(busy.watches.failedRefunds.oldestSince instanceof Date);
+    const stored = (await world.db.doc(OPS_STATUS).get()).data() as OpsStatus | undefined;
+    assert.deepEqual(stored?.attention, busy.attention, "the page in the console is what was computed");
+    assert.equal(stored?.watches.heldPayouts.label, WATCHES.heldPayouts.label);
+
+    // Ops resolve each: retry the refund (the donor has a new card), unfreeze the wish, delete the handled dead letter.
+    await retryRefund(world.refundDeps, "ada", { donationId: paid.donationId, reason: "the donor has a new card" });
+    await world.quiesce(closed);
+    await freezeWish(world.refundDeps, "ada", { wishId: frozen, frozen: false, reason: "report was unfounded" });
+    await world.quiesce(frozen);
+    await world.db.doc(`ops/deadLetters/items/notifications-${garbage.messageId}`).delete();
+    assert.equal((await world.doc(`payouts/${frozen}`))?.status, "paid");
+
+    const clear = await refreshOpsStatus(deps);
+    assert.deepEqual(counts(clear), {});
+    assert.deepEqual(clear.attention, []);
+    assert.equal(clear.watches.failedRefunds.oldestPath, null);
+  });
+
+  it("shows work that is overdue: a refund queued for over an hour, an open wish an hour past its deadline", async () => {
+    await clearMoneyDb();
+    const world = new MoneyWorld();
+    const deps = { db: world.db, clock: world.clock };
+    const late = `status-late-${Date.now()}`;
+    await world.seedWish(late, { deadline: new Date(world.clock.now().getTime() - 2 * 60 * 60 * 1000) });
+    const status = await refreshOpsStatus(deps);
+    assert.deepEqual(counts(status), { overdueDeadlines: 1 });
+    world.clock.advance(-90 * 60 * 1000); // 90 minutes earlier, the deadline was only 30 minutes past
+    assert.deepEqual(counts(await refreshOpsStatus(deps)), {});
+  });
+});
