@@ -4,7 +4,7 @@ import { getAuth } from "firebase-admin/auth";
 import { getFirestore } from "firebase-admin/firestore";
 import { getMessaging } from "firebase-admin/messaging";
 import { setGlobalOptions } from "firebase-functions/v2";
-import { onDocumentCreated, onDocumentDeleted, onDocumentWritten } from "firebase-functions/v2/firestore";
+import { onDocumentCreated, onDocumentDeleted, onDocumentWritten, onDocumentWrittenWithAuthContext } from "firebase-functions/v2/firestore";
 import { onRequest } from "firebase-functions/v2/https";
 import { onMessagePublished } from "firebase-functions/v2/pubsub";
 import { onSchedule } from "firebase-functions/v2/scheduler";
@@ -53,6 +53,8 @@ import { handleDomainEventMessage } from "./notifications/worker";
 // closing, refunds, ops
 import { auditMoney } from "./closing/audit";
 import { refreshOpsStatus } from "./ops/status";
+import { opsActions } from "./ops/actions";
+import { OPS_COMMANDS, runOpsCommand } from "./ops/commands";
 import { closeWish as closeWishHandler } from "./closing/close";
 import { deadlineTaskPayload, runDeadlineTask, scheduleDeadline, sweepExpiredWishes } from "./closing/deadline";
 import { freezeWish as freezeWishHandler, retryRefund as retryRefundHandler } from "./closing/ops";
@@ -344,4 +346,20 @@ export const retryPayout = replayProtectedCallable(
   "retryPayout",
   (request) => retryPayoutHandler({ ...closingDeps(), provider: payoutProvider() }, requireAdmin(request), request.data),
   { secrets: [stripeSecretKey] },
+);
+
+// ---- ops commands: actions as documents an admin creates in the console (docs/operations.md, "Ops commands") ----
+// retry: a delivery that fails before the command is claimed is tried again; the run record makes it exactly once.
+export const opsCommandOnWrite = onDocumentWrittenWithAuthContext(
+  { document: `${OPS_COMMANDS}/{commandId}`, secrets: [stripeSecretKey], retry: true, timeoutSeconds: 300 },
+  async (event) => {
+    if (!event.data?.after.exists) return;
+    const actions = opsActions({
+      ops: closingDeps(),
+      payoutProvider,
+      notifications: () => ({ db: db(), clock: systemClock, push: pushTransport }),
+      auth: () => getAuth(),
+    });
+    await runOpsCommand({ db: db(), clock: systemClock, actions }, event.params.commandId, event.id, { authType: event.authType, authId: event.authId });
+  },
 );

@@ -67,7 +67,7 @@ export type RefundFailure = z.infer<typeof refundFailureSchema>;
 
 /** `auditLog/{id}`: one ops action. */
 export const auditEntrySchema = z.object({
-  action: z.enum(["retryRefund", "freezeWish", "unfreezeWish", "retryPayout", "keepReportedContent", "removeReportedContent", "grantAdmin", "revokeAdmin"]),
+  action: z.enum(["retryRefund", "freezeWish", "unfreezeWish", "retryPayout", "keepReportedContent", "removeReportedContent", "grantAdmin", "revokeAdmin", "reconcileWish", "redriveDeadLetter"]),
   actorId: z.string(),
   target: z.string(),
   reason: z.string(),

@@ -1,5 +1,6 @@
 // Rules for the closing/ops collections (docs/operations.md): admins read ops/** (refund failures, reconciliation
-// findings, the money audit's summary and breaches), auditLog and refundRequests; nobody writes them from a client,
+// findings, the money audit's summary and breaches, the status page, command runs), auditLog, refundRequests and
+// opsCommands (an admin cannot create or edit a command, or forge its outcome, through the client SDK); nobody writes them from a client,
 // not even an admin; everyone else (the donor or owner they concern, signed-out clients, admin: false) is denied.
 import { assertFails, assertSucceeds } from "@firebase/rules-unit-testing";
 import { collection, deleteDoc, doc, getDoc, getDocs, setDoc, updateDoc } from "firebase/firestore";
@@ -13,8 +14,11 @@ const DOCS = {
   "ops/moneyAudit": { lastRunAt: new Date(0), wishesAudited: 1, inFlight: 0, breaches: 1, repaired: 0 },
   "ops/moneyAudit/breaches/closed_wish_holds_money_w1": { kind: "closed_wish_holds_money", wishId: "w1", ownerId: "olga", held: 20_000, resolvedAt: null },
   "ops/reconciliation/findings/payment_amount_mismatch_pi_1": { kind: "payment_amount_mismatch", donationId: "d1", amount: 19_000, resolvedAt: null },
+  "ops/status": { attention: ["failedRefunds"], watches: {} },
+  "ops/commandRuns/items/c1": { action: "freezeWish", status: "done", actor: "operator:ana" },
+  "opsCommands/c1": { action: "freezeWish", wishId: "w1", reason: "fraud report", operator: "ana", status: "done", result: { result: "frozen" } },
 } as const;
-const COLLECTIONS = ["ops/refundFailures/items", "auditLog", "refundRequests", "ops/moneyAudit/breaches", "ops/reconciliation/findings"];
+const COLLECTIONS = ["ops/refundFailures/items", "auditLog", "refundRequests", "ops/moneyAudit/breaches", "ops/reconciliation/findings", "ops/commandRuns/items", "opsCommands"];
 
 async function as(who: "admin" | "dave" | "signed-out"): Promise<Firestore> {
   const env = await rulesEnv();
