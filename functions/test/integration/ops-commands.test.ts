@@ -42,6 +42,15 @@ function everyAction(count: () => void): Record<OpsAction, ActionHandler> {
   return Object.fromEntries(OPS_ACTIONS.map((name) => [name, action])) as Record<OpsAction, ActionHandler>;
 }
 
+/** The action wrote its audit entry, by the command's actor, with the command's result. */
+async function audited(target: string, action: string, outcome: Outcome): Promise<void> {
+  const entries = await auditOf(target);
+  assert.ok(
+    entries.some((entry) => entry.action === action && entry.actorId === outcome.actor && entry.result === outcome.result?.result),
+    `no ${action} audit entry for ${target} by ${String(outcome.actor)}: ${JSON.stringify(entries)}`,
+  );
+}
+
 const wish = async (wishId: string) => (await adminDb().collection("wishes").doc(wishId).get()).data();
 
 describe("ops commands: actions as documents from the console", function () {
@@ -135,7 +144,7 @@ describe("ops commands: actions as documents from the console", function () {
     const wishId = await seedWish({ ownerId: "olga", organizerId: "olga" });
     const reconciled = await command({ action: "reconcileWish", wishId, reason: "routine check", operator: "ana" });
     assert.deepEqual([reconciled.outcome.status, reconciled.outcome.result?.result], ["done", "in_order"]);
-    assert.equal((await auditOf(`wishes/${wishId}`))[0]?.action, "reconcileWish");
+    await audited(`wishes/${wishId}`, "reconcileWish", reconciled.outcome);
 
     // Three viewers report the wish; ops keep it.
     const reporters = ["rep1", "rep2", "rep3"];
@@ -145,6 +154,7 @@ describe("ops commands: actions as documents from the console", function () {
     assert.ok(caseDoc);
     const kept = await command({ action: "resolveReport", caseId: caseDoc.id, resolution: "keep", reason: "not spam", operator: "ana" });
     assert.deepEqual([kept.outcome.status, kept.outcome.result?.result], ["done", "kept"]);
+    await audited(`ops/moderation/cases/${caseDoc.id}`, "keepReportedContent", kept.outcome);
 
     // A domain event the worker of its day could not read (e.g. a type deployed later); this worker knows it.
     const event = { id: `friend.joined:dl-${Date.now()}`, type: "friend.joined", occurredAt: new Date().toISOString(), userId: "olga", friendIds: [] };
@@ -153,6 +163,7 @@ describe("ops commands: actions as documents from the console", function () {
     const redriven = await command({ action: "redriveDeadLetter", deadLetterId: letterId, reason: "worker fixed", operator: "ana" });
     assert.deepEqual([redriven.outcome.status, redriven.outcome.result?.result], ["done", "redriven"], String(redriven.outcome.error));
     assert.equal((await adminDb().collection("ops/deadLetters/items").doc(letterId).get()).exists, false, "handled letters leave the queue");
+    await audited(`ops/deadLetters/items/${letterId}`, "redriveDeadLetter", redriven.outcome);
     const garbageId = `notifications-garbage-${Date.now()}`;
     await adminDb().collection("ops/deadLetters/items").doc(garbageId).set({ consumer: "notifications", topic: "domain-events", messageId: "garbage", reason: "not JSON", data: "{not json", attributes: {}, receivedAt: new Date() });
     const still = await command({ action: "redriveDeadLetter", deadLetterId: garbageId, reason: "try again", operator: "ana" });
@@ -164,6 +175,7 @@ describe("ops commands: actions as documents from the console", function () {
     const granted = await command({ action: "grantAdmin", email: `${uid}@example.com`, reason: "joins on-call", operator: "ana" });
     assert.deepEqual([granted.outcome.status, granted.outcome.result?.result], ["done", "granted"]);
     assert.equal((await adminAuth().getUser(uid)).customClaims?.admin, true);
+    await audited(`users/${uid}`, "grantAdmin", granted.outcome);
     const revoked = await command({ action: "revokeAdmin", uid, reason: "left on-call", operator: "ana" });
     assert.deepEqual([revoked.outcome.status, revoked.outcome.result?.result], ["done", "revoked"]);
     assert.equal((await adminAuth().getUser(uid)).customClaims?.admin, undefined);
@@ -181,6 +193,7 @@ describe("ops commands: actions as documents from the console", function () {
     await waitFor("the refund to fail", async () => ((await adminDb().doc(`refundRequests/${paid.donationId}`).get()).get("status") === "failed" ? true : undefined), LONG_WAIT);
     const refund = await command({ action: "retryRefund", donationId: paid.donationId, reason: "Stripe fixed it", operator: "ana" });
     assert.deepEqual([refund.outcome.status, refund.outcome.result?.result], ["done", "queued"]);
+    await audited(`donations/${paid.donationId}`, "retryRefund", refund.outcome);
     await waitFor("the refund to succeed", async () => {
       await deliverNewEvents(["refund.created", "refund.updated", "charge.refunded"]);
       return (await adminDb().doc(`refundRequests/${paid.donationId}`).get()).get("status") === "succeeded" ? true : undefined;
@@ -202,6 +215,7 @@ describe("ops commands: actions as documents from the console", function () {
     const payout = await command({ action: "retryPayout", wishId: fundedWish, reason: "transfers enabled", operator: "ana" });
     assert.equal(payout.outcome.status, "done");
     assert.ok(["queued", "adopted"].includes(String(payout.outcome.result?.result)));
+    await audited(`payouts/${fundedWish}`, "retryPayout", payout.outcome);
     await waitFor("the payout to be paid", async () => {
       await deliverNewEvents(["transfer.created"]);
       return (await adminDb().doc(`payouts/${fundedWish}`).get()).get("status") === "paid" ? true : undefined;
