@@ -1,12 +1,12 @@
 import { createHash } from "node:crypto";
 import type { Firestore } from "firebase-admin/firestore";
-import * as logger from "firebase-functions/logger";
+import { logger } from "../lib/log";
 import { z } from "zod";
 import { addToOutbox } from "../events/outbox";
 import type { Clock } from "../lib/clock";
 import { idSchema } from "../lib/ids";
 import type { TaskEnqueuer } from "../lib/tasks";
-import { wishRef } from "./wishes";
+import { wishRef } from "../store/wishes";
 
 /**
  * Wish deadlines (F16) on Cloud Tasks. Cloud Tasks schedules at most 30 days ahead, so a deadline months away is

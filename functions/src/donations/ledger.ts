@@ -1,6 +1,6 @@
 import { FieldValue } from "firebase-admin/firestore";
 import type { Firestore, WriteBatch } from "firebase-admin/firestore";
-import * as logger from "firebase-functions/logger";
+import { logger } from "../lib/log";
 import { addToOutbox } from "../events/outbox";
 import type { Clock } from "../lib/clock";
 import { FINDINGS, findingDocId } from "../model/closing";
@@ -9,7 +9,8 @@ import { DONATIONS, LEDGER, contributionsCollection, supportersCollection } from
 import { WISHES } from "../model/wish";
 import type { PaymentEvent, PaymentStatusEvent } from "../payments/provider";
 import { markFundedIfReached } from "./funded";
-import { GRPC, grpcCode, refs } from "./refs";
+import { isFirestoreError } from "../lib/firestore-errors";
+import { refs } from "../store/donations";
 import { applyEvent, displayStatus, ledgerEntriesOf, refundedAmount } from "./state";
 import type { MoneyEvent, MoneyState } from "./state";
 
@@ -24,8 +25,7 @@ export type ProcessOutcome = "applied" | "no_change" | "unknown_donation" | "dup
 const MAX_ATTEMPTS = 12;
 
 function isConflict(error: unknown): boolean {
-  const code = grpcCode(error);
-  return code === GRPC.ALREADY_EXISTS || code === GRPC.FAILED_PRECONDITION || code === GRPC.ABORTED;
+  return isFirestoreError(error, "already-exists", "failed-precondition", "aborted");
 }
 
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));

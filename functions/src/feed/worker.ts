@@ -1,13 +1,15 @@
 import type { Firestore } from "firebase-admin/firestore";
-import * as logger from "firebase-functions/logger";
+import { logger } from "../lib/log";
 import { encodeEventId } from "../events/outbox";
 import { domainEventSchema } from "../events/schema";
 import type { DomainEvent } from "../events/schema";
 import type { Clock } from "../lib/clock";
 import { zodConverter } from "../lib/converter";
-import { FOLLOWERS, WISHES, followerSchema, wishSchema } from "../model/wish";
+import { FOLLOWERS, WISHES, followerSchema } from "../model/wish";
 import type { FeedItem, Wish } from "../model/wish";
-import { withdrawFeedItems, writeFeedItems } from "./store";
+import { withdrawFeedItems, writeFeedItems } from "../store/feed";
+import { isFirestoreError } from "../lib/firestore-errors";
+import { wishRef } from "../store/wishes";
 
 export interface FeedDeps {
   db: Firestore;
@@ -16,7 +18,6 @@ export interface FeedDeps {
 
 type FeedEvent = Extract<DomainEvent, { type: FeedItem["type"] }>;
 
-const wishRef = (db: Firestore, wishId: string) => db.collection(WISHES).doc(wishId).withConverter(zodConverter(wishSchema));
 export const followersCollection = (db: Firestore, wishId: string) =>
   db.collection(WISHES).doc(wishId).collection(FOLLOWERS).withConverter(zodConverter(followerSchema));
 
@@ -84,7 +85,7 @@ async function plan(deps: FeedDeps, event: FeedEvent, wish: Wish): Promise<Plan 
         .doc(event.donorId)
         .create({ reason: "donated", since: deps.clock.now() })
         .catch((error: unknown) => {
-          if ((error as { code?: number }).code !== 6) throw error; // 6 = ALREADY_EXISTS: already a follower
+          if (!isFirestoreError(error, "already-exists")) throw error; // already a follower
         });
       if (!(await donorSharesDonations(deps.db, event.donorId))) return null;
       viewers.delete(event.donorId);

@@ -1,9 +1,10 @@
 import type { Firestore } from "firebase-admin/firestore";
-import { HttpsError } from "firebase-functions/v2/https";
+import { DomainError } from "./errors";
 import type { RateLimitedAction } from "../config";
 import { RATE_LIMITS } from "../config";
 import type { Clock } from "./clock";
 import { countAction, rateLimitError, rateWindowRef } from "./rate-limit";
+import { isFirestoreError } from "./firestore-errors";
 
 /**
  * Who may use a callable beyond being signed in (docs/security.md, "Completed sign-up" and "Rate limits"). Every user
@@ -31,7 +32,7 @@ const MAX_COUNT_ATTEMPTS = 20;
 export async function admit(deps: { db: Firestore; clock: Clock }, uid: string, action?: RateLimitedAction): Promise<void> {
   const window = action ? rateWindowRef(deps.db, uid, action) : undefined;
   const [profile, first] = await Promise.all([profileRef(deps.db, uid).get(), window?.get()]);
-  if (!profile.exists) throw new HttpsError("failed-precondition", NOT_SIGNED_UP);
+  if (!profile.exists) throw new DomainError("not_signed_up", NOT_SIGNED_UP);
   if (!action || !window) return;
   let snap = first;
   for (let attempt = 0; attempt < MAX_COUNT_ATTEMPTS; attempt++) {
@@ -44,10 +45,10 @@ export async function admit(deps: { db: Firestore; clock: Clock }, uid: string, 
       else await window.create(counted.next);
       return;
     } catch (error) {
-      const code = (error as { code?: number }).code;
-      if (code !== 9 && code !== 6) throw error; // 9 FAILED_PRECONDITION: changed meanwhile; 6 ALREADY_EXISTS: created meanwhile
+      // changed meanwhile (the update's precondition), or created meanwhile (the create): read again
+      if (!isFirestoreError(error, "failed-precondition", "already-exists")) throw error;
       snap = undefined;
     }
   }
-  throw new HttpsError("aborted", "Too many requests from this account at the same moment. Try again.");
+  throw new DomainError("concurrent_requests", "Too many requests from this account at the same moment. Try again.");
 }

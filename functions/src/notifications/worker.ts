@@ -1,6 +1,6 @@
 import { FieldValue, Timestamp } from "firebase-admin/firestore";
 import type { BulkWriter, DocumentReference, Firestore, WriteBatch } from "firebase-admin/firestore";
-import * as logger from "firebase-functions/logger";
+import { logger } from "../lib/log";
 import { encodeEventId } from "../events/outbox";
 import { DOMAIN_EVENTS_TOPIC, domainEventSchema } from "../events/schema";
 import type { DomainEvent } from "../events/schema";
@@ -11,7 +11,7 @@ import { pickLocale, render } from "./catalog";
 import type { Locale } from "./catalog";
 import { pushTargetsDoc, pushTargetsSchema } from "../model/social";
 import type { PushTarget } from "../model/social";
-import { removeStaleDevice } from "../social/devices";
+import { removeStaleDevice } from "../store/social";
 import { DEAD_LETTERS, accountDoc, inboxCounterDoc, inboxCounterSchema, inboxItemSchema, notificationSettingsSchema, notificationsCollection } from "./model";
 import type { InboxItem, PushState } from "./model";
 import { buildPushMessage } from "./push";
@@ -20,6 +20,8 @@ import { firestoreDirectory, planNotifications } from "./recipients";
 import type { PlannedNotification } from "./recipients";
 import { defaultRetryPolicy, sendAll } from "./sender";
 import type { RetryPolicy } from "./sender";
+import { isFirestoreError } from "../lib/firestore-errors";
+import { settleWithLimit } from "../lib/pool";
 
 export interface NotificationDeps {
   db: Firestore;
@@ -177,24 +179,6 @@ async function readRecipientStates(db: Firestore, uids: string[]): Promise<Map<s
   return result;
 }
 
-/** Runs `fn` over `items` with at most `limit` in flight; results in input order, like Promise.allSettled. */
-async function settleWithLimit<T, R>(items: T[], limit: number, fn: (item: T) => Promise<R>): Promise<PromiseSettledResult<R>[]> {
-  const results: PromiseSettledResult<R>[] = new Array<PromiseSettledResult<R>>(items.length);
-  let next = 0;
-  const worker = async () => {
-    while (next < items.length) {
-      const index = next++;
-      try {
-        results[index] = { status: "fulfilled", value: await fn(items[index] as T) };
-      } catch (reason) {
-        results[index] = { status: "rejected", reason };
-      }
-    }
-  };
-  await Promise.all(Array.from({ length: Math.min(limit, items.length) }, worker));
-  return results;
-}
-
 function pushState(state: PushState["state"], extra: Partial<PushState> = {}): PushState {
   return { state, leaseUntil: null, attempts: 0, devices: 0, delivered: 0, removedTokens: 0, lastError: null, finishedAt: null, ...extra };
 }
@@ -242,7 +226,6 @@ function draftItem(deps: NotificationDeps, event: DomainEvent, plan: PlannedNoti
   return { plan, state, final: push.state !== "sending", ref, counterRef, item, now, leaseUntil, created: false };
 }
 
-const ALREADY_EXISTS = 6;
 /** Two writes per item (the item and its owner's unread count); a batch holds at most 500. */
 const ITEMS_PER_BATCH = 250;
 
@@ -266,7 +249,7 @@ async function createFreshItems(db: Firestore, drafts: Draft[]): Promise<void> {
       await batch.commit();
       for (const draft of chunk) draft.created = true;
     } catch (error) {
-      if ((error as { code?: number }).code !== ALREADY_EXISTS) throw error;
+      if (!isFirestoreError(error, "already-exists")) throw error;
     }
   }
 }
@@ -286,7 +269,7 @@ async function deliver(deps: NotificationDeps, event: DomainEvent, draft: Draft,
       await batch.commit();
       draft.created = true;
     } catch (error) {
-      if ((error as { code?: number }).code !== ALREADY_EXISTS) throw error;
+      if (!isFirestoreError(error, "already-exists")) throw error;
       if (draft.final || !(await claimUnfinishedPush(deps.db, ref, now, leaseUntil))) return { outcome: "duplicate" };
     }
   }

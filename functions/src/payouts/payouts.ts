@@ -1,6 +1,6 @@
 import { createHash } from "node:crypto";
 import type { Firestore, Transaction } from "firebase-admin/firestore";
-import * as logger from "firebase-functions/logger";
+import { logger } from "../lib/log";
 import { z } from "zod";
 import { addToOutbox } from "../events/outbox";
 import type { Clock } from "../lib/clock";
@@ -14,8 +14,8 @@ import type { Payout, PayoutAccount } from "../model/payout";
 import type { Wish } from "../model/wish";
 import { PaymentProviderError } from "../payments/provider";
 import type { AccountEvent, PayoutEvent, ProviderTransfer, TransferEvent } from "../payments/provider";
-import { wishRef } from "../closing/wishes";
-import type { PayoutProvider } from "./provider";
+import { wishRef } from "../store/wishes";
+import type { PayoutProvider } from "../payments/transfers";
 
 /**
  * Payouts (F9: "when a wish gathers the needed amount, the money is transferred to the owner's bank account").
@@ -164,6 +164,11 @@ export async function requestPayout(deps: PayoutDeps, wishId: string): Promise<R
 export async function enqueuePayout(deps: Pick<PayoutDeps, "tasks">, wishId: string, round: number): Promise<void> {
   const payload: PayoutTaskPayload = { wishId, round };
   await deps.tasks.enqueue(PAYOUT_QUEUE, payload, { id: payoutTaskId(wishId, round) });
+}
+
+/** A write of `payoutAccounts/{uid}`: only the edge to `transfersActive` releases the owner's held payouts. */
+export async function onPayoutAccountChanged(deps: PayoutDeps, ownerId: string, transfersActive: { before: boolean; after: boolean }): Promise<number> {
+  return transfersActive.after && !transfersActive.before ? releaseOnboardingHolds(deps, ownerId) : 0;
 }
 
 /** Every payout of `ownerId` held for onboarding is queued again (their account can now receive transfers). */

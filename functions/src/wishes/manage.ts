@@ -1,19 +1,19 @@
 import type { DocumentReference, Firestore } from "firebase-admin/firestore";
-import { HttpsError } from "firebase-functions/v2/https";
-import * as logger from "firebase-functions/logger";
+import { DomainError, parseInput } from "../lib/errors";
+import { logger } from "../lib/log";
 import { admit } from "../lib/admission";
-import { parseInput } from "../lib/errors";
 import { requireVisibleWish } from "../lib/visibility";
 import { COMMENTS, FOLLOWERS, WISHES } from "../model/wish";
 import type { Audience, Wish } from "../model/wish";
-import { withdrawAllFeedItems, withdrawFeedItems } from "../feed/store";
+import { withdrawAllFeedItems, withdrawFeedItems } from "../store/feed";
 import { resolveViewerIds } from "./audience";
-import { wishesCollection } from "./create";
+import { wishesCollection } from "../store/wishes";
 import type { WishDeps } from "./create";
 import { setAudienceInput, wishIdInput } from "./input";
+import { isFirestoreError } from "../lib/firestore-errors";
 
 export function requireOrganizer(wish: Wish, uid: string, action: string): void {
-  if (wish.organizerId !== uid) throw new HttpsError("permission-denied", `Only the wish's organizer can ${action}.`);
+  if (wish.organizerId !== uid) throw new DomainError("not_organizer", `Only the wish's organizer can ${action}.`);
 }
 
 /**
@@ -29,7 +29,7 @@ export async function deleteWish(deps: WishDeps, uid: string, data: unknown): Pr
     const wish = requireVisibleWish((await tx.get(ref)).data(), uid);
     requireOrganizer(wish, uid, "delete it");
     if (wish.hasSucceededDonation) {
-      throw new HttpsError("failed-precondition", "Somebody has already donated to this wish, so it cannot be deleted; close it instead and the donors are refunded.");
+      throw new DomainError("wish_has_donations", "Somebody has already donated to this wish, so it cannot be deleted; close it instead and the donors are refunded.");
     }
     tx.delete(ref);
   });
@@ -81,7 +81,7 @@ export async function applyAudience(deps: WishDeps, ref: DocumentReference<Wish>
         { lastUpdateTime: snap.updateTime },
       );
     } catch (error) {
-      if ((error as { code?: number }).code === 9) continue; // FAILED_PRECONDITION: the wish changed; read again
+      if (isFirestoreError(error, "failed-precondition")) continue; // the wish changed; read again
       throw error;
     }
     if (removed.length) await withdrawFeedItems(deps.db, ref.id, removed);
@@ -101,7 +101,7 @@ export async function setWishAudience(deps: WishDeps, uid: string, data: unknown
     check: (found) => {
       const wish = requireVisibleWish(found, uid);
       requireOrganizer(wish, uid, "change its audience");
-      if (wish.status !== "open") throw new HttpsError("failed-precondition", `The wish is ${wish.status}; only an open wish's audience can change.`);
+      if (wish.status !== "open") throw new DomainError("wish_not_open", `The wish is ${wish.status}; only an open wish's audience can change.`, { params: { status: wish.status } });
       return wish;
     },
   });
@@ -125,6 +125,12 @@ export async function onFriendshipChanged(deps: WishDeps, uid: string, friendId:
     return audience.kind !== "people" || audience.userIds.includes(friendId);
   });
   await Promise.all(affected.map((doc) => applyAudience(deps, doc.ref, { shrinkOnly: doc.data().isSurprise })));
+}
+
+/** A write of `users/{uid}/friends/{friendId}`: only a friendship that began or ended changes who sees what. */
+export async function onFriendDocWritten(deps: WishDeps, uid: string, friendId: string, existed: { before: boolean; after: boolean }): Promise<void> {
+  if (existed.before === existed.after) return; // an update of an existing friendship changes no access
+  await onFriendshipChanged(deps, uid, friendId);
 }
 
 /** `uid` edited or deleted one of their groups: recompute their open wishes whose audience names that group. */

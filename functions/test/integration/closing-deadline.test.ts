@@ -1,10 +1,10 @@
 import assert from "node:assert/strict";
 import { EARLY_DELIVERY_TOLERANCE_MS, WISH_DEADLINE_QUEUE, deadlineTaskId, runDeadlineTask, sweepExpiredWishes } from "../../src/closing/deadline";
 import { fixedClock } from "../../src/lib/clock";
-import { adminDb } from "../helpers/admin";
+import { adminDb } from "../../devtools/support/admin";
 import { recordingTasks } from "../helpers/tasks";
 import { outboxEvent, seedWish } from "../helpers/closing";
-import { PROJECT_ID, REGION, emulatorAddress } from "../helpers/emulators";
+import { PROJECT_ID, REGION, emulatorAddress } from "../../devtools/support/emulators";
 import { staysAbsent, waitFor } from "../helpers/wait";
 
 const DAY = 24 * 60 * 60 * 1000;

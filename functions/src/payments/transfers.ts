@@ -1,6 +1,6 @@
 import type Stripe from "stripe";
-import type { ProviderAccountState, ProviderTransfer } from "../payments/provider";
-import { callStripe, stripeListSince, toAccountState, toProviderTransfer } from "../payments/stripe";
+import type { ProviderAccountState, ProviderTransfer } from "./provider";
+import { callStripe, stripeListSince, toAccountState, toProviderTransfer } from "./stripe";
 
 /**
  * What payouts need from the payment provider: Connect accounts, onboarding links and transfers. A seam of its own

@@ -1,7 +1,7 @@
 import type Stripe from "stripe";
 import { z } from "zod";
 import type { DisputeStatus, RefundStatus } from "../model/donation";
-import { callStripe, disputeStatusOf, idOf, refundStatusOf, stripeListSince } from "../payments/stripe";
+import { callStripe, disputeStatusOf, idOf, refundStatusOf, stripeListSince } from "./stripe";
 
 /**
  * What closing a wish needs from the payment provider: refunds, Connect accounts and transfers, and listings for
