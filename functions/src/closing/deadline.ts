@@ -45,20 +45,6 @@ export function nextHopTime(deadline: Date, now: Date): Date {
   return new Date(Math.min(deadline.getTime(), now.getTime() + MAX_HOP_MS));
 }
 
-/**
- * Every hop time from `now` to `deadline`, assuming each task runs exactly when scheduled: a deadline 75 days out
- * gives +29 d, +58 d, then the deadline. Pure; used by tests and by the docs.
- */
-export function planHops(deadline: Date, now: Date): Date[] {
-  const hops: Date[] = [];
-  let at = now;
-  do {
-    at = nextHopTime(deadline, at);
-    hops.push(at);
-  } while (at.getTime() < deadline.getTime());
-  return hops;
-}
-
 /** Deterministic, hashed task id (Cloud Tasks spreads load better on non-sequential ids). */
 export function deadlineTaskId(wishId: string, deadline: Date, hop: number): string {
   const digest = createHash("sha256").update(`${wishId}|${deadline.toISOString()}|${hop}`).digest("hex").slice(0, 40);

@@ -100,7 +100,6 @@ export const followerSchema = z.object({
   reason: z.enum(["commented", "donated"]),
   since: z.date(),
 });
-export type Follower = z.infer<typeof followerSchema>;
 
 export const FEED_ITEM_TYPES = ["wish.created", "wish.funded", "surprise.revealed", "donation.received", "comment.added"] as const;
 

@@ -60,7 +60,6 @@ export const notificationSettingsSchema = z.object({
 export const inboxCounterSchema = z.object({
   unread: z.number().int(),
 });
-export type InboxCounter = z.infer<typeof inboxCounterSchema>;
 
 export const notificationsCollection = (uid: string) => `users/${uid}/notifications`;
 export const inboxCounterDoc = (uid: string) => `users/${uid}/private/inbox`;

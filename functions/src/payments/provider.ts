@@ -187,6 +187,5 @@ export interface IgnoredEvent extends EventBase {
 
 export type PaymentEvent = PaymentStatusEvent | RefundEvent | DisputeEvent | TransferEvent | AccountEvent | IgnoredEvent;
 /** The events that move a donation's money (the donations ledger). */
-export type DonationMoneyEvent = PaymentStatusEvent | RefundEvent | DisputeEvent;
 /** The events of payouts (src/payouts/). */
 export type PayoutEvent = TransferEvent | AccountEvent;

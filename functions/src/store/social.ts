@@ -14,11 +14,9 @@ import {
   privateAccountDoc,
   pushTargetsDoc,
   userDoc,
-  userProfileSchema,
 } from "../model/social";
 
 // Typed references to the social collections (docs/social.md). Reads through these converters are schema-checked.
-export const profileConverter = zodConverter(userProfileSchema);
 export const friendConverter = zodConverter(friendSchema);
 export const groupConverter = zodConverter(friendGroupSchema);
 export const requestConverter = zodConverter(friendRequestSchema);

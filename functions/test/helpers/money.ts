@@ -13,7 +13,7 @@ import { REFUND_MAX_ATTEMPTS, REFUND_QUEUE, donationRefundView, fanOutRefunds, o
 import { closingView, onWishWrittenForClosing } from "../../src/closing/trigger";
 import { processPaymentEvent } from "../../src/donations/ledger";
 import { handlePaymentWebhook } from "../../src/settlement/webhook";
-import { fixedClock } from "../../src/lib/clock";
+import { fixedClock } from "./clock";
 import type { EnqueueOptions, TaskEnqueuer } from "../../src/lib/tasks";
 import { newPendingDonationState } from "../../src/model/donation";
 import { newWishState } from "../../src/model/wish";

@@ -1,6 +1,6 @@
 import assert from "node:assert/strict";
 import { EARLY_DELIVERY_TOLERANCE_MS, WISH_DEADLINE_QUEUE, deadlineTaskId, runDeadlineTask, sweepExpiredWishes } from "../../src/closing/deadline";
-import { fixedClock } from "../../src/lib/clock";
+import { fixedClock } from "../helpers/clock";
 import { adminDb } from "../../devtools/support/admin";
 import { recordingTasks } from "../helpers/tasks";
 import { outboxEvent, seedWish } from "../helpers/closing";

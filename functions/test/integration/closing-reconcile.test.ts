@@ -5,7 +5,7 @@ import { FINDINGS, RECONCILE_LOOKBACK_MS, RECONCILIATION_DOC, reconcileRefunds, 
 import type { ReconcileDeps } from "../../src/settlement/reconcile";
 import { reconcileDeps } from "../../src/settlement/settle";
 import { closeWish } from "../../src/closing/close";
-import { fixedClock } from "../../src/lib/clock";
+import { fixedClock } from "../helpers/clock";
 import type { Clock } from "../../src/lib/clock";
 import type { TaskEnqueuer } from "../../src/lib/tasks";
 import { StripePayoutProvider } from "../../src/payments/transfers";

@@ -5,7 +5,7 @@ import { doc, getDoc } from "firebase/firestore";
 import type { StripeEventObject } from "../../devtools/fakes/stripe";
 import { ABANDONED_AFTER_MS, cancelAbandonedDonations } from "../../src/donations/cancel";
 import type { DonateResult } from "../../src/donations/donate";
-import { fixedClock } from "../../src/lib/clock";
+import { fixedClock } from "../helpers/clock";
 import { StripePaymentProvider, stripeClient } from "../../src/payments/stripe";
 import { adminDb } from "../../devtools/support/admin";
 import { anonymousClient, signedInClient } from "../../devtools/support/clients";

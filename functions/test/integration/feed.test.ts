@@ -3,7 +3,7 @@
 import assert from "node:assert/strict";
 import { collection, getDocs, limit, orderBy, query } from "firebase/firestore";
 import { addToOutbox } from "../../src/events/outbox";
-import { fixedClock } from "../../src/lib/clock";
+import { fixedClock } from "../helpers/clock";
 import type { Wish } from "../../src/model/wish";
 import { fanOutEvent } from "../../src/feed/worker";
 import { domainEventSchema } from "../../src/events/schema";

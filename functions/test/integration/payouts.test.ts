@@ -1,7 +1,7 @@
 import assert from "node:assert/strict";
 import { collection, doc, getDoc, getDocs, query, where } from "firebase/firestore";
 import { runDeadlineTask } from "../../src/closing/deadline";
-import { fixedClock } from "../../src/lib/clock";
+import { fixedClock } from "../helpers/clock";
 import { StripePayoutProvider, transferGroupOf } from "../../src/payments/transfers";
 import { RECONCILE_GRACE_MS, reconcileTransfers } from "../../src/settlement/reconcile";
 import type { TransferEvent } from "../../src/payments/provider";
