@@ -4,7 +4,8 @@ import type { RateLimitedAction } from "../config";
 import { RATE_LIMITS } from "../config";
 import type { Clock } from "./clock";
 import { countAction, rateLimitError, rateWindowRef } from "./rate-limit";
-import { isFirestoreError } from "./firestore-errors";
+import { retryOnConflict } from "./retry";
+import type { ConflictRetry } from "./retry";
 
 /**
  * Who may use a callable beyond being signed in (docs/security.md, "Completed sign-up" and "Rate limits"). Every user
@@ -34,21 +35,18 @@ export async function admit(deps: { db: Firestore; clock: Clock }, uid: string, 
   const [profile, first] = await Promise.all([profileRef(deps.db, uid).get(), window?.get()]);
   if (!profile.exists) throw new DomainError("not_signed_up", NOT_SIGNED_UP);
   if (!action || !window) return;
-  let snap = first;
-  for (let attempt = 0; attempt < MAX_COUNT_ATTEMPTS; attempt++) {
-    snap ??= await window.get();
+  // Changed meanwhile (the update's precondition) or created meanwhile (the create): read again.
+  const policy: ConflictRetry = {
+    attempts: MAX_COUNT_ATTEMPTS,
+    conflicts: ["failed-precondition", "already-exists"],
+    exhausted: () => new DomainError("concurrent_requests", "Too many requests from this account at the same moment. Try again."),
+  };
+  await retryOnConflict(policy, async (attempt) => {
+    const snap = attempt === 0 && first ? first : await window.get();
     const now = deps.clock.now();
     const counted = countAction(snap.data(), RATE_LIMITS[action], now, action);
     if ("retryAt" in counted) throw rateLimitError(action, counted.retryAt, now);
-    try {
-      if (snap.exists) await window.update(counted.next, { lastUpdateTime: snap.updateTime });
-      else await window.create(counted.next);
-      return;
-    } catch (error) {
-      // changed meanwhile (the update's precondition), or created meanwhile (the create): read again
-      if (!isFirestoreError(error, "failed-precondition", "already-exists")) throw error;
-      snap = undefined;
-    }
-  }
-  throw new DomainError("concurrent_requests", "Too many requests from this account at the same moment. Try again.");
+    if (snap.exists) await window.update(counted.next, { lastUpdateTime: snap.updateTime });
+    else await window.create(counted.next);
+  });
 }

@@ -57,10 +57,21 @@ export function idOf(value: string | { id: string } | null | undefined): string 
   return typeof value === "string" ? value : value.id;
 }
 
+/**
+ * The one parser of the metadata we put on a PaymentIntent. Metadata are free-form strings anyone with dashboard
+ * access can edit: a missing or empty value is null.
+ */
+export function paymentMetadataOf(metadata: Stripe.Metadata | null | undefined): { donationId: string | null; wishId: string | null; donorId: string | null } {
+  const value = (key: keyof PaymentMetadata) => {
+    const found = metadata?.[key];
+    return typeof found === "string" && found.length > 0 ? found : null;
+  };
+  return { donationId: value("donationId"), wishId: value("wishId"), donorId: value("donorId") };
+}
+
+/** Our metadata when all of it is there (a payment of ours), else null. */
 function ourMetadata(metadata: Stripe.Metadata | null | undefined): PaymentMetadata | null {
-  const donationId = metadata?.donationId;
-  const wishId = metadata?.wishId;
-  const donorId = metadata?.donorId;
+  const { donationId, wishId, donorId } = paymentMetadataOf(metadata);
   return donationId && wishId && donorId ? { donationId, wishId, donorId } : null;
 }
 

@@ -7,7 +7,7 @@ import type { Clock } from "../lib/clock";
 import { idSchema } from "../lib/ids";
 import { zodConverter } from "../lib/converter";
 import type { TaskEnqueuer } from "../lib/tasks";
-import { LEDGER, PROVIDER_EVENTS } from "../model/donation";
+import { PROVIDER_EVENTS } from "../model/donation";
 import type { ProviderEventRecord } from "../model/donation";
 import { PAYOUTS, PAYOUT_ACCOUNTS, payoutAccountSchema, payoutSchema, platformFee } from "../model/payout";
 import type { Payout, PayoutAccount } from "../model/payout";
@@ -16,6 +16,8 @@ import { PaymentProviderError } from "../payments/provider";
 import type { AccountEvent, PayoutEvent, ProviderTransfer, TransferEvent } from "../payments/provider";
 import { wishRef } from "../store/wishes";
 import type { PayoutProvider } from "../payments/transfers";
+import { appendLedgerEntry } from "../store/ledger";
+import { currencySchema } from "../model/money";
 
 /**
  * Payouts (F9: "when a wish gathers the needed amount, the money is transferred to the owner's bank account").
@@ -418,14 +420,16 @@ export async function applyTransferEvent(
   if (known.confirmed && newReversals.length === 0) return { outcome: "no_change" };
   const wish = (await tx.get(wishRef(db, transfer.wishId))).data();
 
+  const wishId = transfer.wishId;
+  const currency = currencySchema.parse(transfer.currency);
   const entry = (kind: "payout" | "payout_reversal", id: string, amount: number, providerObjectId: string) =>
-    tx.set(db.collection(LEDGER).doc(id), {
+    appendLedgerEntry(db, tx, id, {
       kind,
-      wishId: transfer.wishId,
+      wishId,
       donationId: null,
       donorId: null,
       amount,
-      currency: transfer.currency,
+      currency,
       provider: "stripe",
       providerObjectId,
       eventId: event.eventId,

@@ -10,7 +10,8 @@ import { resolveViewerIds } from "./audience";
 import { wishesCollection } from "../store/wishes";
 import type { WishDeps } from "./create";
 import { setAudienceInput, wishIdInput } from "./input";
-import { isFirestoreError } from "../lib/firestore-errors";
+import { retryOnConflict } from "../lib/retry";
+import type { ConflictRetry } from "../lib/retry";
 
 export function requireOrganizer(wish: Wish, uid: string, action: string): void {
   if (wish.organizerId !== uid) throw new DomainError("not_organizer", `Only the wish's organizer can ${action}.`);
@@ -63,7 +64,12 @@ interface AudienceChange {
  * (e.g. a donation), so two recomputations can never interleave into a stale `viewerIds`.
  */
 export async function applyAudience(deps: WishDeps, ref: DocumentReference<Wish>, change: AudienceChange = {}): Promise<{ added: string[]; removed: string[] } | null> {
-  for (let attempt = 0; attempt < 8; attempt++) {
+  const policy: ConflictRetry = {
+    attempts: 8,
+    conflicts: ["failed-precondition"], // the wish changed between the read and the update: read again
+    exhausted: () => new Error(`wish ${ref.id}: audience recomputation kept conflicting with other writes`),
+  };
+  const applied = await retryOnConflict(policy, async () => {
     const snap = await ref.get();
     const wish = change.check ? change.check(snap.data()) : snap.data();
     if (!wish || wish.status !== "open") return null;
@@ -74,21 +80,17 @@ export async function applyAudience(deps: WishDeps, ref: DocumentReference<Wish>
     const after = new Set(viewerIds);
     const added = viewerIds.filter((uid) => !before.has(uid));
     const removed = wish.viewerIds.filter((uid) => !after.has(uid));
-    if (!change.audience && added.length === 0 && removed.length === 0) return { added, removed };
-    try {
-      await ref.update(
-        change.audience ? { audience, viewerIds, updatedAt: deps.clock.now() } : { viewerIds },
-        { lastUpdateTime: snap.updateTime },
-      );
-    } catch (error) {
-      if (isFirestoreError(error, "failed-precondition")) continue; // the wish changed; read again
-      throw error;
-    }
+    if (!change.audience && added.length === 0 && removed.length === 0) return { added, removed, written: false };
+    await ref.update(change.audience ? { audience, viewerIds, updatedAt: deps.clock.now() } : { viewerIds }, { lastUpdateTime: snap.updateTime });
+    return { added, removed, written: true };
+  });
+  if (!applied) return null;
+  const { added, removed, written } = applied;
+  if (written) {
     if (removed.length) await withdrawFeedItems(deps.db, ref.id, removed);
     logger.info("wish audience applied", { wishId: ref.id, added: added.length, removed: removed.length });
-    return { added, removed };
   }
-  throw new Error(`wish ${ref.id}: audience recomputation kept conflicting with other writes`);
+  return { added, removed };
 }
 
 /** `setWishAudience`: the organizer changes who sees an open wish. People who lose access lose its feed items too. */
