@@ -3,7 +3,8 @@ import type { Change, DocumentSnapshot, FirestoreEvent, QueryDocumentSnapshot } 
 import type { CloudEvent } from "firebase-functions/v2";
 import type { MessagePublishedData } from "firebase-functions/v2/pubsub";
 import { onCommentAdded } from "../comments/added";
-import { fanOutEvent, parseDomainEvent } from "../feed/worker";
+import { receiveDomainEvent } from "../events/consume";
+import { fanOutEvent } from "../feed/worker";
 import { reportContent, resolveReport } from "../moderation/reports";
 import { createWish as createWishOp } from "../wishes/create";
 import { cleanUpDeletedWish, deleteWish as deleteWishOp, onFriendDocWritten, onGroupChanged, setWishAudience as setWishAudienceOp } from "../wishes/manage";
@@ -38,6 +39,8 @@ export async function commentAdded(event: FirestoreEvent<QueryDocumentSnapshot |
 }
 
 export async function feedFanOut(event: CloudEvent<MessagePublishedData>): Promise<void> {
-  const domainEvent = parseDomainEvent(event.data.message);
-  if (domainEvent) await fanOutEvent(baseDeps(), domainEvent);
+  const deps = baseDeps();
+  const { messageId, data, attributes } = event.data.message;
+  const received = await receiveDomainEvent({ db: deps.db, now: deps.clock.now() }, "feed", { messageId, data, attributes });
+  if (received.ok) await fanOutEvent(deps, received.event);
 }

@@ -1,7 +1,6 @@
 import type { Firestore } from "firebase-admin/firestore";
 import { logger } from "../lib/log";
 import { encodeEventId } from "../events/outbox";
-import { domainEventSchema } from "../events/schema";
 import type { DomainEvent } from "../events/schema";
 import type { Clock } from "../lib/clock";
 import { zodConverter } from "../lib/converter";
@@ -20,24 +19,6 @@ type FeedEvent = Extract<DomainEvent, { type: FeedItem["type"] }>;
 
 export const followersCollection = (db: Firestore, wishId: string) =>
   db.collection(WISHES).doc(wishId).collection(FOLLOWERS).withConverter(zodConverter(followerSchema));
-
-/**
- * Parses a Pub/Sub message from the domain-events topic; null (logged) when it is not a domain event. A poison
- * message is skipped rather than thrown, so retries (on for the worker) cannot loop on it forever.
- */
-export function parseDomainEvent(message: { readonly json: unknown }): DomainEvent | null {
-  let body: unknown;
-  try {
-    body = message.json;
-  } catch {
-    logger.error("feed worker: message is not JSON; skipped");
-    return null;
-  }
-  const parsed = domainEventSchema.safeParse(body);
-  if (parsed.success) return parsed.data;
-  logger.error("feed worker: message is not a domain event; skipped", { issues: parsed.error.issues.length });
-  return null;
-}
 
 /** `users/{uid}/private/account.settings.showDonationsInFeed`; off unless the donor switched it on. */
 async function donorSharesDonations(db: Firestore, donorId: string): Promise<boolean> {

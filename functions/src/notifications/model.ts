@@ -64,5 +64,4 @@ export const inboxCounterSchema = z.object({
 export const notificationsCollection = (uid: string) => `users/${uid}/notifications`;
 export const inboxCounterDoc = (uid: string) => `users/${uid}/private/inbox`;
 export const accountDoc = (uid: string) => `users/${uid}/private/account`;
-/** Dead letters of this consumer: `ops/deadLetters/items/notifications-{messageId}`. */
-export const DEAD_LETTERS = "ops/deadLetters/items";
+
