@@ -7,6 +7,7 @@ import type { Clock } from "../lib/clock";
 import { idSchema } from "../lib/ids";
 import type { TaskEnqueuer } from "../lib/tasks";
 import { wishRef } from "../store/wishes";
+import { deadlinePassed, sameDeadline } from "../lib/deadline";
 
 /**
  * Wish deadlines (F16) on Cloud Tasks. Cloud Tasks schedules at most 30 days ahead, so a deadline months away is
@@ -27,12 +28,13 @@ export const MAX_HOP_MS = 29 * 24 * 60 * 60 * 1000;
  */
 export const EARLY_DELIVERY_TOLERANCE_MS = 10 * 60 * 1000;
 
+/** The task's payload: the deadline travels as ISO text and is parsed into a Date once, here. */
 export const deadlineTaskPayload = z.object({
   wishId: idSchema,
-  deadline: z.iso.datetime(),
+  deadline: z.iso.datetime().transform((iso) => new Date(iso)),
   hop: z.number().int().min(0),
 });
-export type DeadlineTaskPayload = z.infer<typeof deadlineTaskPayload>;
+export type DeadlineTaskPayload = z.output<typeof deadlineTaskPayload>;
 
 export interface DeadlineDeps {
   db: Firestore;
@@ -54,7 +56,7 @@ export function deadlineTaskId(wishId: string, deadline: Date, hop: number): str
 /** Enqueues hop `hop` of a wish's deadline chain. A duplicate (same wish, deadline and hop) is harmless. */
 export async function scheduleDeadline(deps: DeadlineDeps, wishId: string, deadline: Date, hop: number): Promise<void> {
   const scheduleTime = nextHopTime(deadline, deps.clock.now());
-  const payload: DeadlineTaskPayload = { wishId, deadline: deadline.toISOString(), hop };
+  const payload: z.input<typeof deadlineTaskPayload> = { wishId, deadline: deadline.toISOString(), hop };
   const result = await deps.tasks.enqueue(WISH_DEADLINE_QUEUE, payload, { id: deadlineTaskId(wishId, deadline, hop), scheduleTime });
   logger.info("wish deadline hop scheduled", { wishId, hop, scheduleTime: scheduleTime.toISOString(), result });
 }
@@ -76,12 +78,12 @@ export async function runDeadlineTask(
   const snap = await wishRef(deps.db, payload.wishId).get();
   const wish = snap.data();
   if (!wish) return "missing";
-  if (wish.deadline.toISOString() !== payload.deadline) {
+  if (!sameDeadline(wish.deadline, payload.deadline)) {
     logger.info("wish deadline task stale: the deadline moved", { wishId: payload.wishId, hop: payload.hop });
     return "stale";
   }
   if (wish.status !== "open") return "not-open";
-  if (now.getTime() < wish.deadline.getTime()) {
+  if (!deadlinePassed(wish.deadline, now)) {
     if (scheduledTime && scheduledTime.getTime() - now.getTime() > EARLY_DELIVERY_TOLERANCE_MS) {
       logger.warn("wish deadline task delivered far before its schedule; the sweep will expire the wish", {
         wishId: payload.wishId,
@@ -106,7 +108,7 @@ export async function expireWish(deps: Pick<DeadlineDeps, "db" | "clock">, wishI
   const expired = await deps.db.runTransaction(async (tx) => {
     const wish = (await tx.get(ref)).data();
     const now = deps.clock.now();
-    if (!wish || wish.status !== "open" || wish.deadline.getTime() > now.getTime()) return false;
+    if (!wish || wish.status !== "open" || !deadlinePassed(wish.deadline, now)) return false;
     tx.update(ref, { status: "expired", closedAt: now, updatedAt: now });
     addToOutbox(deps.db, tx, { id: `wish.expired:${wishId}`, type: "wish.expired", wishId, ownerId: wish.ownerId }, now);
     return true;

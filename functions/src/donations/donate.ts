@@ -14,6 +14,7 @@ import { refs } from "../store/donations";
 import { createPaymentFor, resumeDonation, unavailable } from "./resume";
 import type { DonateResult, PaymentDeps } from "./resume";
 import { newPendingDonationState } from "../model/donation";
+import { deadlinePassed } from "../lib/deadline";
 
 /** Callable input. `.strict()`: a client cannot smuggle in a status, a donor or anything else. */
 export const donateInput = z
@@ -61,7 +62,7 @@ export async function donate(deps: DonateDeps, uid: string, data: unknown, token
   if (wish.status !== "open") throw new DomainError("wish_not_open", `This wish is ${wish.status} and no longer accepts donations.`, { params: { status: wish.status } });
   // Ops froze it (freezeWish, docs/operations.md): refuse before any provider call, so no PaymentIntent is left behind.
   if (wish.frozenAt != null) throw new DomainError("wish_frozen", "This wish is on hold and does not accept donations right now.");
-  if (wish.deadline.getTime() <= now.getTime()) throw new DomainError("wish_deadline_passed", "This wish's deadline has passed.");
+  if (deadlinePassed(wish.deadline, now)) throw new DomainError("wish_deadline_passed", "This wish's deadline has passed.");
   if (input.currency !== wish.currency) {
     throw new DomainError("currency_mismatch", `Field 'currency': must be ${wish.currency}, the wish's currency`, { field: "currency", params: { currency: wish.currency } });
   }

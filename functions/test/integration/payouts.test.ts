@@ -98,7 +98,7 @@ describe("payouts: Stripe Connect onboarding and transfers of funded wishes", fu
 
     // The deadline passes: the funded wish does not expire and nobody is refunded.
     const clock = fixedClock(new Date(deadline.getTime() + 1000));
-    assert.equal(await runDeadlineTask({ db: adminDb(), clock, tasks: recordingTasks() }, { wishId, deadline: deadline.toISOString(), hop: 0 }, deadline), "not-open");
+    assert.equal(await runDeadlineTask({ db: adminDb(), clock, tasks: recordingTasks() }, { wishId, deadline: deadline, hop: 0 }, deadline), "not-open");
     assert.equal((await adminDb().collection("wishes").doc(wishId).get()).get("status"), "funded");
     assert.equal(fakeStripe().callsTo("POST", "/v1/refunds").length, 0);
     assert.equal((await adminDb().collection("refundRequests").where("wishId", "==", wishId).get()).size, 0);
