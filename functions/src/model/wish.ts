@@ -38,7 +38,7 @@ export const wishSchema = z.object({
   fundedAt: z.date().nullable(),
   closedAt: z.date().nullable(),
   revealedAt: z.date().nullable(),
-  // closing/ops (docs/operations.md): set by the admin-only freezeWish callable; a frozen wish accepts no donations
+  // ops/refunds.ts (docs/operations.md): set by the admin-only freezeWish callable; a frozen wish accepts no donations
   // and is not paid out. Absent on wishes never frozen.
   frozenAt: z.date().nullable().optional(),
   frozenReason: z.string().nullable().optional(),
