@@ -6,7 +6,7 @@ import { audited, reasonSchema } from "../store/audit-log";
 import type { OpsDeps } from "./refunds";
 import { PaymentProviderError } from "../payments/provider";
 import { adoptPendingTransfer, enqueuePayout, payoutRef } from "../payouts/payouts";
-import type { PayoutProvider } from "../payments/transfers";
+import type { Transfers } from "../payments/transfers";
 
 export const retryPayoutInput = z.object({ wishId: idSchema, reason: reasonSchema }).strict();
 
@@ -20,7 +20,7 @@ export type RetryPayoutResult = { result: "queued"; round: number } | { result: 
  * very same request under the very same idempotency key — unless Stripe refused that key, in which case a new key is
  * used (nothing can exist under the refused one). A retry can never pay twice.
  */
-export async function retryPayout(deps: OpsDeps & { provider: Pick<PayoutProvider, "transfersOfWish"> }, adminUid: string, data: unknown): Promise<RetryPayoutResult> {
+export async function retryPayout(deps: OpsDeps & { provider: Pick<Transfers, "transfersOfWish"> }, adminUid: string, data: unknown): Promise<RetryPayoutResult> {
   const input = parseInput(retryPayoutInput, data);
   return audited(deps, { action: "retryPayout", actorId: adminUid, target: `payouts/${input.wishId}`, reason: input.reason }, async () => {
     const ref = payoutRef(deps.db, input.wishId);

@@ -9,7 +9,7 @@ import { PaymentProviderError } from "../payments/provider";
 import type { ProviderAccountState } from "../payments/provider";
 import { accountRef as privateAccountRef } from "../store/social";
 import { payoutAccountRef } from "./payouts";
-import type { PayoutProvider } from "../payments/transfers";
+import type { ConnectAccounts } from "../payments/transfers";
 
 /**
  * Onboarding owners for payouts (Stripe Connect Express). `createPayoutAccountLink()` creates the caller's connected
@@ -20,7 +20,7 @@ import type { PayoutProvider } from "../payments/transfers";
 export interface OnboardingDeps {
   db: Firestore;
   clock: Clock;
-  provider: PayoutProvider;
+  provider: ConnectAccounts;
   /** Where Stripe sends the user back: when done (`returnUrl`), or when the link expired (`refreshUrl`). */
   urls: { returnUrl: string; refreshUrl: string };
 }

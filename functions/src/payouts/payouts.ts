@@ -15,7 +15,7 @@ import type { Wish } from "../model/wish";
 import { PaymentProviderError } from "../payments/provider";
 import type { AccountEvent, PayoutEvent, ProviderTransfer, TransferEvent } from "../payments/provider";
 import { wishRef } from "../store/wishes";
-import type { PayoutProvider } from "../payments/transfers";
+import type { Transfers } from "../payments/transfers";
 import { appendLedgerEntry } from "../store/ledger";
 import { currencySchema } from "../model/money";
 
@@ -202,7 +202,7 @@ type Prepared = { kind: "stop"; outcome: PayoutTaskOutcome } | { kind: "transfer
  * made or refuses while it is still making it. A new key is therefore only ever used when no transfer can exist under
  * an earlier one.
  */
-export async function runPayoutTask(deps: PayoutDeps & { provider: PayoutProvider }, payload: PayoutTaskPayload, retryCount: number): Promise<PayoutTaskOutcome> {
+export async function runPayoutTask(deps: PayoutDeps & { provider: Transfers }, payload: PayoutTaskPayload, retryCount: number): Promise<PayoutTaskOutcome> {
   const { wishId, round } = payload;
   const ref = payoutRef(deps.db, wishId);
   const prepared: Prepared = await deps.db.runTransaction(async (tx) => {
@@ -306,7 +306,7 @@ async function afterTransferError(deps: PayoutDeps, wishId: string, pending: Pen
  * one carries the pending transfer's number, records it as this payout's (exactly as the task would). Answers the
  * adopted transfer id, or null when Stripe holds none (or nothing is pending).
  */
-export async function adoptPendingTransfer(deps: PayoutDeps & { provider: Pick<PayoutProvider, "transfersOfWish"> }, wishId: string): Promise<string | null> {
+export async function adoptPendingTransfer(deps: PayoutDeps & { provider: Pick<Transfers, "transfersOfWish"> }, wishId: string): Promise<string | null> {
   const pending = (await payoutRef(deps.db, wishId).get()).data()?.pendingTransfer;
   if (!pending) return null;
   const made = (await deps.provider.transfersOfWish(wishId)).find((transfer) => transfer.seq === pending.seq);

@@ -10,7 +10,7 @@ import type { Donation, LedgerEntry } from "../model/donation";
 import type { Payout } from "../model/payout";
 import type { Wish } from "../model/wish";
 import { payoutRef, requestPayout } from "../payouts/payouts";
-import type { PayoutProvider } from "../payments/transfers";
+import type { Transfers } from "../payments/transfers";
 import type { ClosingProvider } from "../payments/refunds";
 import { refundPlan, settleDonation, syncPaymentFromProvider } from "../closing/refunds";
 import type { RefundTaskDeps } from "../closing/refunds";
@@ -37,7 +37,7 @@ export interface AuditDeps {
   clock: Clock;
   tasks: TaskEnqueuer;
   provider: Pick<ClosingProvider, "payment" | "refundsOfPayment" | "disputesOfPayment">;
-  payouts: Pick<PayoutProvider, "transfersOfWish">;
+  payouts: Pick<Transfers, "transfersOfWish">;
   /** The donations ledger's handler, to fold what Stripe holds into a donation before repairing it. */
   applyProviderEvent: RefundTaskDeps["applyProviderEvent"];
 }

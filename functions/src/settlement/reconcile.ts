@@ -6,7 +6,7 @@ import { DONATIONS } from "../model/donation";
 import type { Donation } from "../model/donation";
 import type { PaymentStatusEvent, RefundEvent, TransferEvent } from "../payments/provider";
 import { payoutRef } from "../payouts/payouts";
-import type { PayoutProvider } from "../payments/transfers";
+import type { Transfers } from "../payments/transfers";
 import type { ClosingProvider, ProviderPayment, ProviderRefund } from "../payments/refunds";
 import { refundReportEvent } from "../closing/refunds";
 import { refs } from "../store/donations";
@@ -56,7 +56,7 @@ export interface ReconcileDeps {
   /** Brings a donation's refund request in line after its money moved (src/closing/refunds.ts `settleDonation`). */
   settleDonation: (donationId: string) => Promise<unknown>;
   /** Transfers for payouts, and the webhook's payout handler (src/payouts/payouts.ts `processPayoutEvent`). */
-  payouts: Pick<PayoutProvider, "transfersSince">;
+  payouts: Pick<Transfers, "transfersSince">;
   applyTransferEvent: (event: TransferEvent) => Promise<unknown>;
 }
 export type PaymentReconcileDeps = Pick<ReconcileDeps, "db" | "clock" | "provider" | "applyPaymentEvent">;

@@ -8,7 +8,7 @@ import { processPaymentEvent } from "../donations/ledger";
 import type { Clock } from "../lib/clock";
 import type { TaskEnqueuer } from "../lib/tasks";
 import type { ClosingProvider } from "../payments/refunds";
-import type { PayoutProvider } from "../payments/transfers";
+import type { Transfers } from "../payments/transfers";
 import { processPayoutEvent, requestPayout } from "../payouts/payouts";
 import { auditMoney } from "./audit";
 import type { MoneyAuditSummary } from "./audit";
@@ -52,7 +52,7 @@ export function runRefund(deps: SettlementDeps & { provider: ClosingProvider }, 
 }
 
 /** The reconciliation's dependencies: payments and refunds repaired through the ledger, transfers through payouts. */
-export function reconcileDeps(deps: SettlementDeps & { provider: ClosingProvider; payouts: Pick<PayoutProvider, "transfersSince"> }): ReconcileDeps {
+export function reconcileDeps(deps: SettlementDeps & { provider: ClosingProvider; payouts: Pick<Transfers, "transfersSince"> }): ReconcileDeps {
   return {
     db: deps.db,
     clock: deps.clock,
@@ -66,11 +66,11 @@ export function reconcileDeps(deps: SettlementDeps & { provider: ClosingProvider
 }
 
 /** The hourly reconciliation with Stripe, wired by {@link reconcileDeps}. */
-export function reconcileStripe(deps: SettlementDeps & { provider: ClosingProvider; payouts: PayoutProvider }): Promise<ReconcileSummary> {
+export function reconcileStripe(deps: SettlementDeps & { provider: ClosingProvider; payouts: Transfers }): Promise<ReconcileSummary> {
   return reconcileWithStripe(reconcileDeps(deps));
 }
 
 /** The hourly money audit of every wish whose money moved lately (docs/operations.md "The money audit"). */
-export function auditWishMoney(deps: SettlementDeps & { provider: ClosingProvider; payouts: PayoutProvider }): Promise<MoneyAuditSummary> {
+export function auditWishMoney(deps: SettlementDeps & { provider: ClosingProvider; payouts: Transfers }): Promise<MoneyAuditSummary> {
   return auditMoney({ ...deps, applyProviderEvent: (event) => processPaymentEvent(deps, event) });
 }
