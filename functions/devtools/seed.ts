@@ -9,14 +9,14 @@
 //   npm run seed        (from the repository root: starts the emulators, runs this, exports, stops)
 import { writeFileSync } from "node:fs";
 import path from "node:path";
-import { adminDb } from "../test/helpers/admin";
-import type { TestClient } from "../test/helpers/clients";
-import { addComment } from "../test/helpers/comments";
-import { requireEnv } from "../test/helpers/emulators";
-import { clearAll } from "../test/helpers/reset";
-import { fakeGraph, fakeStripe, startFcmFake, startGraphFakeForTests, startStripeFake } from "../test/helpers/fakes";
-import { deliver, deliverNewEvents } from "../test/helpers/payments";
-import { facebookUser } from "../test/integration/social/helpers";
+import { adminDb } from "./support/admin";
+import type { TestClient } from "./support/clients";
+import { addComment } from "./support/comments";
+import { requireEnv } from "./support/emulators";
+import { clearAll } from "./support/reset";
+import { fakeGraph, fakeStripe, startFcmFake, startGraphFakeForTests, startStripeFake } from "./support/fakes";
+import { deliver, deliverNewEvents } from "./support/stripe-webhooks";
+import { facebookUser } from "./support/facebook";
 import { DEMO_FACEBOOK_USERS, seedDemoGraph } from "./fakes/graph";
 
 const ROOT = path.resolve(__dirname, "..", "..");

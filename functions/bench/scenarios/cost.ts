@@ -8,7 +8,7 @@ import { getFirestore as adminFirestore } from "firebase-admin/firestore";
 import type { Firestore } from "firebase-admin/firestore";
 import { initializeApp as adminInitializeApp, deleteApp as adminDeleteApp } from "firebase-admin/app";
 import { systemClock } from "../../src/lib/clock";
-import { handlePaymentWebhook } from "../../src/donations/webhook";
+import { handlePaymentWebhook } from "../../src/settlement/webhook";
 import { noTasks } from "../lib/context";
 import type { BenchContext } from "../lib/context";
 import { instrumentFirestore, measureOps } from "../lib/counting";
@@ -19,7 +19,7 @@ import { rulesLookupsOf } from "../lib/rules-coverage";
 import type { RequestLookups } from "../lib/rules-coverage";
 import { amountOf, donationLike, feedItemLike } from "./baseline";
 import { benchWish } from "./seed";
-import { seedDonations, signDeliveries, webhookProvider } from "./webhooks";
+import { seedDonations, signDeliveries, webhookVerifier } from "./webhooks";
 
 const ADMIN_COUNT = "instrumented Admin SDK client";
 const PAGE = 20;
@@ -53,9 +53,9 @@ async function donationCosts(ctx: BenchContext): Promise<ScenarioResult[]> {
   const counter = instrumentFirestore(db);
   const units = 20;
   const plan = await seedDonations(ctx.db, "cost", 1, units);
-  const { provider, stripe } = webhookProvider();
+  const { webhooks, stripe } = webhookVerifier();
   const firsts = signDeliveries(stripe, { ...plan, deliveries: plan.donationIds.map((_, i) => i) }, 1);
-  const deps = { db, clock: systemClock, provider, tasks: noTasks };
+  const deps = { db, clock: systemClock, webhooks, tasks: noTasks };
   const deliver = async (delivery: (typeof firsts)[number] | undefined) => {
     if (!delivery) throw new Error("missing delivery");
     const response = await handlePaymentWebhook(deps, { method: "POST", rawBody: delivery.rawBody, signature: delivery.signature });

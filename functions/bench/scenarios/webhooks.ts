@@ -1,5 +1,5 @@
 // Hot wish and spread load: N donations, each confirmed by a signed payment_intent.succeeded webhook delivered
-// through the real webhook handler, `handlePaymentWebhook` (src/donations/webhook.ts: the function the deployed
+// through the real webhook handler, `handlePaymentWebhook` (src/settlement/webhook.ts: the function the deployed
 // `stripeWebhook` trigger calls with the request's raw body and Stripe-Signature header), called in-process
 // against the Firestore emulator with the real Stripe provider (signature verified by stripe.webhooks.constructEvent).
 // In-process rather than HTTP to the Functions emulator: the emulator starts one Node worker process per concurrent
@@ -9,8 +9,8 @@ import type { Firestore } from "firebase-admin/firestore";
 import { systemClock } from "../../src/lib/clock";
 import { donationSchema, newPendingDonationState } from "../../src/model/donation";
 import type { Donation } from "../../src/model/donation";
-import { handlePaymentWebhook } from "../../src/donations/webhook";
-import { StripePaymentProvider } from "../../src/payments/stripe";
+import { handlePaymentWebhook } from "../../src/settlement/webhook";
+import { StripeWebhookVerifier } from "../../src/payments/stripe";
 import { noTasks } from "../lib/context";
 import type { BenchContext } from "../lib/context";
 import { runLoad } from "../lib/load";
@@ -101,10 +101,10 @@ export function succeededEvent(plan: WebhookPlan, i: number, wishes: number): st
   });
 }
 
-export function webhookProvider(): { provider: StripePaymentProvider; stripe: Stripe } {
-  // No network: the provider only verifies signatures here (constructEvent is local).
+export function webhookVerifier(): { webhooks: StripeWebhookVerifier; stripe: Stripe } {
+  // No network: the verifier only checks signatures (constructEvent is local).
   const stripe = new Stripe("sk_test_bench_local_only", { telemetry: false, host: "127.0.0.1", port: 9, protocol: "http" });
-  return { provider: new StripePaymentProvider(stripe, WEBHOOK_SECRET), stripe };
+  return { webhooks: new StripeWebhookVerifier(stripe, WEBHOOK_SECRET), stripe };
 }
 
 export interface SignedDelivery {
@@ -165,9 +165,9 @@ async function webhookRun(ctx: BenchContext, wishes: number, concurrency: number
   await ctx.clear();
   const run = `w${wishes}c${concurrency}r${rep}`;
   const plan = await seedDonations(db, run, wishes, options.donations);
-  const { provider, stripe } = webhookProvider();
+  const { webhooks, stripe } = webhookVerifier();
   const deliveries = signDeliveries(stripe, plan, wishes);
-  const deps = { db, clock: systemClock, provider, tasks: noTasks };
+  const deps = { db, clock: systemClock, webhooks, tasks: noTasks };
   const confirmed = new Set<number>();
   const load = await runLoad({
     total: deliveries.length,
@@ -192,7 +192,7 @@ async function webhookRun(ctx: BenchContext, wishes: number, concurrency: number
 
 export async function webhookScenarios(ctx: BenchContext): Promise<ScenarioResult[]> {
   const { donations, spreadWishes, concurrencies, webhookRepeats } = ctx.options;
-  const method = "handlePaymentWebhook (src/donations/webhook.ts) in-process, signed payment_intent.succeeded events, 5% redelivered";
+  const method = "handlePaymentWebhook (src/settlement/webhook.ts) in-process, signed payment_intent.succeeded events, 5% redelivered";
   const results: ScenarioResult[] = [];
   for (const [group, wishes] of [
     ["hot-wish", 1],

@@ -9,7 +9,7 @@ import path from "node:path";
 
 /**
  * Starts every local fake on the port its ELATEME_FAKE_*_URL names. Each domain registers its fake here.
- * Returns the running servers (for `npm start`); tests keep typed handles through test/helpers/fakes.ts.
+ * Returns the running servers (for `npm start`); tests keep typed handles through devtools/support/fakes.ts.
  */
 export async function startAllFakes(env: NodeJS.ProcessEnv): Promise<RunningServer[]> {
   const running: RunningServer[] = [];

@@ -1,15 +1,14 @@
 import type { Firestore } from "firebase-admin/firestore";
-import { HttpsError } from "firebase-functions/v2/https";
-import * as logger from "firebase-functions/logger";
+import { DomainError, parseInput } from "../lib/errors";
+import { logger } from "../lib/log";
 import { z } from "zod";
 import { addToOutbox } from "../events/outbox";
 import type { Clock } from "../lib/clock";
 import { admit } from "../lib/admission";
-import { parseInput } from "../lib/errors";
 import { idSchema } from "../lib/ids";
 import { wishNotVisible } from "../lib/visibility";
 import type { Wish } from "../model/wish";
-import { wishRef } from "./wishes";
+import { wishRef } from "../store/wishes";
 
 export const closeWishInput = z.object({ wishId: idSchema }).strict();
 
@@ -27,7 +26,7 @@ export async function closeWish(deps: { db: Firestore; clock: Clock }, uid: stri
   await deps.db.runTransaction(async (tx) => {
     const wish = requireCloser((await tx.get(ref)).data(), uid);
     if (wish.status !== "open") {
-      throw new HttpsError("failed-precondition", `This wish is already ${wish.status}; only an open wish can be closed.`);
+      throw new DomainError("wish_not_open", `This wish is already ${wish.status}; only an open wish can be closed.`, { params: { status: wish.status } });
     }
     const now = deps.clock.now();
     tx.update(ref, { status: "closed", closedAt: now, updatedAt: now });
@@ -39,6 +38,6 @@ export async function closeWish(deps: { db: Firestore; clock: Clock }, uid: stri
 
 function requireCloser(wish: Wish | undefined, uid: string): Wish {
   if (!wish || (!wish.viewerIds.includes(uid) && wish.organizerId !== uid)) throw wishNotVisible();
-  if (wish.organizerId !== uid) throw new HttpsError("permission-denied", "Only the wish's organizer can close it.");
+  if (wish.organizerId !== uid) throw new DomainError("not_organizer", "Only the wish's organizer can close it.");
   return wish;
 }

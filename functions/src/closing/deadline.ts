@@ -1,12 +1,13 @@
 import { createHash } from "node:crypto";
 import type { Firestore } from "firebase-admin/firestore";
-import * as logger from "firebase-functions/logger";
+import { logger } from "../lib/log";
 import { z } from "zod";
 import { addToOutbox } from "../events/outbox";
 import type { Clock } from "../lib/clock";
 import { idSchema } from "../lib/ids";
 import type { TaskEnqueuer } from "../lib/tasks";
-import { wishRef } from "./wishes";
+import { wishRef } from "../store/wishes";
+import { deadlinePassed, sameDeadline } from "../lib/deadline";
 
 /**
  * Wish deadlines (F16) on Cloud Tasks. Cloud Tasks schedules at most 30 days ahead, so a deadline months away is
@@ -27,12 +28,13 @@ export const MAX_HOP_MS = 29 * 24 * 60 * 60 * 1000;
  */
 export const EARLY_DELIVERY_TOLERANCE_MS = 10 * 60 * 1000;
 
+/** The task's payload: the deadline travels as ISO text and is parsed into a Date once, here. */
 export const deadlineTaskPayload = z.object({
   wishId: idSchema,
-  deadline: z.iso.datetime(),
+  deadline: z.iso.datetime().transform((iso) => new Date(iso)),
   hop: z.number().int().min(0),
 });
-export type DeadlineTaskPayload = z.infer<typeof deadlineTaskPayload>;
+export type DeadlineTaskPayload = z.output<typeof deadlineTaskPayload>;
 
 export interface DeadlineDeps {
   db: Firestore;
@@ -45,20 +47,6 @@ export function nextHopTime(deadline: Date, now: Date): Date {
   return new Date(Math.min(deadline.getTime(), now.getTime() + MAX_HOP_MS));
 }
 
-/**
- * Every hop time from `now` to `deadline`, assuming each task runs exactly when scheduled: a deadline 75 days out
- * gives +29 d, +58 d, then the deadline. Pure; used by tests and by the docs.
- */
-export function planHops(deadline: Date, now: Date): Date[] {
-  const hops: Date[] = [];
-  let at = now;
-  do {
-    at = nextHopTime(deadline, at);
-    hops.push(at);
-  } while (at.getTime() < deadline.getTime());
-  return hops;
-}
-
 /** Deterministic, hashed task id (Cloud Tasks spreads load better on non-sequential ids). */
 export function deadlineTaskId(wishId: string, deadline: Date, hop: number): string {
   const digest = createHash("sha256").update(`${wishId}|${deadline.toISOString()}|${hop}`).digest("hex").slice(0, 40);
@@ -68,7 +56,7 @@ export function deadlineTaskId(wishId: string, deadline: Date, hop: number): str
 /** Enqueues hop `hop` of a wish's deadline chain. A duplicate (same wish, deadline and hop) is harmless. */
 export async function scheduleDeadline(deps: DeadlineDeps, wishId: string, deadline: Date, hop: number): Promise<void> {
   const scheduleTime = nextHopTime(deadline, deps.clock.now());
-  const payload: DeadlineTaskPayload = { wishId, deadline: deadline.toISOString(), hop };
+  const payload: z.input<typeof deadlineTaskPayload> = { wishId, deadline: deadline.toISOString(), hop };
   const result = await deps.tasks.enqueue(WISH_DEADLINE_QUEUE, payload, { id: deadlineTaskId(wishId, deadline, hop), scheduleTime });
   logger.info("wish deadline hop scheduled", { wishId, hop, scheduleTime: scheduleTime.toISOString(), result });
 }
@@ -90,12 +78,12 @@ export async function runDeadlineTask(
   const snap = await wishRef(deps.db, payload.wishId).get();
   const wish = snap.data();
   if (!wish) return "missing";
-  if (wish.deadline.toISOString() !== payload.deadline) {
+  if (!sameDeadline(wish.deadline, payload.deadline)) {
     logger.info("wish deadline task stale: the deadline moved", { wishId: payload.wishId, hop: payload.hop });
     return "stale";
   }
   if (wish.status !== "open") return "not-open";
-  if (now.getTime() < wish.deadline.getTime()) {
+  if (!deadlinePassed(wish.deadline, now)) {
     if (scheduledTime && scheduledTime.getTime() - now.getTime() > EARLY_DELIVERY_TOLERANCE_MS) {
       logger.warn("wish deadline task delivered far before its schedule; the sweep will expire the wish", {
         wishId: payload.wishId,
@@ -120,7 +108,7 @@ export async function expireWish(deps: Pick<DeadlineDeps, "db" | "clock">, wishI
   const expired = await deps.db.runTransaction(async (tx) => {
     const wish = (await tx.get(ref)).data();
     const now = deps.clock.now();
-    if (!wish || wish.status !== "open" || wish.deadline.getTime() > now.getTime()) return false;
+    if (!wish || wish.status !== "open" || !deadlinePassed(wish.deadline, now)) return false;
     tx.update(ref, { status: "expired", closedAt: now, updatedAt: now });
     addToOutbox(deps.db, tx, { id: `wish.expired:${wishId}`, type: "wish.expired", wishId, ownerId: wish.ownerId }, now);
     return true;

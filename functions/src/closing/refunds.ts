@@ -1,6 +1,6 @@
 import { createHash } from "node:crypto";
 import type { DocumentSnapshot, Firestore, Transaction } from "firebase-admin/firestore";
-import * as logger from "firebase-functions/logger";
+import { logger } from "../lib/log";
 import { z } from "zod";
 import { addToOutbox, encodeEventId } from "../events/outbox";
 import { OUTBOX } from "../events/schema";
@@ -14,8 +14,9 @@ import { DONATIONS, disputeStateSchema, donationSchema, refundStateSchema } from
 import type { Donation, RefundState } from "../model/donation";
 import { PaymentProviderError } from "../payments/provider";
 import type { DisputeEvent, RefundEvent } from "../payments/provider";
-import type { ClosingProvider, ProviderDispute, ProviderRefund } from "./provider";
-import { wishRef } from "./wishes";
+import type { ClosingProvider, ProviderDispute, ProviderRefund } from "../payments/refunds";
+import { wishRef } from "../store/wishes";
+import { refs } from "../store/donations";
 
 /**
  * Refunds (F9, F16): every cent a donor gave to a wish that closed or expired goes back to them, exactly once.
@@ -64,11 +65,10 @@ export interface RefundTaskDeps extends RefundDeps {
 
 const requestConverter = zodConverter(refundRequestSchema);
 const failureConverter = zodConverter(refundFailureSchema);
-const donationConverter = zodConverter(donationSchema);
 
 export const refundRequestRef = (db: Firestore, donationId: string) => db.collection(REFUND_REQUESTS).doc(donationId).withConverter(requestConverter);
 export const refundFailureRef = (db: Firestore, donationId: string) => db.collection(REFUND_FAILURES).doc(donationId).withConverter(failureConverter);
-const donationRef = (db: Firestore, donationId: string) => db.collection(DONATIONS).doc(donationId).withConverter(donationConverter);
+const donationRef = (db: Firestore, donationId: string) => refs.donation(db, donationId);
 
 export function refundTaskId(donationId: string, generation: number): string {
   return `rf-${createHash("sha256").update(`${donationId}|${generation}`).digest("hex").slice(0, 40)}`;

@@ -2,6 +2,7 @@ import { Timestamp } from "firebase-admin/firestore";
 import type { DocumentSnapshot } from "firebase-admin/firestore";
 import { wishStatusSchema } from "../model/wish";
 import type { WishStatus } from "../model/wish";
+import { deadlinePassed, sameDeadline } from "../lib/deadline";
 
 /** The fields of a wish the closing and payout domains react to. */
 export interface WishClosingView {
@@ -39,8 +40,8 @@ export type ClosingAction =
 export function closingActions(before: WishClosingView | undefined, after: WishClosingView | undefined, writtenAt: Date): ClosingAction[] {
   if (!after) return [];
   const actions: ClosingAction[] = [];
-  const deadlineSet = !before || before.deadline.getTime() !== after.deadline.getTime();
-  if (after.status === "open" && deadlineSet && after.deadline.getTime() > writtenAt.getTime()) {
+  const deadlineSet = !before || !sameDeadline(before.deadline, after.deadline);
+  if (after.status === "open" && deadlineSet && !deadlinePassed(after.deadline, writtenAt)) {
     actions.push({ kind: "schedule-deadline", deadline: after.deadline });
   }
   if (before?.status !== after.status && (after.status === "closed" || after.status === "expired")) {

@@ -1,5 +1,5 @@
 import type { Firestore } from "firebase-admin/firestore";
-import * as logger from "firebase-functions/logger";
+import { logger } from "../lib/log";
 import { OUTBOX } from "../events/schema";
 import { addToOutbox, encodeEventId } from "../events/outbox";
 import type { Clock } from "../lib/clock";

@@ -1,17 +1,15 @@
 import type { Firestore, QueryDocumentSnapshot } from "firebase-admin/firestore";
-import * as logger from "firebase-functions/logger";
-import { HttpsError } from "firebase-functions/v2/https";
-import type { CallableRequest } from "firebase-functions/v2/https";
+import { logger } from "../lib/log";
+import { DomainError, parseInput } from "../lib/errors";
 import { z } from "zod";
 import type { Clock } from "../lib/clock";
 import { admit } from "../lib/admission";
-import { parseInput, requireAuth } from "../lib/errors";
 import { idSchema } from "../lib/ids";
 import type { Donation } from "../model/donation";
 import { PaymentProviderError } from "../payments/provider";
 import type { PaymentProvider, PaymentStatusEvent, ProviderPaymentIntent } from "../payments/provider";
 import { processPaymentEvent } from "./ledger";
-import { refs } from "./refs";
+import { refs } from "../store/donations";
 import { unavailable } from "./resume";
 
 /**
@@ -99,14 +97,13 @@ export async function cancelUnpaid(deps: CancelDeps, donationId: string, donatio
  * `invalid-argument`; `not-found` (no such donation, or not theirs: the same answer); `failed-precondition` (already
  * paid, or being processed: it cannot be canceled); `unavailable` (Stripe). Canceling twice answers the same.
  */
-export async function cancelDonation(deps: CancelDeps, request: Pick<CallableRequest, "auth" | "data">): Promise<{ status: "canceled" }> {
-  const uid = requireAuth(request);
-  const { donationId } = parseInput(cancelDonationInput, request.data);
+export async function cancelDonation(deps: CancelDeps, uid: string, data: unknown): Promise<{ status: "canceled" }> {
+  const { donationId } = parseInput(cancelDonationInput, data);
   await admit(deps, uid);
   const donation = (await refs.donation(deps.db, donationId).get()).data();
-  if (!donation || donation.donorId !== uid) throw new HttpsError("not-found", "No such donation.");
-  if (donation.paymentStatus === "succeeded") throw new HttpsError("failed-precondition", "This donation is already paid; it cannot be canceled.");
-  if (donation.paymentStatus === "processing") throw new HttpsError("failed-precondition", "This payment is being processed; it cannot be canceled now.");
+  if (!donation || donation.donorId !== uid) throw new DomainError("donation_not_found", "No such donation.", { field: "donationId" });
+  if (donation.paymentStatus === "succeeded") throw new DomainError("donation_already_paid", "This donation is already paid; it cannot be canceled.");
+  if (donation.paymentStatus === "processing") throw new DomainError("donation_processing", "This payment is being processed; it cannot be canceled now.");
   let outcome: CancelOutcome;
   try {
     outcome = await cancelUnpaid(deps, donationId, donation, "requested_by_customer");
@@ -114,8 +111,8 @@ export async function cancelDonation(deps: CancelDeps, request: Pick<CallableReq
     if (error instanceof PaymentProviderError) throw unavailable("cancel", error);
     throw error;
   }
-  if (outcome === "succeeded") throw new HttpsError("failed-precondition", "This donation is already paid; it cannot be canceled.");
-  if (outcome === "processing") throw new HttpsError("failed-precondition", "This payment is being processed; it cannot be canceled now.");
+  if (outcome === "succeeded") throw new DomainError("donation_already_paid", "This donation is already paid; it cannot be canceled.");
+  if (outcome === "processing") throw new DomainError("donation_processing", "This payment is being processed; it cannot be canceled now.");
   return { status: "canceled" };
 }
 

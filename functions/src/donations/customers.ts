@@ -1,7 +1,8 @@
 import type { Firestore } from "firebase-admin/firestore";
 import type { Clock } from "../lib/clock";
 import type { PaymentProvider } from "../payments/provider";
-import { GRPC, grpcCode, refs } from "./refs";
+import { isFirestoreError } from "../lib/firestore-errors";
+import { refs } from "../store/donations";
 
 /**
  * The user's one provider customer. The customer is created with an idempotency key derived from the uid, so
@@ -17,7 +18,7 @@ export async function ensureCustomer(deps: { db: Firestore; clock: Clock; provid
     await ref.create({ provider: "stripe", stripeCustomerId: customerId, createdAt: deps.clock.now() });
     return customerId;
   } catch (error) {
-    if (grpcCode(error) !== GRPC.ALREADY_EXISTS) throw error;
+    if (!isFirestoreError(error, "already-exists")) throw error;
     const winner = (await ref.get()).data();
     if (!winner) throw error;
     return winner.stripeCustomerId;

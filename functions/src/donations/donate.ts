@@ -1,9 +1,7 @@
-import * as logger from "firebase-functions/logger";
-import { HttpsError } from "firebase-functions/v2/https";
-import type { CallableRequest } from "firebase-functions/v2/https";
+import { logger } from "../lib/log";
+import { DomainError, parseInput } from "../lib/errors";
 import { z } from "zod";
 import { admit } from "../lib/admission";
-import { parseInput, requireAuth } from "../lib/errors";
 import { idSchema } from "../lib/ids";
 import { requireVisibleWish } from "../lib/visibility";
 import type { Donation } from "../model/donation";
@@ -11,10 +9,12 @@ import { CURRENCIES, currencySchema, minorAmountSchema } from "../model/money";
 import type { Currency } from "../model/money";
 import { requestDocId, requestIdSchema } from "../lib/requests";
 import { ensureCustomer } from "./customers";
-import { GRPC, grpcCode, refs } from "./refs";
+import { isFirestoreError } from "../lib/firestore-errors";
+import { refs } from "../store/donations";
 import { createPaymentFor, resumeDonation, unavailable } from "./resume";
 import type { DonateResult, PaymentDeps } from "./resume";
 import { newPendingDonationState } from "../model/donation";
+import { deadlinePassed } from "../lib/deadline";
 
 /** Callable input. `.strict()`: a client cannot smuggle in a status, a donor or anything else. */
 export const donateInput = z
@@ -46,9 +46,9 @@ export function maxDonation(wish: { amount: number; raised: number; currency: Cu
  * The amount and currency the provider charges are the server-validated ones; no callable can mark a donation paid
  * (only verified webhook events move money state).
  */
-export async function donate(deps: DonateDeps, request: Pick<CallableRequest, "auth" | "data">): Promise<DonateResult> {
-  const uid = requireAuth(request);
-  const input = parseInput(donateInput, request.data);
+/** `tokenName` is the caller's auth token name: the donor's display name when their profile has none. */
+export async function donate(deps: DonateDeps, uid: string, data: unknown, tokenName?: unknown): Promise<DonateResult> {
+  const input = parseInput(donateInput, data);
   await admit(deps, uid, "donations");
   const now = deps.clock.now();
   // A retry of a donation that exists answers it again (before any check: the first call passed them).
@@ -58,26 +58,25 @@ export async function donate(deps: DonateDeps, request: Pick<CallableRequest, "a
 
   // A missing wish and a wish the caller may not see (e.g. a surprise for them) are indistinguishable.
   const wish = requireVisibleWish((await refs.wish(deps.db, input.wishId).get()).data(), uid);
-  if (wish.ownerId === uid) throw new HttpsError("permission-denied", "You cannot donate to your own wish.");
-  if (wish.status !== "open") throw new HttpsError("failed-precondition", `This wish is ${wish.status} and no longer accepts donations.`);
+  if (wish.ownerId === uid) throw new DomainError("donate_own_wish", "You cannot donate to your own wish.");
+  if (wish.status !== "open") throw new DomainError("wish_not_open", `This wish is ${wish.status} and no longer accepts donations.`, { params: { status: wish.status } });
   // Ops froze it (freezeWish, docs/operations.md): refuse before any provider call, so no PaymentIntent is left behind.
-  if (wish.frozenAt != null) throw new HttpsError("failed-precondition", "This wish is on hold and does not accept donations right now.");
-  if (wish.deadline.getTime() <= now.getTime()) throw new HttpsError("failed-precondition", "This wish's deadline has passed.");
+  if (wish.frozenAt != null) throw new DomainError("wish_frozen", "This wish is on hold and does not accept donations right now.");
+  if (deadlinePassed(wish.deadline, now)) throw new DomainError("wish_deadline_passed", "This wish's deadline has passed.");
   if (input.currency !== wish.currency) {
-    throw new HttpsError("invalid-argument", `Field 'currency': must be ${wish.currency}, the wish's currency`);
+    throw new DomainError("currency_mismatch", `Field 'currency': must be ${wish.currency}, the wish's currency`, { field: "currency", params: { currency: wish.currency } });
   }
   const limits = CURRENCIES[wish.currency];
   if (input.amount < limits.minMinor) {
-    throw new HttpsError("invalid-argument", `Field 'amount': must be at least ${limits.minMinor} (minor units of ${wish.currency})`);
+    throw new DomainError("amount_too_small", `Field 'amount': must be at least ${limits.minMinor} (minor units of ${wish.currency})`, { field: "amount", params: { min: limits.minMinor, currency: wish.currency } });
   }
   const max = maxDonation(wish);
   if (input.amount > max) {
-    throw new HttpsError("failed-precondition", `Field 'amount': at most ${max} (minor units of ${wish.currency}) can be given to this wish now`);
+    throw new DomainError("amount_over_remaining", `Field 'amount': at most ${max} (minor units of ${wish.currency}) can be given to this wish now`, { field: "amount", params: { max, currency: wish.currency } });
   }
 
   const profile = await deps.db.collection("users").doc(uid).get();
   const profileName: unknown = profile.get("displayName");
-  const tokenName: unknown = request.auth?.token.name;
   const donorDisplayName = typeof profileName === "string" ? profileName : typeof tokenName === "string" ? tokenName : null;
 
   // Customer and customer key first: if the provider is down here, nothing has been written yet.
@@ -87,7 +86,7 @@ export async function donate(deps: DonateDeps, request: Pick<CallableRequest, "a
     customerId = await ensureCustomer(deps, uid);
     ephemeralKeySecret = (await deps.provider.createCustomerKey(customerId)).secret;
   } catch (error) {
-    if (error instanceof HttpsError) throw error;
+    if (error instanceof DomainError) throw error;
     throw unavailable("customer", error);
   }
 
@@ -108,7 +107,7 @@ export async function donate(deps: DonateDeps, request: Pick<CallableRequest, "a
     await donationRef.create(donation);
   } catch (error) {
     // ALREADY_EXISTS: a concurrent retry with the same requestId created it first; answer that one.
-    const raced = requested && grpcCode(error) === GRPC.ALREADY_EXISTS ? (await requested.get()).data() : undefined;
+    const raced = requested && isFirestoreError(error, "already-exists") ? (await requested.get()).data() : undefined;
     if (requested && raced) return resumeDonation(deps, uid, requested.id, raced, input);
     throw error;
   }

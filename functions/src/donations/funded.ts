@@ -1,10 +1,10 @@
 import { FieldValue } from "firebase-admin/firestore";
 import type { Firestore } from "firebase-admin/firestore";
-import * as logger from "firebase-functions/logger";
+import { logger } from "../lib/log";
 import { addToOutbox } from "../events/outbox";
 import type { Clock } from "../lib/clock";
 import { WISHES } from "../model/wish";
-import { refs } from "./refs";
+import { refs } from "../store/donations";
 
 /**
  * Flips an open wish to `funded` the first time its raised total reaches its amount. Donations only increment the

@@ -1,15 +1,18 @@
 import { FieldValue } from "firebase-admin/firestore";
 import type { Firestore, WriteBatch } from "firebase-admin/firestore";
-import * as logger from "firebase-functions/logger";
+import { logger } from "../lib/log";
 import { addToOutbox } from "../events/outbox";
 import type { Clock } from "../lib/clock";
 import { FINDINGS, findingDocId } from "../model/closing";
 import type { Donation, ProviderEventRecord } from "../model/donation";
-import { DONATIONS, LEDGER, contributionsCollection, supportersCollection } from "../model/donation";
+import { DONATIONS, contributionsCollection, supportersCollection } from "../model/donation";
 import { WISHES } from "../model/wish";
 import type { PaymentEvent, PaymentStatusEvent } from "../payments/provider";
 import { markFundedIfReached } from "./funded";
-import { GRPC, grpcCode, refs } from "./refs";
+import type { FirestoreConflict } from "../lib/firestore-errors";
+import { retryOnConflict } from "../lib/retry";
+import { refs } from "../store/donations";
+import { appendLedgerEntry } from "../store/ledger";
 import { applyEvent, displayStatus, ledgerEntriesOf, refundedAmount } from "./state";
 import type { MoneyEvent, MoneyState } from "./state";
 
@@ -23,12 +26,7 @@ export type ProcessOutcome = "applied" | "no_change" | "unknown_donation" | "dup
 /** Conflicts (another delivery won the race) are retried from a fresh read; anything else propagates. */
 const MAX_ATTEMPTS = 12;
 
-function isConflict(error: unknown): boolean {
-  const code = grpcCode(error);
-  return code === GRPC.ALREADY_EXISTS || code === GRPC.FAILED_PRECONDITION || code === GRPC.ABORTED;
-}
-
-const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
+const CONFLICTS: FirestoreConflict[] = ["already-exists", "failed-precondition", "aborted"];
 
 /**
  * Applies one verified provider event to the donation it concerns, exactly once. This is the function the webhook
@@ -49,14 +47,9 @@ export async function processPaymentEvent(deps: LedgerDeps, event: PaymentEvent)
   // Payout events (transfers, Connect accounts) are routed to src/payouts/ by the webhook; none moves donation money.
   if (event.kind === "ignored" || event.kind === "transfer" || event.kind === "account") return "ignored";
   const donationId = await resolveDonationId(deps.db, event);
-  for (let attempt = 1; ; attempt += 1) {
-    try {
-      return await attemptOnce(deps, event, donationId);
-    } catch (error) {
-      if (!isConflict(error) || attempt >= MAX_ATTEMPTS) throw error;
-      await sleep(Math.floor(Math.random() * 10 * attempt));
-    }
-  }
+  return retryOnConflict({ attempts: MAX_ATTEMPTS, conflicts: CONFLICTS, pauseMs: (attempt) => Math.floor(Math.random() * 10 * attempt) }, () =>
+    attemptOnce(deps, event, donationId),
+  );
 }
 
 async function resolveDonationId(db: Firestore, event: MoneyEvent): Promise<string | null> {
@@ -149,7 +142,7 @@ async function attemptOnce(deps: LedgerDeps, event: MoneyEvent, donationId: stri
       { lastUpdateTime: donationSnap.updateTime },
     );
     for (const entry of newEntries) {
-      batch.create(db.collection(LEDGER).doc(entry.id), {
+      appendLedgerEntry(db, batch, entry.id, {
         kind: entry.kind,
         wishId: donation.wishId,
         donationId,

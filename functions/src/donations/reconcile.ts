@@ -1,16 +1,14 @@
 import type { Firestore } from "firebase-admin/firestore";
-import * as logger from "firebase-functions/logger";
-import { HttpsError } from "firebase-functions/v2/https";
-import type { CallableRequest } from "firebase-functions/v2/https";
+import { logger } from "../lib/log";
+import { DomainError, parseInput } from "../lib/errors";
 import { z } from "zod";
 import type { Clock } from "../lib/clock";
-import { parseInput, requireAdmin } from "../lib/errors";
 import { idSchema } from "../lib/ids";
 import type { DriftReport } from "../model/donation";
 import { contributionsCollection } from "../model/donation";
 import { WISHES } from "../model/wish";
 import { markFundedIfReached } from "./funded";
-import { refs } from "./refs";
+import { refs } from "../store/donations";
 
 /**
  * Re-derives a wish's totals from the ledger (the source of truth) and reports drift in `ops/ledger/drift/{wishId}`:
@@ -24,7 +22,7 @@ export async function reconcileWish(
   options: { repair: boolean },
 ): Promise<DriftReport> {
   const wish = (await refs.wish(deps.db, wishId).get()).data();
-  if (!wish) throw new HttpsError("not-found", "No such wish.");
+  if (!wish) throw new DomainError("wish_not_found", "No such wish.", { field: "wishId" });
   const entries = (await refs.ledger(deps.db).where("wishId", "==", wishId).get()).docs.map((doc) => doc.data());
 
   // Payout entries (money paid on to the owner) do not change what the wish raised.
@@ -93,10 +91,9 @@ export const reconcileInput = z.object({ wishId: idSchema, repair: z.boolean().o
 /** Admin callable around `reconcileWish`. */
 export async function reconcileWishCallable(
   deps: { db: Firestore; clock: Clock },
-  request: Pick<CallableRequest, "auth" | "data">,
+  data: unknown,
 ): Promise<{ drift: boolean; repaired: boolean; expected: DriftReport["expected"]; actual: DriftReport["actual"] }> {
-  requireAdmin(request);
-  const input = parseInput(reconcileInput, request.data);
+  const input = parseInput(reconcileInput, data);
   const report = await reconcileWish(deps, input.wishId, { repair: input.repair ?? false });
   return { drift: report.drift, repaired: report.repaired, expected: report.expected, actual: report.actual };
 }

@@ -1,12 +1,12 @@
 import type { Firestore } from "firebase-admin/firestore";
-import * as logger from "firebase-functions/logger";
-import { HttpsError } from "firebase-functions/v2/https";
+import { logger } from "../lib/log";
+import { DomainError } from "../lib/errors";
 import type { Clock } from "../lib/clock";
 import type { Donation } from "../model/donation";
 import { PaymentProviderError } from "../payments/provider";
 import type { PaymentProvider } from "../payments/provider";
 import { ensureCustomer } from "./customers";
-import { refs } from "./refs";
+import { refs } from "../store/donations";
 
 /** What `donate` answers: what the mobile Payment Sheet needs. */
 export interface DonateResult {
@@ -23,13 +23,13 @@ export interface PaymentDeps {
 }
 
 /** The provider is down or refused: `unavailable` for the client (retry-safe), the details in the logs only. */
-export function unavailable(step: string, error: unknown): HttpsError {
+export function unavailable(step: string, error: unknown): DomainError {
   logger.error("payment provider call failed", {
     step,
     providerCode: error instanceof PaymentProviderError ? error.providerCode : null,
     error: error instanceof Error ? error.message : String(error),
   });
-  return new HttpsError("unavailable", "The payment service is unavailable. Please try again in a moment.");
+  return new DomainError("provider_unavailable", "The payment service is unavailable. Please try again in a moment.");
 }
 
 /**
@@ -60,10 +60,10 @@ export async function resumeDonation(
   input: { wishId: string; amount: number; currency: string },
 ): Promise<DonateResult> {
   if (existing.donorId !== uid || existing.wishId !== input.wishId || existing.amount !== input.amount || existing.currency !== input.currency) {
-    throw new HttpsError("already-exists", "Field 'requestId': already used for a different donation; use a new requestId for a new donation.");
+    throw new DomainError("request_id_reused", "Field 'requestId': already used for a different donation; use a new requestId for a new donation.", { field: "requestId" });
   }
   if (existing.paymentStatus === "succeeded" || existing.paymentStatus === "canceled") {
-    throw new HttpsError("failed-precondition", `This donation is already ${existing.paymentStatus}; use a new requestId for a new donation.`);
+    throw new DomainError("donation_already_final", `This donation is already ${existing.paymentStatus}; use a new requestId for a new donation.`, { params: { status: existing.paymentStatus } });
   }
   let customerId: string;
   let ephemeralKeySecret: string;
@@ -74,7 +74,7 @@ export async function resumeDonation(
     if (existing.paymentIntentId) {
       const intent = await deps.provider.retrievePayment(existing.paymentIntentId);
       if (intent.status === "canceled" || intent.status === "succeeded") {
-        throw new HttpsError("failed-precondition", `This donation is already ${intent.status}; use a new requestId for a new donation.`);
+        throw new DomainError("donation_already_final", `This donation is already ${intent.status}; use a new requestId for a new donation.`, { params: { status: intent.status } });
       }
       clientSecret = intent.clientSecret;
     } else {
@@ -90,7 +90,7 @@ export async function resumeDonation(
       });
     }
   } catch (error) {
-    if (error instanceof HttpsError) throw error;
+    if (error instanceof DomainError) throw error;
     throw unavailable("resume", error);
   }
   if (!clientSecret) throw unavailable("resume", new Error("the PaymentIntent has no client secret"));

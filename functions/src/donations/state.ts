@@ -145,21 +145,6 @@ export function refundedAmount(state: Pick<MoneyState, "refunds">): number {
   return Object.values(state.refunds).reduce((sum, refund) => sum + (refund.status === "succeeded" ? refund.amount : 0), 0);
 }
 
-/** Sum of the refunds still on their way (money Stripe has set aside for the donor, not yet final). */
-export function pendingRefundAmount(state: Pick<MoneyState, "refunds">): number {
-  return Object.values(state.refunds).reduce((sum, refund) => sum + (refund.status === "pending" ? refund.amount : 0), 0);
-}
-
-/** A chargeback the bank has not decided yet: its money is away, and Stripe refuses refunds meanwhile. */
-export function hasOpenDispute(state: Pick<MoneyState, "disputes">): boolean {
-  return Object.values(state.disputes).some((dispute) => dispute.status === "open");
-}
-
-/** Sum of what the cardholder's bank took back for good (lost chargebacks). */
-export function lostDisputeAmount(state: Pick<MoneyState, "disputes">): number {
-  return Object.values(state.disputes).reduce((sum, dispute) => sum + (dispute.status === "lost" ? dispute.amount : 0), 0);
-}
-
 /** What the donor sees: disputes and refunds override the payment status. */
 export function displayStatus(state: MoneyState): DonationStatus {
   if (Object.values(state.disputes).some((dispute) => dispute.status === "open" || dispute.status === "lost")) return "disputed";

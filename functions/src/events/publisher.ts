@@ -1,5 +1,5 @@
 import type { Firestore } from "firebase-admin/firestore";
-import * as logger from "firebase-functions/logger";
+import { logger } from "../lib/log";
 import { createRequire } from "node:module";
 import type { ClientConfig, PubSub } from "@google-cloud/pubsub";
 import type * as PubSubModule from "@google-cloud/pubsub";

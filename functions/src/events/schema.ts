@@ -40,7 +40,6 @@ export const domainEventSchema = z.discriminatedUnion("type", [
   z.object({ ...base, type: z.literal("friend.joined"), userId: z.string(), friendIds: z.array(z.string()) }),
 ]);
 export type DomainEvent = z.infer<typeof domainEventSchema>;
-export type DomainEventType = DomainEvent["type"];
 
 export const DOMAIN_EVENTS_TOPIC = "domain-events";
 export const OUTBOX = "events";

@@ -1,13 +1,14 @@
 import type { Firestore } from "firebase-admin/firestore";
-import * as logger from "firebase-functions/logger";
+import { logger } from "../lib/log";
 import { encodeEventId } from "../events/outbox";
-import { domainEventSchema } from "../events/schema";
 import type { DomainEvent } from "../events/schema";
 import type { Clock } from "../lib/clock";
 import { zodConverter } from "../lib/converter";
-import { FOLLOWERS, WISHES, followerSchema, wishSchema } from "../model/wish";
+import { FOLLOWERS, WISHES, followerSchema } from "../model/wish";
 import type { FeedItem, Wish } from "../model/wish";
-import { withdrawFeedItems, writeFeedItems } from "./store";
+import { withdrawFeedItems, writeFeedItems } from "../store/feed";
+import { isFirestoreError } from "../lib/firestore-errors";
+import { wishRef } from "../store/wishes";
 
 export interface FeedDeps {
   db: Firestore;
@@ -16,27 +17,8 @@ export interface FeedDeps {
 
 type FeedEvent = Extract<DomainEvent, { type: FeedItem["type"] }>;
 
-const wishRef = (db: Firestore, wishId: string) => db.collection(WISHES).doc(wishId).withConverter(zodConverter(wishSchema));
 export const followersCollection = (db: Firestore, wishId: string) =>
   db.collection(WISHES).doc(wishId).collection(FOLLOWERS).withConverter(zodConverter(followerSchema));
-
-/**
- * Parses a Pub/Sub message from the domain-events topic; null (logged) when it is not a domain event. A poison
- * message is skipped rather than thrown, so retries (on for the worker) cannot loop on it forever.
- */
-export function parseDomainEvent(message: { readonly json: unknown }): DomainEvent | null {
-  let body: unknown;
-  try {
-    body = message.json;
-  } catch {
-    logger.error("feed worker: message is not JSON; skipped");
-    return null;
-  }
-  const parsed = domainEventSchema.safeParse(body);
-  if (parsed.success) return parsed.data;
-  logger.error("feed worker: message is not a domain event; skipped", { issues: parsed.error.issues.length });
-  return null;
-}
 
 /** `users/{uid}/private/account.settings.showDonationsInFeed`; off unless the donor switched it on. */
 async function donorSharesDonations(db: Firestore, donorId: string): Promise<boolean> {
@@ -84,7 +66,7 @@ async function plan(deps: FeedDeps, event: FeedEvent, wish: Wish): Promise<Plan 
         .doc(event.donorId)
         .create({ reason: "donated", since: deps.clock.now() })
         .catch((error: unknown) => {
-          if ((error as { code?: number }).code !== 6) throw error; // 6 = ALREADY_EXISTS: already a follower
+          if (!isFirestoreError(error, "already-exists")) throw error; // already a follower
         });
       if (!(await donorSharesDonations(deps.db, event.donorId))) return null;
       viewers.delete(event.donorId);

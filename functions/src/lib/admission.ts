@@ -1,9 +1,11 @@
 import type { Firestore } from "firebase-admin/firestore";
-import { HttpsError } from "firebase-functions/v2/https";
+import { DomainError } from "./errors";
 import type { RateLimitedAction } from "../config";
 import { RATE_LIMITS } from "../config";
 import type { Clock } from "./clock";
 import { countAction, rateLimitError, rateWindowRef } from "./rate-limit";
+import { retryOnConflict } from "./retry";
+import type { ConflictRetry } from "./retry";
 
 /**
  * Who may use a callable beyond being signed in (docs/security.md, "Completed sign-up" and "Rate limits"). Every user
@@ -31,23 +33,20 @@ const MAX_COUNT_ATTEMPTS = 20;
 export async function admit(deps: { db: Firestore; clock: Clock }, uid: string, action?: RateLimitedAction): Promise<void> {
   const window = action ? rateWindowRef(deps.db, uid, action) : undefined;
   const [profile, first] = await Promise.all([profileRef(deps.db, uid).get(), window?.get()]);
-  if (!profile.exists) throw new HttpsError("failed-precondition", NOT_SIGNED_UP);
+  if (!profile.exists) throw new DomainError("not_signed_up", NOT_SIGNED_UP);
   if (!action || !window) return;
-  let snap = first;
-  for (let attempt = 0; attempt < MAX_COUNT_ATTEMPTS; attempt++) {
-    snap ??= await window.get();
+  // Changed meanwhile (the update's precondition) or created meanwhile (the create): read again.
+  const policy: ConflictRetry = {
+    attempts: MAX_COUNT_ATTEMPTS,
+    conflicts: ["failed-precondition", "already-exists"],
+    exhausted: () => new DomainError("concurrent_requests", "Too many requests from this account at the same moment. Try again."),
+  };
+  await retryOnConflict(policy, async (attempt) => {
+    const snap = attempt === 0 && first ? first : await window.get();
     const now = deps.clock.now();
     const counted = countAction(snap.data(), RATE_LIMITS[action], now, action);
     if ("retryAt" in counted) throw rateLimitError(action, counted.retryAt, now);
-    try {
-      if (snap.exists) await window.update(counted.next, { lastUpdateTime: snap.updateTime });
-      else await window.create(counted.next);
-      return;
-    } catch (error) {
-      const code = (error as { code?: number }).code;
-      if (code !== 9 && code !== 6) throw error; // 9 FAILED_PRECONDITION: changed meanwhile; 6 ALREADY_EXISTS: created meanwhile
-      snap = undefined;
-    }
-  }
-  throw new HttpsError("aborted", "Too many requests from this account at the same moment. Try again.");
+    if (snap.exists) await window.update(counted.next, { lastUpdateTime: snap.updateTime });
+    else await window.create(counted.next);
+  });
 }

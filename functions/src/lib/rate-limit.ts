@@ -1,5 +1,5 @@
 import type { Firestore } from "firebase-admin/firestore";
-import { HttpsError } from "firebase-functions/v2/https";
+import { DomainError } from "./errors";
 import { z } from "zod";
 import { RATE_LIMITS } from "../config";
 import type { RateLimitedAction } from "../config";
@@ -61,16 +61,16 @@ export function describeWindow(seconds: number): string {
   return `${seconds} seconds`;
 }
 
-/** The `resource-exhausted` answer: the message says when to retry, and `details` carries it for the app. */
-export function rateLimitError(action: RateLimitedAction, retryAt: Date, now: Date): HttpsError {
+/** The `rate_limited` (`resource-exhausted`) answer: the message says when to retry, and `details` carries it for the app. */
+export function rateLimitError(action: RateLimitedAction, retryAt: Date, now: Date): DomainError {
   const limit = RATE_LIMITS[action];
   const retryAfterSeconds = Math.max(1, Math.ceil((retryAt.getTime() - now.getTime()) / 1000));
   const minutes = Math.ceil(retryAfterSeconds / 60);
-  return new HttpsError(
-    "resource-exhausted",
+  return new DomainError(
+    "rate_limited",
     `Too many ${limit.noun}: at most ${limit.max} per ${describeWindow(limit.windowSeconds)}. ` +
       `Try again after ${retryAt.toISOString()} (in about ${minutes} minute${minutes === 1 ? "" : "s"}).`,
-    { reason: "rate-limited", action, limit: limit.max, windowSeconds: limit.windowSeconds, retryAt: retryAt.toISOString(), retryAfterSeconds },
+    { params: { action, limit: limit.max, windowSeconds: limit.windowSeconds, retryAt: retryAt.toISOString(), retryAfterSeconds } },
   );
 }
 

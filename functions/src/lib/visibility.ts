@@ -1,4 +1,4 @@
-import { HttpsError } from "firebase-functions/v2/https";
+import { DomainError } from "./errors";
 
 /**
  * One answer for "this wish does not exist" and "it exists but you may not see it", in every callable that takes a
@@ -7,8 +7,8 @@ import { HttpsError } from "firebase-functions/v2/https";
  */
 export const WISH_NOT_VISIBLE = "No such wish, or you cannot see it.";
 
-export function wishNotVisible(): HttpsError {
-  return new HttpsError("permission-denied", WISH_NOT_VISIBLE);
+export function wishNotVisible(): DomainError {
+  return new DomainError("wish_not_visible", WISH_NOT_VISIBLE);
 }
 
 /** The wish when `uid` is one of its viewers; otherwise (missing or hidden) {@link wishNotVisible}. */

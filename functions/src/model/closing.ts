@@ -88,7 +88,7 @@ export const FINDINGS = "ops/reconciliation/findings";
 export const findingDocId = (kind: string, providerObjectId: string) => `${kind}_${providerObjectId}`;
 
 /**
- * The money audit (src/closing/audit.ts, docs/operations.md "The money audit"). `MoneyFigures` are one wish's totals
+ * The money audit (src/settlement/audit.ts, docs/operations.md "The money audit"). `MoneyFigures` are one wish's totals
  * in minor units, each positive: charges received, refunds that succeeded, chargebacks withdrawn (open or lost),
  * transfers to the owner net of reversals, platform fee withheld.
  */

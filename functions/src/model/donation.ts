@@ -159,7 +159,6 @@ export const paymentCustomerSchema = z.object({
   stripeCustomerId: z.string(),
   createdAt: z.date(),
 });
-export type PaymentCustomer = z.infer<typeof paymentCustomerSchema>;
 
 /** `wishes/{wishId}/supporters/{donationId}`: the public face of a succeeded donation, for the wish's viewers. */
 export const supporterSchema = z.object({
@@ -171,7 +170,6 @@ export const supporterSchema = z.object({
   anonymous: z.boolean(),
   createdAt: z.date(),
 });
-export type Supporter = z.infer<typeof supporterSchema>;
 
 /** `users/{uid}/contributions/{wishId}` (F12): what the user gave to one wish, maintained from the ledger. */
 export const contributionSchema = z.object({
@@ -185,7 +183,6 @@ export const contributionSchema = z.object({
   firstGivenAt: z.date(),
   updatedAt: z.date(),
 });
-export type Contribution = z.infer<typeof contributionSchema>;
 
 /** `ops/ledger/drift/{wishId}`: the last re-derivation of a wish's totals from the ledger. */
 export const driftReportSchema = z.object({

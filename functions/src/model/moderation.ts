@@ -8,7 +8,6 @@ import { z } from "zod";
 
 export const REPORT_REASONS = ["spam", "harassment", "hate", "sexual", "violence", "scam", "other"] as const;
 export const reportReasonSchema = z.enum(REPORT_REASONS, { message: `must be one of ${REPORT_REASONS.join(", ")}` });
-export type ReportReason = z.infer<typeof reportReasonSchema>;
 
 /**
  * - `open`: reported by fewer distinct people than the threshold (src/config.ts); waits for review, still visible.
@@ -17,7 +16,6 @@ export type ReportReason = z.infer<typeof reportReasonSchema>;
  * - `removed`: ops removed it: the wish stays hidden for good, the comment stays deleted.
  */
 export const CASE_STATUSES = ["open", "hidden", "kept", "removed"] as const;
-export type CaseStatus = (typeof CASE_STATUSES)[number];
 
 /** `ops/moderation/cases/{caseId}`: one reported wish or comment and its state in the queue. */
 export const moderationCaseSchema = z.object({
@@ -58,7 +56,6 @@ export const contentReportSchema = z.object({
   round: z.number().int(),
   createdAt: z.date(),
 });
-export type ContentReport = z.infer<typeof contentReportSchema>;
 
 export const MODERATION_CASES = "ops/moderation/cases";
 export const REPORTS = "reports";

@@ -53,7 +53,6 @@ export const payoutTransferSchema = z.object({
   confirmed: z.boolean(),
   reversals: z.record(z.string(), z.number().int()),
 });
-export type PayoutTransfer = z.infer<typeof payoutTransferSchema>;
 
 /**
  * `payouts/{wishId}`: paying a funded wish out to its owner. The money owed is always `wish.raised − grossAccounted`;

@@ -15,7 +15,6 @@ export const friendGroupSchema = z.object({
   createdAt: z.date(),
   updatedAt: z.date(),
 });
-export type FriendGroup = z.infer<typeof friendGroupSchema>;
 
 export const friendsCollection = (uid: string) => `users/${uid}/friends`;
 export const groupsCollection = (uid: string) => `users/${uid}/groups`;
@@ -28,7 +27,6 @@ export const userProfileSchema = z.object({
   createdAt: z.date(),
   updatedAt: z.date(),
 });
-export type UserProfile = z.infer<typeof userProfileSchema>;
 
 /** Notification categories a user can mute (read by the notifications and feed domains). */
 export const MUTED_CATEGORIES = ["donations", "comments", "wishes", "friends", "payments"] as const;
@@ -66,7 +64,6 @@ export const privateAccountSchema = z.object({
   settings: accountSettingsSchema,
   facebookSync: facebookSyncSchema.nullable(),
 });
-export type PrivateAccount = z.infer<typeof privateAccountSchema>;
 
 /** `friendRequests/{from}_{to}`: a pending request; deleted on accept, decline or cancel. */
 export const friendRequestSchema = z.object({
@@ -74,7 +71,6 @@ export const friendRequestSchema = z.object({
   to: z.string(),
   createdAt: z.date(),
 });
-export type FriendRequest = z.infer<typeof friendRequestSchema>;
 
 export const DEVICE_PLATFORMS = ["android", "ios", "web"] as const;
 

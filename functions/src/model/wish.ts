@@ -38,7 +38,7 @@ export const wishSchema = z.object({
   fundedAt: z.date().nullable(),
   closedAt: z.date().nullable(),
   revealedAt: z.date().nullable(),
-  // closing/ops (docs/operations.md): set by the admin-only freezeWish callable; a frozen wish accepts no donations
+  // ops/refunds.ts (docs/operations.md): set by the admin-only freezeWish callable; a frozen wish accepts no donations
   // and is not paid out. Absent on wishes never frozen.
   frozenAt: z.date().nullable().optional(),
   frozenReason: z.string().nullable().optional(),
@@ -100,7 +100,6 @@ export const followerSchema = z.object({
   reason: z.enum(["commented", "donated"]),
   since: z.date(),
 });
-export type Follower = z.infer<typeof followerSchema>;
 
 export const FEED_ITEM_TYPES = ["wish.created", "wish.funded", "surprise.revealed", "donation.received", "comment.added"] as const;
 

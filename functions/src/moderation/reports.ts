@@ -1,14 +1,13 @@
 import type { DocumentData, DocumentReference, Firestore, Transaction } from "firebase-admin/firestore";
-import * as logger from "firebase-functions/logger";
-import { HttpsError } from "firebase-functions/v2/https";
+import { logger } from "../lib/log";
+import { DomainError, parseInput } from "../lib/errors";
 import { z } from "zod";
 import { REPORT_HIDE_THRESHOLD } from "../config";
-import { audited, reasonSchema } from "../closing/ops";
-import { withdrawFeedItems } from "../feed/store";
+import { audited, reasonSchema } from "../store/audit-log";
+import { withdrawFeedItems } from "../store/feed";
 import { admit } from "../lib/admission";
 import type { Clock } from "../lib/clock";
 import { zodConverter } from "../lib/converter";
-import { parseInput } from "../lib/errors";
 import { idSchema } from "../lib/ids";
 import { requireVisibleWish } from "../lib/visibility";
 import { MODERATION_CASES, REPORTS, contentReportSchema, moderationCaseId, moderationCaseSchema, reportReasonSchema } from "../model/moderation";
@@ -16,7 +15,7 @@ import type { ModerationCase } from "../model/moderation";
 import { COMMENTS } from "../model/wish";
 import type { Wish } from "../model/wish";
 import { hiddenWishViewers } from "../wishes/audience";
-import { wishesCollection } from "../wishes/create";
+import { wishesCollection } from "../store/wishes";
 import { applyAudience } from "../wishes/manage";
 
 /**
@@ -103,10 +102,10 @@ export async function reportContent(deps: ModerationDeps, uid: string, data: unk
     ]);
     const wish = requireVisibleWish(wishSnap.data(), uid);
     const comment = commentSnap?.data();
-    if (commentId !== null && !comment) throw new HttpsError("not-found", "Field 'commentId': no such comment on this wish.");
+    if (commentId !== null && !comment) throw new DomainError("comment_not_found", "Field 'commentId': no such comment on this wish.", { field: "commentId" });
     const authorId = comment ? String(comment.authorId) : wish.organizerId;
     if (authorId === uid || (!comment && wish.ownerId === uid)) {
-      throw new HttpsError("failed-precondition", `You cannot report your own ${comment ? "comment" : "wish"}.`);
+      throw new DomainError("report_own_content", `You cannot report your own ${comment ? "comment" : "wish"}.`);
     }
     if (reportSnap.exists) return { alreadyReported: true, removedViewers: [], hidden: false };
 
@@ -174,7 +173,7 @@ export async function resolveReport(deps: ModerationDeps, adminUid: string, data
     const caseRef = casesRef(db).doc(input.caseId);
     const outcome = await db.runTransaction(async (tx) => {
       const found = (await tx.get(caseRef)).data();
-      if (!found) throw new HttpsError("not-found", "Field 'caseId': no such moderation case.");
+      if (!found) throw new DomainError("moderation_case_not_found", "Field 'caseId': no such moderation case.", { field: "caseId" });
       const [wishSnap, commentSnap] = await Promise.all([
         tx.get(wishesCollection(db).doc(found.wishId)),
         found.commentId === null ? Promise.resolve(undefined) : tx.get(commentRef(db, found.wishId, found.commentId)),

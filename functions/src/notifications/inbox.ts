@@ -1,6 +1,6 @@
 import { FieldValue } from "firebase-admin/firestore";
 import type { DocumentReference, Firestore } from "firebase-admin/firestore";
-import * as logger from "firebase-functions/logger";
+import { logger } from "../lib/log";
 import { z } from "zod";
 import type { Clock } from "../lib/clock";
 import { admit } from "../lib/admission";

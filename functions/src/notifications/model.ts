@@ -60,10 +60,8 @@ export const notificationSettingsSchema = z.object({
 export const inboxCounterSchema = z.object({
   unread: z.number().int(),
 });
-export type InboxCounter = z.infer<typeof inboxCounterSchema>;
 
 export const notificationsCollection = (uid: string) => `users/${uid}/notifications`;
 export const inboxCounterDoc = (uid: string) => `users/${uid}/private/inbox`;
 export const accountDoc = (uid: string) => `users/${uid}/private/account`;
-/** Dead letters of this consumer: `ops/deadLetters/items/notifications-{messageId}`. */
-export const DEAD_LETTERS = "ops/deadLetters/items";
+

@@ -1,9 +1,8 @@
 import type { Firestore } from "firebase-admin/firestore";
 import type { DomainEvent } from "../events/schema";
-import { zodConverter } from "../lib/converter";
-import { WISHES, wishSchema } from "../model/wish";
 import type { Wish } from "../model/wish";
 import type { Category, MessageArg, MessageKey } from "./catalog";
+import { wishRef } from "../store/wishes";
 
 /** One notification to one user, before localization and delivery. */
 export interface PlannedNotification {
@@ -44,7 +43,7 @@ const FALLBACK_NAME = "ElateMe";
 export function firestoreDirectory(db: Firestore): Directory {
   return {
     async wish(wishId) {
-      const snap = await db.collection(WISHES).doc(wishId).withConverter(zodConverter(wishSchema)).get();
+      const snap = await wishRef(db, wishId).get();
       return snap.data();
     },
     async displayName(uid) {

@@ -1,5 +1,5 @@
 import type { Messaging } from "firebase-admin/messaging";
-import * as logger from "firebase-functions/logger";
+import { logger } from "../lib/log";
 import { isEmulator } from "../lib/env";
 import { adminMessagingTransport, httpFcmTransport } from "./push";
 import type { PushTransport } from "./push";

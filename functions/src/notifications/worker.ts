@@ -1,18 +1,16 @@
 import { FieldValue, Timestamp } from "firebase-admin/firestore";
 import type { BulkWriter, DocumentReference, Firestore, WriteBatch } from "firebase-admin/firestore";
-import * as logger from "firebase-functions/logger";
+import { logger } from "../lib/log";
 import { encodeEventId } from "../events/outbox";
-import { DOMAIN_EVENTS_TOPIC, domainEventSchema } from "../events/schema";
 import type { DomainEvent } from "../events/schema";
 import type { Clock } from "../lib/clock";
 import { zodConverter } from "../lib/converter";
-import { describeZodError } from "../lib/errors";
 import { pickLocale, render } from "./catalog";
 import type { Locale } from "./catalog";
 import { pushTargetsDoc, pushTargetsSchema } from "../model/social";
 import type { PushTarget } from "../model/social";
-import { removeStaleDevice } from "../social/devices";
-import { DEAD_LETTERS, accountDoc, inboxCounterDoc, inboxCounterSchema, inboxItemSchema, notificationSettingsSchema, notificationsCollection } from "./model";
+import { removeStaleDevice } from "../store/social";
+import { accountDoc, inboxCounterDoc, inboxCounterSchema, inboxItemSchema, notificationSettingsSchema, notificationsCollection } from "./model";
 import type { InboxItem, PushState } from "./model";
 import { buildPushMessage } from "./push";
 import type { PushTransport } from "./push";
@@ -20,6 +18,11 @@ import { firestoreDirectory, planNotifications } from "./recipients";
 import type { PlannedNotification } from "./recipients";
 import { defaultRetryPolicy, sendAll } from "./sender";
 import type { RetryPolicy } from "./sender";
+import { isFirestoreError } from "../lib/firestore-errors";
+import { settleWithLimit } from "../lib/pool";
+import { receiveDomainEvent } from "../events/consume";
+import type { IncomingMessage } from "../events/consume";
+export type { IncomingMessage };
 
 export interface NotificationDeps {
   db: Firestore;
@@ -31,12 +34,6 @@ export interface NotificationDeps {
 }
 
 /** One Pub/Sub message as the trigger hands it over (`data` is base64, as Pub/Sub delivers it). */
-export interface IncomingMessage {
-  messageId: string;
-  data: string;
-  attributes?: Record<string, string>;
-}
-
 export type RecipientOutcome = "pushed" | "muted" | "no-devices" | "failed" | "duplicate";
 
 export type WorkerResult =
@@ -56,8 +53,6 @@ const inboxConverter = zodConverter(inboxItemSchema);
 export class PushInProgressError extends Error {}
 
 // ---- logs (no titles, bodies, names or tokens) ----
-const logDeadLetter = (messageId: string, reason: string) =>
-  logger.warn("notification event dead-lettered", { consumer: CONSUMER, messageId, reason: reason.slice(0, 500) });
 const logProcessed = (event: DomainEvent, result: Record<string, RecipientOutcome>, skipped: number) => {
   const outcomes: Partial<Record<RecipientOutcome, number>> = {};
   for (const outcome of Object.values(result)) outcomes[outcome] = (outcomes[outcome] ?? 0) + 1;
@@ -69,43 +64,14 @@ const logStaleTokens = (uid: string, removed: number) => logger.info("stale push
 const logPushFailed = (eventId: string, uid: string, codes: string[]) =>
   logger.warn("push failed for some devices", { eventId, uid, codes: [...new Set(codes)] });
 
-type Parsed = { ok: true; event: DomainEvent; raw: string } | { ok: false; reason: string; raw: string };
-
-export function parseEventMessage(data: string): Parsed {
-  const raw = Buffer.from(data, "base64").toString("utf8");
-  let json: unknown;
-  try {
-    json = JSON.parse(raw);
-  } catch {
-    return { ok: false, reason: "message data is not JSON", raw };
-  }
-  const parsed = domainEventSchema.safeParse(json);
-  return parsed.success ? { ok: true, event: parsed.data, raw } : { ok: false, reason: `not a domain event: ${describeZodError(parsed.error)}`, raw };
-}
-
 /**
  * The notification worker: one `domain-events` message in, inbox items and pushes out. A malformed message is
  * dead-lettered and acknowledged (retrying cannot fix it). Redelivery is harmless: inbox ids are the event id, created
  * with `create()`, and a push is sent only by whoever created the item (or took over its expired lease).
  */
 export async function handleDomainEventMessage(deps: NotificationDeps, message: IncomingMessage): Promise<WorkerResult> {
-  const parsed = parseEventMessage(message.data);
-  if (!parsed.ok) {
-    await deps.db
-      .collection(DEAD_LETTERS)
-      .doc(`${CONSUMER}-${message.messageId}`)
-      .set({
-        consumer: CONSUMER,
-        topic: DOMAIN_EVENTS_TOPIC,
-        messageId: message.messageId,
-        reason: parsed.reason,
-        data: parsed.raw.slice(0, 10_000),
-        attributes: message.attributes ?? {},
-        receivedAt: deps.clock.now(),
-      });
-    logDeadLetter(message.messageId, parsed.reason);
-    return { outcome: "dead-lettered", reason: parsed.reason };
-  }
+  const parsed = await receiveDomainEvent({ db: deps.db, now: deps.clock.now() }, CONSUMER, message);
+  if (!parsed.ok) return { outcome: "dead-lettered", reason: parsed.reason };
   const { event } = parsed;
   const { planned, skipped } = await planNotifications(event, firestoreDirectory(deps.db));
   const uids = planned.map((p) => p.recipientId);
@@ -177,24 +143,6 @@ async function readRecipientStates(db: Firestore, uids: string[]): Promise<Map<s
   return result;
 }
 
-/** Runs `fn` over `items` with at most `limit` in flight; results in input order, like Promise.allSettled. */
-async function settleWithLimit<T, R>(items: T[], limit: number, fn: (item: T) => Promise<R>): Promise<PromiseSettledResult<R>[]> {
-  const results: PromiseSettledResult<R>[] = new Array<PromiseSettledResult<R>>(items.length);
-  let next = 0;
-  const worker = async () => {
-    while (next < items.length) {
-      const index = next++;
-      try {
-        results[index] = { status: "fulfilled", value: await fn(items[index] as T) };
-      } catch (reason) {
-        results[index] = { status: "rejected", reason };
-      }
-    }
-  };
-  await Promise.all(Array.from({ length: Math.min(limit, items.length) }, worker));
-  return results;
-}
-
 function pushState(state: PushState["state"], extra: Partial<PushState> = {}): PushState {
   return { state, leaseUntil: null, attempts: 0, devices: 0, delivered: 0, removedTokens: 0, lastError: null, finishedAt: null, ...extra };
 }
@@ -242,7 +190,6 @@ function draftItem(deps: NotificationDeps, event: DomainEvent, plan: PlannedNoti
   return { plan, state, final: push.state !== "sending", ref, counterRef, item, now, leaseUntil, created: false };
 }
 
-const ALREADY_EXISTS = 6;
 /** Two writes per item (the item and its owner's unread count); a batch holds at most 500. */
 const ITEMS_PER_BATCH = 250;
 
@@ -266,7 +213,7 @@ async function createFreshItems(db: Firestore, drafts: Draft[]): Promise<void> {
       await batch.commit();
       for (const draft of chunk) draft.created = true;
     } catch (error) {
-      if ((error as { code?: number }).code !== ALREADY_EXISTS) throw error;
+      if (!isFirestoreError(error, "already-exists")) throw error;
     }
   }
 }
@@ -286,7 +233,7 @@ async function deliver(deps: NotificationDeps, event: DomainEvent, draft: Draft,
       await batch.commit();
       draft.created = true;
     } catch (error) {
-      if ((error as { code?: number }).code !== ALREADY_EXISTS) throw error;
+      if (!isFirestoreError(error, "already-exists")) throw error;
       if (draft.final || !(await claimUnfinishedPush(deps.db, ref, now, leaseUntil))) return { outcome: "duplicate" };
     }
   }

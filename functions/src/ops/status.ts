@@ -2,7 +2,7 @@ import type { Firestore, Query, Timestamp } from "firebase-admin/firestore";
 import { FieldPath } from "firebase-admin/firestore";
 import type { Clock } from "../lib/clock";
 import { FINDINGS, MONEY_AUDIT_BREACHES, REFUND_FAILURES, REFUND_REQUESTS } from "../model/closing";
-import { DEAD_LETTERS } from "../notifications/model";
+import { DEAD_LETTERS } from "../events/consume";
 
 /**
  * `ops/status`: what needs a human, at a glance in the console (docs/operations.md, "The status page"). Refreshed every

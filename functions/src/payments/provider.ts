@@ -33,6 +33,10 @@ export interface PaymentProvider {
    * is `payment_intent_unexpected_state`). Answers the canceled payment.
    */
   cancelPayment(input: { paymentIntentId: string; reason: "requested_by_customer" | "abandoned" }): Promise<ProviderPaymentIntent>;
+}
+
+/** The webhook-verification port: one endpoint's signing secret, nothing else (the callables never hold one). */
+export interface WebhookVerifier {
   /** Verifies a webhook delivery and normalises it. Throws `WebhookSignatureError` when it cannot be trusted. */
   parseWebhook(rawBody: Buffer, signature: string | undefined): PaymentEvent;
 }
@@ -183,6 +187,5 @@ export interface IgnoredEvent extends EventBase {
 
 export type PaymentEvent = PaymentStatusEvent | RefundEvent | DisputeEvent | TransferEvent | AccountEvent | IgnoredEvent;
 /** The events that move a donation's money (the donations ledger). */
-export type DonationMoneyEvent = PaymentStatusEvent | RefundEvent | DisputeEvent;
 /** The events of payouts (src/payouts/). */
 export type PayoutEvent = TransferEvent | AccountEvent;

@@ -2,7 +2,7 @@ import Stripe from "stripe";
 import { isEmulator } from "../lib/env";
 import { PaymentProviderError, WebhookSignatureError } from "./provider";
 import type { DisputeStatus, RefundStatus } from "../model/donation";
-import type { PaymentEvent, PaymentMetadata, PaymentProvider, ProviderAccountState, ProviderPaymentIntent, ProviderTransfer, RefundEvent } from "./provider";
+import type { PaymentEvent, PaymentMetadata, PaymentProvider, ProviderAccountState, WebhookVerifier, ProviderPaymentIntent, ProviderTransfer, RefundEvent } from "./provider";
 
 /**
  * A Stripe client. Inside the emulator suite (and only there) it talks to the local fake Stripe server named by
@@ -57,10 +57,21 @@ export function idOf(value: string | { id: string } | null | undefined): string 
   return typeof value === "string" ? value : value.id;
 }
 
+/**
+ * The one parser of the metadata we put on a PaymentIntent. Metadata are free-form strings anyone with dashboard
+ * access can edit: a missing or empty value is null.
+ */
+export function paymentMetadataOf(metadata: Stripe.Metadata | null | undefined): { donationId: string | null; wishId: string | null; donorId: string | null } {
+  const value = (key: keyof PaymentMetadata) => {
+    const found = metadata?.[key];
+    return typeof found === "string" && found.length > 0 ? found : null;
+  };
+  return { donationId: value("donationId"), wishId: value("wishId"), donorId: value("donorId") };
+}
+
+/** Our metadata when all of it is there (a payment of ours), else null. */
 function ourMetadata(metadata: Stripe.Metadata | null | undefined): PaymentMetadata | null {
-  const donationId = metadata?.donationId;
-  const wishId = metadata?.wishId;
-  const donorId = metadata?.donorId;
+  const { donationId, wishId, donorId } = paymentMetadataOf(metadata);
   return donationId && wishId && donorId ? { donationId, wishId, donorId } : null;
 }
 
@@ -219,10 +230,7 @@ export function normaliseStripeEvent(event: Stripe.Event): PaymentEvent {
 export class StripePaymentProvider implements PaymentProvider {
   readonly name = "stripe" as const;
 
-  constructor(
-    private readonly stripe: Stripe,
-    private readonly webhookSecret: string,
-  ) {}
+  constructor(private readonly stripe: Stripe) {}
 
   createCustomer(input: { userId: string; idempotencyKey: string }) {
     return callStripe(async () => {
@@ -266,6 +274,18 @@ export class StripePaymentProvider implements PaymentProvider {
   cancelPayment(input: { paymentIntentId: string; reason: "requested_by_customer" | "abandoned" }) {
     return callStripe(async () => toPaymentIntent(await this.stripe.paymentIntents.cancel(input.paymentIntentId, { cancellation_reason: input.reason })));
   }
+}
+
+/**
+ * The webhook-verification port of Stripe: checks the signature of a delivery on its raw body with one endpoint's
+ * signing secret, and normalises the event. Only the webhook endpoints hold a secret (the payments endpoint's or the
+ * Connect endpoint's); no other function receives one.
+ */
+export class StripeWebhookVerifier implements WebhookVerifier {
+  constructor(
+    private readonly stripe: Stripe,
+    private readonly webhookSecret: string,
+  ) {}
 
   parseWebhook(rawBody: Buffer, signature: string | undefined): PaymentEvent {
     if (!signature) throw new WebhookSignatureError("missing Stripe-Signature header");

@@ -1,16 +1,15 @@
 import type { Firestore } from "firebase-admin/firestore";
-import { HttpsError } from "firebase-functions/v2/https";
-import * as logger from "firebase-functions/logger";
+import { DomainError, parseInput } from "../lib/errors";
+import { logger } from "../lib/log";
 import { z } from "zod";
 import type { Clock } from "../lib/clock";
 import { admit } from "../lib/admission";
-import { parseInput } from "../lib/errors";
 import type { PayoutAccount } from "../model/payout";
 import { PaymentProviderError } from "../payments/provider";
 import type { ProviderAccountState } from "../payments/provider";
-import { accountRef as privateAccountRef } from "../social/refs";
+import { accountRef as privateAccountRef } from "../store/social";
 import { payoutAccountRef } from "./payouts";
-import type { PayoutProvider } from "./provider";
+import type { ConnectAccounts } from "../payments/transfers";
 
 /**
  * Onboarding owners for payouts (Stripe Connect Express). `createPayoutAccountLink()` creates the caller's connected
@@ -21,7 +20,7 @@ import type { PayoutProvider } from "./provider";
 export interface OnboardingDeps {
   db: Firestore;
   clock: Clock;
-  provider: PayoutProvider;
+  provider: ConnectAccounts;
   /** Where Stripe sends the user back: when done (`returnUrl`), or when the link expired (`refreshUrl`). */
   urls: { returnUrl: string; refreshUrl: string };
 }
@@ -54,7 +53,7 @@ async function providerCall<T>(what: string, uid: string, operation: () => Promi
   } catch (error) {
     if (!(error instanceof PaymentProviderError)) throw error;
     logger.warn("payout onboarding: provider call failed", { what, uid, code: error.providerCode });
-    throw new HttpsError("unavailable", "The payment provider is unavailable. Please try again.");
+    throw new DomainError("provider_unavailable", "The payment provider is unavailable. Please try again.");
   }
 }
 

@@ -1,21 +1,23 @@
 import { createHash } from "node:crypto";
 import type { Firestore, Transaction } from "firebase-admin/firestore";
-import * as logger from "firebase-functions/logger";
+import { logger } from "../lib/log";
 import { z } from "zod";
 import { addToOutbox } from "../events/outbox";
 import type { Clock } from "../lib/clock";
 import { idSchema } from "../lib/ids";
 import { zodConverter } from "../lib/converter";
 import type { TaskEnqueuer } from "../lib/tasks";
-import { LEDGER, PROVIDER_EVENTS } from "../model/donation";
+import { PROVIDER_EVENTS } from "../model/donation";
 import type { ProviderEventRecord } from "../model/donation";
 import { PAYOUTS, PAYOUT_ACCOUNTS, payoutAccountSchema, payoutSchema, platformFee } from "../model/payout";
 import type { Payout, PayoutAccount } from "../model/payout";
 import type { Wish } from "../model/wish";
 import { PaymentProviderError } from "../payments/provider";
 import type { AccountEvent, PayoutEvent, ProviderTransfer, TransferEvent } from "../payments/provider";
-import { wishRef } from "../closing/wishes";
-import type { PayoutProvider } from "./provider";
+import { wishRef } from "../store/wishes";
+import type { Transfers } from "../payments/transfers";
+import { appendLedgerEntry } from "../store/ledger";
+import { currencySchema } from "../model/money";
 
 /**
  * Payouts (F9: "when a wish gathers the needed amount, the money is transferred to the owner's bank account").
@@ -166,6 +168,11 @@ export async function enqueuePayout(deps: Pick<PayoutDeps, "tasks">, wishId: str
   await deps.tasks.enqueue(PAYOUT_QUEUE, payload, { id: payoutTaskId(wishId, round) });
 }
 
+/** A write of `payoutAccounts/{uid}`: only the edge to `transfersActive` releases the owner's held payouts. */
+export async function onPayoutAccountChanged(deps: PayoutDeps, ownerId: string, transfersActive: { before: boolean; after: boolean }): Promise<number> {
+  return transfersActive.after && !transfersActive.before ? releaseOnboardingHolds(deps, ownerId) : 0;
+}
+
 /** Every payout of `ownerId` held for onboarding is queued again (their account can now receive transfers). */
 export async function releaseOnboardingHolds(deps: PayoutDeps, ownerId: string): Promise<number> {
   const held = await deps.db.collection(PAYOUTS).where("ownerId", "==", ownerId).where("status", "==", "pending_onboarding").get();
@@ -195,7 +202,7 @@ type Prepared = { kind: "stop"; outcome: PayoutTaskOutcome } | { kind: "transfer
  * made or refuses while it is still making it. A new key is therefore only ever used when no transfer can exist under
  * an earlier one.
  */
-export async function runPayoutTask(deps: PayoutDeps & { provider: PayoutProvider }, payload: PayoutTaskPayload, retryCount: number): Promise<PayoutTaskOutcome> {
+export async function runPayoutTask(deps: PayoutDeps & { provider: Transfers }, payload: PayoutTaskPayload, retryCount: number): Promise<PayoutTaskOutcome> {
   const { wishId, round } = payload;
   const ref = payoutRef(deps.db, wishId);
   const prepared: Prepared = await deps.db.runTransaction(async (tx) => {
@@ -299,7 +306,7 @@ async function afterTransferError(deps: PayoutDeps, wishId: string, pending: Pen
  * one carries the pending transfer's number, records it as this payout's (exactly as the task would). Answers the
  * adopted transfer id, or null when Stripe holds none (or nothing is pending).
  */
-export async function adoptPendingTransfer(deps: PayoutDeps & { provider: Pick<PayoutProvider, "transfersOfWish"> }, wishId: string): Promise<string | null> {
+export async function adoptPendingTransfer(deps: PayoutDeps & { provider: Pick<Transfers, "transfersOfWish"> }, wishId: string): Promise<string | null> {
   const pending = (await payoutRef(deps.db, wishId).get()).data()?.pendingTransfer;
   if (!pending) return null;
   const made = (await deps.provider.transfersOfWish(wishId)).find((transfer) => transfer.seq === pending.seq);
@@ -413,14 +420,16 @@ export async function applyTransferEvent(
   if (known.confirmed && newReversals.length === 0) return { outcome: "no_change" };
   const wish = (await tx.get(wishRef(db, transfer.wishId))).data();
 
+  const wishId = transfer.wishId;
+  const currency = currencySchema.parse(transfer.currency);
   const entry = (kind: "payout" | "payout_reversal", id: string, amount: number, providerObjectId: string) =>
-    tx.set(db.collection(LEDGER).doc(id), {
+    appendLedgerEntry(db, tx, id, {
       kind,
-      wishId: transfer.wishId,
+      wishId,
       donationId: null,
       donorId: null,
       amount,
-      currency: transfer.currency,
+      currency,
       provider: "stripe",
       providerObjectId,
       eventId: event.eventId,

@@ -1,10 +1,10 @@
 import type { Auth } from "firebase-admin/auth";
 import type { Firestore } from "firebase-admin/firestore";
-import * as logger from "firebase-functions/logger";
+import { logger } from "../lib/log";
 import type { Clock } from "../lib/clock";
 import { deleteAllDevices } from "./devices";
 import { removeFriendship } from "./friends";
-import { friendsRef, profileRef, requestsRef } from "./refs";
+import { friendsRef, profileRef, requestsRef } from "../store/social";
 
 export interface AccountDeps {
   db: Firestore;

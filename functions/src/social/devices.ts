@@ -1,14 +1,13 @@
 import type { Auth } from "firebase-admin/auth";
-import { FieldValue } from "firebase-admin/firestore";
-import type { DocumentData, DocumentReference, Firestore, SetOptions, WriteBatch } from "firebase-admin/firestore";
-import * as logger from "firebase-functions/logger";
-import { HttpsError } from "firebase-functions/v2/https";
+import type { Firestore, WriteBatch } from "firebase-admin/firestore";
+import { logger } from "../lib/log";
+import { DomainError } from "../lib/errors";
 import { z } from "zod";
 import type { Clock } from "../lib/clock";
 import { idSchema } from "../lib/ids";
 import { DEVICE_PLATFORMS, pushTargetsDoc } from "../model/social";
 import type { PushTarget } from "../model/social";
-import { devicesRef } from "./refs";
+import { devicesRef, removeDevice } from "../store/social";
 
 export interface DevicesDeps {
   db: Firestore;
@@ -34,7 +33,7 @@ export const unregisterDeviceInput = z.object({ deviceId });
 export async function requireLiveSession(auth: Auth, uid: string, authTimeSeconds: number): Promise<void> {
   const user = await auth.getUser(uid);
   const validSince = user.tokensValidAfterTime ? Date.parse(user.tokensValidAfterTime) : 0;
-  if (authTimeSeconds * 1000 < validSince) throw new HttpsError("unauthenticated", "This session was signed out. Sign in again.");
+  if (authTimeSeconds * 1000 < validSince) throw new DomainError("session_signed_out", "This session was signed out. Sign in again.");
 }
 
 /**
@@ -45,19 +44,6 @@ function setDevice(db: Firestore, batch: WriteBatch, uid: string, deviceId: stri
   batch.set(devicesRef(db, uid).doc(deviceId), device);
   const target: PushTarget = { platform: device.platform, token: device.token, locale: device.locale };
   batch.set(db.doc(pushTargetsDoc(uid)), { devices: { [deviceId]: target } }, { merge: true });
-}
-
-/** What removeDevice needs of a write batch or a transaction. */
-interface Writes {
-  delete(ref: DocumentReference): unknown;
-  set(ref: DocumentReference, data: DocumentData, options: SetOptions): unknown;
-}
-
-function removeDevice(db: Firestore, writes: Writes, uid: string, deviceId: string): void {
-  const targets = db.doc(pushTargetsDoc(uid));
-  const entryGone = { devices: { [deviceId]: FieldValue.delete() } };
-  writes.delete(devicesRef(db, uid).doc(deviceId));
-  writes.set(targets, entryGone, { merge: true });
 }
 
 /**
@@ -118,17 +104,4 @@ export async function signOutEverywhere(deps: Pick<DevicesDeps, "db" | "auth">, 
   const devicesRemoved = await deleteAllDevices(deps.db, uid);
   logger.info("signed out everywhere", { uid, devicesRemoved });
   return { devicesRemoved };
-}
-
-/**
- * The notification worker's clean-up of a token FCM called dead: the device goes, unless it was re-registered with
- * another token meanwhile. Returns whether it was removed.
- */
-export async function removeStaleDevice(db: Firestore, uid: string, deviceId: string, staleToken: string): Promise<boolean> {
-  return db.runTransaction(async (tx) => {
-    const device = await tx.get(devicesRef(db, uid).doc(deviceId));
-    if (device.exists && device.get("token") !== staleToken) return false;
-    removeDevice(db, tx, uid, deviceId);
-    return device.exists;
-  });
 }

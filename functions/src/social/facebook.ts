@@ -1,7 +1,7 @@
 import type { Auth, UserIdentifier } from "firebase-admin/auth";
 import type { Firestore, Timestamp } from "firebase-admin/firestore";
-import * as logger from "firebase-functions/logger";
-import { HttpsError } from "firebase-functions/v2/https";
+import { logger } from "../lib/log";
+import { DomainError } from "../lib/errors";
 import { z } from "zod";
 import { addToOutbox } from "../events/outbox";
 import type { Clock } from "../lib/clock";
@@ -9,7 +9,7 @@ import { DEFAULT_SETTINGS } from "../model/social";
 import type { FacebookSync } from "../model/social";
 import { GraphError } from "./graph-client";
 import type { GraphClient } from "./graph-client";
-import { accountRef, friendRef, profileRef } from "./refs";
+import { accountRef, friendRef, profileRef } from "../store/social";
 
 export const FACEBOOK_PROVIDER = "facebook.com";
 
@@ -48,7 +48,7 @@ export async function syncFacebookProfile(deps: FacebookDeps, uid: string, input
   const user = await deps.auth.getUser(uid);
   const facebookLink = user.providerData.find((provider) => provider.providerId === FACEBOOK_PROVIDER);
   const facebookId = facebookLink?.uid;
-  if (!facebookId) throw new HttpsError("failed-precondition", "This account is not signed in with Facebook.");
+  if (!facebookId) throw new DomainError("facebook_not_linked", "This account is not signed in with Facebook.");
 
   await verifyToken(deps, input.accessToken, facebookId, uid);
 
@@ -116,21 +116,21 @@ async function verifyToken(deps: FacebookDeps, accessToken: string, facebookId: 
     info = await deps.graph.inspectToken(accessToken);
   } catch (error) {
     if (error instanceof GraphError && error.kind === "token") {
-      throw new HttpsError("unauthenticated", "The Facebook access token is invalid or expired. Sign in with Facebook again.");
+      throw new DomainError("facebook_token_invalid", "The Facebook access token is invalid or expired. Sign in with Facebook again.");
     }
     logger.warn("facebook token check unavailable", { uid, error: error instanceof Error ? error.message : String(error) });
-    throw new HttpsError("unavailable", "Facebook could not be reached to check the sign-in. Try again shortly.");
+    throw new DomainError("facebook_unavailable", "Facebook could not be reached to check the sign-in. Try again shortly.");
   }
   if (!info.isValid) {
-    throw new HttpsError("unauthenticated", "The Facebook access token is invalid or expired. Sign in with Facebook again.");
+    throw new DomainError("facebook_token_invalid", "The Facebook access token is invalid or expired. Sign in with Facebook again.");
   }
   if (info.appId !== deps.appId) {
     logger.warn("facebook token for another app", { uid });
-    throw new HttpsError("unauthenticated", "The Facebook access token was not issued to ElateMe.");
+    throw new DomainError("facebook_token_wrong_app", "The Facebook access token was not issued to ElateMe.");
   }
   if (info.userId !== facebookId) {
     logger.warn("facebook token of another user", { uid });
-    throw new HttpsError("unauthenticated", "The Facebook access token belongs to a different Facebook account than this sign-in.");
+    throw new DomainError("facebook_token_wrong_user", "The Facebook access token belongs to a different Facebook account than this sign-in.");
   }
 }
 

@@ -1,10 +1,10 @@
 import type { Firestore, Transaction } from "firebase-admin/firestore";
-import * as logger from "firebase-functions/logger";
-import { HttpsError } from "firebase-functions/v2/https";
+import { logger } from "../lib/log";
+import { DomainError } from "../lib/errors";
 import { z } from "zod";
 import type { Clock } from "../lib/clock";
 import { idSchema } from "../lib/ids";
-import { friendRef, groupsRef } from "./refs";
+import { friendRef, groupsRef } from "../store/social";
 
 export interface GroupsDeps {
   db: Firestore;
@@ -33,7 +33,7 @@ async function requireFriends(db: Firestore, tx: Transaction, uid: string, ids: 
   const edges = await tx.getAll(...ids.map((id) => friendRef(db, uid, id)));
   const strangers = ids.filter((_id, index) => !edges[index]?.exists);
   if (strangers.length > 0) {
-    throw new HttpsError("failed-precondition", `Field 'memberIds': not your friend(s): ${strangers.join(", ")}.`);
+    throw new DomainError("group_member_not_friend", `Field 'memberIds': not your friend(s): ${strangers.join(", ")}.`, { field: "memberIds", params: { uids: strangers } });
   }
 }
 
@@ -42,7 +42,7 @@ export async function createGroup(deps: GroupsDeps, uid: string, input: z.infer<
   const ref = groupsRef(deps.db, uid).doc();
   await deps.db.runTransaction(async (tx) => {
     const count = await tx.get(groupsRef(deps.db, uid).count());
-    if (count.data().count >= MAX_GROUPS) throw new HttpsError("failed-precondition", `You can have at most ${MAX_GROUPS} groups.`);
+    if (count.data().count >= MAX_GROUPS) throw new DomainError("group_limit_reached", `You can have at most ${MAX_GROUPS} groups.`, { params: { max: MAX_GROUPS } });
     await requireFriends(deps.db, tx, uid, input.memberIds);
     tx.create(ref, { name: input.name, memberIds: input.memberIds, createdAt: now, updatedAt: now });
   });
@@ -56,7 +56,7 @@ export async function updateGroup(deps: GroupsDeps, uid: string, input: z.infer<
   const ref = groupsRef(deps.db, uid).doc(input.groupId);
   await deps.db.runTransaction(async (tx) => {
     const group = await tx.get(ref);
-    if (!group.exists) throw new HttpsError("not-found", "Field 'groupId': no such group.");
+    if (!group.exists) throw new DomainError("group_not_found", "Field 'groupId': no such group.", { field: "groupId" });
     if (input.memberIds) await requireFriends(deps.db, tx, uid, input.memberIds);
     tx.update(ref, {
       ...(input.name !== undefined ? { name: input.name } : {}),

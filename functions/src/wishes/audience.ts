@@ -1,6 +1,6 @@
 import { Timestamp } from "firebase-admin/firestore";
 import type { Firestore, Transaction } from "firebase-admin/firestore";
-import { HttpsError } from "firebase-functions/v2/https";
+import { DomainError } from "../lib/errors";
 import { friendGroupSchema, friendsCollection, groupsCollection } from "../model/social";
 import type { Audience } from "../model/wish";
 import { zodConverter } from "../lib/converter";
@@ -110,7 +110,7 @@ export async function resolveViewerIds(db: Firestore, subject: AudienceSubject, 
       for (const snap of snaps) {
         const group = snap.data();
         if (!group) {
-          if (options.strict) throw new HttpsError("invalid-argument", `Field 'audience.groupIds': group ${snap.id} does not exist`);
+          if (options.strict) throw new DomainError("audience_group_not_found", `Field 'audience.groupIds': group ${snap.id} does not exist`, { field: "audience.groupIds", params: { groupId: snap.id } });
           continue;
         }
         group.memberIds.filter((id) => circle.has(id)).forEach((id) => members.add(id));
@@ -120,7 +120,7 @@ export async function resolveViewerIds(db: Firestore, subject: AudienceSubject, 
     case "people":
       for (const id of subject.audience.userIds) {
         if (circle.has(id)) members.add(id);
-        else if (options.strict) throw new HttpsError("invalid-argument", `Field 'audience.userIds': ${notInCircle(id)}`);
+        else if (options.strict) throw new DomainError("audience_user_not_in_circle", `Field 'audience.userIds': ${notInCircle(id)}`, { field: "audience.userIds", params: { userId: id } });
       }
       break;
   }

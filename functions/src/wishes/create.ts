@@ -1,23 +1,22 @@
 import type { Firestore } from "firebase-admin/firestore";
-import { HttpsError } from "firebase-functions/v2/https";
-import * as logger from "firebase-functions/logger";
+import { DomainError, parseInput } from "../lib/errors";
+import { logger } from "../lib/log";
 import { addToOutbox } from "../events/outbox";
 import type { Clock } from "../lib/clock";
-import { zodConverter } from "../lib/converter";
 import { admit } from "../lib/admission";
-import { parseInput } from "../lib/errors";
 import { requestDocId } from "../lib/requests";
-import { WISHES, newWishState, wishSchema } from "../model/wish";
+import { newWishState } from "../model/wish";
+import { wishesCollection } from "../store/wishes";
 import type { Wish } from "../model/wish";
 import { isFriend, resolveViewerIds } from "./audience";
 import { createWishInput } from "./input";
+import { isFirestoreError } from "../lib/firestore-errors";
 
 export interface WishDeps {
   db: Firestore;
   clock: Clock;
 }
 
-export const wishesCollection = (db: Firestore) => db.collection(WISHES).withConverter(zodConverter(wishSchema));
 
 /** Deterministic wish id for a client's creation attempt: the same (uid, requestId) always names the same wish. */
 export const requestWishId = requestDocId;
@@ -34,8 +33,8 @@ export async function createWish(deps: WishDeps, uid: string, data: unknown): Pr
   const isSurprise = input.recipientId !== undefined;
   const ownerId = input.recipientId ?? uid;
   if (isSurprise) {
-    if (ownerId === uid) throw new HttpsError("invalid-argument", "Field 'recipientId': a surprise is for someone else; leave it out for your own wish");
-    if (!(await isFriend(deps.db, uid, ownerId))) throw new HttpsError("invalid-argument", "Field 'recipientId': must be one of your friends");
+    if (ownerId === uid) throw new DomainError("surprise_for_self", "Field 'recipientId': a surprise is for someone else; leave it out for your own wish", { field: "recipientId" });
+    if (!(await isFriend(deps.db, uid, ownerId))) throw new DomainError("recipient_not_friend", "Field 'recipientId': must be one of your friends", { field: "recipientId" });
   }
   const subject = { ownerId, organizerId: uid, isSurprise, audience: input.audience, createdAt: now };
   const viewerIds = await resolveViewerIds(deps.db, subject, { strict: true });
@@ -63,7 +62,7 @@ export async function createWish(deps: WishDeps, uid: string, data: unknown): Pr
     await batch.commit();
   } catch (error) {
     // ALREADY_EXISTS: this requestId was used before. Same organizer → the earlier call succeeded; answer it again.
-    if ((error as { code?: number }).code !== 6 || !input.requestId) throw error;
+    if (!isFirestoreError(error, "already-exists") || !input.requestId) throw error;
     const existing = (await ref.get()).data();
     if (existing?.organizerId !== uid) throw error;
     logger.info("createWish retried; returning the existing wish", { wishId: ref.id });

@@ -27,7 +27,6 @@ export const audienceInputSchema = z
     }
   })
   .transform((audience) => ({ ...audience, groupIds: [...new Set(audience.groupIds)], userIds: [...new Set(audience.userIds)] }));
-export type AudienceInput = z.infer<typeof audienceInputSchema>;
 
 export const titleSchema = z.string().trim().min(1, "must not be empty").max(WISH_LIMITS.titleMax, "must be at most 120 characters");
 export const descriptionSchema = z.string().max(WISH_LIMITS.descriptionMax, "must be at most 2000 characters");
@@ -75,7 +74,6 @@ export function createWishInput(now: Date) {
     })
     .transform((input) => ({ ...input, deadline: new Date(input.deadline) }));
 }
-export type CreateWishInput = z.infer<ReturnType<typeof createWishInput>>;
 
 export const wishIdInput = z.object({ wishId: idSchema }).strict();
 

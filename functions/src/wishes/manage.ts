@@ -1,19 +1,20 @@
 import type { DocumentReference, Firestore } from "firebase-admin/firestore";
-import { HttpsError } from "firebase-functions/v2/https";
-import * as logger from "firebase-functions/logger";
+import { DomainError, parseInput } from "../lib/errors";
+import { logger } from "../lib/log";
 import { admit } from "../lib/admission";
-import { parseInput } from "../lib/errors";
 import { requireVisibleWish } from "../lib/visibility";
 import { COMMENTS, FOLLOWERS, WISHES } from "../model/wish";
 import type { Audience, Wish } from "../model/wish";
-import { withdrawAllFeedItems, withdrawFeedItems } from "../feed/store";
+import { withdrawAllFeedItems, withdrawFeedItems } from "../store/feed";
 import { resolveViewerIds } from "./audience";
-import { wishesCollection } from "./create";
+import { wishesCollection } from "../store/wishes";
 import type { WishDeps } from "./create";
 import { setAudienceInput, wishIdInput } from "./input";
+import { retryOnConflict } from "../lib/retry";
+import type { ConflictRetry } from "../lib/retry";
 
 export function requireOrganizer(wish: Wish, uid: string, action: string): void {
-  if (wish.organizerId !== uid) throw new HttpsError("permission-denied", `Only the wish's organizer can ${action}.`);
+  if (wish.organizerId !== uid) throw new DomainError("not_organizer", `Only the wish's organizer can ${action}.`);
 }
 
 /**
@@ -29,7 +30,7 @@ export async function deleteWish(deps: WishDeps, uid: string, data: unknown): Pr
     const wish = requireVisibleWish((await tx.get(ref)).data(), uid);
     requireOrganizer(wish, uid, "delete it");
     if (wish.hasSucceededDonation) {
-      throw new HttpsError("failed-precondition", "Somebody has already donated to this wish, so it cannot be deleted; close it instead and the donors are refunded.");
+      throw new DomainError("wish_has_donations", "Somebody has already donated to this wish, so it cannot be deleted; close it instead and the donors are refunded.");
     }
     tx.delete(ref);
   });
@@ -63,7 +64,12 @@ interface AudienceChange {
  * (e.g. a donation), so two recomputations can never interleave into a stale `viewerIds`.
  */
 export async function applyAudience(deps: WishDeps, ref: DocumentReference<Wish>, change: AudienceChange = {}): Promise<{ added: string[]; removed: string[] } | null> {
-  for (let attempt = 0; attempt < 8; attempt++) {
+  const policy: ConflictRetry = {
+    attempts: 8,
+    conflicts: ["failed-precondition"], // the wish changed between the read and the update: read again
+    exhausted: () => new Error(`wish ${ref.id}: audience recomputation kept conflicting with other writes`),
+  };
+  const applied = await retryOnConflict(policy, async () => {
     const snap = await ref.get();
     const wish = change.check ? change.check(snap.data()) : snap.data();
     if (!wish || wish.status !== "open") return null;
@@ -74,21 +80,17 @@ export async function applyAudience(deps: WishDeps, ref: DocumentReference<Wish>
     const after = new Set(viewerIds);
     const added = viewerIds.filter((uid) => !before.has(uid));
     const removed = wish.viewerIds.filter((uid) => !after.has(uid));
-    if (!change.audience && added.length === 0 && removed.length === 0) return { added, removed };
-    try {
-      await ref.update(
-        change.audience ? { audience, viewerIds, updatedAt: deps.clock.now() } : { viewerIds },
-        { lastUpdateTime: snap.updateTime },
-      );
-    } catch (error) {
-      if ((error as { code?: number }).code === 9) continue; // FAILED_PRECONDITION: the wish changed; read again
-      throw error;
-    }
+    if (!change.audience && added.length === 0 && removed.length === 0) return { added, removed, written: false };
+    await ref.update(change.audience ? { audience, viewerIds, updatedAt: deps.clock.now() } : { viewerIds }, { lastUpdateTime: snap.updateTime });
+    return { added, removed, written: true };
+  });
+  if (!applied) return null;
+  const { added, removed, written } = applied;
+  if (written) {
     if (removed.length) await withdrawFeedItems(deps.db, ref.id, removed);
     logger.info("wish audience applied", { wishId: ref.id, added: added.length, removed: removed.length });
-    return { added, removed };
   }
-  throw new Error(`wish ${ref.id}: audience recomputation kept conflicting with other writes`);
+  return { added, removed };
 }
 
 /** `setWishAudience`: the organizer changes who sees an open wish. People who lose access lose its feed items too. */
@@ -101,7 +103,7 @@ export async function setWishAudience(deps: WishDeps, uid: string, data: unknown
     check: (found) => {
       const wish = requireVisibleWish(found, uid);
       requireOrganizer(wish, uid, "change its audience");
-      if (wish.status !== "open") throw new HttpsError("failed-precondition", `The wish is ${wish.status}; only an open wish's audience can change.`);
+      if (wish.status !== "open") throw new DomainError("wish_not_open", `The wish is ${wish.status}; only an open wish's audience can change.`, { params: { status: wish.status } });
       return wish;
     },
   });
@@ -125,6 +127,12 @@ export async function onFriendshipChanged(deps: WishDeps, uid: string, friendId:
     return audience.kind !== "people" || audience.userIds.includes(friendId);
   });
   await Promise.all(affected.map((doc) => applyAudience(deps, doc.ref, { shrinkOnly: doc.data().isSurprise })));
+}
+
+/** A write of `users/{uid}/friends/{friendId}`: only a friendship that began or ended changes who sees what. */
+export async function onFriendDocWritten(deps: WishDeps, uid: string, friendId: string, existed: { before: boolean; after: boolean }): Promise<void> {
+  if (existed.before === existed.after) return; // an update of an existing friendship changes no access
+  await onFriendshipChanged(deps, uid, friendId);
 }
 
 /** `uid` edited or deleted one of their groups: recompute their open wishes whose audience names that group. */

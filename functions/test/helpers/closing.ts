@@ -1,7 +1,7 @@
 // Test data for the closing domain (issue 6): wishes and donations written as the server would write them.
 import type { Wish } from "../../src/model/wish";
 import type { Donation } from "../../src/model/donation";
-import { adminDb } from "./admin";
+import { adminDb } from "../../devtools/support/admin";
 import { newWishState } from "../../src/model/wish";
 
 let counter = 0;

@@ -7,27 +7,27 @@
 import Stripe from "stripe";
 import { getFirestore } from "firebase-admin/firestore";
 import type { DocumentSnapshot, Firestore } from "firebase-admin/firestore";
-import { StripeClosingProvider } from "../../src/closing/provider";
-import type { ClosingProvider } from "../../src/closing/provider";
+import { StripeClosingProvider } from "../../src/payments/refunds";
+import type { ClosingProvider } from "../../src/payments/refunds";
 import { REFUND_MAX_ATTEMPTS, REFUND_QUEUE, donationRefundView, fanOutRefunds, onDonationWrittenForRefunds, refundTaskPayload, runRefundTask } from "../../src/closing/refunds";
 import { closingView, onWishWrittenForClosing } from "../../src/closing/trigger";
 import { processPaymentEvent } from "../../src/donations/ledger";
-import { handlePaymentWebhook } from "../../src/donations/webhook";
-import { fixedClock } from "../../src/lib/clock";
+import { handlePaymentWebhook } from "../../src/settlement/webhook";
+import { fixedClock } from "./clock";
 import type { EnqueueOptions, TaskEnqueuer } from "../../src/lib/tasks";
 import { newPendingDonationState } from "../../src/model/donation";
 import { newWishState } from "../../src/model/wish";
 import type { Wish } from "../../src/model/wish";
 import { PaymentProviderError } from "../../src/payments/provider";
-import { StripePaymentProvider } from "../../src/payments/stripe";
+import { StripePaymentProvider, StripeWebhookVerifier } from "../../src/payments/stripe";
 import { PAYOUT_MAX_ATTEMPTS, PAYOUT_QUEUE, payoutTaskPayload, requestPayout, runPayoutTask } from "../../src/payouts/payouts";
-import { StripePayoutProvider } from "../../src/payouts/provider";
-import type { PayoutProvider } from "../../src/payouts/provider";
+import { StripePayoutProvider } from "../../src/payments/transfers";
+import type { PayoutProvider } from "../../src/payments/transfers";
 import type { FakeStripe, StripeEventObject } from "../../devtools/fakes/stripe";
-import { adminApp } from "./admin";
+import { adminApp } from "../../devtools/support/admin";
 import { wishData } from "./closing";
-import { PROJECT_ID, requireEnv } from "./emulators";
-import { fakeStripe } from "./fakes";
+import { PROJECT_ID, requireEnv } from "../../devtools/support/emulators";
+import { fakeStripe } from "../../devtools/support/fakes";
 
 export const MONEY_DB = "money";
 export const moneyDb = (): Firestore => getFirestore(adminApp(), MONEY_DB);
@@ -143,7 +143,8 @@ export class MoneyWorld {
   readonly sdk = directStripe();
   readonly closing = new LossyClosingProvider(new StripeClosingProvider(this.sdk));
   readonly payouts = new LossyPayoutProvider(new StripePayoutProvider(this.sdk));
-  readonly payments = new StripePaymentProvider(this.sdk, this.stripe.webhookSecret);
+  readonly payments = new StripePaymentProvider(this.sdk);
+  readonly webhooks = new StripeWebhookVerifier(this.sdk, this.stripe.webhookSecret);
   readonly ledger = { db: this.db, clock: this.clock };
   readonly refundDeps = { ...this.ledger, tasks: this.tasks, provider: this.closing, applyProviderEvent: (event: Parameters<typeof processPaymentEvent>[1]) => processPaymentEvent(this.ledger, event) };
   readonly payoutDeps = { ...this.ledger, tasks: this.tasks, provider: this.payouts };
@@ -164,7 +165,7 @@ export class MoneyWorld {
   /** Stripe delivers `event` to `stripeWebhook`: signed, verified and handled exactly as the deployed function does. */
   async deliver(event: StripeEventObject): Promise<void> {
     const { payload, signature } = this.stripe.signed(event, this.stripe.webhookSecret);
-    const response = await handlePaymentWebhook({ ...this.ledger, provider: this.payments, tasks: this.tasks }, { method: "POST", rawBody: Buffer.from(payload), signature });
+    const response = await handlePaymentWebhook({ ...this.ledger, webhooks: this.webhooks, tasks: this.tasks }, { method: "POST", rawBody: Buffer.from(payload), signature });
     if (response.status !== 200) throw new Error(`${event.type} ${event.id}: webhook answered ${response.status} ${JSON.stringify(response.body)}`);
     this.delivered.add(event.id);
   }

@@ -1,38 +1,16 @@
 // Money the way production moves it, for the closing and payout tests: PaymentIntents on the (fake) Stripe with our
 // metadata, and Stripe's events delivered to our webhooks (account events to stripeWebhook, Connect events to
 // stripeConnectWebhook), signed with the endpoints' secrets.
-import assert from "node:assert/strict";
 import { stripeClient } from "../../src/payments/stripe";
-import type { StripeEventObject } from "../../devtools/fakes/stripe";
-import { adminDb } from "./admin";
+import { adminDb } from "../../devtools/support/admin";
 import { donationData } from "./closing";
-import { functionUrl } from "./emulators";
-import { fakeStripe } from "./fakes";
+import { fakeStripe } from "../../devtools/support/fakes";
+import { deliver } from "../../devtools/support/stripe-webhooks";
+export { deliver, deliverNewEvents, resetDeliveries } from "../../devtools/support/stripe-webhooks";
 import { waitFor } from "./wait";
 
 export const LONG_WAIT = { timeoutMs: 150_000 };
 export const testStripe = () => stripeClient("sk_test_elateme_tests");
-
-const delivered = new Set<string>();
-
-/** Forget what was delivered (call with `fakeStripe().reset()`). */
-export function resetDeliveries(): void {
-  delivered.clear();
-}
-
-/** Delivers one event as Stripe would, to the endpoint it belongs to; asserts a 2xx. */
-export async function deliver(event: StripeEventObject): Promise<void> {
-  const response = await fakeStripe().deliver(await functionUrl(event.account ? "stripeConnectWebhook" : "stripeWebhook"), event);
-  assert.equal(response.status, 200, `${event.type} ${event.id}: webhook answered ${response.status}`);
-  delivered.add(event.id);
-}
-
-/** Plays Stripe's webhook delivery of every event of these types (all types when omitted) not delivered yet. */
-export async function deliverNewEvents(types?: string[]): Promise<number> {
-  const pending = fakeStripe().events.filter((event) => !delivered.has(event.id) && (!types || types.includes(event.type)));
-  for (const event of pending) await deliver(event);
-  return pending.length;
-}
 
 /**
  * A donation as donate() leaves it (pending) and its PaymentIntent on the fake Stripe with our metadata.

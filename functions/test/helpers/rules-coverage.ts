@@ -1,6 +1,6 @@
 import { mkdir, writeFile } from "node:fs/promises";
 import path from "node:path";
-import { PROJECT_ID, requireEnv } from "./emulators";
+import { PROJECT_ID, requireEnv } from "../../devtools/support/emulators";
 
 /** <repo>/coverage: where `npm test` leaves the Firestore rules coverage report. */
 export const COVERAGE_DIR = path.resolve(__dirname, "..", "..", "..", "coverage");

@@ -4,7 +4,7 @@ import path from "node:path";
 import { assertFails, assertSucceeds, initializeTestEnvironment } from "@firebase/rules-unit-testing";
 import type { Firestore } from "firebase/firestore";
 import type { RulesTestEnvironment } from "@firebase/rules-unit-testing";
-import { PROJECT_ID, requireEnv } from "./emulators";
+import { PROJECT_ID, requireEnv } from "../../devtools/support/emulators";
 
 export const RULES_FILE = path.resolve(__dirname, "..", "..", "..", "firestore.rules");
 

@@ -1,6 +1,6 @@
 // Fixtures for the wishes/comments/feed tests: friendships, groups and valid createWish input, written as the
 // social domain's server code writes them (Admin SDK).
-import { adminDb } from "./admin";
+import { adminDb } from "../../devtools/support/admin";
 
 const DAY = 86_400_000;
 

@@ -7,7 +7,7 @@ import path from "node:path";
 import { inflateSync } from "node:zlib";
 import { deleteApp, initializeApp } from "firebase-admin/app";
 import { getFirestore } from "firebase-admin/firestore";
-import { PROJECT_ID } from "../helpers/emulators";
+import { PROJECT_ID } from "../../devtools/support/emulators";
 import { QUICK } from "../../bench/lib/context";
 import type { BenchOptions } from "../../bench/lib/context";
 import { instrumentFirestore, measureOps } from "../../bench/lib/counting";

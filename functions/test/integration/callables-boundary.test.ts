@@ -6,9 +6,9 @@ import assert from "node:assert/strict";
 import { readFileSync } from "node:fs";
 import path from "node:path";
 import { FunctionsError } from "firebase/functions";
-import { adminDb } from "../helpers/admin";
+import { adminDb } from "../../devtools/support/admin";
 import { BAD_IDS } from "../helpers/bad-ids";
-import { signedInClient } from "../helpers/clients";
+import { signedInClient } from "../../devtools/support/clients";
 import { befriend, wishInput } from "../helpers/wish-fixtures";
 
 interface Row {

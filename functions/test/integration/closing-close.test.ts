@@ -1,6 +1,6 @@
 import assert from "node:assert/strict";
-import { adminDb } from "../helpers/admin";
-import { anonymousClient, signedInClient } from "../helpers/clients";
+import { adminDb } from "../../devtools/support/admin";
+import { anonymousClient, signedInClient } from "../../devtools/support/clients";
 import { outboxEvent, seedWish } from "../helpers/closing";
 
 async function wish(wishId: string) {

@@ -1,10 +1,10 @@
 import assert from "node:assert/strict";
-import { EARLY_DELIVERY_TOLERANCE_MS, WISH_DEADLINE_QUEUE, deadlineTaskId, runDeadlineTask, sweepExpiredWishes } from "../../src/closing/deadline";
-import { fixedClock } from "../../src/lib/clock";
-import { adminDb } from "../helpers/admin";
+import { EARLY_DELIVERY_TOLERANCE_MS, WISH_DEADLINE_QUEUE, deadlineTaskId, deadlineTaskPayload, runDeadlineTask, sweepExpiredWishes } from "../../src/closing/deadline";
+import { fixedClock } from "../helpers/clock";
+import { adminDb } from "../../devtools/support/admin";
 import { recordingTasks } from "../helpers/tasks";
 import { outboxEvent, seedWish } from "../helpers/closing";
-import { PROJECT_ID, REGION, emulatorAddress } from "../helpers/emulators";
+import { PROJECT_ID, REGION, emulatorAddress } from "../../devtools/support/emulators";
 import { staysAbsent, waitFor } from "../helpers/wait";
 
 const DAY = 24 * 60 * 60 * 1000;
@@ -28,7 +28,7 @@ describe("closing: wish deadlines (Cloud Tasks hops, sweep)", function () {
 
     // Hop 0 was scheduled for t0 + 29 d; it runs then, before the deadline, and enqueues hop 1.
     clock.set(new Date(t0.getTime() + 29 * DAY));
-    assert.equal(await runDeadlineTask(deps, payload(0), clock.now()), "rescheduled");
+    assert.equal(await runDeadlineTask(deps, deadlineTaskPayload.parse(payload(0)), clock.now()), "rescheduled");
     assert.equal(tasks.calls.length, 1);
     assert.equal(tasks.calls[0]?.queue, WISH_DEADLINE_QUEUE);
     assert.deepEqual(tasks.calls[0]?.payload, payload(1));
@@ -36,12 +36,12 @@ describe("closing: wish deadlines (Cloud Tasks hops, sweep)", function () {
     assert.equal(tasks.calls[0]?.options.scheduleTime?.toISOString(), new Date(t0.getTime() + 58 * DAY).toISOString());
 
     clock.set(new Date(t0.getTime() + 58 * DAY));
-    assert.equal(await runDeadlineTask(deps, payload(1), clock.now()), "rescheduled");
+    assert.equal(await runDeadlineTask(deps, deadlineTaskPayload.parse(payload(1)), clock.now()), "rescheduled");
     assert.equal(tasks.calls[1]?.options.scheduleTime?.toISOString(), deadline.toISOString());
     assert.equal(await wishStatus(wishId), "open");
 
     clock.set(deadline);
-    assert.equal(await runDeadlineTask(deps, payload(2), clock.now()), "expired");
+    assert.equal(await runDeadlineTask(deps, deadlineTaskPayload.parse(payload(2)), clock.now()), "expired");
     const wish = await adminDb().collection("wishes").doc(wishId).get();
     assert.equal(wish.get("status"), "expired");
     assert.ok(wish.get("closedAt"));
@@ -50,7 +50,7 @@ describe("closing: wish deadlines (Cloud Tasks hops, sweep)", function () {
     assert.equal(event?.wishId, wishId);
 
     // The same last hop delivered again: nothing more happens.
-    assert.equal(await runDeadlineTask(deps, payload(2), clock.now()), "not-open");
+    assert.equal(await runDeadlineTask(deps, deadlineTaskPayload.parse(payload(2)), clock.now()), "not-open");
     assert.equal(tasks.calls.length, 2);
   });
 
@@ -62,15 +62,15 @@ describe("closing: wish deadlines (Cloud Tasks hops, sweep)", function () {
     const tasks = recordingTasks();
     const deps = { db: adminDb(), clock, tasks };
     const scheduled = new Date(t0.getTime() + EARLY_DELIVERY_TOLERANCE_MS + 60_000);
-    assert.equal(await runDeadlineTask(deps, { wishId, deadline: deadline.toISOString(), hop: 0 }, scheduled), "early-delivery");
+    assert.equal(await runDeadlineTask(deps, { wishId, deadline: deadline, hop: 0 }, scheduled), "early-delivery");
     assert.equal(tasks.calls.length, 0);
 
     const moved = new Date(deadline.getTime() + DAY);
     await adminDb().collection("wishes").doc(wishId).update({ deadline: moved });
     clock.set(deadline);
-    assert.equal(await runDeadlineTask(deps, { wishId, deadline: deadline.toISOString(), hop: 2 }, deadline), "stale");
+    assert.equal(await runDeadlineTask(deps, { wishId, deadline: deadline, hop: 2 }, deadline), "stale");
     assert.equal(await wishStatus(wishId), "open");
-    assert.equal(await runDeadlineTask(deps, { wishId: "no-such-wish", deadline: deadline.toISOString(), hop: 0 }), "missing");
+    assert.equal(await runDeadlineTask(deps, { wishId: "no-such-wish", deadline: deadline, hop: 0 }), "missing");
   });
 
   it("end to end: an open wish whose deadline passes expires through the wishDeadline task chain", async () => {

@@ -1,37 +1,25 @@
 import assert from "node:assert/strict";
 import type { Timestamp } from "firebase-admin/firestore";
-import { StripeClosingProvider } from "../../src/closing/provider";
-import { FINDINGS, RECONCILE_LOOKBACK_MS, RECONCILIATION_DOC, reconcileRefunds, reconcileWithStripe } from "../../src/closing/reconcile";
-import type { ReconcileDeps } from "../../src/closing/reconcile";
+import { StripeClosingProvider } from "../../src/payments/refunds";
+import { FINDINGS, RECONCILE_LOOKBACK_MS, RECONCILIATION_DOC, reconcileRefunds, reconcileWithStripe } from "../../src/settlement/reconcile";
+import type { ReconcileDeps } from "../../src/settlement/reconcile";
+import { reconcileDeps } from "../../src/settlement/settle";
 import { closeWish } from "../../src/closing/close";
-import { settleDonation } from "../../src/closing/refunds";
-import { processPaymentEvent } from "../../src/donations/ledger";
-import { fixedClock } from "../../src/lib/clock";
+import { fixedClock } from "../helpers/clock";
 import type { Clock } from "../../src/lib/clock";
 import type { TaskEnqueuer } from "../../src/lib/tasks";
-import { processPayoutEvent } from "../../src/payouts/payouts";
-import { StripePayoutProvider } from "../../src/payouts/provider";
-import { adminDb } from "../helpers/admin";
+import { StripePayoutProvider } from "../../src/payments/transfers";
+import { adminDb } from "../../devtools/support/admin";
 import { outboxEvent, seedWish } from "../helpers/closing";
-import { functionUrl } from "../helpers/emulators";
-import { fakeStripe } from "../helpers/fakes";
+import { functionUrl } from "../../devtools/support/emulators";
+import { fakeStripe } from "../../devtools/support/fakes";
 import { MoneyWorld, clearMoneyDb } from "../helpers/money";
 import { paidDonation, pendingDonation, testStripe } from "../helpers/payments";
 const noTasks: TaskEnqueuer = { enqueue: () => Promise.resolve("enqueued") };
 
-/** Reconciliation wired as index.ts wires it: repairs go through the webhook's own ledger handler. */
+/** Reconciliation as the deployed reconcileStripe runs it (src/settlement/settle.ts), with the test's clock. */
 function reconDeps(clock: Clock): ReconcileDeps {
-  const apply = (event: Parameters<typeof processPaymentEvent>[1]) => processPaymentEvent({ db: adminDb(), clock }, event);
-  return {
-    db: adminDb(),
-    clock,
-    provider: new StripeClosingProvider(testStripe()),
-    applyPaymentEvent: apply,
-    applyRefundEvent: apply,
-    settleDonation: (donationId) => settleDonation({ db: adminDb(), clock, tasks: noTasks }, donationId),
-    payouts: new StripePayoutProvider(testStripe()),
-    applyTransferEvent: (event) => processPayoutEvent({ db: adminDb(), clock, tasks: noTasks }, event),
-  };
+  return reconcileDeps({ db: adminDb(), clock, tasks: noTasks, provider: new StripeClosingProvider(testStripe()), payouts: new StripePayoutProvider(testStripe()) });
 }
 
 async function countDocs(path: string): Promise<number> {
@@ -120,8 +108,7 @@ describe("closing: reconciliation with Stripe", function () {
     for (const event of world.undelivered()) world.delivered.add(event.id); // its webhooks never arrive
 
     world.clock.advance(10 * 60 * 1000);
-    const apply = (event: Parameters<typeof processPaymentEvent>[1]) => processPaymentEvent(world.ledger, event);
-    const deps = { ...world.ledger, provider: world.closing, applyRefundEvent: apply, settleDonation: (donationId: string) => settleDonation(world.refundDeps, donationId) };
+    const deps = reconcileDeps({ ...world.ledger, tasks: world.tasks, provider: world.closing, payouts: world.payouts });
     const summary = await reconcileRefunds(deps, { now: world.clock.now(), since: new Date(world.clock.now().getTime() - RECONCILE_LOOKBACK_MS) });
     assert.equal(summary.repaired, 1, "the refund's failure is booked");
     const donation = await world.doc(`donations/${paid.donationId}`);

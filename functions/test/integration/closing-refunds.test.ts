@@ -1,10 +1,10 @@
 import assert from "node:assert/strict";
 import { closeWish } from "../../src/closing/close";
 import { refundIdempotencyKey, runRefundTask, settleDonation } from "../../src/closing/refunds";
-import { adminDb } from "../helpers/admin";
-import { signedInClient } from "../helpers/clients";
+import { adminDb } from "../../devtools/support/admin";
+import { signedInClient } from "../../devtools/support/clients";
 import { outboxEvent, seedWish } from "../helpers/closing";
-import { fakeStripe } from "../helpers/fakes";
+import { fakeStripe } from "../../devtools/support/fakes";
 import { MoneyWorld, clearMoneyDb } from "../helpers/money";
 import { LONG_WAIT, deliverNewEvents, paidDonation, resetDeliveries } from "../helpers/payments";
 import { waitFor } from "../helpers/wait";

@@ -5,15 +5,15 @@ import { doc, getDoc } from "firebase/firestore";
 import type { StripeEventObject } from "../../devtools/fakes/stripe";
 import { ABANDONED_AFTER_MS, cancelAbandonedDonations } from "../../src/donations/cancel";
 import type { DonateResult } from "../../src/donations/donate";
-import { fixedClock } from "../../src/lib/clock";
+import { fixedClock } from "../helpers/clock";
 import { StripePaymentProvider, stripeClient } from "../../src/payments/stripe";
-import { adminDb } from "../helpers/admin";
-import { anonymousClient, signedInClient } from "../helpers/clients";
-import type { TestClient } from "../helpers/clients";
+import { adminDb } from "../../devtools/support/admin";
+import { anonymousClient, signedInClient } from "../../devtools/support/clients";
+import type { TestClient } from "../../devtools/support/clients";
 import { seedWish } from "../helpers/donation-fixtures";
-import { functionUrl } from "../helpers/emulators";
+import { functionUrl } from "../../devtools/support/emulators";
 import { expectCode } from "../helpers/errors";
-import { fakeStripe } from "../helpers/fakes";
+import { fakeStripe } from "../../devtools/support/fakes";
 
 const WISH = "wish-bike";
 
@@ -474,7 +474,7 @@ describe("donations (emulators + fake Stripe)", function () {
     const fresh = await dana.call<DonateResult>("donate", { wishId: WISH, amount: 17_000, currency: "CZK" });
     await adminDb().doc(`donations/${fresh.donationId}`).update({ createdAt: new Date(Date.now() + ABANDONED_AFTER_MS) });
 
-    const deps = { db: adminDb(), clock: fixedClock(new Date(Date.now() + ABANDONED_AFTER_MS + 60_000)), provider: new StripePaymentProvider(stripeClient("sk_test_elateme_tests"), "whsec_unused") };
+    const deps = { db: adminDb(), clock: fixedClock(new Date(Date.now() + ABANDONED_AFTER_MS + 60_000)), provider: new StripePaymentProvider(stripeClient("sk_test_elateme_tests")) };
     assert.deepEqual(await cancelAbandonedDonations(deps), { canceled: 2, checked: 3 });
     for (const id of [abandoned.donationId, declined.donationId]) {
       const current = await donation(id);

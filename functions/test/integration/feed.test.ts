@@ -3,14 +3,14 @@
 import assert from "node:assert/strict";
 import { collection, getDocs, limit, orderBy, query } from "firebase/firestore";
 import { addToOutbox } from "../../src/events/outbox";
-import { fixedClock } from "../../src/lib/clock";
+import { fixedClock } from "../helpers/clock";
 import type { Wish } from "../../src/model/wish";
 import { fanOutEvent } from "../../src/feed/worker";
 import { domainEventSchema } from "../../src/events/schema";
 import type { DomainEvent } from "../../src/events/schema";
-import { adminDb } from "../helpers/admin";
-import { signedInClient } from "../helpers/clients";
-import { addComment } from "../helpers/comments";
+import { adminDb } from "../../devtools/support/admin";
+import { signedInClient } from "../../devtools/support/clients";
+import { addComment } from "../../devtools/support/comments";
 import { staysAbsent, waitFor as waitForQuick } from "../helpers/wait";
 import { befriend, feedOf, profile, unfriendBoth, wishInput } from "../helpers/wish-fixtures";
 import { newWishState } from "../../src/model/wish";

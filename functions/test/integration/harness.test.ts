@@ -1,7 +1,7 @@
 import assert from "node:assert/strict";
-import { adminDb } from "../helpers/admin";
-import { signedInClient } from "../helpers/clients";
-import { functionUrl } from "../helpers/emulators";
+import { adminDb } from "../../devtools/support/admin";
+import { signedInClient } from "../../devtools/support/clients";
+import { functionUrl } from "../../devtools/support/emulators";
 import { waitFor } from "../helpers/wait";
 import { doc, getDoc } from "firebase/firestore";
 

@@ -3,14 +3,14 @@
 // SDK, Cloud Tasks and Firestore triggers dispatched by the test. Each failed before the fix (docs/operations.md says
 // what each path does now); the money audit then finds nothing to report.
 import assert from "node:assert/strict";
-import { AUDIT_GRACE_MS, auditMoney, auditWish } from "../../src/closing/audit";
+import { AUDIT_GRACE_MS, auditMoney, auditWish } from "../../src/settlement/audit";
 import { closeWish } from "../../src/closing/close";
-import { retryRefund } from "../../src/closing/ops";
+import { retryRefund } from "../../src/ops/refunds";
 import { runRefundTask } from "../../src/closing/refunds";
 import { PAYOUT_MAX_ATTEMPTS, runPayoutTask } from "../../src/payouts/payouts";
-import { retryPayout } from "../../src/payouts/ops";
-import { transferGroupOf } from "../../src/payouts/provider";
-import { emulatorsRunning } from "../helpers/emulators";
+import { retryPayout } from "../../src/ops/payouts";
+import { transferGroupOf } from "../../src/payments/transfers";
+import { emulatorsRunning } from "../../devtools/support/emulators";
 import { MoneyWorld, clearMoneyDb } from "../helpers/money";
 import type { QueuedTask } from "../helpers/money";
 

@@ -16,24 +16,24 @@
 // ≥ 200 runs in `npm test`; ELATEME_MONEY_RUNS=N runs N (e.g. 2000 for a long hunt), ELATEME_MONEY_SEED replays a seed.
 import assert from "node:assert/strict";
 import fc from "fast-check";
-import { AUDIT_GRACE_MS, auditWish, waitingForTheBank } from "../../src/closing/audit";
+import { AUDIT_GRACE_MS, auditWish, waitingForTheBank } from "../../src/settlement/audit";
 import { closeWish } from "../../src/closing/close";
 import { expireWish } from "../../src/closing/deadline";
-import { retryRefund } from "../../src/closing/ops";
+import { retryRefund } from "../../src/ops/refunds";
 import { PAYOUT_QUEUE, runPayoutTask } from "../../src/payouts/payouts";
 import { REFUND_MAX_ATTEMPTS, REFUND_QUEUE, refundTaskPayload, runRefundTask } from "../../src/closing/refunds";
 import { ABANDONED_AFTER_MS, cancelAbandonedDonations, cancelDonation } from "../../src/donations/cancel";
 import { donate, maxDonation } from "../../src/donations/donate";
 import { zodConverter } from "../../src/lib/converter";
 import { donationSchema } from "../../src/model/donation";
-import { retryPayout } from "../../src/payouts/ops";
+import { retryPayout } from "../../src/ops/payouts";
 import { PAYOUT_MAX_ATTEMPTS, payoutTaskPayload } from "../../src/payouts/payouts";
 import { PaymentProviderError } from "../../src/payments/provider";
-import { transferGroupOf } from "../../src/payouts/provider";
+import { transferGroupOf } from "../../src/payments/transfers";
 import { rateWindowRef } from "../../src/lib/rate-limit";
 import { WITHDRAWN } from "../../devtools/fakes/stripe";
 import type { Obj } from "../../devtools/fakes/stripe-common";
-import { emulatorsRunning } from "../helpers/emulators";
+import { emulatorsRunning } from "../../devtools/support/emulators";
 import { MoneyWorld, clearMoneyDb, moneyDb } from "../helpers/money";
 import type { QueuedTask } from "../helpers/money";
 
@@ -101,7 +101,6 @@ function afterEveryCommand(real: Real): void {
   assert.ok(out <= received, `transferred ${out} for a wish Stripe received ${received} for`);
 }
 
-const auth = (uid: string) => ({ uid, token: { name: uid } }) as unknown as NonNullable<Parameters<typeof donate>[1]["auth"]>;
 
 async function doDonate(model: Model, real: Real, donor: string, amount: number, retry: boolean): Promise<void> {
   const requestId = `req-${real.wishId}-${model.donations.length}`;
@@ -109,14 +108,14 @@ async function doDonate(model: Model, real: Real, donor: string, amount: number,
   const deps = { ...real.world.ledger, provider: real.world.payments };
   let donationId: string;
   try {
-    donationId = (await donate(deps, { auth: auth(donor), data })).donationId;
+    donationId = (await donate(deps, donor, data, donor)).donationId;
   } catch (error) {
     if ((error as { code?: string }).code === "failed-precondition" || (error as { code?: string }).code === "unavailable") return;
     throw error;
   }
   if (retry) {
     try {
-      assert.equal((await donate(deps, { auth: auth(donor), data })).donationId, donationId, "a retried donate answers the same donation");
+      assert.equal((await donate(deps, donor, data, donor)).donationId, donationId, "a retried donate answers the same donation");
     } catch (error) {
       if ((error as { code?: string }).code !== "unavailable") throw error;
     }
@@ -387,7 +386,7 @@ const cancelCommand = fc.nat().map((index) =>
     const donation = donationAt(model, index);
     if (!donation) return;
     try {
-      await cancelDonation({ ...real.world.ledger, provider: real.world.payments }, { auth: auth(donation.donor), data: { donationId: donation.id } });
+      await cancelDonation({ ...real.world.ledger, provider: real.world.payments }, donation.donor, { donationId: donation.id });
     } catch (error) {
       const code = (error as { code?: string }).code;
       if (code !== "failed-precondition" && code !== "unavailable") throw error;

@@ -7,9 +7,9 @@ import type { DomainEvent } from "../../src/events/schema";
 import { systemClock } from "../../src/lib/clock";
 import type { PushMessage, PushTransport } from "../../src/notifications/push";
 import { handleDomainEventMessage } from "../../src/notifications/worker";
-import { adminDb } from "../helpers/admin";
-import { anonymousClient, signedInClient } from "../helpers/clients";
-import type { TestClient } from "../helpers/clients";
+import { adminDb } from "../../devtools/support/admin";
+import { anonymousClient, signedInClient } from "../../devtools/support/clients";
+import type { TestClient } from "../../devtools/support/clients";
 import { expectCode } from "../helpers/errors";
 
 const OWNER = "nora";

@@ -3,10 +3,10 @@
 import assert from "node:assert/strict";
 import { encodeEventId } from "../../src/events/outbox";
 import type { DomainEvent } from "../../src/events/schema";
-import { fixedClock } from "../../src/lib/clock";
+import { fixedClock } from "../helpers/clock";
 import type { PushMessage, PushResult, PushTransport } from "../../src/notifications/push";
 import { PushInProgressError, handleDomainEventMessage } from "../../src/notifications/worker";
-import { adminDb } from "../helpers/admin";
+import { adminDb } from "../../devtools/support/admin";
 
 const NOW = new Date("2026-11-23T10:00:00.000Z");
 

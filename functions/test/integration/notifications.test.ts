@@ -7,9 +7,9 @@ import { newPubSub } from "../../src/events/publisher";
 import { DOMAIN_EVENTS_TOPIC } from "../../src/events/schema";
 import type { DomainEvent } from "../../src/events/schema";
 import type { Wish } from "../../src/model/wish";
-import { adminDb } from "../helpers/admin";
-import { PROJECT_ID } from "../helpers/emulators";
-import { fakeFcm } from "../helpers/fakes";
+import { adminDb } from "../../devtools/support/admin";
+import { PROJECT_ID } from "../../devtools/support/emulators";
+import { fakeFcm } from "../../devtools/support/fakes";
 import { staysAbsent, waitFor } from "../helpers/wait";
 import { newWishState } from "../../src/model/wish";
 

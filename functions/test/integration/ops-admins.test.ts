@@ -7,7 +7,7 @@ import { zodConverter } from "../../src/lib/converter";
 import { AUDIT_LOG, auditEntrySchema } from "../../src/model/closing";
 import type { AuditEntry } from "../../src/model/closing";
 import { setAdminClaim } from "../../src/ops/admins";
-import { adminAuth, adminDb } from "../helpers/admin";
+import { adminAuth, adminDb } from "../../devtools/support/admin";
 
 const run = promisify(execFile);
 const FUNCTIONS_DIR = path.resolve(__dirname, "..", "..");

@@ -1,10 +1,10 @@
 import assert from "node:assert/strict";
 import { closeWish } from "../../src/closing/close";
-import { freezeWish, retryRefund } from "../../src/closing/ops";
+import { freezeWish, retryRefund } from "../../src/ops/refunds";
 import { handleDomainEventMessage } from "../../src/notifications/worker";
 import { OPS_STATUS, WATCHES, refreshOpsStatus } from "../../src/ops/status";
 import type { OpsStatus, WatchName } from "../../src/ops/status";
-import { emulatorsRunning } from "../helpers/emulators";
+import { emulatorsRunning } from "../../devtools/support/emulators";
 import { MoneyWorld, clearMoneyDb } from "../helpers/money";
 
 /** Counts per watch, only those above zero. */

@@ -1,16 +1,16 @@
 import assert from "node:assert/strict";
 import { collection, doc, getDoc, getDocs, query, where } from "firebase/firestore";
 import { runDeadlineTask } from "../../src/closing/deadline";
-import { fixedClock } from "../../src/lib/clock";
-import { StripePayoutProvider, transferGroupOf } from "../../src/payouts/provider";
-import { RECONCILE_GRACE_MS, reconcileTransfers } from "../../src/closing/reconcile";
+import { fixedClock } from "../helpers/clock";
+import { StripePayoutProvider, transferGroupOf } from "../../src/payments/transfers";
+import { RECONCILE_GRACE_MS, reconcileTransfers } from "../../src/settlement/reconcile";
 import type { TransferEvent } from "../../src/payments/provider";
 import { newPayout, payoutLedgerId, processPayoutEvent, runPayoutTask, transferIdempotencyKey } from "../../src/payouts/payouts";
-import { adminDb } from "../helpers/admin";
+import { adminDb } from "../../devtools/support/admin";
 import { recordingTasks } from "../helpers/tasks";
-import { signedInClient } from "../helpers/clients";
+import { signedInClient } from "../../devtools/support/clients";
 import { outboxEvent, seedWish } from "../helpers/closing";
-import { fakeStripe } from "../helpers/fakes";
+import { fakeStripe } from "../../devtools/support/fakes";
 import { LONG_WAIT, deliver, deliverNewEvents, paidDonation, resetDeliveries, testStripe } from "../helpers/payments";
 import { staysAbsent, waitFor } from "../helpers/wait";
 
@@ -98,7 +98,7 @@ describe("payouts: Stripe Connect onboarding and transfers of funded wishes", fu
 
     // The deadline passes: the funded wish does not expire and nobody is refunded.
     const clock = fixedClock(new Date(deadline.getTime() + 1000));
-    assert.equal(await runDeadlineTask({ db: adminDb(), clock, tasks: recordingTasks() }, { wishId, deadline: deadline.toISOString(), hop: 0 }, deadline), "not-open");
+    assert.equal(await runDeadlineTask({ db: adminDb(), clock, tasks: recordingTasks() }, { wishId, deadline: deadline, hop: 0 }, deadline), "not-open");
     assert.equal((await adminDb().collection("wishes").doc(wishId).get()).get("status"), "funded");
     assert.equal(fakeStripe().callsTo("POST", "/v1/refunds").length, 0);
     assert.equal((await adminDb().collection("refundRequests").where("wishId", "==", wishId).get()).size, 0);

@@ -8,9 +8,9 @@ import type { RateLimitedAction } from "../../src/config";
 import { admit } from "../../src/lib/admission";
 import { systemClock } from "../../src/lib/clock";
 import { rateWindowDoc } from "../../src/lib/rate-limit";
-import { adminDb } from "../helpers/admin";
-import { signedInClient } from "../helpers/clients";
-import type { TestClient } from "../helpers/clients";
+import { adminDb } from "../../devtools/support/admin";
+import { signedInClient } from "../../devtools/support/clients";
+import type { TestClient } from "../../devtools/support/clients";
 import { befriend, profile, wishInput } from "../helpers/wish-fixtures";
 
 const MINUTE = 60_000;

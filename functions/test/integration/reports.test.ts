@@ -7,9 +7,9 @@ import { domainEventSchema } from "../../src/events/schema";
 import { fanOutEvent } from "../../src/feed/worker";
 import { systemClock } from "../../src/lib/clock";
 import { MODERATION_CASES, moderationCaseId } from "../../src/model/moderation";
-import { adminDb } from "../helpers/admin";
-import { signedInClient } from "../helpers/clients";
-import { addComment } from "../helpers/comments";
+import { adminDb } from "../../devtools/support/admin";
+import { signedInClient } from "../../devtools/support/clients";
+import { addComment } from "../../devtools/support/comments";
 import { expectCode } from "../helpers/errors";
 import { befriend, feedOf, wishInput } from "../helpers/wish-fixtures";
 

@@ -10,10 +10,10 @@ import { fanOutEvent } from "../../src/feed/worker";
 import { systemClock } from "../../src/lib/clock";
 import { firestoreDirectory, planNotifications } from "../../src/notifications/recipients";
 import { onFriendshipChanged, onGroupChanged } from "../../src/wishes/manage";
-import { adminDb } from "../helpers/admin";
-import { signedInClient } from "../helpers/clients";
-import type { TestClient } from "../helpers/clients";
-import { addComment } from "../helpers/comments";
+import { adminDb } from "../../devtools/support/admin";
+import { signedInClient } from "../../devtools/support/clients";
+import type { TestClient } from "../../devtools/support/clients";
+import { addComment } from "../../devtools/support/comments";
 import { expectCode } from "../helpers/errors";
 import { befriend, feedOf, unfriendBoth, wishInput } from "../helpers/wish-fixtures";
 

@@ -4,9 +4,9 @@ import { doc, getDoc, serverTimestamp, updateDoc } from "firebase/firestore";
 import { domainEventSchema } from "../../src/events/schema";
 import { fanOutEvent } from "../../src/feed/worker";
 import { systemClock } from "../../src/lib/clock";
-import { adminDb } from "../helpers/admin";
-import { anonymousClient, signedInClient } from "../helpers/clients";
-import { addComment } from "../helpers/comments";
+import { adminDb } from "../../devtools/support/admin";
+import { anonymousClient, signedInClient } from "../../devtools/support/clients";
+import { addComment } from "../../devtools/support/comments";
 import { staysAbsent, waitFor as waitForQuick } from "../helpers/wait";
 import { befriend, group, profile, unfriendBoth, wishInput } from "../helpers/wish-fixtures";
 

@@ -26,7 +26,7 @@ import {
   writeBatch,
 } from "firebase/firestore";
 import type { Firestore } from "firebase/firestore";
-import { writeComment } from "../helpers/comments";
+import { writeComment } from "../../devtools/support/comments";
 import { RULES_FILE, rulesEnv } from "../helpers/rules";
 import { newWishState } from "../../src/model/wish";
 

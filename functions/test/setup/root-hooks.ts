@@ -1,9 +1,9 @@
 // Mocha root hooks for the emulator run (`npm test`): every test starts from empty Firestore and Auth.
-import { closeAllClients } from "../helpers/clients";
-import { emulatorsRunning } from "../helpers/emulators";
-import { clearAll, setBackgroundTriggers } from "../helpers/reset";
-import { startFcmFake, startStripeFake, stopFcmFake, stopStripeFake } from "../helpers/fakes";
-import { startGraphFakeForTests, stopGraphFakeForTests } from "../helpers/fakes";
+import { closeAllClients } from "../../devtools/support/clients";
+import { emulatorsRunning } from "../../devtools/support/emulators";
+import { clearAll, setBackgroundTriggers } from "../../devtools/support/reset";
+import { startFcmFake, startStripeFake, stopFcmFake, stopStripeFake } from "../../devtools/support/fakes";
+import { startGraphFakeForTests, stopGraphFakeForTests } from "../../devtools/support/fakes";
 import { saveRulesCoverage } from "../helpers/rules-coverage";
 
 export const mochaHooks = {

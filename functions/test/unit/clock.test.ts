@@ -1,5 +1,5 @@
 import assert from "node:assert/strict";
-import { fixedClock } from "../../src/lib/clock";
+import { fixedClock } from "../helpers/clock";
 
 describe("fixedClock", () => {
   it("moves only when told to", () => {

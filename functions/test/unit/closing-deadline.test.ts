@@ -1,6 +1,20 @@
 import assert from "node:assert/strict";
-import { MAX_HOP_MS, deadlineTaskId, nextHopTime, planHops } from "../../src/closing/deadline";
+import { MAX_HOP_MS, deadlineTaskId, nextHopTime } from "../../src/closing/deadline";
 import { closingActions } from "../../src/closing/trigger";
+
+/**
+ * Every hop time from `now` to `deadline`, assuming each task runs exactly when scheduled: a deadline 75 days out
+ * gives +29 d, +58 d, then the deadline. The chain the deadline task walks, hop by hop (nextHopTime).
+ */
+function planHops(deadline: Date, now: Date): Date[] {
+  const hops: Date[] = [];
+  let at = now;
+  do {
+    at = nextHopTime(deadline, at);
+    hops.push(at);
+  } while (at.getTime() < deadline.getTime());
+  return hops;
+}
 
 const DAY = 24 * 60 * 60 * 1000;
 const t0 = new Date("2026-11-23T09:00:00Z");

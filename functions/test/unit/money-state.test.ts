@@ -4,7 +4,7 @@
 import assert from "node:assert/strict";
 import fc from "fast-check";
 import type Stripe from "stripe";
-import { heldBy, judge, ledgerFigures, waitingForTheBank } from "../../src/closing/audit";
+import { heldBy, judge, ledgerFigures, waitingForTheBank } from "../../src/settlement/audit";
 import { nextRequestChange, refundPlan } from "../../src/closing/refunds";
 import type { RefundPlan } from "../../src/closing/refunds";
 import { applyEvent, displayStatus, ledgerEntriesOf } from "../../src/donations/state";

@@ -92,8 +92,8 @@ describe("ops: alerts as code (ops/monitoring)", () => {
 });
 
 describe("ops: the params and secrets list", () => {
-  it("docs/operations.md lists exactly the params and secrets the code declares", () => {
-    const config = readFileSync(path.join(SRC, "config.ts"), "utf8");
+  it("docs/operations.md lists exactly the params and secrets the code declares (src/api/params.ts)", () => {
+    const config = readFileSync(path.join(SRC, "api", "params.ts"), "utf8");
     const declared = [...config.matchAll(/define(Secret|String|Int|Boolean|List)\("([A-Z0-9_]+)"/g)].map((match) => match[2]).sort();
     const operations = readFileSync(path.join(ROOT, "docs", "operations.md"), "utf8");
     const section = operations.slice(operations.indexOf("## Params and secrets"), operations.indexOf("\n## ", operations.indexOf("## Params and secrets") + 5));

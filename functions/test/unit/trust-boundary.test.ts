@@ -6,8 +6,9 @@ import path from "node:path";
 import { HttpsError } from "firebase-functions/v2/https";
 import type { CallableRequest } from "firebase-functions/v2/https";
 import { RATE_LIMITS } from "../../src/config";
-import { APP_CHECK_OPTIONS, REPLAY_PROTECTED_OPTIONS, appCallable, replayProtectedCallable, requireUnusedAppCheckToken } from "../../src/lib/app-check";
-import { parseInput } from "../../src/lib/errors";
+import { APP_CHECK_OPTIONS, REPLAY_PROTECTED_OPTIONS, appCallable, replayProtectedCallable, requireUnusedAppCheckToken } from "../../src/api/callable";
+import { toHttpsError } from "../../src/api/errors";
+import { DomainError, parseInput } from "../../src/lib/errors";
 import { ID_MAX_CHARS, idSchema, longIdSchema } from "../../src/lib/ids";
 import { countAction, describeWindow, rateLimitError } from "../../src/lib/rate-limit";
 import { z } from "zod";
@@ -21,7 +22,7 @@ describe("trust boundary (pure parts)", () => {
       it(`refuses ${name} with invalid-argument naming the field`, () => {
         assert.throws(
           () => parseInput(input, { wishId: id }),
-          (error: unknown) => error instanceof HttpsError && error.code === "invalid-argument" && /^Field 'wishId': /.test(error.message) && message.test(error.message),
+          (error: unknown) => error instanceof DomainError && error.code === "invalid-argument" && error.field === "wishId" && /^Field 'wishId': /.test(error.message) && message.test(error.message),
         );
       });
     }
@@ -87,11 +88,11 @@ describe("trust boundary (pure parts)", () => {
     });
 
     it("resource-exhausted names the limit and when to retry, in the message and in details", () => {
-      const error = rateLimitError("wishes", at(1800), t0);
+      const error = toHttpsError(rateLimitError("wishes", at(1800), t0));
       assert.equal(error.code, "resource-exhausted");
       assert.match(error.message, /Too many new wishes: at most 10 per hour\. Try again after 2026-11-24T10:30:00\.000Z \(in about 30 minutes\)\./);
       assert.deepEqual(error.details, {
-        reason: "rate-limited",
+        reason: "rate_limited",
         action: "wishes",
         limit: 10,
         windowSeconds: 3600,

@@ -1,12 +1,11 @@
 // createWish / setWishAudience input validation (pure: no emulators).
 import assert from "node:assert/strict";
 import fc from "fast-check";
-import { HttpsError } from "firebase-functions/v2/https";
-import { parseInput } from "../../src/lib/errors";
+import { DomainError, parseInput } from "../../src/lib/errors";
 import { CURRENCIES } from "../../src/model/money";
 import { audienceInputSchema, createWishInput } from "../../src/wishes/input";
-import { chunk, inParallel } from "../../src/feed/store";
-import { parseDomainEvent } from "../../src/feed/worker";
+import { chunk, inParallel } from "../../src/lib/pool";
+import { decodeDomainEvent } from "../../src/events/consume";
 
 const NOW = new Date("2026-11-23T10:00:00Z");
 const DAY = 86_400_000;
@@ -26,7 +25,7 @@ function errorOf(data: unknown): string {
   try {
     parseInput(createWishInput(NOW), data);
   } catch (error) {
-    assert.ok(error instanceof HttpsError);
+    assert.ok(error instanceof DomainError);
     assert.equal(error.code, "invalid-argument");
     return error.message;
   }
@@ -111,15 +110,13 @@ describe("feed helpers", () => {
     assert.deepEqual(seen.sort((a, b) => a - b), Array.from({ length: 50 }, (_, i) => i));
   });
 
-  it("parseDomainEvent skips messages that are not JSON or not domain events", () => {
-    const throwing = {
-      get json(): unknown {
-        throw new Error("not JSON");
-      },
-    };
-    assert.equal(parseDomainEvent(throwing), null);
-    assert.equal(parseDomainEvent({ json: { type: "nope" } }), null);
-    const event = parseDomainEvent({ json: { id: "wish.created:w", type: "wish.created", wishId: "w", ownerId: "o", organizerId: "o", occurredAt: NOW.toISOString() } });
-    assert.equal(event?.type, "wish.created");
+  it("decodeDomainEvent (the one policy of every consumer) names why a message is not JSON or not a domain event", () => {
+    const encode = (text: string) => Buffer.from(text, "utf8").toString("base64");
+    assert.deepEqual(decodeDomainEvent(encode("{nope")), { ok: false, reason: "message data is not JSON", raw: "{nope" });
+    const wrong = decodeDomainEvent(encode(JSON.stringify({ type: "nope" })));
+    assert.equal(wrong.ok, false);
+    assert.match(wrong.ok ? "" : wrong.reason, /^not a domain event: Field '/);
+    const event = decodeDomainEvent(encode(JSON.stringify({ id: "wish.created:w", type: "wish.created", wishId: "w", ownerId: "o", organizerId: "o", occurredAt: NOW.toISOString() })));
+    assert.equal(event.ok && event.event.type, "wish.created");
   });
 });

@@ -1,8 +1,8 @@
 // F2 and account deletion: device registrations, sign out everywhere, deleteAccount (through the callables).
 import assert from "node:assert/strict";
 import { deleteDoc, doc } from "firebase/firestore";
-import { adminAuth, adminDb } from "../../helpers/admin";
-import { fakeGraph } from "../../helpers/fakes";
+import { adminAuth, adminDb } from "../../../devtools/support/admin";
+import { fakeGraph } from "../../../devtools/support/fakes";
 import { appUser, exists, ids, makeFriends, rejectsWith, signUpWithFacebook } from "./helpers";
 
 /** `users/{uid}/private/push` devices map: what the notification worker pushes to. */

@@ -2,9 +2,9 @@
 // fake Graph API (the deployed SDK code path, pointed at the fake inside the emulator).
 import assert from "node:assert/strict";
 import { doc, getDoc, updateDoc } from "firebase/firestore";
-import { adminAuth, adminDb } from "../../helpers/admin";
-import { anonymousClient, signedInClient } from "../../helpers/clients";
-import { fakeGraph } from "../../helpers/fakes";
+import { adminAuth, adminDb } from "../../../devtools/support/admin";
+import { anonymousClient, signedInClient } from "../../../devtools/support/clients";
+import { fakeGraph } from "../../../devtools/support/fakes";
 import { exists, facebookUser, ids, outboxEvents, rejectsWith, signUpWithFacebook } from "./helpers";
 
 interface SyncResult {

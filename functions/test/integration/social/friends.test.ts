@@ -1,8 +1,8 @@
 // F4-F6: in-app friend requests, unfriending and friend groups, driven through the callables as the app drives them.
 import assert from "node:assert/strict";
 import { collection, doc, getDoc, getDocs, query, where } from "firebase/firestore";
-import { adminDb } from "../../helpers/admin";
-import { anonymousClient } from "../../helpers/clients";
+import { adminDb } from "../../../devtools/support/admin";
+import { anonymousClient } from "../../../devtools/support/clients";
 import { appUser, exists, ids, makeFriends, outboxEvents, rejectsWith } from "./helpers";
 
 describe("social: friend requests and unfriending", function () {

@@ -1,33 +1,12 @@
 // Helpers for the social integration tests: users signed in the way the app signs them in, and error assertions.
-import assert from "node:assert/strict";
-import { FacebookAuthProvider, linkWithCredential } from "firebase/auth";
-import { adminDb } from "../../helpers/admin";
-import { signedInClient } from "../../helpers/clients";
-import type { TestClient } from "../../helpers/clients";
-import { fakeGraph } from "../../helpers/fakes";
+import { adminDb } from "../../../devtools/support/admin";
+import { signedInClient } from "../../../devtools/support/clients";
+import type { TestClient } from "../../../devtools/support/clients";
 import type { FakeFacebookUser } from "../../../devtools/fakes/graph";
-
-export interface FacebookTestUser {
-  client: TestClient;
-  /** The user's Facebook access token, issued by the fake Graph API for our app. */
-  token: string;
-  facebookId: string;
-}
-
-/**
- * A Firebase user whose account is linked to Facebook through the Auth emulator (a fake Facebook credential, as the
- * Facebook SDK would hand the app), and who exists on the fake Graph API with a token for our app.
- */
-export async function facebookUser(uid: string, facebook: FakeFacebookUser): Promise<FacebookTestUser> {
-  fakeGraph().addUser(facebook);
-  const token = fakeGraph().issueToken(facebook.id);
-  const client = await signedInClient(uid, {}, undefined, { signedUp: false });
-  const user = client.auth.currentUser;
-  assert.ok(user, "signed in");
-  const name = [facebook.first_name, facebook.last_name].filter(Boolean).join(" ");
-  await linkWithCredential(user, FacebookAuthProvider.credential(JSON.stringify({ sub: facebook.id, name })));
-  return { client, token, facebookId: facebook.id };
-}
+import { facebookUser } from "../../../devtools/support/facebook";
+import type { FacebookTestUser } from "../../../devtools/support/facebook";
+export { facebookUser };
+export type { FacebookTestUser };
 
 /** facebookUser + the app's first syncFacebookProfile call. */
 export async function signUpWithFacebook(uid: string, facebook: FakeFacebookUser): Promise<FacebookTestUser> {

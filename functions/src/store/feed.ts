@@ -1,28 +1,8 @@
 import type { Firestore, Query } from "firebase-admin/firestore";
 import { zodConverter } from "../lib/converter";
+import { BATCH_LIMIT, chunk, inParallel } from "../lib/pool";
 import { FEED, feedCollection, feedItemSchema } from "../model/wish";
 import type { FeedItem } from "../model/wish";
-
-/** Firestore's limit on writes per batch. */
-export const BATCH_LIMIT = 500;
-
-export function chunk<T>(items: readonly T[], size: number): T[][] {
-  const out: T[][] = [];
-  for (let i = 0; i < items.length; i += size) out.push(items.slice(i, i + size));
-  return out;
-}
-
-/** Runs `worker` over `items` with at most `limit` in flight. */
-export async function inParallel<T>(items: readonly T[], limit: number, worker: (item: T) => Promise<void>): Promise<void> {
-  let next = 0;
-  const lanes = Array.from({ length: Math.min(limit, items.length) }, async () => {
-    while (next < items.length) {
-      const item = items[next++] as T;
-      await worker(item);
-    }
-  });
-  await Promise.all(lanes);
-}
 
 export const feedItems = (db: Firestore, uid: string) => db.collection(feedCollection(uid)).withConverter(zodConverter(feedItemSchema));
 

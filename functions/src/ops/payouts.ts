@@ -1,13 +1,12 @@
-import { HttpsError } from "firebase-functions/v2/https";
-import * as logger from "firebase-functions/logger";
+import { DomainError, parseInput } from "../lib/errors";
+import { logger } from "../lib/log";
 import { z } from "zod";
-import { parseInput } from "../lib/errors";
 import { idSchema } from "../lib/ids";
-import { audited, reasonSchema } from "../closing/ops";
-import type { OpsDeps } from "../closing/ops";
+import { audited, reasonSchema } from "../store/audit-log";
+import type { OpsDeps } from "./refunds";
 import { PaymentProviderError } from "../payments/provider";
-import { adoptPendingTransfer, enqueuePayout, payoutRef } from "./payouts";
-import type { PayoutProvider } from "./provider";
+import { adoptPendingTransfer, enqueuePayout, payoutRef } from "../payouts/payouts";
+import type { Transfers } from "../payments/transfers";
 
 export const retryPayoutInput = z.object({ wishId: idSchema, reason: reasonSchema }).strict();
 
@@ -21,26 +20,26 @@ export type RetryPayoutResult = { result: "queued"; round: number } | { result: 
  * very same request under the very same idempotency key — unless Stripe refused that key, in which case a new key is
  * used (nothing can exist under the refused one). A retry can never pay twice.
  */
-export async function retryPayout(deps: OpsDeps & { provider: Pick<PayoutProvider, "transfersOfWish"> }, adminUid: string, data: unknown): Promise<RetryPayoutResult> {
+export async function retryPayout(deps: OpsDeps & { provider: Pick<Transfers, "transfersOfWish"> }, adminUid: string, data: unknown): Promise<RetryPayoutResult> {
   const input = parseInput(retryPayoutInput, data);
   return audited(deps, { action: "retryPayout", actorId: adminUid, target: `payouts/${input.wishId}`, reason: input.reason }, async () => {
     const ref = payoutRef(deps.db, input.wishId);
     const payout = (await ref.get()).data();
-    if (!payout) throw new HttpsError("not-found", "This wish has no payout.");
-    if (payout.status !== "failed") throw new HttpsError("failed-precondition", `The payout is ${payout.status}, not failed; only a failed payout can be retried.`);
+    if (!payout) throw new DomainError("payout_not_found", "This wish has no payout.", { field: "wishId" });
+    if (payout.status !== "failed") throw new DomainError("payout_not_failed", `The payout is ${payout.status}, not failed; only a failed payout can be retried.`, { params: { status: payout.status } });
     let adopted: string | null;
     try {
       adopted = await adoptPendingTransfer(deps, input.wishId);
     } catch (error) {
       if (!(error instanceof PaymentProviderError)) throw error;
       logger.warn("retryPayout: Stripe could not be asked what it already did", { wishId: input.wishId, code: error.providerCode });
-      throw new HttpsError("unavailable", "Stripe cannot be reached to check what it already transferred; nothing was changed. Try again.");
+      throw new DomainError("provider_unavailable", "Stripe cannot be reached to check what it already transferred; nothing was changed. Try again.");
     }
     if (adopted) return { result: "adopted" as const, transferId: adopted };
     const round = await deps.db.runTransaction(async (tx) => {
       const current = (await tx.get(ref)).data();
       if (current?.status !== "failed") {
-        throw new HttpsError("failed-precondition", `The payout is ${current?.status ?? "gone"}, not failed; only a failed payout can be retried.`);
+        throw new DomainError("payout_not_failed", `The payout is ${current?.status ?? "gone"}, not failed; only a failed payout can be retried.`, { params: { status: current?.status ?? "gone" } });
       }
       const next = current.round + 1;
       tx.update(ref, { status: "queued", reason: null, round: next, updatedAt: deps.clock.now() });

@@ -1,7 +1,7 @@
 import type Stripe from "stripe";
 import { z } from "zod";
 import type { DisputeStatus, RefundStatus } from "../model/donation";
-import { callStripe, disputeStatusOf, idOf, refundStatusOf, stripeListSince } from "../payments/stripe";
+import { callStripe, disputeStatusOf, idOf, paymentMetadataOf, refundStatusOf, stripeListSince } from "./stripe";
 
 /**
  * What closing a wish needs from the payment provider: refunds, Connect accounts and transfers, and listings for
@@ -37,10 +37,6 @@ const providerPaymentStatusSchema = z
   .enum(["requires_payment_method", "requires_confirmation", "requires_action", "processing", "requires_capture", "canceled", "succeeded", "other"])
   .catch("other");
 export type ProviderPaymentStatus = z.infer<typeof providerPaymentStatusSchema>;
-
-/** Metadata are free-form strings anyone with dashboard access can edit: a missing or empty value is null. */
-const metadataValue = z.string().min(1).nullable().catch(null);
-const paymentMetadataSchema = z.object({ donationId: metadataValue, wishId: metadataValue, donorId: metadataValue });
 
 /** A payment (Stripe PaymentIntent) as reconciliation sees it. */
 export interface ProviderPayment {
@@ -120,7 +116,7 @@ export function toProviderPayment(intent: Stripe.PaymentIntent): ProviderPayment
     amount: intent.amount,
     amountReceived: intent.amount_received,
     currency: intent.currency.toUpperCase(),
-    ...paymentMetadataSchema.parse(intent.metadata ?? {}),
+    ...paymentMetadataOf(intent.metadata),
     chargeId: idOf(intent.latest_charge),
     cancellationReason: intent.cancellation_reason ?? null,
     createdMs: intent.created * 1000,

@@ -1,16 +1,12 @@
 import type { Firestore } from "firebase-admin/firestore";
-import { HttpsError } from "firebase-functions/v2/https";
-import * as logger from "firebase-functions/logger";
+import { DomainError, parseInput } from "../lib/errors";
 import { z } from "zod";
 import type { Clock } from "../lib/clock";
-import { zodConverter } from "../lib/converter";
-import { parseInput } from "../lib/errors";
 import { idSchema } from "../lib/ids";
 import type { TaskEnqueuer } from "../lib/tasks";
-import { AUDIT_LOG, auditEntrySchema } from "../model/closing";
-import type { AuditEntry } from "../model/closing";
-import { reopenRefund } from "./refunds";
-import { wishRef } from "./wishes";
+import { audited, reasonSchema } from "../store/audit-log";
+import { reopenRefund } from "../closing/refunds";
+import { wishRef } from "../store/wishes";
 
 /**
  * Admin-only ops actions (callables guarded by the `admin: true` custom claim; see docs/operations.md). Every action,
@@ -22,33 +18,8 @@ export interface OpsDeps {
   tasks: TaskEnqueuer;
 }
 
-export const reasonSchema = z.string().trim().min(3, "must say why (at least 3 characters)").max(500, "must be at most 500 characters");
-
 export const retryRefundInput = z.object({ donationId: idSchema, reason: reasonSchema }).strict();
 export const freezeWishInput = z.object({ wishId: idSchema, frozen: z.boolean(), reason: reasonSchema }).strict();
-
-const auditConverter = zodConverter(auditEntrySchema);
-
-async function audit(deps: Pick<OpsDeps, "db" | "clock">, entry: Omit<AuditEntry, "at">): Promise<void> {
-  await deps.db.collection(AUDIT_LOG).withConverter(auditConverter).add({ ...entry, at: deps.clock.now() });
-  logger.info("ops action", { action: entry.action, actorId: entry.actorId, target: entry.target, result: entry.result });
-}
-
-/** Runs `action`, auditing its result or the HttpsError code that refused it. */
-export async function audited<T extends { result: string }>(
-  deps: Pick<OpsDeps, "db" | "clock">,
-  entry: Omit<AuditEntry, "at" | "result">,
-  action: () => Promise<T>,
-): Promise<T> {
-  try {
-    const outcome = await action();
-    await audit(deps, { ...entry, result: outcome.result });
-    return outcome;
-  } catch (error) {
-    if (error instanceof HttpsError) await audit(deps, { ...entry, result: `refused: ${error.code}` });
-    throw error;
-  }
-}
 
 /**
  * `retryRefund({donationId, reason})`: a refund that failed (see `ops/refundFailures/items`) is tried again under a
@@ -62,11 +33,11 @@ export async function retryRefund(deps: OpsDeps, adminUid: string, data: unknown
     const reopened = await reopenRefund(deps, input.donationId);
     switch (reopened.outcome) {
       case "missing":
-        throw new HttpsError("not-found", "No such donation.");
+        throw new DomainError("donation_not_found", "No such donation.", { field: "donationId" });
       case "not-failed":
-        throw new HttpsError("failed-precondition", `The refund is ${reopened.status}, not failed; only a failed refund can be retried.`);
+        throw new DomainError("refund_not_failed", `The refund is ${reopened.status}, not failed; only a failed refund can be retried.`, { params: { status: reopened.status } });
       case "nothing-to-refund":
-        throw new HttpsError("failed-precondition", "Nothing to refund: the donation's wish is not closed or expired, or it holds none of the donor's money.");
+        throw new DomainError("nothing_to_refund", "Nothing to refund: the donation's wish is not closed or expired, or it holds none of the donor's money.");
       case "queued":
         return { result: "queued" as const, generation: reopened.generation };
     }
@@ -85,7 +56,7 @@ export async function freezeWish(deps: OpsDeps, adminUid: string, data: unknown)
     const ref = wishRef(deps.db, input.wishId);
     return deps.db.runTransaction(async (tx) => {
       const wish = (await tx.get(ref)).data();
-      if (!wish) throw new HttpsError("not-found", "No such wish.");
+      if (!wish) throw new DomainError("wish_not_found", "No such wish.", { field: "wishId" });
       const isFrozen = wish.frozenAt != null;
       if (isFrozen === input.frozen) return { result: "unchanged" as const };
       const now = deps.clock.now();

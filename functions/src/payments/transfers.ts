@@ -1,6 +1,6 @@
 import type Stripe from "stripe";
-import type { ProviderAccountState, ProviderTransfer } from "../payments/provider";
-import { callStripe, stripeListSince, toAccountState, toProviderTransfer } from "../payments/stripe";
+import type { ProviderAccountState, ProviderTransfer } from "./provider";
+import { callStripe, stripeListSince, toAccountState, toProviderTransfer } from "./stripe";
 
 /**
  * What payouts need from the payment provider: Connect accounts, onboarding links and transfers. A seam of its own
@@ -17,12 +17,17 @@ export interface TransferInput {
   idempotencyKey: string;
 }
 
-export interface PayoutProvider {
+/** The Connect-accounts port: onboarding (payouts/accounts.ts). */
+export interface ConnectAccounts {
   /** Creates a Connect account for a user. Idempotent per `idempotencyKey` (concurrent first calls). */
   createAccount(input: { uid: string; email: string | null; idempotencyKey: string }): Promise<ProviderAccountState>;
   retrieveAccount(accountId: string): Promise<ProviderAccountState>;
   /** A single-use, short-lived URL of the provider's hosted onboarding. */
   createOnboardingLink(input: { accountId: string; refreshUrl: string; returnUrl: string }): Promise<{ url: string; expiresAtMs: number }>;
+}
+
+/** The transfers port: paying a wish's owner (payouts/payouts.ts) and finding what was paid (reconciliation, audit). */
+export interface Transfers {
   /** Moves `amount` from the platform to the connected account. Idempotent per `idempotencyKey` (24 h at Stripe). */
   transfer(input: TransferInput): Promise<ProviderTransfer>;
   /** Every transfer made for one wish (to adopt a transfer whose result an earlier attempt never stored). */
@@ -30,6 +35,9 @@ export interface PayoutProvider {
   /** Every transfer created at or after `since`, newest first (auto-paginated; for reconciliation). */
   transfersSince(since: Date): AsyncIterable<ProviderTransfer>;
 }
+
+/** Both ports, as one Stripe client implements them. */
+export type PayoutProvider = ConnectAccounts & Transfers;
 
 /** Transfers of a wish share this transfer_group, so Stripe's dashboard and list filter show them together. */
 export const transferGroupOf = (wishId: string) => `wish_${wishId}`;

@@ -1,9 +1,9 @@
-import { HttpsError } from "firebase-functions/v2/https";
-import { DEAD_LETTERS } from "../notifications/model";
-import { handleDomainEventMessage } from "../notifications/worker";
-import type { NotificationDeps } from "../notifications/worker";
+import { DEAD_LETTERS } from "../events/consume";
+import { DomainError } from "../lib/errors";
+import { handleDomainEventMessage } from "./worker";
+import type { NotificationDeps } from "./worker";
 
-/** What a dead letter keeps of its message (src/notifications/worker.ts): longer messages cannot be re-driven whole. */
+/** What a dead letter keeps of its message (src/events/consume.ts): longer messages cannot be re-driven whole. */
 const KEPT_CHARS = 10_000;
 
 /**
@@ -15,16 +15,16 @@ const KEPT_CHARS = 10_000;
 export async function redriveDeadLetter(deps: NotificationDeps, deadLetterId: string): Promise<{ result: "redriven"; outcome: string }> {
   const ref = deps.db.collection(DEAD_LETTERS).doc(deadLetterId);
   const letter = await ref.get();
-  if (!letter.exists) throw new HttpsError("not-found", `No dead letter '${deadLetterId}'.`);
+  if (!letter.exists) throw new DomainError("dead_letter_not_found", `No dead letter '${deadLetterId}'.`, { field: "deadLetterId" });
   const data: unknown = letter.get("data");
   const messageId: unknown = letter.get("messageId");
   if (letter.get("consumer") !== "notifications" || typeof data !== "string" || typeof messageId !== "string") {
-    throw new HttpsError("failed-precondition", "Only the notification worker's dead letters can be re-driven.");
+    throw new DomainError("dead_letter_not_redrivable", "Only the notification worker's dead letters can be re-driven.");
   }
-  if (data.length >= KEPT_CHARS) throw new HttpsError("failed-precondition", `The message was longer than the ${KEPT_CHARS} characters a dead letter keeps; it cannot be re-driven whole.`);
+  if (data.length >= KEPT_CHARS) throw new DomainError("dead_letter_not_redrivable", `The message was longer than the ${KEPT_CHARS} characters a dead letter keeps; it cannot be re-driven whole.`);
   const attributes = (letter.get("attributes") ?? {}) as Record<string, string>;
   const outcome = await handleDomainEventMessage(deps, { messageId, data: Buffer.from(data, "utf8").toString("base64"), attributes });
-  if (outcome.outcome === "dead-lettered") throw new HttpsError("failed-precondition", `Still not a domain event: ${outcome.reason}`);
+  if (outcome.outcome === "dead-lettered") throw new DomainError("dead_letter_still_unreadable", `Still not a domain event: ${outcome.reason}`);
   await ref.delete();
   return { result: "redriven", outcome: outcome.outcome };
 }

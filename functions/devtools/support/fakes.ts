@@ -1,12 +1,12 @@
 // Typed handles on the local fakes that the root hook starts in-process for the test run (see devtools/fakes/).
 // Each domain adds its fake here and starts it in test/setup/root-hooks.ts on the port its ELATEME_FAKE_*_URL names.
-import type { FakeFcm } from "../../devtools/fakes/fcm";
-import { startFakeFcm } from "../../devtools/fakes/fcm";
-import { portOf } from "../../devtools/fakes/http";
-import type { FakeStripe, RunningFakeStripe } from "../../devtools/fakes/stripe";
-import { startFakeStripe } from "../../devtools/fakes/stripe";
-import type { GraphFake } from "../../devtools/fakes/graph";
-import { startGraphFake } from "../../devtools/fakes/graph";
+import type { FakeFcm } from "../fakes/fcm";
+import { startFakeFcm } from "../fakes/fcm";
+import { portOf } from "../fakes/http";
+import type { FakeStripe, RunningFakeStripe } from "../fakes/stripe";
+import { startFakeStripe } from "../fakes/stripe";
+import type { GraphFake } from "../fakes/graph";
+import { startGraphFake } from "../fakes/graph";
 
 // ---- notifications: the fake FCM (the emulated functions push to it through ELATEME_FAKE_FCM_URL) ----
 let fcm: FakeFcm | undefined;

@@ -1,20 +1,21 @@
 import type { Firestore } from "firebase-admin/firestore";
-import * as logger from "firebase-functions/logger";
+import { logger } from "../lib/log";
 import type { Clock } from "../lib/clock";
 import { zodConverter } from "../lib/converter";
 import type { TaskEnqueuer } from "../lib/tasks";
 import { MONEY_AUDIT, MONEY_AUDIT_BREACHES, REFUND_REQUESTS, moneyBreachSchema, refundRequestSchema } from "../model/closing";
 import type { MoneyBreach, MoneyBreachKind, MoneyFigures } from "../model/closing";
-import { DONATIONS, LEDGER, donationSchema, ledgerEntrySchema } from "../model/donation";
+import { LEDGER, ledgerEntrySchema } from "../model/donation";
 import type { Donation, LedgerEntry } from "../model/donation";
 import type { Payout } from "../model/payout";
 import type { Wish } from "../model/wish";
 import { payoutRef, requestPayout } from "../payouts/payouts";
-import type { PayoutProvider } from "../payouts/provider";
-import type { ClosingProvider } from "./provider";
-import { refundPlan, settleDonation, syncPaymentFromProvider } from "./refunds";
-import type { RefundTaskDeps } from "./refunds";
-import { wishRef } from "./wishes";
+import type { Transfers } from "../payments/transfers";
+import type { ClosingProvider } from "../payments/refunds";
+import { refundPlan, settleDonation, syncPaymentFromProvider } from "../closing/refunds";
+import type { RefundTaskDeps } from "../closing/refunds";
+import { wishRef } from "../store/wishes";
+import { refs } from "../store/donations";
 
 /**
  * The money audit (N8): for every wish whose money moved recently, the one invariant of docs/donations.md ("The money
@@ -36,7 +37,7 @@ export interface AuditDeps {
   clock: Clock;
   tasks: TaskEnqueuer;
   provider: Pick<ClosingProvider, "payment" | "refundsOfPayment" | "disputesOfPayment">;
-  payouts: Pick<PayoutProvider, "transfersOfWish">;
+  payouts: Pick<Transfers, "transfersOfWish">;
   /** The donations ledger's handler, to fold what Stripe holds into a donation before repairing it. */
   applyProviderEvent: RefundTaskDeps["applyProviderEvent"];
 }
@@ -49,7 +50,6 @@ export const AUDIT_GRACE_MS = 10 * 60 * 1000;
 export const AUDIT_MAX_WISHES = 300;
 
 const ledgerConverter = zodConverter(ledgerEntrySchema);
-const donationConverter = zodConverter(donationSchema);
 const requestConverter = zodConverter(refundRequestSchema);
 const breachConverter = zodConverter(moneyBreachSchema);
 
@@ -139,7 +139,7 @@ export async function auditWish(deps: AuditDeps, wishId: string, options: { repa
   if (!wish) return null;
   const [entriesSnap, donationsSnap, requestsSnap, payoutSnap] = await Promise.all([
     deps.db.collection(LEDGER).withConverter(ledgerConverter).where("wishId", "==", wishId).get(),
-    deps.db.collection(DONATIONS).withConverter(donationConverter).where("wishId", "==", wishId).get(),
+    refs.donations(deps.db).where("wishId", "==", wishId).get(),
     deps.db.collection(REFUND_REQUESTS).withConverter(requestConverter).where("wishId", "==", wishId).get(),
     payoutRef(deps.db, wishId).get(),
   ]);

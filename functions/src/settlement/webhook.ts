@@ -1,10 +1,10 @@
-import * as logger from "firebase-functions/logger";
+import { logger } from "../lib/log";
 import type { TaskEnqueuer } from "../lib/tasks";
 import { WebhookSignatureError } from "../payments/provider";
-import type { PaymentProvider } from "../payments/provider";
+import type { WebhookVerifier } from "../payments/provider";
 import { processPayoutEvent } from "../payouts/payouts";
-import { processPaymentEvent } from "./ledger";
-import type { LedgerDeps } from "./ledger";
+import { processPaymentEvent } from "../donations/ledger";
+import type { LedgerDeps } from "../donations/ledger";
 
 export interface WebhookRequest {
   method: string;
@@ -25,13 +25,13 @@ export interface WebhookResponse {
  * Provider and database messages stay in the logs; the response names only the outcome.
  */
 export async function handlePaymentWebhook(
-  deps: LedgerDeps & { provider: PaymentProvider; tasks: TaskEnqueuer },
+  deps: LedgerDeps & { webhooks: WebhookVerifier; tasks: TaskEnqueuer },
   request: WebhookRequest,
 ): Promise<WebhookResponse> {
   if (request.method !== "POST") return { status: 405, body: { error: "method not allowed" } };
   let event;
   try {
-    event = deps.provider.parseWebhook(request.rawBody ?? Buffer.alloc(0), request.signature);
+    event = deps.webhooks.parseWebhook(request.rawBody ?? Buffer.alloc(0), request.signature);
   } catch (error) {
     if (error instanceof WebhookSignatureError) {
       logger.warn("payment webhook rejected: bad signature", { reason: error.message });

@@ -4,12 +4,17 @@ import type { CallableRequest } from "firebase-functions/v2/https";
 import { z } from "zod";
 import type { RateLimitedAction } from "../config";
 import { admit } from "../lib/admission";
-import { parseInput, requireAuth } from "../lib/errors";
+import { parseInput } from "../lib/errors";
+import { requireAuth } from "./errors";
 import type { Clock } from "../lib/clock";
-import { deleteAccount } from "./account";
-import { registerDevice, registerDeviceInput, signOutEverywhere, unregisterDevice, unregisterDeviceInput } from "./devices";
-import { syncFacebookInput, syncFacebookProfile } from "./facebook";
-import type { GraphClient } from "./graph-client";
+import { deleteAccount } from "../social/account";
+import { registerDevice, registerDeviceInput, signOutEverywhere, unregisterDevice, unregisterDeviceInput } from "../social/devices";
+import { syncFacebookInput, syncFacebookProfile } from "../social/facebook";
+import type { GraphClient } from "../social/graph-client";
+import { graphBaseUrl, sdkGraphClient } from "../social/graph-client";
+import { isEmulator } from "../lib/env";
+import { socialDeps } from "./deps";
+import { facebookAppId, facebookAppSecret } from "./params";
 import {
   acceptFriendRequest,
   cancelFriendRequest,
@@ -19,13 +24,13 @@ import {
   sendFriendRequest,
   toUserInput,
   unfriend,
-} from "./friends";
-import { createGroup, createGroupInput, deleteGroup, deleteGroupInput, updateGroup, updateGroupInput } from "./groups";
+} from "../social/friends";
+import { createGroup, createGroupInput, deleteGroup, deleteGroupInput, updateGroup, updateGroupInput } from "../social/groups";
 
 /**
  * The social domain's callables (docs/social.md). Each checks auth first, then validates its input (invalid-argument
  * naming the field, before any read), then admits the caller (a completed sign-up, and the action's rate limit:
- * src/lib/admission.ts), then runs the domain operation. index.ts wires them with App Check (src/lib/app-check.ts).
+ * src/lib/admission.ts), then runs the domain operation. index.ts wires them with App Check (src/api/callable.ts).
  * Two callables do not ask for a completed sign-up: syncFacebookProfile (it is the sign-up) and deleteAccount (leaving
  * always works, also for a half-signed-up account and for a retry after a deletion that stopped halfway).
  */
@@ -54,7 +59,7 @@ async function signedUpCall<S extends z.ZodType, T>(
   return run(uid, input);
 }
 
-export const socialCallables = {
+const socialCallables = {
   syncFacebookProfile: (deps: SocialDeps & { graph: GraphClient; appId: string }, request: Request) => {
     const uid = requireAuth(request);
     return syncFacebookProfile(deps, uid, parseInput(syncFacebookInput, request.data));
@@ -77,4 +82,27 @@ export const socialCallables = {
     signedUpCall(deps, request, unregisterDeviceInput, (uid, input) => unregisterDevice(deps, uid, input)),
   signOutEverywhere: (deps: SocialDeps, request: Request) => signedUpCall(deps, request, noInput, (uid) => signOutEverywhere(deps, uid)),
   deleteAccount: (deps: SocialDeps, request: Request) => deleteAccount(deps, requireAuth(request)),
+};
+
+const facebookDeps = () => ({
+  ...socialDeps(),
+  appId: facebookAppId.value(),
+  graph: sdkGraphClient({ appId: facebookAppId.value(), appSecret: facebookAppSecret.value(), baseUrl: graphBaseUrl(isEmulator()) }),
+});
+
+/** The deployed handlers: index.ts declares each as an App Check callable. */
+export const socialApi = {
+  syncFacebookProfile: (request: Request) => socialCallables.syncFacebookProfile(facebookDeps(), request),
+  sendFriendRequest: (request: Request) => socialCallables.sendFriendRequest(socialDeps(), request),
+  acceptFriendRequest: (request: Request) => socialCallables.acceptFriendRequest(socialDeps(), request),
+  declineFriendRequest: (request: Request) => socialCallables.declineFriendRequest(socialDeps(), request),
+  cancelFriendRequest: (request: Request) => socialCallables.cancelFriendRequest(socialDeps(), request),
+  unfriend: (request: Request) => socialCallables.unfriend(socialDeps(), request),
+  createGroup: (request: Request) => socialCallables.createGroup(socialDeps(), request),
+  updateGroup: (request: Request) => socialCallables.updateGroup(socialDeps(), request),
+  deleteGroup: (request: Request) => socialCallables.deleteGroup(socialDeps(), request),
+  registerDevice: (request: Request) => socialCallables.registerDevice(socialDeps(), request),
+  unregisterDevice: (request: Request) => socialCallables.unregisterDevice(socialDeps(), request),
+  signOutEverywhere: (request: Request) => socialCallables.signOutEverywhere(socialDeps(), request),
+  deleteAccount: (request: Request) => socialCallables.deleteAccount(socialDeps(), request),
 };

@@ -1,15 +1,15 @@
 import type { Firestore } from "firebase-admin/firestore";
-import * as logger from "firebase-functions/logger";
+import { logger } from "../lib/log";
 import type { Clock } from "../lib/clock";
-import { zodConverter } from "../lib/converter";
 import { FINDINGS, findingDocId } from "../model/closing";
-import { DONATIONS, donationSchema } from "../model/donation";
+import { DONATIONS } from "../model/donation";
 import type { Donation } from "../model/donation";
 import type { PaymentStatusEvent, RefundEvent, TransferEvent } from "../payments/provider";
 import { payoutRef } from "../payouts/payouts";
-import type { PayoutProvider } from "../payouts/provider";
-import type { ClosingProvider, ProviderPayment, ProviderRefund } from "./provider";
-import { refundReportEvent } from "./refunds";
+import type { Transfers } from "../payments/transfers";
+import type { ClosingProvider, ProviderPayment, ProviderRefund } from "../payments/refunds";
+import { refundReportEvent } from "../closing/refunds";
+import { refs } from "../store/donations";
 
 /**
  * Reconciliation with Stripe (N8), run hourly by `reconcileWithStripe`: one step per kind of provider object, each
@@ -56,7 +56,7 @@ export interface ReconcileDeps {
   /** Brings a donation's refund request in line after its money moved (src/closing/refunds.ts `settleDonation`). */
   settleDonation: (donationId: string) => Promise<unknown>;
   /** Transfers for payouts, and the webhook's payout handler (src/payouts/payouts.ts `processPayoutEvent`). */
-  payouts: Pick<PayoutProvider, "transfersSince">;
+  payouts: Pick<Transfers, "transfersSince">;
   applyTransferEvent: (event: TransferEvent) => Promise<unknown>;
 }
 export type PaymentReconcileDeps = Pick<ReconcileDeps, "db" | "clock" | "provider" | "applyPaymentEvent">;
@@ -99,8 +99,7 @@ export type PaymentsSummary = Pick<ReconcileSummary, "paymentsChecked" | "repair
 export type RefundsSummary = Pick<ReconcileSummary, "refundsChecked" | "repaired" | "findings">;
 export type TransfersSummary = Pick<ReconcileSummary, "transfersChecked" | "repaired" | "findings">;
 
-const donationConverter = zodConverter(donationSchema);
-const donationRef = (db: Firestore, donationId: string) => db.collection(DONATIONS).doc(donationId).withConverter(donationConverter);
+const donationRef = (db: Firestore, donationId: string) => refs.donation(db, donationId);
 
 async function findDonationId(db: Firestore, refund: ProviderRefund): Promise<string | null> {
   if (refund.donationId) return refund.donationId;

@@ -1,0 +1,36 @@
+import type { CallableRequest, Request } from "firebase-functions/v2/https";
+import { cancelAbandonedDonations, cancelDonation as cancelDonationOp } from "../donations/cancel";
+import { donate as donateOp } from "../donations/donate";
+import { reconcileWishCallable } from "../donations/reconcile";
+import { handlePaymentWebhook } from "../settlement/webhook";
+import { adminTaskEnqueuer } from "../lib/tasks";
+import { baseDeps, paymentProvider, webhookVerifier } from "./deps";
+import { requireAdmin, requireAuth } from "./errors";
+import type { HttpResponse } from "./http";
+import { stripeConnectWebhookSecret, stripeWebhookSecret } from "./params";
+
+/** Donations and the Stripe webhook endpoints (docs/donations.md). Only the webhooks hold a signing secret. */
+const paymentDeps = () => ({ ...baseDeps(), provider: paymentProvider() });
+
+export const donate = (request: CallableRequest) => {
+  const uid = requireAuth(request);
+  return donateOp(paymentDeps(), uid, request.data, request.auth?.token.name);
+};
+export const cancelDonation = (request: CallableRequest) => cancelDonationOp(paymentDeps(), requireAuth(request), request.data);
+export const reconcileWishLedger = (request: CallableRequest) => {
+  requireAdmin(request);
+  return reconcileWishCallable(baseDeps(), request.data);
+};
+export async function cancelAbandonedDonationsSweep(): Promise<void> {
+  await cancelAbandonedDonations(paymentDeps());
+}
+
+async function webhook(signingSecret: string, req: Request, res: HttpResponse): Promise<void> {
+  const deps = { ...baseDeps(), tasks: adminTaskEnqueuer, webhooks: webhookVerifier(signingSecret) };
+  const result = await handlePaymentWebhook(deps, { method: req.method, rawBody: req.rawBody, signature: req.get("stripe-signature") });
+  res.status(result.status).json(result.body);
+}
+/** Payment, refund and dispute events (and transfers), signed with the payments endpoint's secret. */
+export const stripeWebhook = (req: Request, res: HttpResponse) => webhook(stripeWebhookSecret.value(), req, res);
+/** Connect events (account.updated), signed with the Connect endpoint's own secret. */
+export const stripeConnectWebhook = (req: Request, res: HttpResponse) => webhook(stripeConnectWebhookSecret.value(), req, res);

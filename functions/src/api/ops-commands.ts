@@ -1,0 +1,69 @@
+import { getAuth } from "firebase-admin/auth";
+import type { Change, DocumentSnapshot, FirestoreAuthEvent } from "firebase-functions/v2/firestore";
+import { z } from "zod";
+import { reconcileWish } from "../donations/reconcile";
+import { parseInput } from "../lib/errors";
+import { idSchema } from "../lib/ids";
+import { resolveReport } from "../moderation/reports";
+import { redriveDeadLetter } from "../notifications/dead-letters";
+import { setAdminClaim } from "../ops/admins";
+import { runOpsCommand } from "../ops/commands";
+import type { ActionHandler, OpsAction } from "../ops/commands";
+import { retryPayout } from "../ops/payouts";
+import { freezeWish, retryRefund } from "../ops/refunds";
+import { refreshOpsStatus } from "../ops/status";
+import { audited, reasonSchema } from "../store/audit-log";
+import { baseDeps, payoutProvider, taskDeps } from "./deps";
+import { notificationDeps } from "./notifications";
+
+/**
+ * The ops actions behind `opsCommands` (docs/operations.md, "Ops commands"): the very functions the admin callables
+ * run, so a command and a callable do exactly the same thing, audited the same way. Each action's fields are those of
+ * its callable; actions without a callable validate theirs here.
+ */
+const reconcileWishInput = z.object({ wishId: idSchema, repair: z.boolean().optional(), reason: reasonSchema }).strict();
+const redriveInput = z.object({ deadLetterId: idSchema, reason: reasonSchema }).strict();
+const adminInput = z
+  .object({ uid: idSchema.optional(), email: z.string().email("must be an email address").optional(), reason: reasonSchema })
+  .strict()
+  .refine((input) => (input.uid === undefined) !== (input.email === undefined), { message: "name the user by exactly one of uid or email", path: ["uid"] });
+
+export function opsActions(): Record<OpsAction, ActionHandler> {
+  const admin = (grant: boolean): ActionHandler => async (actor, input) => {
+    const parsed = parseInput(adminInput, input);
+    return setAdminClaim({ ...baseDeps(), auth: getAuth() }, parsed.uid ?? parsed.email ?? "", grant, actor, parsed.reason);
+  };
+  return {
+    retryRefund: (actor, input) => retryRefund(taskDeps(), actor, input),
+    retryPayout: (actor, input) => retryPayout({ ...taskDeps(), provider: payoutProvider() }, actor, input),
+    freezeWish: (actor, input) => freezeWish(taskDeps(), actor, { ...input, frozen: true }),
+    unfreezeWish: (actor, input) => freezeWish(taskDeps(), actor, { ...input, frozen: false }),
+    resolveReport: (actor, input) => resolveReport(baseDeps(), actor, input),
+    reconcileWish: async (actor, input) => {
+      const parsed = parseInput(reconcileWishInput, input);
+      return audited(baseDeps(), { action: "reconcileWish", actorId: actor, target: `wishes/${parsed.wishId}`, reason: parsed.reason }, async () => {
+        const report = await reconcileWish(baseDeps(), parsed.wishId, { repair: parsed.repair ?? false });
+        return { result: !report.drift ? "in_order" : report.repaired ? "repaired" : "drift", expected: report.expected, actual: report.actual };
+      });
+    },
+    redriveDeadLetter: async (actor, input) => {
+      const parsed = parseInput(redriveInput, input);
+      return audited(baseDeps(), { action: "redriveDeadLetter", actorId: actor, target: `ops/deadLetters/items/${parsed.deadLetterId}`, reason: parsed.reason }, () =>
+        redriveDeadLetter(notificationDeps(), parsed.deadLetterId),
+      );
+    },
+    grantAdmin: admin(true),
+    revokeAdmin: admin(false),
+  };
+}
+
+/** `opsCommands/{commandId}` written (the console): perform the command once and write its outcome back. */
+export async function opsCommandOnWrite(event: FirestoreAuthEvent<Change<DocumentSnapshot> | undefined, { commandId: string }>): Promise<void> {
+  if (!event.data?.after.exists) return;
+  await runOpsCommand({ ...baseDeps(), actions: opsActions() }, event.params.commandId, event.id, { authType: event.authType, authId: event.authId });
+}
+
+/** `ops/status`: what needs a human (docs/operations.md, "The status page"). */
+export async function refreshOpsStatusJob(): Promise<void> {
+  await refreshOpsStatus(baseDeps());
+}

@@ -1,0 +1,32 @@
+import { defineSecret, defineString } from "firebase-functions/params";
+
+/** Shown by the status endpoint; set at deploy time (e.g. the git commit). */
+export const releaseVersion = defineString("RELEASE_VERSION", {
+  default: "dev",
+  description: "Release identifier reported by the status endpoint (e.g. a git commit hash).",
+});
+
+/** Identity and social graph (docs/social.md): our Facebook app, whose tokens syncFacebookProfile accepts. */
+export const facebookAppId = defineString("FACEBOOK_APP_ID", {
+  description: "Facebook app id; debug_token must report it as the token's app_id.",
+});
+/** Facebook app secret: the app access token for debug_token and the appsecret_proof of user-token calls. */
+export const facebookAppSecret = defineSecret("FACEBOOK_APP_SECRET");
+
+/** Donations and payments (docs/donations.md): Stripe's secret API key and the webhook endpoint's signing secret. */
+export const stripeSecretKey = defineSecret("STRIPE_SECRET_KEY");
+export const stripeWebhookSecret = defineSecret("STRIPE_WEBHOOK_SECRET");
+
+/**
+ * Payouts (docs/operations.md): Connect account events (account.updated) reach a Connect webhook endpoint, which
+ * Stripe signs with its own secret; the app's pages Stripe's hosted onboarding returns to.
+ */
+export const stripeConnectWebhookSecret = defineSecret("STRIPE_CONNECT_WEBHOOK_SECRET");
+export const payoutOnboardingReturnUrl = defineString("PAYOUT_ONBOARDING_RETURN_URL", {
+  default: "https://elateme.app/payouts/done",
+  description: "Where Stripe's hosted onboarding sends the owner when they finish (an app link).",
+});
+export const payoutOnboardingRefreshUrl = defineString("PAYOUT_ONBOARDING_REFRESH_URL", {
+  default: "https://elateme.app/payouts/retry",
+  description: "Where Stripe sends the owner when an onboarding link expired; the app asks for a new link.",
+});

@@ -1,0 +1,96 @@
+// The deployed exports themselves (src/index.ts), driven offline with firebase-functions-test's wrap(): each test
+// enters through the trigger as Cloud Functions would call it (App Check wrapper, auth, input, the api handler, the
+// composition of settlement), against the Firestore emulator and the fake Stripe. Cheap: no Functions-emulator round
+// trip, one or two documents per test. Trigger chains end to end stay in the feature tests.
+import assert from "node:assert/strict";
+import functionsTest from "firebase-functions-test";
+import type { DocumentSnapshot } from "firebase-admin/firestore";
+import type { CallableRequest } from "firebase-functions/v2/https";
+import { HttpsError } from "firebase-functions/v2/https";
+import * as deployed from "../../src/index";
+import { RECONCILIATION_DOC } from "../../src/settlement/reconcile";
+import { adminDb } from "../../devtools/support/admin";
+import { seedWish } from "../helpers/closing";
+import { PROJECT_ID } from "../../devtools/support/emulators";
+
+const fft = functionsTest({ projectId: PROJECT_ID });
+// The Stripe key the deployed functions read from their secret (the fake Stripe accepts any test key).
+process.env.STRIPE_SECRET_KEY ??= "sk_test_elateme_tests";
+
+const app = { appId: "1:1:ios:1", token: { app_id: "1:1:ios:1" }, alreadyConsumed: false } as unknown as CallableRequest["app"];
+const call = (auth: string | undefined, data: unknown, withApp = true) =>
+  ({ data, app: withApp ? app : undefined, auth: auth ? { uid: auth, token: { uid: auth } } : undefined, rawRequest: {} }) as unknown as CallableRequest;
+
+async function rejection(promise: Promise<unknown>): Promise<HttpsError> {
+  try {
+    await promise;
+  } catch (error) {
+    assert.ok(error instanceof HttpsError, String(error));
+    return error;
+  }
+  return assert.fail("expected the call to be refused");
+}
+
+describe("the deployed exports (firebase-functions-test: offline wrap() for callables and Firestore triggers, run() for tasks and schedules)", () => {
+  after(() => fft.cleanup());
+
+  it("closeWish: App Check, then auth and input refused with the catalogue's reason and field, then the organizer closes", async () => {
+    const closeWish = fft.wrap(deployed.closeWish);
+    assert.equal((await rejection(closeWish(call("olga", { wishId: "w" }, false)))).code, "unauthenticated");
+    const anonymous = await rejection(closeWish(call(undefined, { wishId: "w" })));
+    assert.deepEqual([anonymous.code, anonymous.details], ["unauthenticated", { reason: "sign_in_required" }]);
+    const bad = await rejection(closeWish(call("olga", { wishId: "a/b" })));
+    assert.equal(bad.code, "invalid-argument");
+    assert.deepEqual(bad.details, { reason: "invalid_input", field: "wishId" });
+
+    await adminDb().doc("users/olga").set({ displayName: "Olga" });
+    const wishId = await seedWish({ ownerId: "olga", organizerId: "olga", viewerIds: ["olga"] });
+    await closeWish(call("olga", { wishId }));
+    assert.equal((await adminDb().doc(`wishes/${wishId}`).get()).get("status"), "closed");
+    const again = await rejection(closeWish(call("olga", { wishId })));
+    assert.deepEqual([again.code, (again.details as { reason: string }).reason], ["failed-precondition", "wish_not_open"]);
+  });
+
+  it("retryRefund: admins only (admin_only), and the refusal is the same HttpsError a client sees", async () => {
+    const refused = await rejection(fft.wrap(deployed.retryRefund)(call("dana", { donationId: "d1", reason: "dispute won" })));
+    assert.deepEqual([refused.code, refused.message, refused.details], ["permission-denied", "Admins only.", { reason: "admin_only" }]);
+  });
+
+  it("wishAudienceOnFriendChange: an update of an existing friendship changes no access (the api's filter)", async () => {
+    await adminDb().doc("users/olga").set({ displayName: "Olga" });
+    const wishId = await seedWish({ ownerId: "olga", organizerId: "olga", viewerIds: ["olga", "stale-viewer"], audience: { kind: "friends", groupIds: [], userIds: [] } });
+    const friend = (since: string): DocumentSnapshot => fft.firestore.makeDocumentSnapshot({ friendId: "gus", source: "app", since }, "users/olga/friends/gus") as DocumentSnapshot;
+    await fft.wrap(deployed.wishAudienceOnFriendChange)({ data: fft.makeChange(friend("a"), friend("b")), params: { uid: "olga", friendId: "gus" } });
+    assert.deepEqual((await adminDb().doc(`wishes/${wishId}`).get()).get("viewerIds"), ["olga", "stale-viewer"], "nothing recomputed");
+    // A friendship that ended does recompute: the wish's audience is read again from olga's friends (none).
+    const gone = fft.firestore.makeDocumentSnapshot({}, "users/olga/friends/gus") as DocumentSnapshot;
+    await fft.wrap(deployed.wishAudienceOnFriendChange)({ data: fft.makeChange(friend("a"), gone), params: { uid: "olga", friendId: "gus" } });
+    assert.deepEqual((await adminDb().doc(`wishes/${wishId}`).get()).get("viewerIds"), ["olga"]);
+  });
+
+  it("payoutAccountOnWrite: only the edge to transfersActive releases held payouts", async () => {
+    await adminDb().doc("payouts/w-held").set({ ownerId: "olga", status: "pending_onboarding" });
+    const account = (transfersActive: boolean): DocumentSnapshot => fft.firestore.makeDocumentSnapshot({ transfersActive }, "payoutAccounts/olga") as DocumentSnapshot;
+    for (const [before, after] of [
+      [true, true],
+      [false, false],
+      [true, false],
+    ] as const) {
+      await fft.wrap(deployed.payoutAccountOnWrite)({ data: fft.makeChange(account(before), account(after)), params: { uid: "olga" } });
+    }
+    assert.equal((await adminDb().doc("payouts/w-held").get()).get("status"), "pending_onboarding");
+  });
+
+  it("refundDonation (task): a task for a donation that is gone is acknowledged without a Stripe call", async () => {
+    await deployed.refundDonation.run({ data: { donationId: "gone", generation: 0 }, retryCount: 0 } as unknown as Parameters<typeof deployed.refundDonation.run>[0]);
+    assert.equal((await adminDb().collection("refundRequests").count().get()).data().count, 0);
+  });
+
+  it("reconcileStripe (schedule): runs the settlement composition and records its summary", async () => {
+    // wrap() has no schedule or task-queue form: the export's own run() is what Cloud Scheduler invokes.
+    await deployed.reconcileStripe.run({ scheduleTime: new Date().toISOString() });
+    const summary = (await adminDb().doc(RECONCILIATION_DOC).get()).data();
+    assert.ok(summary, "the run is recorded");
+    assert.equal(typeof summary.paymentsChecked, "number");
+  });
+});
