@@ -48,7 +48,7 @@ function page(res: ServerResponse, status: number, title: string, body: string):
 }
 
 function button(outcome: PageOutcome, label: string): string {
-  return `<button type="submit" name="outcome" value="${outcome}" id="${outcome}">${escape(label)}</button>`;
+  return `<button type="submit" name="outcome" value="${outcome}" id="outcome-${outcome}">${escape(label)}</button>`;
 }
 
 function form(action: string, buttons: string): string {

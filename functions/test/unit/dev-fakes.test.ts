@@ -84,7 +84,7 @@ describe("dev fakes: the fake Stripe's payment page", () => {
     const page = await fetch(`${fake.url}/pay/${secret}`);
     assert.equal(page.status, 200);
     const html = await page.text();
-    for (const button of ["succeed", "card_declined", "insufficient_funds", "expired_card", "3ds", "abandon"]) assert.match(html, new RegExp(`id="${button}"`));
+    for (const button of ["succeed", "card_declined", "insufficient_funds", "expired_card", "3ds", "abandon"]) assert.match(html, new RegExp(`id="outcome-${button}"`));
     assert.match(html, /250\.00 CZK/);
     assert.equal((await fetch(`${fake.url}/pay/${id}_secret_wrong`)).status, 404);
     const dev = (await (await fetch(`${fake.url}/_fake/payment_intents/${id}/page`)).json()) as { url: string };
