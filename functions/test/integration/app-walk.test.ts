@@ -135,7 +135,9 @@ describe("app walk: brand-new people, payment page in Chromium, pushes read back
       LONG_WAIT,
     );
     assert.equal(await read(frank, donationPath, "refundedAmount"), 120_000);
+    // His contribution: nothing left, one payment that succeeded (refunds do not decrement the count, docs/donations.md).
     assert.equal(await read(frank, `users/${frank.uid}/contributions/${wishId}`, "amount"), 0);
+    assert.equal(await read(frank, `users/${frank.uid}/contributions/${wishId}`, "donationCount"), 1);
     const refunded = await pushOfType(frankPushToken, "refund.processed");
     assert.equal(refunded.message.data.wishId, wishId);
   });
