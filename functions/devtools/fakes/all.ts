@@ -39,7 +39,7 @@ export async function startAllFakes(env: NodeJS.ProcessEnv): Promise<(RunningSer
 }
 
 /** The device registration (`users/{uid}/devices/{deviceId}`) holding an FCM token, read from the Firestore emulator. */
-async function deviceOfToken(firestoreUrl: string, token: string): Promise<{ uid: string; deviceId: string } | null> {
+export async function deviceOfToken(firestoreUrl: string, token: string): Promise<{ uid: string; deviceId: string } | null> {
   const response = await fetch(`${firestoreUrl}/v1/projects/demo-elateme/databases/(default)/documents:runQuery`, {
     method: "POST",
     headers: { "content-type": "application/json", authorization: "Bearer owner" },
