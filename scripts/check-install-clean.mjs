@@ -19,9 +19,14 @@ try {
     const target = path.join(scratch, dir);
     mkdirSync(target, { recursive: true });
     for (const file of FILES) if (existsSync(path.join(ROOT, dir, file))) copyFileSync(path.join(ROOT, dir, file), path.join(target, file));
-    const out = spawnSync("npm", ["install", "--package-lock-only", "--ignore-scripts", "--no-audit", "--no-fund"], { cwd: target, encoding: "utf8" });
+    // --offline: a lock file that satisfies package.json resolves without the registry (works offline, no network in
+    // npm test); one that does not makes npm ask for metadata and fail, which is the same finding.
+    const out = spawnSync("npm", ["install", "--package-lock-only", "--ignore-scripts", "--no-audit", "--no-fund", "--offline"], { cwd: target, encoding: "utf8" });
     if (out.status !== 0) {
-      process.stderr.write(`[install-check] npm install --package-lock-only failed in ${dir}:\n${out.stderr}\n`);
+      process.stderr.write(
+        `[install-check] npm install --package-lock-only --offline failed in ${dir}: its package-lock.json does not satisfy its package.json.\n` +
+          `Run \`npm install\` and commit the lock files it writes.\n${out.stderr}\n`,
+      );
       process.exit(1);
     }
     for (const file of ["package.json", "package-lock.json"]) {
