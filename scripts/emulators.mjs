@@ -15,9 +15,14 @@
 //   ELATEME_PORT_OFFSET   shift every emulator port by N (run two suites side by side)
 //   ELATEME_NO_DOWNLOAD=1 never try firebase-tools' download (used by the set-up script's own tests)
 //   ELATEME_JVM_ROOTS     ':'-separated directories holding JDKs (default /usr/lib/jvm and friends)
-//   ELATEME_DEBIAN_FIRESTORE_JAR, ELATEME_DEBIAN_PUBSUB_LAUNCHER, ELATEME_FIREBASE_CACHE   override lookup paths
+//   ELATEME_HOST=0.0.0.0  bind every emulator and fake to this address instead of 127.0.0.1 (opt-in: a phone on
+//                         the LAN; docs/client-setup.md). Anyone on the network can then reach the suite.
+//   ELATEME_DEBIAN_FIRESTORE_JAR, ELATEME_DEBIAN_PUBSUB_LAUNCHER   override lookup paths
+//   ELATEME_FIREBASE_CACHE  firebase-tools' emulator cache (handed to it as FIREBASE_EMULATORS_PATH; default
+//                         $FIREBASE_EMULATORS_PATH or ~/.cache/firebase/emulators)
 import { spawn, spawnSync } from "node:child_process";
 import { existsSync, mkdirSync, readdirSync, readFileSync, writeFileSync, statSync } from "node:fs";
+import { isIP } from "node:net";
 import os from "node:os";
 import path from "node:path";
 import { fileURLToPath } from "node:url";
@@ -76,7 +81,19 @@ export function findJava(env = process.env) {
 }
 
 function firebaseCacheDir(env) {
-  return env.ELATEME_FIREBASE_CACHE ?? path.join(os.homedir(), ".cache", "firebase", "emulators");
+  return env.ELATEME_FIREBASE_CACHE || env.FIREBASE_EMULATORS_PATH || path.join(os.homedir(), ".cache", "firebase", "emulators");
+}
+
+/**
+ * The Emulator UI's server exactly where firebase-tools looks for it: `UI_EMULATOR_BINARY_PATH`, else
+ * `<cache>/ui-v<the UI version this firebase-tools pins>/server/server.mjs`. Another version's folder or a lone zip does
+ * not count (firebase-tools would try to download its own version, which fails offline). Null when absent.
+ */
+export function emulatorUiBinary(env) {
+  if (env.UI_EMULATOR_BINARY_PATH) return existsSync(env.UI_EMULATOR_BINARY_PATH) ? env.UI_EMULATOR_BINARY_PATH : null;
+  const info = JSON.parse(readFileSync(path.join(ROOT, "node_modules", "firebase-tools", "lib", "emulator", "downloadableEmulatorInfo.json"), "utf8"));
+  const binary = path.join(firebaseCacheDir(env), info.ui.main.binaryPathRelativeToCacheDir);
+  return existsSync(binary) ? binary : null;
 }
 
 function cached(env, prefix) {
@@ -189,6 +206,8 @@ export function resolveEmulatorEnv(env = { ...process.env }) {
   resolved.PATH = `${path.join(ROOT, "node_modules", ".bin")}${path.delimiter}${resolved.PATH}`;
   // google-gax probes the GCE metadata server; there is none here.
   resolved.METADATA_SERVER_DETECTION ??= "none";
+  // firebase-tools' own cache of downloaded emulators (and the UI) is where we looked.
+  resolved.FIREBASE_EMULATORS_PATH = firebaseCacheDir(env);
   return { env: resolved, found };
 }
 
@@ -222,8 +241,10 @@ const FETCH_BAD_PORTS = new Set([
 function localConfig(env, { ui }) {
   const offset = Number.parseInt(env.ELATEME_PORT_OFFSET ?? "0", 10) || 0;
   const config = JSON.parse(readFileSync(path.join(ROOT, "firebase.json"), "utf8"));
+  const host = bindHost(env);
   for (const [name, emulator] of Object.entries(config.emulators)) {
     if (typeof emulator !== "object") continue;
+    if (emulator.host) emulator.host = host;
     for (const key of ["port", "websocketPort"]) {
       if (!emulator[key]) continue;
       emulator[key] += offset;
@@ -247,9 +268,17 @@ function writeLocalConfig(env, { ui }) {
   return file;
 }
 
+/** Where the emulators and fakes listen: 127.0.0.1 unless ELATEME_HOST opts in to another address (e.g. 0.0.0.0). */
+export function bindHost(env) {
+  const host = (env.ELATEME_HOST ?? "").trim();
+  if (!host) return "127.0.0.1";
+  if (!isIP(host)) fail([`ELATEME_HOST=${host} is not an IP address: use 0.0.0.0 (every interface) or one of this machine's addresses.`]);
+  return host;
+}
+
 function uiAvailable(env) {
-  if (cached(env, "ui-v")) return true;
-  return tryDownload(env, "ui") && cached(env, "ui-v") !== null;
+  if (emulatorUiBinary(env)) return true;
+  return tryDownload(env, "ui") && emulatorUiBinary(env) !== null;
 }
 
 function run(mode, command) {
@@ -259,6 +288,9 @@ function run(mode, command) {
   if (mode === "check") {
     localConfig(env, { ui: false });
     for (const [name, where] of Object.entries(found)) process.stdout.write(`${name}: ${where}\n`);
+    process.stdout.write(`ui: ${emulatorUiBinary(env) ?? "not installed"}\n`);
+    process.stdout.write(`emulator cache (FIREBASE_EMULATORS_PATH): ${env.FIREBASE_EMULATORS_PATH}\n`);
+    process.stdout.write(`listening on: ${bindHost(env)}\n`);
     return Promise.resolve(0);
   }
   const ui = mode === "start" && uiAvailable(env);
@@ -269,14 +301,16 @@ function run(mode, command) {
     args.push("emulators:start", "--only", ui ? `${EMULATORS},ui` : EMULATORS, "--import", "emulator-data");
     process.stdout.write(
       `[emulators] Java emulators: firestore=${found.firestore}; pubsub=${found.pubsub}; ${found.java}\n` +
-        `[emulators] Emulator UI ${ui ? "on" : "off (not installed and not downloadable here)"}\n`,
+        `[emulators] Emulator UI ${ui ? "on" : "off (not installed and not downloadable here)"}\n` +
+        `[emulators] fake Stripe: ${env.ELATEME_FAKE_STRIPE_URL} (payment page: /pay/<client secret>), fake Facebook Graph: ${env.ELATEME_FAKE_GRAPH_URL} (tokens fake-fb:<id>:<name>), fake FCM: ${env.ELATEME_FAKE_FCM_URL} (GET /messages?token=<token>)\n` +
+        (bindHost(env) === "127.0.0.1" ? "" : `[emulators] listening on ${bindHost(env)}: reachable from other machines on the network\n`),
     );
   } else {
     if (!command) fail(["usage: node scripts/emulators.mjs exec \"<command>\""]);
     args.push("emulators:exec", "--only", EMULATORS, command);
   }
   // `npm start` also runs our fakes of Stripe, Facebook Graph and FCM; tests start them in-process instead.
-  const fakes =
+  const fakeServices =
     mode === "start"
       ? spawn(projectNode(), [path.join(ROOT, "functions", "node_modules", "tsx", "dist", "cli.mjs"), "devtools/fake-services.ts"], {
           cwd: path.join(ROOT, "functions"),
@@ -289,12 +323,12 @@ function run(mode, command) {
   for (const signal of ["SIGINT", "SIGTERM"]) {
     process.on(signal, () => {
       child.kill(signal);
-      fakes?.kill(signal);
+      fakeServices?.kill(signal);
     });
   }
   return new Promise((resolve) =>
     child.on("exit", (code, signal) => {
-      fakes?.kill("SIGTERM");
+      fakeServices?.kill("SIGTERM");
       resolve(code ?? (signal ? 1 : 0));
     }),
   );

@@ -11,27 +11,49 @@ import path from "node:path";
  * Starts every local fake on the port its ELATEME_FAKE_*_URL names. Each domain registers its fake here.
  * Returns the running servers (for `npm start`); tests keep typed handles through devtools/support/fakes.ts.
  */
-export async function startAllFakes(env: NodeJS.ProcessEnv): Promise<RunningServer[]> {
-  const running: RunningServer[] = [];
+export async function startAllFakes(env: NodeJS.ProcessEnv): Promise<(RunningServer & { label: string })[]> {
+  const running: (RunningServer & { label: string })[] = [];
+  const offset = Number.parseInt(env.ELATEME_PORT_OFFSET ?? "0", 10) || 0;
   // identity and social graph: the fake Facebook Graph API, seeded with the demo accounts of docs/social.md.
   const graph = await startGraphFake(portOf(env.ELATEME_FAKE_GRAPH_URL, 12112));
   seedDemoGraph(graph);
-  running.push(graph);
+  running.push({ ...graph, label: "fake Facebook Graph" });
   // notifications: the fake FCM v1 send API; every push it receives is printed to the `npm start` log.
-  running.push(await startFakeFcm(portOf(env.ELATEME_FAKE_FCM_URL, 12113), { log: (line) => console.log(line) }));
+  const fcm = await startFakeFcm(portOf(env.ELATEME_FAKE_FCM_URL, 12113), {
+    log: (line) => console.log(line),
+    deviceOf: (token) => deviceOfToken(`http://127.0.0.1:${8080 + offset}`, token),
+  });
+  running.push({ ...fcm, label: "fake FCM" });
   // donations and payments: the fake Stripe API (functions/devtools/send-webhook.ts plays a payment's webhook).
   const stripe = await startFakeStripe(env);
   // The seeded demo's payments (emulator-data/fake-stripe.json, written by devtools/seed.ts).
   const snapshot = path.resolve(__dirname, "..", "..", "..", "emulator-data", "fake-stripe.json");
   if (existsSync(snapshot)) stripe.stripe.restore(JSON.parse(readFileSync(snapshot, "utf8")) as Parameters<FakeStripe["restore"]>[0]);
-  running.push(stripe);
+  running.push({ ...stripe, label: "fake Stripe" });
   // Like a Stripe account with an account webhook endpoint and a Connect one: every event the fake emits (a refund, a
   // transfer) reaches stripeWebhook; Connect events (account.updated after onboarding) reach stripeConnectWebhook.
-  const functionsPort = 5001 + (Number.parseInt(env.ELATEME_PORT_OFFSET ?? "0", 10) || 0);
+  const functionsPort = 5001 + offset;
   const functionsBase = `http://127.0.0.1:${functionsPort}/demo-elateme/europe-west1`;
   deliverEventsContinuously(stripe.stripe, `${functionsBase}/stripeWebhook`, `${functionsBase}/stripeConnectWebhook`);
-  void env;
-  return Promise.resolve(running);
+  return running;
+}
+
+/** The device registration (`users/{uid}/devices/{deviceId}`) holding an FCM token, read from the Firestore emulator. */
+export async function deviceOfToken(firestoreUrl: string, token: string): Promise<{ uid: string; deviceId: string } | null> {
+  const response = await fetch(`${firestoreUrl}/v1/projects/demo-elateme/databases/(default)/documents:runQuery`, {
+    method: "POST",
+    headers: { "content-type": "application/json", authorization: "Bearer owner" },
+    body: JSON.stringify({
+      structuredQuery: {
+        from: [{ collectionId: "devices", allDescendants: true }],
+        where: { fieldFilter: { field: { fieldPath: "token" }, op: "EQUAL", value: { stringValue: token } } },
+        limit: 1,
+      },
+    }),
+  });
+  const rows = (await response.json()) as { document?: { name: string } }[];
+  const match = /\/users\/([^/]+)\/devices\/([^/]+)$/.exec(rows.find((row) => row.document)?.document?.name ?? "");
+  return match?.[1] && match[2] ? { uid: match[1], deviceId: match[2] } : null;
 }
 
 /** Delivers each new event of the fake Stripe to its webhook URL, polling twice a second (npm start only). */

@@ -2,13 +2,20 @@
 // emulator suite (`npm start` logs every push) and the tests (which inspect what was sent and script token errors).
 // It checks the wire shape the way FCM does where it matters to us: one target, string-only data and APNs headers,
 // and no unknown (e.g. camelCase) field names — FCM rejects those with INVALID_ARGUMENT.
+// Read-back (not an FCM API, docs/notifications.md "Reading pushes locally"): `GET /messages?token=<token>` answers
+// `{token, messages: [{name, deviceId, receivedAt, message}]}`, every message accepted for that token, oldest first,
+// with the full FCM v1 JSON; without `token`, every accepted message.
 import type { IncomingMessage, ServerResponse } from "node:http";
 import { listen, readBody, sendJson } from "./http";
 import type { RunningServer } from "./http";
 
 export interface RecordedPush {
   projectId: string;
+  /** FCM's answer: `projects/{project}/messages/{id}`. */
+  name: string;
   token: string;
+  /** The device registration the token belongs to, when the fake was given a `deviceOf` lookup (npm start). */
+  deviceId: string | null;
   /** The `message` object exactly as received (FCM v1 JSON). */
   message: Record<string, unknown>;
   receivedAt: Date;
@@ -92,7 +99,13 @@ export function validateFcmMessage(message: unknown): string | null {
   return strings("message.data", message.data) ?? strings("message.apns.headers", apns?.headers);
 }
 
-export async function startFakeFcm(port: number, options: { log?: (line: string) => void } = {}): Promise<FakeFcm> {
+export interface FakeFcmOptions {
+  log?: (line: string) => void;
+  /** Which device (and user) a token is registered for, for the log and the read-back (null: unknown). */
+  deviceOf?: (token: string) => Promise<{ uid: string; deviceId: string } | null>;
+}
+
+export async function startFakeFcm(port: number, options: FakeFcmOptions = {}): Promise<FakeFcm> {
   const sent: RecordedPush[] = [];
   const rejected: FakeFcm["rejected"] = [];
   const failures = new Map<string, { failure: FcmFailure; remaining: number }>();
@@ -106,6 +119,18 @@ export async function startFakeFcm(port: number, options: { log?: (line: string)
   };
 
   const server = await listen(port, async (req: IncomingMessage, res: ServerResponse) => {
+    const url = new URL(req.url ?? "/", "http://fake-fcm");
+    if (req.method === "GET" && url.pathname === "/messages") {
+      const token = url.searchParams.get("token");
+      const messages = (token === null ? sent : sent.filter((push) => push.token === token)).map(({ name, deviceId, receivedAt, message }) => ({
+        name,
+        deviceId,
+        receivedAt: receivedAt.toISOString(),
+        message,
+      }));
+      sendJson(res, 200, { token, messages });
+      return;
+    }
     const match = /^\/v1\/projects\/([^/]+)\/messages:send$/.exec(req.url ?? "");
     if (req.method !== "POST" || !match?.[1]) {
       sendJson(res, 404, { error: { code: 404, message: "Not found", status: "NOT_FOUND" } });
@@ -131,13 +156,14 @@ export async function startFakeFcm(port: number, options: { log?: (line: string)
       reject(res, token, scripted.failure);
       return;
     }
-    sent.push({ projectId: match[1], token, message, receivedAt: new Date() });
+    const device = options.deviceOf ? await options.deviceOf(token).catch(() => null) : null;
+    const name = `projects/${match[1]}/messages/0:${Date.now()}%fake${++counter}`;
+    sent.push({ projectId: match[1], name, token, deviceId: device?.deviceId ?? null, message, receivedAt: new Date() });
     const notification = isRecord(message.notification) ? message.notification : {};
     const data = isRecord(message.data) ? message.data : {};
-    options.log?.(
-      `[fake-fcm] push → ${token.slice(0, 12)}… type=${String(data.type)} title="${String(notification.title)}" body="${String(notification.body)}"`,
-    );
-    sendJson(res, 200, { name: `projects/${match[1]}/messages/0:${Date.now()}%fake${++counter}` });
+    const target = device ? `device ${device.deviceId} of ${device.uid}` : `token ${token.slice(0, 12)}…`;
+    options.log?.(`[fake-fcm] push → ${target} type=${String(data.type)} title="${String(notification.title)}" body="${String(notification.body)}" (full JSON: GET /messages?token=…)`);
+    sendJson(res, 200, { name });
   });
 
   return {

@@ -11,6 +11,11 @@ import type { RunningServer } from "./http";
  *   GET /vNN.N/me/friends?limit=…&after=…&access_token=…&appsecret_proof=…   (cursor paging)
  * Tests configure Facebook users, tokens (valid, expired, or issued to another app) and friendships, and can make
  * the next calls to a path fail (HTTP 500) or hang (a timeout).
+ *
+ * People on demand (docs/client-setup.md, "New people"): any token `fake-fb:<id>` or `fake-fb:<id>:<display name>`,
+ * optionally ending in `?friends=<id>,<id>`, is a valid token of our app for the Facebook user `<id>`, who is created
+ * on first use; the listed ids become their (mutual) Facebook friends. `POST /_fake/friendships?ids=<id>,<id>,…` makes
+ * every listed person a friend of every other (a dev call for people who already signed up).
  */
 
 /** The fake app credentials; they equal FACEBOOK_APP_ID in functions/.env.local and the secret in .secret.local. */
@@ -32,6 +37,33 @@ interface TokenRecord {
 }
 
 type Failure = { kind: "error"; status: number } | { kind: "hang" };
+
+/** The prefix of on-demand tokens: `fake-fb:<id>[:<display name>][?friends=<id>,<id>]`. */
+export const ON_DEMAND_TOKEN_PREFIX = "fake-fb:";
+const ON_DEMAND_ID = /^[A-Za-z0-9_.-]{1,64}$/;
+
+export interface OnDemandPerson {
+  user: FakeFacebookUser;
+  /** The token gave a display name (otherwise the name is the id). */
+  named: boolean;
+  friendIds: string[];
+}
+
+/** Parses an on-demand token (see the module comment), or null when `token` is not one. */
+export function parseOnDemandToken(token: string): OnDemandPerson | null {
+  if (!token.startsWith(ON_DEMAND_TOKEN_PREFIX)) return null;
+  const queryAt = token.indexOf("?");
+  const body = token.slice(ON_DEMAND_TOKEN_PREFIX.length, queryAt < 0 ? undefined : queryAt);
+  const query = new URLSearchParams(queryAt < 0 ? "" : token.slice(queryAt + 1));
+  const colon = body.indexOf(":");
+  const id = colon < 0 ? body : body.slice(0, colon);
+  const displayName = colon < 0 ? "" : body.slice(colon + 1).trim();
+  const friendIds = (query.get("friends") ?? "").split(",").map((friend) => friend.trim()).filter(Boolean);
+  if (!ON_DEMAND_ID.test(id) || friendIds.some((friend) => !ON_DEMAND_ID.test(friend) || friend === id)) return null;
+  const [firstName = id, ...rest] = (displayName || id).split(/\s+/);
+  const lastName = rest.join(" ");
+  return { user: { id, first_name: firstName, ...(lastName ? { last_name: lastName } : {}), email: `${id.toLowerCase()}@fake-fb.example` }, named: displayName !== "", friendIds };
+}
 
 export interface GraphFake extends RunningServer {
   addUser(user: FakeFacebookUser): void;
@@ -58,9 +90,45 @@ export async function startGraphFake(port: number, app = LOCAL_FACEBOOK_APP): Pr
   const oauthError = (res: ServerResponse, message: string, subcode?: number) =>
     sendJson(res, 400, { error: { message, type: "OAuthException", code: 190, ...(subcode ? { error_subcode: subcode } : {}), fbtrace_id: "fake" } });
 
+  /** The token's record; an on-demand token (`fake-fb:…`) creates its person (and their friendships) on first use. */
+  function tokenRecord(token: string): TokenRecord | undefined {
+    const known = tokens.get(token);
+    if (known) return known;
+    const person = parseOnDemandToken(token);
+    if (!person) return undefined;
+    const existing = users.has(person.user.id);
+    // A display name in the token wins; a bare `fake-fb:<id>` keeps the name the person already has.
+    if (!existing || person.named) users.set(person.user.id, person.user);
+    for (const friendId of person.friendIds) {
+      if (!users.has(friendId)) users.set(friendId, parseOnDemandToken(`${ON_DEMAND_TOKEN_PREFIX}${friendId}`)?.user ?? { id: friendId });
+      befriend(person.user.id, friendId);
+    }
+    const record = { userId: person.user.id, appId: app.id, expired: false };
+    tokens.set(token, record);
+    return record;
+  }
+
+  function befriend(a: string, b: string): void {
+    if (!friends.has(a)) friends.set(a, new Set());
+    if (!friends.has(b)) friends.set(b, new Set());
+    friends.get(a)?.add(b);
+    friends.get(b)?.add(a);
+  }
+
+  /** Dev call (not a Graph API): `POST /_fake/friendships?ids=a,b,c` befriends every listed person with every other. */
+  function control(req: IncomingMessage, res: ServerResponse, path: string, query: URLSearchParams): void {
+    const ids = (query.get("ids") ?? "").split(",").map((id) => id.trim()).filter(Boolean);
+    if (req.method !== "POST" || path !== "/_fake/friendships" || ids.length < 2 || ids.some((id) => !ON_DEMAND_ID.test(id))) {
+      return sendJson(res, 400, { error: { message: "Fake Graph dev call: POST /_fake/friendships?ids=<id>,<id>[,…] (ids of [A-Za-z0-9_.-])" } });
+    }
+    for (const id of ids) if (!users.has(id)) users.set(id, parseOnDemandToken(`${ON_DEMAND_TOKEN_PREFIX}${id}`)?.user ?? { id });
+    ids.forEach((a, index) => ids.slice(index + 1).forEach((b) => befriend(a, b)));
+    sendJson(res, 200, { friendships: ids.flatMap((a, index) => ids.slice(index + 1).map((b) => [a, b])) });
+  }
+
   function userForToken(res: ServerResponse, query: URLSearchParams): FakeFacebookUser | undefined {
     const token = query.get("access_token") ?? "";
-    const record = tokens.get(token);
+    const record = tokenRecord(token);
     if (!record || record.appId !== app.id) {
       oauthError(res, "Invalid OAuth access token - Cannot parse access token");
       return undefined;
@@ -93,12 +161,13 @@ export async function startGraphFake(port: number, app = LOCAL_FACEBOOK_APP): Pr
       sendJson(res, pending.failure.status, { error: { message: "An unexpected error has occurred.", type: "OAuthException", code: 2, is_transient: true } });
       return;
     }
-    if (req.method !== "GET") return sendJson(res, 405, { error: { message: "Only GET is faked", code: 100 } });
     const query = url.searchParams;
+    if (path.startsWith("/_fake/")) return control(req, res, path, query);
+    if (req.method !== "GET") return sendJson(res, 405, { error: { message: "Only GET is faked", code: 100 } });
 
     if (path === "/debug_token") {
       if (query.get("access_token") !== `${app.id}|${app.secret}`) return oauthError(res, "Invalid OAuth access token signature.");
-      const record = tokens.get(query.get("input_token") ?? "");
+      const record = tokenRecord(query.get("input_token") ?? "");
       if (!record) {
         return sendJson(res, 200, { data: { is_valid: false, error: { code: 190, message: "Invalid OAuth access token." }, scopes: [] } });
       }
@@ -168,12 +237,7 @@ export async function startGraphFake(port: number, app = LOCAL_FACEBOOK_APP): Pr
       tokens.set(token, { userId, appId: options.appId ?? app.id, expired: options.expired ?? false });
       return token;
     },
-    befriend(a, b) {
-      if (!friends.has(a)) friends.set(a, new Set());
-      if (!friends.has(b)) friends.set(b, new Set());
-      friends.get(a)?.add(b);
-      friends.get(b)?.add(a);
-    },
+    befriend,
     failNext(suffix, failure, times = 1) {
       failures.push({ suffix, failure, remaining: times });
     },

@@ -34,7 +34,8 @@ export async function listen(
   });
   await new Promise<void>((resolve, reject) => {
     server.once("error", reject);
-    server.listen(port, "127.0.0.1", () => resolve());
+    // ELATEME_HOST (scripts/emulators.mjs) opts in to listening beyond this machine, e.g. for a phone on the LAN.
+    server.listen(port, process.env.ELATEME_HOST || "127.0.0.1", () => resolve());
   });
   const address = server.address();
   const boundPort = typeof address === "object" && address ? address.port : port;

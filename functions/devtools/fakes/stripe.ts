@@ -17,6 +17,8 @@ import { StripeApiError, invalidParam, listPage, nowSeconds, randomId } from "./
 import type { Obj } from "./stripe-common";
 import { FakeStripeConnect } from "./stripe-connect";
 import { FakeStripeRefunds } from "./stripe-refunds";
+import { DECLINES, servePaymentPage } from "./stripe-payment-page";
+import type { DeclineKind, PaymentPageActions } from "./stripe-payment-page";
 
 
 export interface StripeEventObject {
@@ -238,6 +240,8 @@ export class FakeStripe {
     const params = method === "GET" ? Object.fromEntries(url.searchParams) : parseForm(raw);
     const idempotencyKey = typeof req.headers["idempotency-key"] === "string" ? req.headers["idempotency-key"] : null;
     this.calls.push({ method, path: url.pathname, idempotencyKey, params });
+    // The local payment page (a browser page, not the API): stripe-payment-page.ts.
+    if (servePaymentPage(this.pageActions, method, url.pathname, new URLSearchParams(raw), res)) return;
     if (url.pathname.startsWith("/_fake/")) {
       this.control(method, url.pathname, res);
       return;
@@ -469,8 +473,23 @@ export class FakeStripe {
     };
   }
 
+  /** The page's buttons, played on this fake. */
+  private readonly pageActions: PaymentPageActions = {
+    intentBySecret: (clientSecret) => [...this.paymentIntents.values()].find((intent) => intent.client_secret === clientSecret),
+    succeed: (pi) => this.succeed(pi),
+    decline: (pi, kind) => this.decline(pi, kind),
+    requireAction: (pi) => this.requireAction(pi),
+    failAuthentication: (pi) => this.failAuthentication(pi),
+  };
+
+  /** The local payment page of a PaymentIntent: `<this fake's URL>/pay/<client secret>` (stripe-payment-page.ts). */
+  paymentPageUrl(paymentIntentId: string): string {
+    return `${this.baseUrl}/pay/${encodeURIComponent(String(this.intent(paymentIntentId).client_secret))}`;
+  }
+
   /**
-   * Dev control (not a Stripe API): `GET /_fake/onboarding/{acct}` (an account link's URL) completes onboarding;
+   * Dev control (not a Stripe API): `GET /_fake/payment_intents/{id}/page` answers `{url}`, the intent's local payment
+   * page; `GET /_fake/onboarding/{acct}` (an account link's URL) completes onboarding;
    * `POST /_fake/payment_intents/{id}/{succeed|fail|cancel|processing|refund|dispute}`
    * plays that step on a held PaymentIntent and answers the event Stripe would send (devtools/send-webhook.ts uses it
    * against the `npm start` fake, which runs in its own process).
@@ -485,6 +504,11 @@ export class FakeStripe {
       } catch (error) {
         sendJson(res, 404, { error: { type: "invalid_request_error", message: error instanceof Error ? error.message : String(error) } });
       }
+      return;
+    }
+    if (method === "GET" && resource === "payment_intents" && id && action === "page") {
+      if (this.paymentIntents.has(id)) sendJson(res, 200, { url: this.paymentPageUrl(id) });
+      else sendJson(res, 404, { error: { type: "invalid_request_error", code: "resource_missing", message: `No such payment_intent: '${id}'` } });
       return;
     }
     const steps: Record<string, (pi: string) => StripeEventObject> = {
@@ -584,7 +608,7 @@ export class FakeStripe {
       transfer_group: null,
     };
     this.charges.set(charge.id as string, charge);
-    Object.assign(intent, { status: "succeeded", amount_received: amount, latest_charge: charge.id, processing: null, last_payment_error: null });
+    Object.assign(intent, { status: "succeeded", amount_received: amount, latest_charge: charge.id, processing: null, next_action: null, last_payment_error: null });
     return this.event("payment_intent.succeeded", intent);
   }
 
@@ -595,6 +619,40 @@ export class FakeStripe {
       status: "requires_payment_method",
       processing: null,
       last_payment_error: { type: "card_error", code: "card_declined", decline_code: declineCode, message: "Your card was declined." },
+    });
+    return this.event("payment_intent.payment_failed", intent);
+  }
+
+  /** A card declined as Stripe declines its test cards (stripe-payment-page.ts `DECLINES`). */
+  decline(paymentIntentId: string, kind: DeclineKind): StripeEventObject {
+    const intent = this.intent(paymentIntentId);
+    Object.assign(intent, { status: "requires_payment_method", processing: null, next_action: null, last_payment_error: { ...DECLINES[kind] } });
+    return this.event("payment_intent.payment_failed", intent);
+  }
+
+  /** The card needs 3-D Secure: the intent waits in requires_action (Stripe sends payment_intent.requires_action). */
+  requireAction(paymentIntentId: string): StripeEventObject {
+    const intent = this.intent(paymentIntentId);
+    Object.assign(intent, {
+      status: "requires_action",
+      payment_method: randomId("pm"),
+      next_action: { type: "use_stripe_sdk", use_stripe_sdk: { type: "three_d_secure_redirect", stripe_js: `${this.baseUrl}/pay/${String(intent.client_secret)}` } },
+    });
+    return this.event("payment_intent.requires_action", intent);
+  }
+
+  /** The donor failed (or canceled) 3-D Secure: the intent goes back to requires_payment_method. */
+  failAuthentication(paymentIntentId: string): StripeEventObject {
+    const intent = this.intent(paymentIntentId);
+    Object.assign(intent, {
+      status: "requires_payment_method",
+      next_action: null,
+      payment_method: null,
+      last_payment_error: {
+        type: "invalid_request_error",
+        code: "payment_intent_authentication_failure",
+        message: "The provided PaymentMethod has failed authentication. You can provide payment_method_data or a new PaymentMethod to attempt to fulfill this PaymentIntent again.",
+      },
     });
     return this.event("payment_intent.payment_failed", intent);
   }

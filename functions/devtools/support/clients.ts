@@ -3,7 +3,7 @@
 import { deleteApp, initializeApp } from "firebase/app";
 import type { FirebaseApp } from "firebase/app";
 import { CustomProvider, initializeAppCheck } from "firebase/app-check";
-import { connectAuthEmulator, getAuth, signInWithCustomToken } from "firebase/auth";
+import { FacebookAuthProvider, connectAuthEmulator, getAuth, signInWithCredential, signInWithCustomToken } from "firebase/auth";
 import type { Auth } from "firebase/auth";
 import { connectFirestoreEmulator, getFirestore } from "firebase/firestore";
 import type { Firestore } from "firebase/firestore";
@@ -119,6 +119,19 @@ export async function signedInClient(
   const parts = await connect(app, options);
   await signInWithCustomToken(parts.auth, token);
   return makeClient(uid, app, parts);
+}
+
+/**
+ * A brand-new person signing in the way the app does: the Facebook SDK's credential handed to Firebase Auth (the Auth
+ * emulator takes a JSON credential whose `sub` is the Facebook id). Nothing is created through the Admin SDK; the app
+ * then calls syncFacebookProfile with a Facebook token (locally `fake-fb:<id>:<name>`, docs/client-setup.md).
+ */
+export async function facebookSignInClient(facebookId: string, name: string): Promise<TestClient> {
+  const app = initializeApp({ projectId: PROJECT_ID, apiKey: "fake-api-key", appId: TEST_APP_ID }, `client-fb-${facebookId}-${++counter}`);
+  openApps.add(app);
+  const parts = await connect(app);
+  const { user } = await signInWithCredential(parts.auth, FacebookAuthProvider.credential(JSON.stringify({ sub: facebookId, name })));
+  return makeClient(user.uid, app, parts);
 }
 
 /** A client that is not signed in. */

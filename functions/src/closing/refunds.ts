@@ -570,9 +570,10 @@ export async function onDonationWrittenForRefunds(
 ): Promise<SettleOutcome | "unchanged"> {
   if (!after || after.paymentStatus !== "succeeded") return "unchanged";
   if (before && moneyKey(before) === moneyKey(after)) return "unchanged";
-  const lateDonation = before?.paymentStatus !== "succeeded";
-  const outcome = await settleDonation(deps, donationId, { wishId: after.wishId, ...(lateDonation ? { reason: "late_donation" as const } : {}) });
-  if (lateDonation && outcome === "create") logger.warn("donation succeeded after its wish closed; refunding", { donationId, wishId: after.wishId });
+  // settleDonation names the reason from the times (late_donation only when the payment succeeded after the close):
+  // this trigger may run after the close for a payment that succeeded before it.
+  const outcome = await settleDonation(deps, donationId, { wishId: after.wishId });
+  if (before?.paymentStatus !== "succeeded" && outcome === "create") logger.warn("donation succeeded on a closed wish; refunding", { donationId, wishId: after.wishId });
   return outcome;
 }
 

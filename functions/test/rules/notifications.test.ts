@@ -2,9 +2,10 @@
 // roles (owner, another signed-in user, an admin, signed out) × operations (get, list, create, update, delete),
 // allowed and denied asserted. The owner may read (lists carry a limit ≤ 50); nothing is written from a client (the
 // markNotificationsRead callable marks items read). Also the unread count `users/{uid}/private/inbox`: owner-read only.
+import assert from "node:assert/strict";
 import { assertFails, assertSucceeds } from "@firebase/rules-unit-testing";
 import type { RulesTestContext } from "@firebase/rules-unit-testing";
-import { Timestamp, collection, deleteDoc, doc, getDoc, getDocs, limit, orderBy, query, setDoc, startAfter, updateDoc, where } from "firebase/firestore";
+import { Timestamp, collection, deleteDoc, doc, getCountFromServer, getDoc, getDocs, limit, orderBy, query, setDoc, startAfter, updateDoc, where } from "firebase/firestore";
 import type { Firestore } from "firebase/firestore";
 import { rulesEnv, seed } from "../helpers/rules";
 
@@ -71,6 +72,14 @@ describe("rules: notifications inbox", () => {
       const db = await as("owner");
       await assertFails(getDocs(query(inbox(db), orderBy("createdAt", "desc"))));
       await assertFails(getDocs(query(inbox(db), orderBy("createdAt", "desc"), limit(51))));
+    });
+    it("count(): the owner may count with a limit ≤ 50 (e.g. \"50+ unread\"), not without one (docs/notifications.md)", async () => {
+      const db = await as("owner");
+      const counted = await assertSucceeds(getCountFromServer(query(inbox(db), where("read", "==", false), limit(50))));
+      assert.equal(typeof counted.data().count, "number");
+      await assertFails(getCountFromServer(query(inbox(db), where("read", "==", false))));
+      await assertFails(getCountFromServer(query(inbox(db), limit(51))));
+      await assertFails(getCountFromServer(query(inbox(await as("other")), limit(10))));
     });
     for (const role of ["other", "admin", "signed-out"] as const) {
       it(`${role} may not list someone's inbox`, async () => {

@@ -1,6 +1,7 @@
 // Rules matrix for the identity and social graph collections (docs/social.md): roles × get/list/create/update/delete,
 // allowed and denied cases both asserted. Everything is server-written; clients read their own data, a profile is
-// readable by its friends and request parties, the owner edits only `settings` and may delete a device registration.
+// readable by its friends and request parties, the owner edits only `settings`; device registrations change only
+// through the device callables (no client delete: unregisterDevice removes the device and its push target together).
 import { assertFails, assertSucceeds } from "@firebase/rules-unit-testing";
 import { collection, deleteDoc, doc, getDoc, getDocs, query, setDoc, updateDoc, where } from "firebase/firestore";
 import type { Firestore, Query } from "firebase/firestore";

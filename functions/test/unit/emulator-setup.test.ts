@@ -2,7 +2,7 @@
 // emulator is missing. These tests run it as `npm start`/`npm test` do, with lookups pointed at empty places.
 import assert from "node:assert/strict";
 import { spawnSync } from "node:child_process";
-import { mkdirSync, mkdtempSync, writeFileSync } from "node:fs";
+import { mkdirSync, mkdtempSync, readFileSync, writeFileSync } from "node:fs";
 import os from "node:os";
 import path from "node:path";
 
@@ -13,6 +13,8 @@ function runCheck(env: Record<string, string>) {
   const clean = { ...process.env };
   delete clean.FIRESTORE_EMULATOR_BINARY_PATH;
   delete clean.PUBSUB_EMULATOR_BINARY_PATH;
+  delete clean.UI_EMULATOR_BINARY_PATH;
+  delete clean.ELATEME_HOST;
   const result = spawnSync(process.execPath, [SCRIPT, "check"], {
     env: { ...clean, ELATEME_NO_DOWNLOAD: "1", ...env },
     encoding: "utf8",
@@ -66,6 +68,32 @@ describe("emulator set-up script", () => {
     assert.match(result.stderr, /ELATEME_PORT_OFFSET=2000 puts the firestore emulator on port 10080/);
     assert.doesNotMatch(result.stderr, /\n\s+at /);
     assert.equal(runCheck({ ELATEME_PORT_OFFSET: "3000" }).status, 0);
+  });
+
+  it("sees the Emulator UI exactly where firebase-tools does (ui-v<its version>/server/server.mjs), and hands it the cache", () => {
+    const uiPath = (JSON.parse(readFileSync(path.resolve(__dirname, "..", "..", "..", "node_modules", "firebase-tools", "lib", "emulator", "downloadableEmulatorInfo.json"), "utf8")) as {
+      ui: { main: { binaryPathRelativeToCacheDir: string } };
+    }).ui.main.binaryPathRelativeToCacheDir;
+    const cache = empty();
+    // Another version's folder and a lone zip are not an installed UI.
+    mkdirSync(path.join(cache, "ui-v0.0.1", "server"), { recursive: true });
+    writeFileSync(path.join(cache, "ui-v0.0.1", "server", "server.mjs"), "");
+    writeFileSync(path.join(cache, uiPath.replace(/\/server\/server\.mjs$/, ".zip")), "");
+    const without = runCheck({ ELATEME_FIREBASE_CACHE: cache });
+    assert.equal(without.status, 0, without.stderr);
+    assert.match(without.stdout, /^ui: not installed$/m);
+    assert.match(without.stdout, new RegExp(`^emulator cache \\(FIREBASE_EMULATORS_PATH\\): ${cache}$`, "m"));
+    mkdirSync(path.dirname(path.join(cache, uiPath)), { recursive: true });
+    writeFileSync(path.join(cache, uiPath), "");
+    assert.match(runCheck({ ELATEME_FIREBASE_CACHE: cache }).stdout, new RegExp(`^ui: ${path.join(cache, uiPath)}$`, "m"));
+  });
+
+  it("binds to 127.0.0.1 unless ELATEME_HOST opts in to an address; refuses a host name", () => {
+    assert.match(runCheck({}).stdout, /^listening on: 127\.0\.0\.1$/m);
+    assert.match(runCheck({ ELATEME_HOST: "0.0.0.0" }).stdout, /^listening on: 0\.0\.0\.0$/m);
+    const bad = runCheck({ ELATEME_HOST: "my-laptop" });
+    assert.equal(bad.status, 1);
+    assert.match(bad.stderr, /ELATEME_HOST=my-laptop is not an IP address/);
   });
 
   it("on this machine resolves a JDK >= 21 and the Debian-packaged emulators", () => {
