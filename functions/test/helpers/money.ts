@@ -194,7 +194,7 @@ export class MoneyWorld {
     };
     const wishChange = changed(wish);
     if (wishChange) {
-      await onWishWrittenForClosing(
+      const actions = await onWishWrittenForClosing(
         {
           scheduleDeadline: () => Promise.resolve(),
           refundAll: (reason) => fanOutRefunds(this.refundDeps, wishId, reason),
@@ -204,6 +204,10 @@ export class MoneyWorld {
         closingView(wish),
         this.clock.now(),
       );
+      // Production fires the trigger once per write; here writes since the last firing are coalesced, which can hide
+      // a change of `raised` that went and came back (a refund booked, then failed). Each of those writes would have
+      // asked for the payout, so a funded wish's write always does here (requestPayout is idempotent).
+      if (wish.get("status") === "funded" && !actions.some((action) => action.kind === "pay-out")) await requestPayout(this.payoutDeps, wishId);
     }
     for (const donation of donations.docs) {
       const change = changed(donation);

@@ -13,7 +13,8 @@
 // ledger entries, the supporters, the wish's totals and each donor's contribution are exactly what Stripe's objects
 // imply, and every delivered event is recorded once.
 //
-// ≥ 200 runs in `npm test`; ELATEME_MONEY_RUNS=N runs N (e.g. 2000 for a long hunt), ELATEME_MONEY_SEED replays a seed.
+// ≥ 200 runs in `npm test`; ELATEME_MONEY_RUNS=N runs N (e.g. 2000 for a long hunt), ELATEME_MONEY_SEED replays a seed
+// (with ELATEME_MONEY_PATH, the one run of a reported counterexample's `path`).
 import assert from "node:assert/strict";
 import fc from "fast-check";
 import { AUDIT_GRACE_MS, auditWish, waitingForTheBank } from "../../src/settlement/audit";
@@ -39,6 +40,8 @@ import type { QueuedTask } from "../helpers/money";
 
 const RUNS = Number.parseInt(process.env.ELATEME_MONEY_RUNS ?? "200", 10) || 200;
 const SEED = process.env.ELATEME_MONEY_SEED ? Number.parseInt(process.env.ELATEME_MONEY_SEED, 10) : undefined;
+/** With the seed, fast-check's `path` of a reported counterexample replays just that run. */
+const PATH = process.env.ELATEME_MONEY_PATH;
 const DONORS = ["d1", "d2", "d3"] as const;
 const OWNER = "olga";
 const WISH_AMOUNT = 60_000;
@@ -630,7 +633,7 @@ describe("money model: one wish's money under every fault together (fast-check c
           for (const what of real.reached) reached.set(what, (reached.get(what) ?? 0) + 1);
         }
       }),
-      { numRuns: RUNS, ...(SEED === undefined ? {} : { seed: SEED }) },
+      { numRuns: RUNS, ...(SEED === undefined ? {} : { seed: SEED }), ...(PATH === undefined ? {} : { path: PATH, endOnFailure: true }) },
     );
     const seconds = (Date.now() - started) / 1000;
     console.log(`      ${RUNS} runs, ${commandsRun} commands in ${seconds.toFixed(1)} s (settling ${(timing.settle / 1000).toFixed(1)} s, checking ${(timing.check / 1000).toFixed(1)} s); runs reaching:`);
