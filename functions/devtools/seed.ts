@@ -18,6 +18,8 @@ import { fakeGraph, fakeStripe, startFcmFake, startGraphFakeForTests, startStrip
 import { deliver, deliverNewEvents } from "./support/stripe-webhooks";
 import { facebookUser } from "./support/facebook";
 import { DEMO_FACEBOOK_USERS, seedDemoGraph } from "./fakes/graph";
+import { systemClock } from "../src/lib/clock";
+import { refreshOpsStatus } from "../src/ops/status";
 
 const ROOT = path.resolve(__dirname, "..", "..");
 const DAY = 24 * 60 * 60 * 1000;
@@ -181,6 +183,13 @@ async function main(): Promise<void> {
   // Alice has read her oldest notification: her inbox shows read and unread items, and users/{uid}/private/inbox counts.
   const oldest = await db.collection(`users/${alice.uid}/notifications`).orderBy("createdAt").limit(1).get();
   await alice.call("markNotificationsRead", { ids: oldest.docs.map((doc) => doc.id) });
+
+  // --- Ops from the console: an admin's command document (re-check the closed trip's ledger), performed by the
+  // opsCommandOnWrite trigger, and the status page as the 5-minute job leaves it (the emulator runs no schedules).
+  const command = db.collection("opsCommands").doc("demo-reconcile-trip");
+  await command.set({ action: "reconcileWish", wishId: trip, reason: "Demo: re-check the closed trip's ledger", operator: "ops@elateme.app" });
+  await settle("the ops command's outcome", async () => (await command.get()).get("status") === "done");
+  await refreshOpsStatus({ db, clock: systemClock });
 
   // --- Export: the emulators' data and the fake Stripe's objects (loaded again by devtools/fake-services.ts).
   const exportDir = path.join(ROOT, "emulator-data");
