@@ -2,6 +2,7 @@ import type { DocumentSnapshot, Firestore } from "firebase-admin/firestore";
 import { logger } from "../lib/log";
 import { z } from "zod";
 import type { Clock } from "../lib/clock";
+import { zodConverter } from "../lib/converter";
 
 /**
  * Ops actions as documents (docs/operations.md, "Ops commands"): an admin creates `opsCommands/{id}` in the console —
@@ -51,20 +52,24 @@ export interface WriterIdentity {
   authId?: string;
 }
 
-export type CommandStatus = "running" | "done" | "rejected" | "failed";
+export const COMMAND_STATUSES = ["running", "done", "rejected", "failed"] as const;
+export type CommandStatus = (typeof COMMAND_STATUSES)[number];
 
-interface CommandRun {
-  action: string;
-  status: CommandStatus;
-  actor: string | null;
+/** `ops/commandRuns/items/{commandId}`: whether and how a command ran (server-only; the command document mirrors it). */
+const commandRunSchema = z.object({
+  action: z.string(),
+  status: z.enum(COMMAND_STATUSES),
+  actor: z.string().nullable(),
   /** The event that claimed the run: its redelivery (the platform retries only after a failed attempt) finds it. */
-  eventId: string;
-  input: Record<string, unknown>;
-  result: Record<string, unknown> | null;
-  error: string | null;
-  startedAt: Date;
-  completedAt: Date | null;
-}
+  eventId: z.string(),
+  input: z.record(z.string(), z.unknown()),
+  result: z.record(z.string(), z.unknown()).nullable(),
+  error: z.string().nullable(),
+  startedAt: z.date(),
+  completedAt: z.date().nullable(),
+});
+type CommandRun = z.infer<typeof commandRunSchema>;
+const runConverter = zodConverter(commandRunSchema);
 
 /** Error codes that mean "this command cannot be done as written" (rejected) rather than "it broke" (failed). */
 const REFUSALS = new Set(["invalid-argument", "not-found", "failed-precondition", "permission-denied", "already-exists", "out-of-range"]);
@@ -95,22 +100,21 @@ export type CommandHandling = "performed" | "rejected" | "failed" | "interrupted
  */
 export async function runOpsCommand(deps: OpsCommandDeps, commandId: string, eventId: string, writer: WriterIdentity): Promise<CommandHandling> {
   const commandRef = deps.db.collection(OPS_COMMANDS).doc(commandId);
-  const runRef = deps.db.collection(COMMAND_RUNS).doc(commandId);
+  const runRef = deps.db.collection(COMMAND_RUNS).doc(commandId).withConverter(runConverter);
 
   // Most writes of a command are our own outcome writes: answered by two reads, without a transaction.
   const [settledRun, current] = await Promise.all([runRef.get(), commandRef.get()]);
   if (!current.exists) return "deleted";
-  if (settledRun.exists && settledRun.get("status") !== "running" && !differs(current, settledRun.data() as CommandRun)) return "already-ran";
+  const settled = settledRun.data();
+  if (settled && settled.status !== "running" && !differs(current, settled)) return "already-ran";
 
   type Claim = { kind: "run"; run: CommandRun; action: OpsAction } | { kind: "settled"; handling: CommandHandling };
   const claim = await deps.db.runTransaction(async (tx): Promise<Claim> => {
     const [command, existing] = await Promise.all([tx.get(commandRef), tx.get(runRef)]);
     if (!command.exists) return { kind: "settled", handling: "deleted" };
     const now = deps.clock.now();
-    if (existing.exists) {
-      const run = existing.data() as CommandRun;
-      run.startedAt = (existing.get("startedAt") as { toDate(): Date }).toDate();
-      run.completedAt = existing.get("completedAt") ? (existing.get("completedAt") as { toDate(): Date }).toDate() : null;
+    const run = existing.data();
+    if (run) {
       if (run.status === "running") {
         // The platform redelivers an event only after the attempt that claimed it failed or timed out: that attempt
         // is gone, and whether the action happened is unknown. Say so; never run it again.
@@ -131,7 +135,7 @@ export async function runOpsCommand(deps: OpsCommandDeps, commandId: string, eve
     let refusal: string | null = null;
     if (!frame.success) refusal = frame.error.issues.map((issue) => `Field '${issue.path.join(".")}': ${issue.message}`)[0] ?? "Invalid command.";
     else if (!actor) refusal = "Field 'operator': must name who acts (the platform did not say who wrote this document).";
-    if (refusal || !frame.success) {
+    if (refusal !== null || !frame.success) {
       const rejected: CommandRun = { ...base, status: "rejected", error: refusal, completedAt: now };
       tx.create(runRef, rejected);
       tx.update(commandRef, outcomeFields(rejected));
