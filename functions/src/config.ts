@@ -21,3 +21,16 @@ export type RateLimitedAction = keyof typeof RATE_LIMITS;
 
 /** Moderation (docs/operations.md, "Reports"): this many distinct reporters hide a wish or comment pending review. */
 export const REPORT_HIDE_THRESHOLD = 3;
+
+/**
+ * Currencies we accept, with the smallest and largest wish/donation amount in minor units (model/money.ts builds the
+ * schemas from this table; lib/locale.ts formats amounts with its exponents).
+ * Minimums follow Stripe's minimum charge amounts (e.g. 15.00 CZK, 0.50 EUR/USD); maximums cap the risk of one wish.
+ */
+export const CURRENCIES = {
+  CZK: { minMinor: 1_500, maxMinor: 10_000_000, exponent: 2 },
+  EUR: { minMinor: 50, maxMinor: 500_000, exponent: 2 },
+  USD: { minMinor: 50, maxMinor: 500_000, exponent: 2 },
+  GBP: { minMinor: 30, maxMinor: 500_000, exponent: 2 },
+  PLN: { minMinor: 200, maxMinor: 2_000_000, exponent: 2 },
+} as const;

@@ -5,9 +5,13 @@
 import { mkdirSync, readdirSync, rmSync, writeFileSync } from "node:fs";
 import path from "node:path";
 import { z } from "zod";
+import { errorsJson, errorsPage } from "./errors";
 import { CALLABLES, DOCUMENTS } from "./registry";
 
 export const CONTRACT_DIR = path.resolve(__dirname, "..", "..", "..", "docs", "contract");
+/** The error catalogue for people (docs/errors.md); its machine-readable twin is contract/errors.json. */
+export const ERRORS_PAGE = path.resolve(CONTRACT_DIR, "..", "errors.md");
+export { errorsPage };
 
 const TIMESTAMP_NOTE = "A Firestore Timestamp (the SDKs give a Timestamp object; ISO-8601 in the examples).";
 
@@ -64,12 +68,15 @@ export function contractFiles(): Map<string, string> {
     files.set(response, file(jsonSchemaOf(entry.response, "output", { title: `${entry.name} response`, examples: [plain(entry.responseExample)] })));
     index.push(`| \`${entry.name}\` | [request](${request}) | [response](${response}) | \`${entry.doc}\` |`);
   }
+  index.push("", "## Errors", "", "Every `details.reason` and `invalid_input` problem: [errors.json](errors.json); for people: `docs/errors.md`.");
+  files.set("errors.json", errorsJson());
   files.set("README.md", `${index.join("\n")}\n`);
   return files;
 }
 
-/** Writes docs/contract/ afresh (files no longer generated are removed). */
+/** Writes docs/contract/ afresh (files no longer generated are removed), and docs/errors.md. */
 export function writeContract(dir = CONTRACT_DIR): number {
+  writeFileSync(ERRORS_PAGE, errorsPage());
   rmSync(dir, { recursive: true, force: true });
   const files = contractFiles();
   for (const [relative, content] of files) {
@@ -88,5 +95,5 @@ export function listFiles(dir: string, prefix = ""): string[] {
 
 if (require.main === module) {
   const count = writeContract();
-  console.log(`[contract] wrote ${count} files to ${path.relative(process.cwd(), CONTRACT_DIR)}`);
+  console.log(`[contract] wrote ${count} files to ${path.relative(process.cwd(), CONTRACT_DIR)} and ${path.relative(process.cwd(), ERRORS_PAGE)}`);
 }

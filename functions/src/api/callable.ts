@@ -1,6 +1,7 @@
-import { HttpsError, onCall } from "firebase-functions/v2/https";
+import { onCall } from "firebase-functions/v2/https";
 import type { CallableOptions, CallableRequest } from "firebase-functions/v2/https";
-import { callable } from "./errors";
+import { DomainError } from "../lib/errors";
+import { callable, callerLocale } from "./errors";
 
 /**
  * App Check on every callable (docs/client-setup.md, docs/security.md "App Check"). Every callable is declared through
@@ -13,7 +14,8 @@ import { callable } from "./errors";
  *   refused there too. Nothing in our code switches enforcement off anywhere.
  * - `consumeAppCheckToken` (the money callables): the Admin SDK marks the token used with App Check's backend; a token
  *   seen before arrives with `request.app.alreadyConsumed === true`, which firebase-functions leaves to the handler:
- *   {@link requireUnusedAppCheckToken} refuses it. The apps send a limited-use token with these calls.
+ *   {@link requireUnusedAppCheckToken} refuses it (`app_check_token_reused`). The apps send a limited-use token with
+ *   these calls.
  */
 export const APP_CHECK_OPTIONS = { enforceAppCheck: true } as const;
 export const REPLAY_PROTECTED_OPTIONS = { enforceAppCheck: true, consumeAppCheckToken: true } as const;
@@ -23,15 +25,13 @@ type Handler<T> = (request: CallableRequest) => Promise<T>;
 
 /** A replayed (already consumed) or absent App Check token is refused with `unauthenticated`. */
 export function requireUnusedAppCheckToken(request: Pick<CallableRequest, "app">): void {
-  if (!request.app) throw new HttpsError("unauthenticated", "This app could not be verified (App Check). Update the app and try again.");
-  if (request.app.alreadyConsumed === true) {
-    throw new HttpsError("unauthenticated", "This request's App Check token was already used. Send the call again with a fresh limited-use token.");
-  }
+  if (!request.app) throw new DomainError("app_check_missing");
+  if (request.app.alreadyConsumed === true) throw new DomainError("app_check_token_reused");
 }
 
 /** A callable with App Check enforced; errors pass through {@link callable} (anything unexpected becomes `internal`). */
 export function appCallable<T>(name: string, handler: Handler<T>, options: ExtraOptions = {}) {
-  return onCall({ ...options, ...APP_CHECK_OPTIONS }, (request) => callable(name, () => handler(request)));
+  return onCall({ ...options, ...APP_CHECK_OPTIONS }, (request) => callable(name, () => handler(request), callerLocale(request)));
 }
 
 /** A money callable: App Check enforced and each token usable once (replay protection). */
@@ -40,6 +40,6 @@ export function replayProtectedCallable<T>(name: string, handler: Handler<T>, op
     callable(name, async () => {
       requireUnusedAppCheckToken(request);
       return handler(request);
-    }),
+    }, callerLocale(request)),
   );
 }

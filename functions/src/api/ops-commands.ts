@@ -24,9 +24,9 @@ import { notificationDeps } from "./notifications";
 const reconcileWishInput = z.object({ wishId: idSchema, repair: z.boolean().optional(), reason: reasonSchema }).strict();
 const redriveInput = z.object({ deadLetterId: idSchema, reason: reasonSchema }).strict();
 const adminInput = z
-  .object({ uid: idSchema.optional(), email: z.string().email("must be an email address").optional(), reason: reasonSchema })
+  .object({ uid: idSchema.optional(), email: z.email().optional(), reason: reasonSchema })
   .strict()
-  .refine((input) => (input.uid === undefined) !== (input.email === undefined), { message: "name the user by exactly one of uid or email", path: ["uid"] });
+  .refine((input) => (input.uid === undefined) !== (input.email === undefined), { message: "uid_or_email_required", path: ["uid"] });
 
 export function opsActions(): Record<OpsAction, ActionHandler> {
   const admin = (grant: boolean): ActionHandler => async (actor, input) => {

@@ -26,7 +26,7 @@ export async function closeWish(deps: { db: Firestore; clock: Clock }, uid: stri
   await deps.db.runTransaction(async (tx) => {
     const wish = requireCloser((await tx.get(ref)).data(), uid);
     if (wish.status !== "open") {
-      throw new DomainError("wish_not_open", `This wish is already ${wish.status}; only an open wish can be closed.`, { params: { status: wish.status } });
+      throw new DomainError("wish_not_open", { params: { status: wish.status } });
     }
     const now = deps.clock.now();
     tx.update(ref, { status: "closed", closedAt: now, updatedAt: now });
@@ -38,6 +38,6 @@ export async function closeWish(deps: { db: Firestore; clock: Clock }, uid: stri
 
 function requireCloser(wish: Wish | undefined, uid: string): Wish {
   if (!wish || (!wish.viewerIds.includes(uid) && wish.organizerId !== uid)) throw wishNotVisible();
-  if (wish.organizerId !== uid) throw new DomainError("not_organizer", "Only the wish's organizer can close it.");
+  if (wish.organizerId !== uid) throw new DomainError("not_organizer");
   return wish;
 }

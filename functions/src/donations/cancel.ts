@@ -101,9 +101,9 @@ export async function cancelDonation(deps: CancelDeps, uid: string, data: unknow
   const { donationId } = parseInput(cancelDonationInput, data);
   await admit(deps, uid);
   const donation = (await refs.donation(deps.db, donationId).get()).data();
-  if (!donation || donation.donorId !== uid) throw new DomainError("donation_not_found", "No such donation.", { field: "donationId" });
-  if (donation.paymentStatus === "succeeded") throw new DomainError("donation_already_paid", "This donation is already paid; it cannot be canceled.");
-  if (donation.paymentStatus === "processing") throw new DomainError("donation_processing", "This payment is being processed; it cannot be canceled now.");
+  if (!donation || donation.donorId !== uid) throw new DomainError("donation_not_found", { field: "donationId" });
+  if (donation.paymentStatus === "succeeded") throw new DomainError("donation_already_paid");
+  if (donation.paymentStatus === "processing") throw new DomainError("donation_processing");
   let outcome: CancelOutcome;
   try {
     outcome = await cancelUnpaid(deps, donationId, donation, "requested_by_customer");
@@ -111,8 +111,8 @@ export async function cancelDonation(deps: CancelDeps, uid: string, data: unknow
     if (error instanceof PaymentProviderError) throw unavailable("cancel", error);
     throw error;
   }
-  if (outcome === "succeeded") throw new DomainError("donation_already_paid", "This donation is already paid; it cannot be canceled.");
-  if (outcome === "processing") throw new DomainError("donation_processing", "This payment is being processed; it cannot be canceled now.");
+  if (outcome === "succeeded") throw new DomainError("donation_already_paid");
+  if (outcome === "processing") throw new DomainError("donation_processing");
   return { status: "canceled" };
 }
 

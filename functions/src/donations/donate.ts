@@ -22,7 +22,7 @@ export const donateInput = z
     wishId: idSchema,
     amount: minorAmountSchema,
     currency: currencySchema,
-    message: z.string().trim().max(500, "must be at most 500 characters").optional(),
+    message: z.string().trim().max(500).optional(),
     anonymous: z.boolean().optional(),
     /** Client-chosen id of this donation attempt: a retried call with the same id answers the same donation. */
     requestId: requestIdSchema.optional(),
@@ -58,21 +58,21 @@ export async function donate(deps: DonateDeps, uid: string, data: unknown, token
 
   // A missing wish and a wish the caller may not see (e.g. a surprise for them) are indistinguishable.
   const wish = requireVisibleWish((await refs.wish(deps.db, input.wishId).get()).data(), uid);
-  if (wish.ownerId === uid) throw new DomainError("donate_own_wish", "You cannot donate to your own wish.");
-  if (wish.status !== "open") throw new DomainError("wish_not_open", `This wish is ${wish.status} and no longer accepts donations.`, { params: { status: wish.status } });
+  if (wish.ownerId === uid) throw new DomainError("donate_own_wish");
+  if (wish.status !== "open") throw new DomainError("wish_not_open", { params: { status: wish.status } });
   // Ops froze it (freezeWish, docs/operations.md): refuse before any provider call, so no PaymentIntent is left behind.
-  if (wish.frozenAt != null) throw new DomainError("wish_frozen", "This wish is on hold and does not accept donations right now.");
-  if (deadlinePassed(wish.deadline, now)) throw new DomainError("wish_deadline_passed", "This wish's deadline has passed.");
+  if (wish.frozenAt != null) throw new DomainError("wish_frozen");
+  if (deadlinePassed(wish.deadline, now)) throw new DomainError("wish_deadline_passed");
   if (input.currency !== wish.currency) {
-    throw new DomainError("currency_mismatch", `Field 'currency': must be ${wish.currency}, the wish's currency`, { field: "currency", params: { currency: wish.currency } });
+    throw new DomainError("currency_mismatch", { field: "currency", params: { currency: wish.currency } });
   }
   const limits = CURRENCIES[wish.currency];
   if (input.amount < limits.minMinor) {
-    throw new DomainError("amount_too_small", `Field 'amount': must be at least ${limits.minMinor} (minor units of ${wish.currency})`, { field: "amount", params: { min: limits.minMinor, currency: wish.currency } });
+    throw new DomainError("amount_too_small", { field: "amount", params: { min: limits.minMinor, currency: wish.currency } });
   }
   const max = maxDonation(wish);
   if (input.amount > max) {
-    throw new DomainError("amount_over_remaining", `Field 'amount': at most ${max} (minor units of ${wish.currency}) can be given to this wish now`, { field: "amount", params: { max, currency: wish.currency } });
+    throw new DomainError("amount_over_remaining", { field: "amount", params: { max, currency: wish.currency } });
   }
 
   const profile = await deps.db.collection("users").doc(uid).get();

@@ -22,7 +22,7 @@ export async function reconcileWish(
   options: { repair: boolean },
 ): Promise<DriftReport> {
   const wish = (await refs.wish(deps.db, wishId).get()).data();
-  if (!wish) throw new DomainError("wish_not_found", "No such wish.", { field: "wishId" });
+  if (!wish) throw new DomainError("wish_not_found", { field: "wishId" });
   const entries = (await refs.ledger(deps.db).where("wishId", "==", wishId).get()).docs.map((doc) => doc.data());
 
   // Payout entries (money paid on to the owner) do not change what the wish raised.

@@ -29,7 +29,7 @@ export function unavailable(step: string, error: unknown): DomainError {
     providerCode: error instanceof PaymentProviderError ? error.providerCode : null,
     error: error instanceof Error ? error.message : String(error),
   });
-  return new DomainError("provider_unavailable", "The payment service is unavailable. Please try again in a moment.");
+  return new DomainError("provider_unavailable");
 }
 
 /**
@@ -60,10 +60,10 @@ export async function resumeDonation(
   input: { wishId: string; amount: number; currency: string },
 ): Promise<DonateResult> {
   if (existing.donorId !== uid || existing.wishId !== input.wishId || existing.amount !== input.amount || existing.currency !== input.currency) {
-    throw new DomainError("request_id_reused", "Field 'requestId': already used for a different donation; use a new requestId for a new donation.", { field: "requestId" });
+    throw new DomainError("request_id_reused", { field: "requestId" });
   }
   if (existing.paymentStatus === "succeeded" || existing.paymentStatus === "canceled") {
-    throw new DomainError("donation_already_final", `This donation is already ${existing.paymentStatus}; use a new requestId for a new donation.`, { params: { status: existing.paymentStatus } });
+    throw new DomainError("donation_already_final", { params: { status: existing.paymentStatus } });
   }
   let customerId: string;
   let ephemeralKeySecret: string;
@@ -74,7 +74,7 @@ export async function resumeDonation(
     if (existing.paymentIntentId) {
       const intent = await deps.provider.retrievePayment(existing.paymentIntentId);
       if (intent.status === "canceled" || intent.status === "succeeded") {
-        throw new DomainError("donation_already_final", `This donation is already ${intent.status}; use a new requestId for a new donation.`, { params: { status: intent.status } });
+        throw new DomainError("donation_already_final", { params: { status: intent.status } });
       }
       clientSecret = intent.clientSecret;
     } else {

@@ -13,9 +13,6 @@ import type { ConflictRetry } from "./retry";
  * {@link admit}: the caller has finished signing up, and is under the action's rate limit.
  */
 
-export const NOT_SIGNED_UP =
-  "Finish signing up first: this account has no ElateMe profile yet. Sign in with Facebook again (the app then calls syncFacebookProfile).";
-
 /** The public profile `users/{uid}` exists only once syncFacebookProfile has completed a sign-up. */
 const profileRef = (db: Firestore, uid: string) => db.collection("users").doc(uid);
 
@@ -33,13 +30,13 @@ const MAX_COUNT_ATTEMPTS = 20;
 export async function admit(deps: { db: Firestore; clock: Clock }, uid: string, action?: RateLimitedAction): Promise<void> {
   const window = action ? rateWindowRef(deps.db, uid, action) : undefined;
   const [profile, first] = await Promise.all([profileRef(deps.db, uid).get(), window?.get()]);
-  if (!profile.exists) throw new DomainError("not_signed_up", NOT_SIGNED_UP);
+  if (!profile.exists) throw new DomainError("not_signed_up");
   if (!action || !window) return;
   // Changed meanwhile (the update's precondition) or created meanwhile (the create): read again.
   const policy: ConflictRetry = {
     attempts: MAX_COUNT_ATTEMPTS,
     conflicts: ["failed-precondition", "already-exists"],
-    exhausted: () => new DomainError("concurrent_requests", "Too many requests from this account at the same moment. Try again."),
+    exhausted: () => new DomainError("concurrent_requests"),
   };
   await retryOnConflict(policy, async (attempt) => {
     const snap = attempt === 0 && first ? first : await window.get();

@@ -1,92 +1,24 @@
 import type { z } from "zod";
+import { ERROR_CATALOGUE, renderErrorMessage } from "./error-catalogue";
+import type { DomainErrorCode, DomainErrorParams, DomainErrorReason } from "./error-catalogue";
+import { describeIssue } from "./input-problems";
+import { DEFAULT_LOCALE } from "./locale";
+import type { Locale } from "./locale";
+
+export type { DomainErrorCode, DomainErrorParams, DomainErrorReason } from "./error-catalogue";
+
+/** Every reason with the callable code it is answered with (the catalogue, src/lib/error-catalogue.ts, says more). */
+export const DOMAIN_ERRORS = Object.fromEntries(Object.entries(ERROR_CATALOGUE).map(([reason, entry]) => [reason, entry.code])) as {
+  [R in DomainErrorReason]: (typeof ERROR_CATALOGUE)[R]["code"];
+};
 
 /**
- * The one error type of the domain (docs/architecture.md "Errors"). Domain modules throw {@link DomainError}; they never
- * import firebase-functions. The api layer turns it into an `HttpsError(code, message, details)` in one function
- * (src/api/errors.ts), with `details: { reason, field?, ...params }`.
- *
- * Every reason is listed once in {@link DOMAIN_ERRORS} with the callable code it is answered with, so a reason always
- * travels with the same code and the catalogue is the list a client can switch on. Reasons are stable snake_case:
- * rename one only together with the apps. Messages are for people (they may change); `params` are safe to show
- * (ids, amounts, statuses, limits), never provider messages or secrets.
+ * The one error type of the domain (docs/architecture.md "Errors", docs/errors.md). Domain modules throw
+ * {@link DomainError} with a reason from the catalogue (src/lib/error-catalogue.ts), the field it is about and the
+ * params a reader needs; they never write the message, and never import firebase-functions. The api layer turns it into
+ * `HttpsError(code, message in the caller's locale, { reason, field?, ...params })` in one function
+ * (src/api/errors.ts). `message` is the English rendering, for logs and ops records.
  */
-export const DOMAIN_ERRORS = {
-  // input and identity
-  invalid_input: "invalid-argument",
-  sign_in_required: "unauthenticated",
-  admin_only: "permission-denied",
-  not_signed_up: "failed-precondition",
-  session_signed_out: "unauthenticated",
-  rate_limited: "resource-exhausted",
-  concurrent_requests: "aborted",
-  request_id_reused: "already-exists",
-  provider_unavailable: "unavailable",
-  // social
-  facebook_not_linked: "failed-precondition",
-  facebook_token_invalid: "unauthenticated",
-  facebook_token_wrong_app: "unauthenticated",
-  facebook_token_wrong_user: "unauthenticated",
-  facebook_unavailable: "unavailable",
-  user_not_found: "not-found",
-  friend_request_to_self: "invalid-argument",
-  already_friends: "failed-precondition",
-  friend_request_exists: "failed-precondition",
-  friend_request_reverse_exists: "failed-precondition",
-  friend_request_not_found: "not-found",
-  unfriend_self: "invalid-argument",
-  not_friends: "not-found",
-  group_not_found: "not-found",
-  group_limit_reached: "failed-precondition",
-  group_member_not_friend: "failed-precondition",
-  // wishes, comments, moderation
-  wish_not_visible: "permission-denied",
-  wish_not_found: "not-found",
-  not_organizer: "permission-denied",
-  wish_not_open: "failed-precondition",
-  wish_has_donations: "failed-precondition",
-  surprise_for_self: "invalid-argument",
-  recipient_not_friend: "invalid-argument",
-  audience_group_not_found: "invalid-argument",
-  audience_user_not_in_circle: "invalid-argument",
-  comment_not_found: "not-found",
-  report_own_content: "failed-precondition",
-  moderation_case_not_found: "not-found",
-  // donations
-  donate_own_wish: "permission-denied",
-  wish_frozen: "failed-precondition",
-  wish_deadline_passed: "failed-precondition",
-  currency_mismatch: "invalid-argument",
-  amount_too_small: "invalid-argument",
-  amount_over_remaining: "failed-precondition",
-  donation_not_found: "not-found",
-  donation_already_final: "failed-precondition",
-  donation_already_paid: "failed-precondition",
-  donation_processing: "failed-precondition",
-  // refunds and payouts (ops)
-  refund_not_failed: "failed-precondition",
-  nothing_to_refund: "failed-precondition",
-  payout_not_found: "not-found",
-  payout_not_failed: "failed-precondition",
-  dead_letter_not_found: "not-found",
-  dead_letter_not_redrivable: "failed-precondition",
-  dead_letter_still_unreadable: "failed-precondition",
-} as const satisfies Record<string, DomainErrorCode>;
-
-/** The callable codes a domain error may carry (a subset of firebase-functions' FunctionsErrorCode). */
-export type DomainErrorCode =
-  | "invalid-argument"
-  | "unauthenticated"
-  | "permission-denied"
-  | "not-found"
-  | "already-exists"
-  | "failed-precondition"
-  | "resource-exhausted"
-  | "aborted"
-  | "unavailable";
-
-export type DomainErrorReason = keyof typeof DOMAIN_ERRORS;
-export type DomainErrorParams = Record<string, string | number | boolean | string[] | null>;
-
 export class DomainError extends Error {
   readonly code: DomainErrorCode;
   readonly field: string | undefined;
@@ -94,18 +26,38 @@ export class DomainError extends Error {
 
   constructor(
     readonly reason: DomainErrorReason,
-    message: string,
     options: { field?: string; params?: DomainErrorParams } = {},
   ) {
-    super(message);
+    super(renderErrorMessage(reason, options.field, options.params ?? {}, DEFAULT_LOCALE));
     this.name = "DomainError";
-    this.code = DOMAIN_ERRORS[reason];
+    this.code = ERROR_CATALOGUE[reason].code;
     this.field = options.field;
     this.params = options.params ?? {};
   }
+
+  /** The message in `locale` (the api layer answers in the caller's). */
+  messageIn(locale: Locale): string {
+    return renderErrorMessage(this.reason, this.field, this.params, locale);
+  }
 }
 
-/** Readable zod failures: "Field 'title' must be at most 120 characters". The first issue names the field. */
+/** The first problem of a zod failure as an `invalid_input` error: one problem per error, naming its field. */
+export function invalidInput(error: z.ZodError, data: unknown): DomainError {
+  const first = error.issues[0];
+  if (!first) return new DomainError("invalid_input", { field: "(request)", params: { problem: "invalid" } });
+  const { field, problem, params } = describeIssue(first, data);
+  return new DomainError("invalid_input", { field, params: { problem, ...params } });
+}
+
+/** Validates input; a failure is `invalid_input` (`invalid-argument`) about the first field that is wrong. */
+export function parseInput<S extends z.ZodType>(schema: S, data: unknown): z.infer<S> {
+  const input = data ?? {};
+  const result = schema.safeParse(input);
+  if (!result.success) throw invalidInput(result.error, input);
+  return result.data;
+}
+
+/** A zod failure in English, one line (for logs and dead letters, where several problems help the reader). */
 export function describeZodError(error: z.ZodError): string {
   return error.issues
     .map((issue) => {
@@ -113,14 +65,4 @@ export function describeZodError(error: z.ZodError): string {
       return `Field '${field}': ${issue.message}`;
     })
     .join("; ");
-}
-
-/** Validates input; a failure is `invalid_input` (`invalid-argument`) with a message naming the field(s). */
-export function parseInput<S extends z.ZodType>(schema: S, data: unknown): z.infer<S> {
-  const result = schema.safeParse(data ?? {});
-  if (!result.success) {
-    const path = result.error.issues[0]?.path ?? [];
-    throw new DomainError("invalid_input", describeZodError(result.error), path.length ? { field: path.map(String).join(".") } : {});
-  }
-  return result.data;
 }

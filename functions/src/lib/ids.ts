@@ -1,4 +1,5 @@
 import { z } from "zod";
+import type { CustomProblem } from "./input-problems";
 
 /**
  * The one schema for every document id a client (or a task payload) hands us: a wish, comment, donation, group, user,
@@ -19,11 +20,14 @@ export const DOCUMENT_ID_MAX_BYTES = 1500;
  */
 export const ID_MAX_CHARS = 128;
 
-/** Why `value` cannot be a Firestore document id, or null when it can (the length limits are checked apart). */
-export function documentIdProblem(value: string): string | null {
-  if (value.includes("/")) return "must be an id without '/'";
-  if (value === "." || value === "..") return "must be an id, not '.' or '..'";
-  if (/^__.*__$/s.test(value)) return "must be an id that does not start and end with '__' (reserved by Firestore)";
+/**
+ * Why `value` cannot be a Firestore document id, as an input problem (lib/input-problems.ts), or null when it can (the
+ * length limits are checked apart).
+ */
+export function documentIdProblem(value: string): CustomProblem | null {
+  if (value.includes("/")) return "id_has_slash";
+  if (value === "." || value === "..") return "id_is_dots";
+  if (/^__.*__$/s.test(value)) return "id_reserved";
   return null;
 }
 
@@ -34,9 +38,9 @@ function firestoreIdRules(value: string, ctx: z.RefinementCtx): void {
 
 /** The id of one of our entities (user, wish, comment, donation, group, device, report case, task payload ids). */
 export const idSchema = z
-  .string({ message: "must be an id (a string)" })
-  .min(1, "must not be empty")
-  .max(ID_MAX_CHARS, `must be an id of at most ${ID_MAX_CHARS} characters`)
+  .string()
+  .min(1)
+  .max(ID_MAX_CHARS)
   .superRefine(firestoreIdRules);
 
 /**
@@ -44,7 +48,7 @@ export const idSchema = z
  * limit of 1,500 bytes applies instead of ours.
  */
 export const longIdSchema = z
-  .string({ message: "must be an id (a string)" })
-  .min(1, "must not be empty")
-  .refine((value) => Buffer.byteLength(value, "utf8") <= DOCUMENT_ID_MAX_BYTES, `must be an id of at most ${DOCUMENT_ID_MAX_BYTES} bytes`)
+  .string()
+  .min(1)
+  .refine((value) => Buffer.byteLength(value, "utf8") <= DOCUMENT_ID_MAX_BYTES, "id_too_many_bytes")
   .superRefine(firestoreIdRules);

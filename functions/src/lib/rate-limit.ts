@@ -44,34 +44,14 @@ export function countAction(
   return { next: { windowStart: now, count: 1, last: now, lastKey: key } };
 }
 
-/** "hour", "10 minutes", "day": the window as people say it. */
-export function describeWindow(seconds: number): string {
-  const units: [number, string][] = [
-    [86_400, "day"],
-    [3600, "hour"],
-    [60, "minute"],
-    [1, "second"],
-  ];
-  for (const [size, name] of units) {
-    if (seconds % size === 0) {
-      const count = seconds / size;
-      return count === 1 ? name : `${count} ${name}s`;
-    }
-  }
-  return `${seconds} seconds`;
-}
+/** "hour", "10 minutes", "day": the window as people say it (the error catalogue words it the same). */
+export { describeWindow } from "./error-catalogue";
 
 /** The `rate_limited` (`resource-exhausted`) answer: the message says when to retry, and `details` carries it for the app. */
 export function rateLimitError(action: RateLimitedAction, retryAt: Date, now: Date): DomainError {
   const limit = RATE_LIMITS[action];
   const retryAfterSeconds = Math.max(1, Math.ceil((retryAt.getTime() - now.getTime()) / 1000));
-  const minutes = Math.ceil(retryAfterSeconds / 60);
-  return new DomainError(
-    "rate_limited",
-    `Too many ${limit.noun}: at most ${limit.max} per ${describeWindow(limit.windowSeconds)}. ` +
-      `Try again after ${retryAt.toISOString()} (in about ${minutes} minute${minutes === 1 ? "" : "s"}).`,
-    { params: { action, limit: limit.max, windowSeconds: limit.windowSeconds, retryAt: retryAt.toISOString(), retryAfterSeconds } },
-  );
+  return new DomainError("rate_limited", { params: { action, limit: limit.max, windowSeconds: limit.windowSeconds, retryAt: retryAt.toISOString(), retryAfterSeconds } });
 }
 
 /** Typed reference to a user's window document for `action`. */

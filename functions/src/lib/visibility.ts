@@ -2,13 +2,11 @@ import { DomainError } from "./errors";
 
 /**
  * One answer for "this wish does not exist" and "it exists but you may not see it", in every callable that takes a
- * wish id (docs/security.md lists them): code `permission-denied`, this message. The rules answer a hidden and a
+ * wish id (docs/security.md lists them): the reason `wish_not_visible` (`permission-denied`). The rules answer a hidden and a
  * missing wish with `permission-denied` too. So a hidden surprise cannot be detected by its id.
  */
-export const WISH_NOT_VISIBLE = "No such wish, or you cannot see it.";
-
 export function wishNotVisible(): DomainError {
-  return new DomainError("wish_not_visible", WISH_NOT_VISIBLE);
+  return new DomainError("wish_not_visible");
 }
 
 /** The wish when `uid` is one of its viewers; otherwise (missing or hidden) {@link wishNotVisible}. */

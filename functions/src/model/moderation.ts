@@ -7,7 +7,7 @@ import { z } from "zod";
  */
 
 export const REPORT_REASONS = ["spam", "harassment", "hate", "sexual", "violence", "scam", "other"] as const;
-export const reportReasonSchema = z.enum(REPORT_REASONS, { message: `must be one of ${REPORT_REASONS.join(", ")}` });
+export const reportReasonSchema = z.enum(REPORT_REASONS);
 
 /**
  * - `open`: reported by fewer distinct people than the threshold (src/config.ts); waits for review, still visible.

@@ -33,7 +33,7 @@ export const MUTED_CATEGORIES = ["donations", "comments", "wishes", "friends", "
 
 /** `settings` inside the private account: the only part its owner may write (rules validate the same shape). */
 export const accountSettingsSchema = z.object({
-  locale: z.string().regex(/^[a-z]{2}(-[A-Z]{2})?$/, "must be a language tag such as 'en' or 'cs-CZ'"),
+  locale: z.string().regex(/^[a-z]{2}(-[A-Z]{2})?$/, "language_tag"),
   mutedCategories: z.array(z.enum(MUTED_CATEGORIES)).max(MUTED_CATEGORIES.length),
   showDonationsInFeed: z.boolean(),
 });

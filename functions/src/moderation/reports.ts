@@ -39,12 +39,12 @@ export const reportContentInput = z
     /** Absent: the wish itself is reported. */
     commentId: idSchema.optional(),
     reason: reportReasonSchema,
-    note: z.string().trim().max(500, "must be at most 500 characters").optional(),
+    note: z.string().trim().max(500).optional(),
   })
   .strict();
 
 export const resolveReportInput = z
-  .object({ caseId: idSchema, resolution: z.enum(["keep", "remove"], { message: "must be keep or remove" }), reason: reasonSchema })
+  .object({ caseId: idSchema, resolution: z.enum(["keep", "remove"]), reason: reasonSchema })
   .strict();
 
 const casesRef = (db: Firestore) => db.collection(MODERATION_CASES).withConverter(zodConverter(moderationCaseSchema));
@@ -102,10 +102,10 @@ export async function reportContent(deps: ModerationDeps, uid: string, data: unk
     ]);
     const wish = requireVisibleWish(wishSnap.data(), uid);
     const comment = commentSnap?.data();
-    if (commentId !== null && !comment) throw new DomainError("comment_not_found", "Field 'commentId': no such comment on this wish.", { field: "commentId" });
+    if (commentId !== null && !comment) throw new DomainError("comment_not_found", { field: "commentId" });
     const authorId = comment ? String(comment.authorId) : wish.organizerId;
     if (authorId === uid || (!comment && wish.ownerId === uid)) {
-      throw new DomainError("report_own_content", `You cannot report your own ${comment ? "comment" : "wish"}.`);
+      throw new DomainError("report_own_content", { params: { content: comment ? "comment" : "wish" } });
     }
     if (reportSnap.exists) return { alreadyReported: true, removedViewers: [], hidden: false };
 
@@ -173,7 +173,7 @@ export async function resolveReport(deps: ModerationDeps, adminUid: string, data
     const caseRef = casesRef(db).doc(input.caseId);
     const outcome = await db.runTransaction(async (tx) => {
       const found = (await tx.get(caseRef)).data();
-      if (!found) throw new DomainError("moderation_case_not_found", "Field 'caseId': no such moderation case.", { field: "caseId" });
+      if (!found) throw new DomainError("moderation_case_not_found", { field: "caseId" });
       const [wishSnap, commentSnap] = await Promise.all([
         tx.get(wishesCollection(db).doc(found.wishId)),
         found.commentId === null ? Promise.resolve(undefined) : tx.get(commentRef(db, found.wishId, found.commentId)),

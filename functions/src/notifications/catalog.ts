@@ -1,14 +1,8 @@
-import { CURRENCIES } from "../model/money";
+import { formatMoney } from "../lib/locale";
+import type { Locale } from "../lib/locale";
 
-/**
- * The message catalogue: every notification the backend sends, in English and Czech. The apps ship the same keys in
- * their own string files (Android `strings.xml`, iOS `Localizable.strings`), so a push carries both the keys + args
- * (`title-loc-key`/`loc-key`, `title_loc_key`/`body_loc_key`) and the server-rendered title/body as a fallback.
- * Args are positional: `{0}`, `{1}`, ... here; `%1$s` (Android) / `%1$@` (iOS) in the apps, same order.
- */
-export const LOCALES = ["en", "cs"] as const;
-export type Locale = (typeof LOCALES)[number];
-export const DEFAULT_LOCALE: Locale = "en";
+export { DEFAULT_LOCALE, formatMoney, LOCALES, pickLocale, toLocale } from "../lib/locale";
+export type { Locale } from "../lib/locale";
 
 /** Mute categories (account `settings.mutedCategories`); each is also an Android notification channel id. */
 export const CATEGORIES = ["donations", "comments", "wishes", "friends", "payments"] as const;
@@ -19,6 +13,13 @@ interface Template {
   body: string;
 }
 
+/**
+ * The message catalogue: every notification the backend sends, in English and Czech (the locales of lib/locale.ts).
+ * The apps ship the same keys in their own string files (Android `strings.xml`, iOS `Localizable.strings`), so a push
+ * carries both the keys + args
+ * (`title-loc-key`/`loc-key`, `title_loc_key`/`body_loc_key`) and the server-rendered title/body as a fallback.
+ * Args are positional: `{0}`, `{1}`, ... here; `%1$s` (Android) / `%1$@` (iOS) in the apps, same order.
+ */
 const MESSAGES = {
   donation_received_named: {
     en: { title: "New donation", body: "{0} gave {1} to “{2}”" },
@@ -83,35 +84,6 @@ export type MessageArg = { text: string } | { amount: number; currency: string }
 /** The localization keys the apps look up: `notif_<key>_title` / `notif_<key>_body`. */
 export function locKeys(key: MessageKey): { titleKey: string; bodyKey: string } {
   return { titleKey: `notif_${key}_title`, bodyKey: `notif_${key}_body` };
-}
-
-/** "cs-CZ", "cs_CZ", "CS" → "cs"; anything we do not speak → undefined. */
-export function toLocale(tag: unknown): Locale | undefined {
-  if (typeof tag !== "string") return undefined;
-  const language = tag.trim().toLowerCase().split(/[-_]/)[0];
-  return LOCALES.find((locale) => locale === language);
-}
-
-/** Device locale first, then the account's settings locale, then English. */
-export function pickLocale(...candidates: unknown[]): Locale {
-  for (const candidate of candidates) {
-    const locale = toLocale(candidate);
-    if (locale) return locale;
-  }
-  return DEFAULT_LOCALE;
-}
-
-const INTL_LOCALE: Record<Locale, string> = { en: "en-GB", cs: "cs-CZ" };
-
-/** 150000 CZK → "CZK 1,500.00" (en) / "1 500,00 Kč" (cs). */
-export function formatMoney(amount: number, currency: string, locale: Locale): string {
-  const exponent = currency in CURRENCIES ? CURRENCIES[currency as keyof typeof CURRENCIES].exponent : 2;
-  const major = amount / 10 ** exponent;
-  try {
-    return new Intl.NumberFormat(INTL_LOCALE[locale], { style: "currency", currency, currencyDisplay: locale === "cs" ? "symbol" : "code" }).format(major);
-  } catch {
-    return `${major.toFixed(exponent)} ${currency}`;
-  }
 }
 
 export function renderArgs(args: readonly MessageArg[], locale: Locale): string[] {

@@ -15,16 +15,16 @@ const KEPT_CHARS = 10_000;
 export async function redriveDeadLetter(deps: NotificationDeps, deadLetterId: string): Promise<{ result: "redriven"; outcome: string }> {
   const ref = deps.db.collection(DEAD_LETTERS).doc(deadLetterId);
   const letter = await ref.get();
-  if (!letter.exists) throw new DomainError("dead_letter_not_found", `No dead letter '${deadLetterId}'.`, { field: "deadLetterId" });
+  if (!letter.exists) throw new DomainError("dead_letter_not_found", { field: "deadLetterId" });
   const data: unknown = letter.get("data");
   const messageId: unknown = letter.get("messageId");
   if (letter.get("consumer") !== "notifications" || typeof data !== "string" || typeof messageId !== "string") {
-    throw new DomainError("dead_letter_not_redrivable", "Only the notification worker's dead letters can be re-driven.");
+    throw new DomainError("dead_letter_not_redrivable");
   }
-  if (data.length >= KEPT_CHARS) throw new DomainError("dead_letter_not_redrivable", `The message was longer than the ${KEPT_CHARS} characters a dead letter keeps; it cannot be re-driven whole.`);
+  if (data.length >= KEPT_CHARS) throw new DomainError("dead_letter_not_redrivable", { params: { maxChars: KEPT_CHARS } });
   const attributes = (letter.get("attributes") ?? {}) as Record<string, string>;
   const outcome = await handleDomainEventMessage(deps, { messageId, data: Buffer.from(data, "utf8").toString("base64"), attributes });
-  if (outcome.outcome === "dead-lettered") throw new DomainError("dead_letter_still_unreadable", `Still not a domain event: ${outcome.reason}`);
+  if (outcome.outcome === "dead-lettered") throw new DomainError("dead_letter_still_unreadable", { params: { problem: outcome.reason } });
   await ref.delete();
   return { result: "redriven", outcome: outcome.outcome };
 }

@@ -28,7 +28,7 @@ export const markNotificationsReadInput = z
     all: z.literal(true).optional(),
   })
   .strict()
-  .refine((input) => (input.ids === undefined) !== (input.all === undefined), { message: "give exactly one of 'ids' or 'all'", path: ["ids"] });
+  .refine((input) => (input.ids === undefined) !== (input.all === undefined), { message: "ids_or_all_required", path: ["ids"] });
 
 /**
  * Marks inbox items read and lowers the unread count by exactly the number of items that were unread, in one

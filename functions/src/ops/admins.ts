@@ -22,14 +22,14 @@ async function findUser(auth: Auth, who: string): Promise<UserRecord> {
   try {
     return who.includes("@") ? await auth.getUserByEmail(who) : await auth.getUser(who);
   } catch (error) {
-    if ((error as { code?: string }).code === "auth/user-not-found") throw new DomainError("user_not_found", `No user with ${who.includes("@") ? "email" : "uid"} '${who}'.`, { params: { user: who } });
+    if ((error as { code?: string }).code === "auth/user-not-found") throw new DomainError("user_not_found", { params: { user: who } });
     throw error;
   }
 }
 
 /** Sets (`admin` true) or removes the admin claim of the user `who` (uid or email), audited with `actorId` and `reason`. */
 export async function setAdminClaim(deps: AdminClaimDeps, who: string, admin: boolean, actorId: string, reason: string): Promise<AdminChange> {
-  if (reason.trim().length < 3) throw new DomainError("invalid_input", "Field 'reason': must say why (at least 3 characters)", { field: "reason" });
+  if (reason.trim().length < 3) throw new DomainError("invalid_input", { field: "reason", params: { problem: "too_short", min: 3 } });
   const user = await findUser(deps.auth, who);
   const action = admin ? "grantAdmin" : "revokeAdmin";
   return audited(deps, { action, actorId, target: `users/${user.uid}`, reason: reason.trim() }, async () => {

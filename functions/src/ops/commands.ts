@@ -3,6 +3,7 @@ import { logger } from "../lib/log";
 import { z } from "zod";
 import type { Clock } from "../lib/clock";
 import { zodConverter } from "../lib/converter";
+import { invalidInput } from "../lib/errors";
 
 /**
  * Ops actions as documents (docs/operations.md, "Ops commands"): an admin creates `opsCommands/{id}` in the console —
@@ -32,7 +33,7 @@ const FRAME_FIELDS = ["action", "operator", "status", "result", "error", "actor"
 
 const commandFrameSchema = z.object({
   action: z.enum(OPS_ACTIONS, { error: () => `must be one of ${OPS_ACTIONS.join(", ")}` }),
-  operator: z.string().trim().min(1, "must name who acts").max(200).optional(),
+  operator: z.string().trim().min(1).max(200).optional(),
 });
 
 /** What an action answers: its `result` word and any details for ops. */
@@ -133,7 +134,7 @@ export async function runOpsCommand(deps: OpsCommandDeps, commandId: string, eve
     const actor = actorOf(writer, frame.success ? frame.data.operator : undefined);
     const base = { action: typeof data.action === "string" ? data.action : "", actor, eventId, input, result: null, startedAt: now };
     let refusal: string | null = null;
-    if (!frame.success) refusal = frame.error.issues.map((issue) => `Field '${issue.path.join(".")}': ${issue.message}`)[0] ?? "Invalid command.";
+    if (!frame.success) refusal = invalidInput(frame.error, { action: data.action, operator: data.operator }).message;
     else if (!actor) refusal = "Field 'operator': must name who acts (the platform did not say who wrote this document).";
     if (refusal !== null || !frame.success) {
       const rejected: CommandRun = { ...base, status: "rejected", error: refusal, completedAt: now };

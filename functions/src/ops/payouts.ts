@@ -25,21 +25,21 @@ export async function retryPayout(deps: OpsDeps & { provider: Pick<Transfers, "t
   return audited(deps, { action: "retryPayout", actorId: adminUid, target: `payouts/${input.wishId}`, reason: input.reason }, async () => {
     const ref = payoutRef(deps.db, input.wishId);
     const payout = (await ref.get()).data();
-    if (!payout) throw new DomainError("payout_not_found", "This wish has no payout.", { field: "wishId" });
-    if (payout.status !== "failed") throw new DomainError("payout_not_failed", `The payout is ${payout.status}, not failed; only a failed payout can be retried.`, { params: { status: payout.status } });
+    if (!payout) throw new DomainError("payout_not_found", { field: "wishId" });
+    if (payout.status !== "failed") throw new DomainError("payout_not_failed", { params: { status: payout.status } });
     let adopted: string | null;
     try {
       adopted = await adoptPendingTransfer(deps, input.wishId);
     } catch (error) {
       if (!(error instanceof PaymentProviderError)) throw error;
       logger.warn("retryPayout: Stripe could not be asked what it already did", { wishId: input.wishId, code: error.providerCode });
-      throw new DomainError("provider_unavailable", "Stripe cannot be reached to check what it already transferred; nothing was changed. Try again.");
+      throw new DomainError("provider_unavailable");
     }
     if (adopted) return { result: "adopted" as const, transferId: adopted };
     const round = await deps.db.runTransaction(async (tx) => {
       const current = (await tx.get(ref)).data();
       if (current?.status !== "failed") {
-        throw new DomainError("payout_not_failed", `The payout is ${current?.status ?? "gone"}, not failed; only a failed payout can be retried.`, { params: { status: current?.status ?? "gone" } });
+        throw new DomainError("payout_not_failed", { params: { status: current?.status ?? "gone" } });
       }
       const next = current.round + 1;
       tx.update(ref, { status: "queued", reason: null, round: next, updatedAt: deps.clock.now() });

@@ -33,11 +33,11 @@ export async function retryRefund(deps: OpsDeps, adminUid: string, data: unknown
     const reopened = await reopenRefund(deps, input.donationId);
     switch (reopened.outcome) {
       case "missing":
-        throw new DomainError("donation_not_found", "No such donation.", { field: "donationId" });
+        throw new DomainError("donation_not_found", { field: "donationId" });
       case "not-failed":
-        throw new DomainError("refund_not_failed", `The refund is ${reopened.status}, not failed; only a failed refund can be retried.`, { params: { status: reopened.status } });
+        throw new DomainError("refund_not_failed", { params: { status: reopened.status } });
       case "nothing-to-refund":
-        throw new DomainError("nothing_to_refund", "Nothing to refund: the donation's wish is not closed or expired, or it holds none of the donor's money.");
+        throw new DomainError("nothing_to_refund");
       case "queued":
         return { result: "queued" as const, generation: reopened.generation };
     }
@@ -56,7 +56,7 @@ export async function freezeWish(deps: OpsDeps, adminUid: string, data: unknown)
     const ref = wishRef(deps.db, input.wishId);
     return deps.db.runTransaction(async (tx) => {
       const wish = (await tx.get(ref)).data();
-      if (!wish) throw new DomainError("wish_not_found", "No such wish.", { field: "wishId" });
+      if (!wish) throw new DomainError("wish_not_found", { field: "wishId" });
       const isFrozen = wish.frozenAt != null;
       if (isFrozen === input.frozen) return { result: "unchanged" as const };
       const now = deps.clock.now();

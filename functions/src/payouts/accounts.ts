@@ -53,7 +53,7 @@ async function providerCall<T>(what: string, uid: string, operation: () => Promi
   } catch (error) {
     if (!(error instanceof PaymentProviderError)) throw error;
     logger.warn("payout onboarding: provider call failed", { what, uid, code: error.providerCode });
-    throw new DomainError("provider_unavailable", "The payment provider is unavailable. Please try again.");
+    throw new DomainError("provider_unavailable");
   }
 }
 

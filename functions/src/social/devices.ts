@@ -15,7 +15,7 @@ export interface DevicesDeps {
   clock: Clock;
 }
 
-const deviceId = idSchema.regex(/^[A-Za-z0-9_-]{8,128}$/, "must be 8-128 characters of A-Z, a-z, 0-9, '_' or '-'");
+const deviceId = idSchema.regex(/^[A-Za-z0-9_-]{8,128}$/, "device_id_format");
 
 export const registerDeviceInput = z.object({
   deviceId,
@@ -33,7 +33,7 @@ export const unregisterDeviceInput = z.object({ deviceId });
 export async function requireLiveSession(auth: Auth, uid: string, authTimeSeconds: number): Promise<void> {
   const user = await auth.getUser(uid);
   const validSince = user.tokensValidAfterTime ? Date.parse(user.tokensValidAfterTime) : 0;
-  if (authTimeSeconds * 1000 < validSince) throw new DomainError("session_signed_out", "This session was signed out. Sign in again.");
+  if (authTimeSeconds * 1000 < validSince) throw new DomainError("session_signed_out");
 }
 
 /**

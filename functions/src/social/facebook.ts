@@ -48,7 +48,7 @@ export async function syncFacebookProfile(deps: FacebookDeps, uid: string, input
   const user = await deps.auth.getUser(uid);
   const facebookLink = user.providerData.find((provider) => provider.providerId === FACEBOOK_PROVIDER);
   const facebookId = facebookLink?.uid;
-  if (!facebookId) throw new DomainError("facebook_not_linked", "This account is not signed in with Facebook.");
+  if (!facebookId) throw new DomainError("facebook_not_linked");
 
   await verifyToken(deps, input.accessToken, facebookId, uid);
 
@@ -116,21 +116,21 @@ async function verifyToken(deps: FacebookDeps, accessToken: string, facebookId: 
     info = await deps.graph.inspectToken(accessToken);
   } catch (error) {
     if (error instanceof GraphError && error.kind === "token") {
-      throw new DomainError("facebook_token_invalid", "The Facebook access token is invalid or expired. Sign in with Facebook again.");
+      throw new DomainError("facebook_token_invalid");
     }
     logger.warn("facebook token check unavailable", { uid, error: error instanceof Error ? error.message : String(error) });
-    throw new DomainError("facebook_unavailable", "Facebook could not be reached to check the sign-in. Try again shortly.");
+    throw new DomainError("facebook_unavailable");
   }
   if (!info.isValid) {
-    throw new DomainError("facebook_token_invalid", "The Facebook access token is invalid or expired. Sign in with Facebook again.");
+    throw new DomainError("facebook_token_invalid");
   }
   if (info.appId !== deps.appId) {
     logger.warn("facebook token for another app", { uid });
-    throw new DomainError("facebook_token_wrong_app", "The Facebook access token was not issued to ElateMe.");
+    throw new DomainError("facebook_token_wrong_app");
   }
   if (info.userId !== facebookId) {
     logger.warn("facebook token of another user", { uid });
-    throw new DomainError("facebook_token_wrong_user", "The Facebook access token belongs to a different Facebook account than this sign-in.");
+    throw new DomainError("facebook_token_wrong_user");
   }
 }
 

@@ -22,7 +22,7 @@ export const friendInput = z.object({ friendUid: idSchema });
  * (not-found), to a friend, twice, or when `toUid` already asked the caller (failed-precondition: accept theirs).
  */
 export async function sendFriendRequest(deps: FriendsDeps, uid: string, { toUid }: z.infer<typeof toUserInput>): Promise<{ requestId: string }> {
-  if (toUid === uid) throw new DomainError("friend_request_to_self", "Field 'toUid': you cannot send a friend request to yourself.", { field: "toUid" });
+  if (toUid === uid) throw new DomainError("friend_request_to_self", { field: "toUid" });
   const now = deps.clock.now();
   const ref = requestRef(deps.db, uid, toUid);
   await deps.db.runTransaction(async (tx) => {
@@ -32,10 +32,10 @@ export async function sendFriendRequest(deps: FriendsDeps, uid: string, { toUid 
       tx.get(ref),
       tx.get(requestRef(deps.db, toUid, uid)),
     ]);
-    if (!target.exists) throw new DomainError("user_not_found", "Field 'toUid': no such user.", { field: "toUid" });
-    if (friendship.exists) throw new DomainError("already_friends", "You are already friends.");
-    if (existing.exists) throw new DomainError("friend_request_exists", "You have already sent this person a friend request.");
-    if (reverse.exists) throw new DomainError("friend_request_reverse_exists", "This person has already sent you a friend request: accept it instead.");
+    if (!target.exists) throw new DomainError("user_not_found", { field: "toUid" });
+    if (friendship.exists) throw new DomainError("already_friends");
+    if (existing.exists) throw new DomainError("friend_request_exists");
+    if (reverse.exists) throw new DomainError("friend_request_reverse_exists");
     tx.create(ref, { from: uid, to: toUid, createdAt: now });
     addToOutbox(
       deps.db,
@@ -60,7 +60,7 @@ export async function acceptFriendRequest(deps: FriendsDeps, uid: string, { from
       tx.get(profileRef(deps.db, fromUid)),
     ]);
     const data = request.data();
-    if (!data) throw new DomainError("friend_request_not_found", "There is no pending friend request from this person.");
+    if (!data) throw new DomainError("friend_request_not_found");
     tx.delete(ref);
     if (!sender.exists) return; // the sender deleted their account meanwhile: the request just goes away
     if (!mine.exists) tx.set(friendRef(deps.db, uid, fromUid), { friendId: fromUid, source: "app", since: now });
@@ -91,7 +91,7 @@ export async function cancelFriendRequest(deps: FriendsDeps, uid: string, { toUi
 async function deleteRequest(db: Firestore, ref: ReturnType<typeof requestRef>): Promise<void> {
   await db.runTransaction(async (tx) => {
     const request = await tx.get(ref);
-    if (!request.exists) throw new DomainError("friend_request_not_found", "There is no such pending friend request.");
+    if (!request.exists) throw new DomainError("friend_request_not_found");
     tx.delete(ref);
   });
 }
@@ -101,11 +101,11 @@ async function deleteRequest(db: Firestore, ref: ReturnType<typeof requestRef>):
  * concurrent accept or group edit either sees the friendship or does not; never half of it).
  */
 export async function unfriend(deps: FriendsDeps, uid: string, { friendUid }: z.infer<typeof friendInput>): Promise<{ ok: true }> {
-  if (friendUid === uid) throw new DomainError("unfriend_self", "Field 'friendUid': you cannot unfriend yourself.", { field: "friendUid" });
+  if (friendUid === uid) throw new DomainError("unfriend_self", { field: "friendUid" });
   const now = deps.clock.now();
   await deps.db.runTransaction(async (tx) => {
     const [mine, theirs] = await Promise.all([tx.get(friendRef(deps.db, uid, friendUid)), tx.get(friendRef(deps.db, friendUid, uid))]);
-    if (!mine.exists && !theirs.exists) throw new DomainError("not_friends", "You are not friends with this person.");
+    if (!mine.exists && !theirs.exists) throw new DomainError("not_friends");
     await removeFriendship(deps.db, tx, uid, friendUid, now);
   });
   logger.info("unfriended", { uid, friendUid });

@@ -14,7 +14,7 @@ export interface GroupsDeps {
 export const MAX_GROUP_MEMBERS = 200;
 export const MAX_GROUPS = 100;
 
-const name = z.string().trim().min(1, "must not be empty").max(80);
+const name = z.string().trim().min(1).max(80);
 const memberIds = z
   .array(idSchema)
   .max(MAX_GROUP_MEMBERS)
@@ -24,7 +24,7 @@ const groupId = idSchema;
 export const createGroupInput = z.object({ name, memberIds: memberIds.default([]) });
 export const updateGroupInput = z
   .object({ groupId, name: name.optional(), memberIds: memberIds.optional() })
-  .refine((input) => input.name !== undefined || input.memberIds !== undefined, { message: "give a new name or memberIds", path: ["name"] });
+  .refine((input) => input.name !== undefined || input.memberIds !== undefined, { message: "name_or_members_required", path: ["name"] });
 export const deleteGroupInput = z.object({ groupId });
 
 /** Every member must be the owner's friend, checked inside the transaction that writes the group. */
@@ -33,7 +33,7 @@ async function requireFriends(db: Firestore, tx: Transaction, uid: string, ids: 
   const edges = await tx.getAll(...ids.map((id) => friendRef(db, uid, id)));
   const strangers = ids.filter((_id, index) => !edges[index]?.exists);
   if (strangers.length > 0) {
-    throw new DomainError("group_member_not_friend", `Field 'memberIds': not your friend(s): ${strangers.join(", ")}.`, { field: "memberIds", params: { uids: strangers } });
+    throw new DomainError("group_member_not_friend", { field: "memberIds", params: { uids: strangers } });
   }
 }
 
@@ -42,7 +42,7 @@ export async function createGroup(deps: GroupsDeps, uid: string, input: z.infer<
   const ref = groupsRef(deps.db, uid).doc();
   await deps.db.runTransaction(async (tx) => {
     const count = await tx.get(groupsRef(deps.db, uid).count());
-    if (count.data().count >= MAX_GROUPS) throw new DomainError("group_limit_reached", `You can have at most ${MAX_GROUPS} groups.`, { params: { max: MAX_GROUPS } });
+    if (count.data().count >= MAX_GROUPS) throw new DomainError("group_limit_reached", { params: { max: MAX_GROUPS } });
     await requireFriends(deps.db, tx, uid, input.memberIds);
     tx.create(ref, { name: input.name, memberIds: input.memberIds, createdAt: now, updatedAt: now });
   });
@@ -56,7 +56,7 @@ export async function updateGroup(deps: GroupsDeps, uid: string, input: z.infer<
   const ref = groupsRef(deps.db, uid).doc(input.groupId);
   await deps.db.runTransaction(async (tx) => {
     const group = await tx.get(ref);
-    if (!group.exists) throw new DomainError("group_not_found", "Field 'groupId': no such group.", { field: "groupId" });
+    if (!group.exists) throw new DomainError("group_not_found", { field: "groupId" });
     if (input.memberIds) await requireFriends(deps.db, tx, uid, input.memberIds);
     tx.update(ref, {
       ...(input.name !== undefined ? { name: input.name } : {}),

@@ -13,7 +13,7 @@ import type { AuditEntry } from "../model/closing";
  */
 
 /** Why an admin acted: every audited action asks for it. */
-export const reasonSchema = z.string().trim().min(3, "must say why (at least 3 characters)").max(500, "must be at most 500 characters");
+export const reasonSchema = z.string().trim().min(3).max(500);
 
 const auditConverter = zodConverter(auditEntrySchema);
 

@@ -92,12 +92,8 @@ async function circleOf(db: Firestore, subject: AudienceSubject): Promise<{ circ
 export async function resolveViewerIds(db: Firestore, subject: AudienceSubject, options: ResolveOptions): Promise<string[]> {
   if (subject.hiddenAt) return hiddenWishViewers(subject);
   const { circle, late } = await circleOf(db, subject);
-  const notInCircle = (id: string) =>
-    !subject.isSurprise
-      ? `${id} is not your friend`
-      : late.has(id)
-        ? `${id} became a friend of you or of the recipient after the surprise was created; only earlier friendships count`
-        : `${id} is not a friend of both you and the recipient`;
+  /** Why `id` is outside the circle, for `audience_user_not_in_circle` (docs/errors.md). */
+  const whyNotInCircle = (id: string) => (!subject.isSurprise ? "not_friend" : late.has(id) ? "late_friend" : "not_mutual");
   const members = new Set<string>();
   switch (subject.audience.kind) {
     case "friends":
@@ -110,7 +106,7 @@ export async function resolveViewerIds(db: Firestore, subject: AudienceSubject, 
       for (const snap of snaps) {
         const group = snap.data();
         if (!group) {
-          if (options.strict) throw new DomainError("audience_group_not_found", `Field 'audience.groupIds': group ${snap.id} does not exist`, { field: "audience.groupIds", params: { groupId: snap.id } });
+          if (options.strict) throw new DomainError("audience_group_not_found", { field: "audience.groupIds", params: { groupId: snap.id } });
           continue;
         }
         group.memberIds.filter((id) => circle.has(id)).forEach((id) => members.add(id));
@@ -120,7 +116,7 @@ export async function resolveViewerIds(db: Firestore, subject: AudienceSubject, 
     case "people":
       for (const id of subject.audience.userIds) {
         if (circle.has(id)) members.add(id);
-        else if (options.strict) throw new DomainError("audience_user_not_in_circle", `Field 'audience.userIds': ${notInCircle(id)}`, { field: "audience.userIds", params: { userId: id } });
+        else if (options.strict) throw new DomainError("audience_user_not_in_circle", { field: "audience.userIds", params: { userId: id, why: whyNotInCircle(id) } });
       }
       break;
   }

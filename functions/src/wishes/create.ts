@@ -33,8 +33,8 @@ export async function createWish(deps: WishDeps, uid: string, data: unknown): Pr
   const isSurprise = input.recipientId !== undefined;
   const ownerId = input.recipientId ?? uid;
   if (isSurprise) {
-    if (ownerId === uid) throw new DomainError("surprise_for_self", "Field 'recipientId': a surprise is for someone else; leave it out for your own wish", { field: "recipientId" });
-    if (!(await isFriend(deps.db, uid, ownerId))) throw new DomainError("recipient_not_friend", "Field 'recipientId': must be one of your friends", { field: "recipientId" });
+    if (ownerId === uid) throw new DomainError("surprise_for_self", { field: "recipientId" });
+    if (!(await isFriend(deps.db, uid, ownerId))) throw new DomainError("recipient_not_friend", { field: "recipientId" });
   }
   const subject = { ownerId, organizerId: uid, isSurprise, audience: input.audience, createdAt: now };
   const viewerIds = await resolveViewerIds(deps.db, subject, { strict: true });

@@ -7,32 +7,32 @@ import { WISH_LIMITS } from "../model/wish";
 /** Callable input for an audience: who (besides the organizer) may see a wish. */
 export const audienceInputSchema = z
   .object({
-    kind: z.enum(["friends", "groups", "people"], { message: "must be one of friends, groups, people" }),
+    kind: z.enum(["friends", "groups", "people"]),
     groupIds: z.array(idSchema).max(WISH_LIMITS.maxGroupIds).default([]),
     userIds: z.array(idSchema).max(WISH_LIMITS.maxUserIds).default([]),
   })
   .strict()
   .superRefine((audience, ctx) => {
     if (audience.kind === "groups" && audience.groupIds.length === 0) {
-      ctx.addIssue({ code: "custom", path: ["groupIds"], message: "must name at least one group when kind is groups" });
+      ctx.addIssue({ code: "custom", path: ["groupIds"], message: "groups_required" });
     }
     if (audience.kind === "people" && audience.userIds.length === 0) {
-      ctx.addIssue({ code: "custom", path: ["userIds"], message: "must name at least one friend when kind is people" });
+      ctx.addIssue({ code: "custom", path: ["userIds"], message: "people_required" });
     }
     if (audience.kind !== "groups" && audience.groupIds.length > 0) {
-      ctx.addIssue({ code: "custom", path: ["groupIds"], message: "must be empty unless kind is groups" });
+      ctx.addIssue({ code: "custom", path: ["groupIds"], message: "groups_only_for_groups" });
     }
     if (audience.kind !== "people" && audience.userIds.length > 0) {
-      ctx.addIssue({ code: "custom", path: ["userIds"], message: "must be empty unless kind is people" });
+      ctx.addIssue({ code: "custom", path: ["userIds"], message: "people_only_for_people" });
     }
   })
   .transform((audience) => ({ ...audience, groupIds: [...new Set(audience.groupIds)], userIds: [...new Set(audience.userIds)] }));
 
-export const titleSchema = z.string().trim().min(1, "must not be empty").max(WISH_LIMITS.titleMax, "must be at most 120 characters");
-export const descriptionSchema = z.string().max(WISH_LIMITS.descriptionMax, "must be at most 2000 characters");
+export const titleSchema = z.string().trim().min(1).max(WISH_LIMITS.titleMax);
+export const descriptionSchema = z.string().max(WISH_LIMITS.descriptionMax);
 export const imageUrlSchema = z
-  .url({ protocol: /^https$/, message: "must be an https URL" })
-  .max(WISH_LIMITS.imageUrlMax, "must be at most 2048 characters")
+  .url({ protocol: /^https$/, message: "https_url" })
+  .max(WISH_LIMITS.imageUrlMax)
   .nullable();
 
 /**
@@ -43,9 +43,9 @@ const createWishBase = z
   .object({
     title: titleSchema,
     description: descriptionSchema.default(""),
-    amount: z.number({ message: "must be a number" }).int("must be an integer amount in minor units"),
+    amount: z.number().int(),
     currency: currencySchema,
-    deadline: z.iso.datetime({ offset: true, message: "must be an ISO-8601 date-time, e.g. 2027-03-01T18:00:00Z" }),
+    deadline: z.iso.datetime({ offset: true }),
     imageUrl: imageUrlSchema.optional().default(null),
     audience: audienceInputSchema,
     recipientId: idSchema.optional(),
@@ -59,17 +59,13 @@ export function createWishInput(now: Date) {
     .superRefine((input, ctx) => {
       const limits = CURRENCIES[input.currency];
       if (input.amount < limits.minMinor || input.amount > limits.maxMinor) {
-        ctx.addIssue({
-          code: "custom",
-          path: ["amount"],
-          message: `must be between ${limits.minMinor} and ${limits.maxMinor} (minor units of ${input.currency})`,
-        });
+        ctx.addIssue({ code: "custom", path: ["amount"], message: "amount_out_of_range", params: { min: limits.minMinor, max: limits.maxMinor, currency: input.currency } });
       }
       const deadline = new Date(input.deadline).getTime();
       if (deadline <= now.getTime()) {
-        ctx.addIssue({ code: "custom", path: ["deadline"], message: "must be in the future" });
+        ctx.addIssue({ code: "custom", path: ["deadline"], message: "deadline_in_past" });
       } else if (deadline > now.getTime() + WISH_LIMITS.maxDeadlineMs) {
-        ctx.addIssue({ code: "custom", path: ["deadline"], message: "must be at most one year ahead" });
+        ctx.addIssue({ code: "custom", path: ["deadline"], message: "deadline_too_far" });
       }
     })
     .transform((input) => ({ ...input, deadline: new Date(input.deadline) }));

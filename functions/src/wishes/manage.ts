@@ -13,8 +13,8 @@ import { setAudienceInput, wishIdInput } from "./input";
 import { retryOnConflict } from "../lib/retry";
 import type { ConflictRetry } from "../lib/retry";
 
-export function requireOrganizer(wish: Wish, uid: string, action: string): void {
-  if (wish.organizerId !== uid) throw new DomainError("not_organizer", `Only the wish's organizer can ${action}.`);
+export function requireOrganizer(wish: Wish, uid: string): void {
+  if (wish.organizerId !== uid) throw new DomainError("not_organizer");
 }
 
 /**
@@ -28,9 +28,9 @@ export async function deleteWish(deps: WishDeps, uid: string, data: unknown): Pr
   const ref = wishesCollection(deps.db).doc(wishId);
   await deps.db.runTransaction(async (tx) => {
     const wish = requireVisibleWish((await tx.get(ref)).data(), uid);
-    requireOrganizer(wish, uid, "delete it");
+    requireOrganizer(wish, uid);
     if (wish.hasSucceededDonation) {
-      throw new DomainError("wish_has_donations", "Somebody has already donated to this wish, so it cannot be deleted; close it instead and the donors are refunded.");
+      throw new DomainError("wish_has_donations");
     }
     tx.delete(ref);
   });
@@ -102,8 +102,8 @@ export async function setWishAudience(deps: WishDeps, uid: string, data: unknown
     audience: input.audience,
     check: (found) => {
       const wish = requireVisibleWish(found, uid);
-      requireOrganizer(wish, uid, "change its audience");
-      if (wish.status !== "open") throw new DomainError("wish_not_open", `The wish is ${wish.status}; only an open wish's audience can change.`, { params: { status: wish.status } });
+      requireOrganizer(wish, uid);
+      if (wish.status !== "open") throw new DomainError("wish_not_open", { params: { status: wish.status } });
       return wish;
     },
   });

@@ -8,7 +8,7 @@ import type { DonateResult } from "../../src/donations/donate";
 import { fixedClock } from "../helpers/clock";
 import { StripePaymentProvider, stripeClient } from "../../src/payments/stripe";
 import { adminDb } from "../../devtools/support/admin";
-import { anonymousClient, signedInClient } from "../../devtools/support/clients";
+import { anonymousClient, emulatorAppCheckToken, signedInClient } from "../../devtools/support/clients";
 import type { TestClient } from "../../devtools/support/clients";
 import { seedWish } from "../helpers/donation-fixtures";
 import { functionUrl } from "../../devtools/support/emulators";
@@ -306,10 +306,40 @@ describe("donations (emulators + fake Stripe)", function () {
 
   it("overfunding policy: at most the remaining amount (but never below the currency minimum)", async () => {
     await seedWish(adminDb(), "w-almost", { amount: 100_000, raised: 99_000, hasSucceededDonation: true, donorCount: 1 });
-    await expectCode(dana.call("donate", { wishId: "w-almost", amount: 2_000, currency: "CZK" }), "failed-precondition", /at most 1500/);
+    await expectCode(dana.call("donate", { wishId: "w-almost", amount: 2_000, currency: "CZK" }), "failed-precondition", { reason: "amount_over_remaining", field: "amount", max: 1_500, currency: "CZK" });
     const ok = await dana.call<DonateResult>("donate", { wishId: "w-almost", amount: 1_500, currency: "CZK" });
     assert.ok(ok.donationId);
-    await expectCode(dana.call("donate", { wishId: WISH, amount: 150_001, currency: "CZK" }), "failed-precondition", /at most 150000/);
+    await expectCode(dana.call("donate", { wishId: WISH, amount: 150_001, currency: "CZK" }), "failed-precondition", { reason: "amount_over_remaining", max: 150_000 });
+  });
+
+  it("errors answer in the caller's language (Accept-Language, then settings.locale); details do not change", async () => {
+    // A raw callable request, as an app's HTTP stack sends it, asking for Czech.
+    const user = dana.auth.currentUser;
+    assert.ok(user);
+    const response = await fetch(await functionUrl("closeWish"), {
+      method: "POST",
+      headers: {
+        "content-type": "application/json",
+        authorization: `Bearer ${await user.getIdToken()}`,
+        "x-firebase-appcheck": emulatorAppCheckToken(),
+        "accept-language": "cs-CZ,cs;q=0.9,en;q=0.5",
+      },
+      body: JSON.stringify({ data: { wishId: "a/b" } }),
+    });
+    assert.equal(response.status, 400);
+    const { error } = (await response.json()) as { error: { status: string; message: string; details: unknown } };
+    assert.deepEqual(error, {
+      status: "INVALID_ARGUMENT",
+      message: "Pole 'wishId': musí být id bez znaku '/'",
+      details: { reason: "invalid_input", field: "wishId", problem: "id_has_slash" },
+    });
+
+    // The SDK sends no language of ours: the account's settings decide.
+    await expectCode(dana.call("donate", { wishId: WISH, amount: 150_001, currency: "CZK" }), "failed-precondition", /^Field 'amount': at most CZK\s1,500\.00 can be given/);
+    const settings = { locale: "cs-CZ", mutedCategories: [], showDonationsInFeed: true };
+    await adminDb().doc("users/dana/private/account").set({ firstName: null, lastName: null, email: null, birthday: null, facebookId: null, settings, facebookSync: null });
+    await expectCode(dana.call("donate", { wishId: WISH, amount: 150_001, currency: "CZK" }), "failed-precondition", /^Pole 'amount': na toto přání teď lze dát nejvýše 1\s500,00\sKč\./);
+    await expectCode(dana.call("donate", { wishId: WISH, amount: 150_001, currency: "CZK" }), "failed-precondition", { reason: "amount_over_remaining", field: "amount", max: 150_000, currency: "CZK" });
   });
 
   it("Stripe failing → unavailable; the pending donation is marked provider_unavailable; nothing when the customer step fails", async () => {

@@ -49,7 +49,7 @@ describe("ops: granting and revoking admin", function () {
   });
 
   it("refuses an unknown user and a missing reason, changing and auditing nothing", async () => {
-    await assert.rejects(setAdminClaim(deps(), "nobody-here@example.com", true, "operator:ana", "on-call rota"), /No user with email 'nobody-here@example.com'/);
+    await assert.rejects(setAdminClaim(deps(), "nobody-here@example.com", true, "operator:ana", "on-call rota"), /No user 'nobody-here@example.com'/);
     const uid = `ops-admin-noreason-${Date.now()}`;
     await adminAuth().createUser({ uid });
     await assert.rejects(setAdminClaim(deps(), uid, true, "operator:ana", " "), /reason/);

@@ -41,7 +41,7 @@ describe("the deployed exports (firebase-functions-test: offline wrap() for call
     assert.deepEqual([anonymous.code, anonymous.details], ["unauthenticated", { reason: "sign_in_required" }]);
     const bad = await rejection(closeWish(call("olga", { wishId: "a/b" })));
     assert.equal(bad.code, "invalid-argument");
-    assert.deepEqual(bad.details, { reason: "invalid_input", field: "wishId" });
+    assert.deepEqual(bad.details, { reason: "invalid_input", field: "wishId", problem: "id_has_slash" });
 
     await adminDb().doc("users/olga").set({ displayName: "Olga" });
     const wishId = await seedWish({ ownerId: "olga", organizerId: "olga", viewerIds: ["olga"] });

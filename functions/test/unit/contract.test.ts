@@ -2,10 +2,10 @@
 import assert from "node:assert/strict";
 import { existsSync, readFileSync } from "node:fs";
 import path from "node:path";
-import { CONTRACT_DIR, contractFiles, listFiles } from "../../devtools/contract/generate";
+import { CONTRACT_DIR, contractFiles, ERRORS_PAGE, errorsPage, listFiles } from "../../devtools/contract/generate";
 import { CALLABLES, DOCUMENTS } from "../../devtools/contract/registry";
 
-describe("client contract (docs/contract/)", () => {
+describe("client contract (docs/contract/, docs/errors.md)", () => {
   it("covers every callable that src/index.ts wires, and nothing else", () => {
     const index = readFileSync(path.resolve(__dirname, "..", "..", "src", "index.ts"), "utf8");
     const wired = [...index.matchAll(/(?:appCallable|replayProtectedCallable)\(\s*"(\w+)"/g)].map((match) => match[1]).sort();
@@ -28,5 +28,6 @@ describe("client contract (docs/contract/)", () => {
     for (const [relative, content] of expected) {
       assert.equal(readFileSync(path.join(CONTRACT_DIR, relative), "utf8"), content, `docs/contract/${relative} is stale: run \`npm run contract\``);
     }
+    assert.equal(readFileSync(ERRORS_PAGE, "utf8"), errorsPage(), "docs/errors.md is stale: run `npm run contract`");
   });
 });

@@ -53,7 +53,7 @@ describe("social: friend requests and unfriending", function () {
     await ann.call("sendFriendRequest", { toUid: "bob" });
     await rejectsWith(ann.call("sendFriendRequest", { toUid: "bob" }), "failed-precondition", /already sent/);
     await rejectsWith(bob.call("sendFriendRequest", { toUid: "ann" }), "failed-precondition", /accept it/);
-    await rejectsWith(ann.call("acceptFriendRequest", { fromUid: "bob" }), "not-found", /no pending/);
+    await rejectsWith(ann.call("acceptFriendRequest", { fromUid: "bob" }), "not-found", /no such pending friend request/);
     const anonymous = await anonymousClient();
     await rejectsWith(anonymous.call("sendFriendRequest", { toUid: "bob" }), "unauthenticated");
     assert.deepEqual(await ids("friendRequests"), ["ann_bob"], "only the one valid request was written");
