@@ -6,6 +6,8 @@ import { startFcmFake, startStripeFake, stopFcmFake, stopStripeFake } from "../.
 import { startGraphFakeForTests, stopGraphFakeForTests } from "../../devtools/support/fakes";
 import { saveRulesCoverage } from "../helpers/rules-coverage";
 
+let rulesTestsRan = false;
+
 export const mochaHooks = {
   async beforeAll() {
     // notifications: the fake FCM that the emulated functions push to.
@@ -19,8 +21,9 @@ export const mochaHooks = {
     await stopFcmFake();
     await stopStripeFake();
     await stopGraphFakeForTests();
-    // wishes/rules: keep the Firestore rules coverage report of the run (coverage/firestore-rules.{json,html}).
-    if (emulatorsRunning()) await saveRulesCoverage();
+    // wishes/rules: keep the Firestore rules coverage report of the run (coverage/firestore-rules.{json,html}), from
+    // the run that has the rules tests (npm test runs in shards: scripts/test-shards.mjs).
+    if (emulatorsRunning() && rulesTestsRan) await saveRulesCoverage();
   },
   async beforeEach(this: Mocha.Context) {
     if (!emulatorsRunning()) return;
@@ -30,6 +33,7 @@ export const mochaHooks = {
     // tests run last (.mocharc.all.json), so `npm test` switches once; switching back on (a focused run with a rules
     // file before an integration file) reloads the triggers under new emulator keys.
     const rulesTest = /[\\/]test[\\/]rules[\\/]/.test(this.currentTest?.file ?? "");
+    rulesTestsRan ||= rulesTest;
     if (rulesTest) await setBackgroundTriggers(false);
     await clearAll();
     if (!rulesTest) await setBackgroundTriggers(true);
