@@ -10,12 +10,11 @@
 import { applicationDefault, initializeApp } from "firebase-admin/app";
 import { getAuth } from "firebase-admin/auth";
 import { getFirestore } from "firebase-admin/firestore";
-import { readFileSync } from "node:fs";
 import os from "node:os";
-import path from "node:path";
 import { systemClock } from "../src/lib/clock";
 import { setAdminClaim } from "../src/ops/admins";
 import { applyMonitoring, planMonitoring } from "./monitoring";
+import { localSuiteHost, localSuiteProject } from "./support/emulators";
 
 const ADMIN_COMMANDS = { "grant-admin": true, "revoke-admin": false } as const;
 const USAGE = [
@@ -52,16 +51,11 @@ function checkOptions(options: Options, allowed: string[]): string | undefined {
   return unknown === undefined ? undefined : `Unknown option --${unknown}.`;
 }
 
-/** The emulator suite's hosts, shifted like scripts/emulators.mjs shifts them, and the demo project id. */
+/** The local emulator suite (ports shifted like scripts/emulators.mjs shifts them) and the demo project id. */
 function useEmulators(): string {
-  const root = path.resolve(__dirname, "..", "..");
-  const offset = Number.parseInt(process.env.ELATEME_PORT_OFFSET ?? "0", 10) || 0;
-  const emulators = (JSON.parse(readFileSync(path.join(root, "firebase.json"), "utf8")) as { emulators: Record<string, { host: string; port: number }> }).emulators;
-  const host = (name: string) => `${emulators[name]?.host ?? "127.0.0.1"}:${(emulators[name]?.port ?? 0) + offset}`;
-  process.env.FIREBASE_AUTH_EMULATOR_HOST = host("auth");
-  process.env.FIRESTORE_EMULATOR_HOST = host("firestore");
-  const rc = JSON.parse(readFileSync(path.join(root, ".firebaserc"), "utf8")) as { projects: { default: string } };
-  return rc.projects.default;
+  process.env.FIREBASE_AUTH_EMULATOR_HOST = localSuiteHost("auth");
+  process.env.FIRESTORE_EMULATOR_HOST = localSuiteHost("firestore");
+  return localSuiteProject();
 }
 
 /** A real project: make sure no emulator variable from the shell redirects the Admin SDK. */

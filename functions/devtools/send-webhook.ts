@@ -10,15 +10,16 @@ import { initializeApp } from "firebase-admin/app";
 import { getFirestore } from "firebase-admin/firestore";
 import type { StripeEventObject } from "./fakes/stripe";
 import { localWebhookSecret, signPayload } from "./fakes/stripe";
+import { localSuiteHost, localSuiteProject, REGION } from "./support/emulators";
 
 const ACTIONS = ["succeed", "fail", "cancel", "processing", "refund", "dispute"] as const;
 
 async function main(): Promise<number> {
   const offset = Number.parseInt(process.env.ELATEME_PORT_OFFSET ?? "0", 10) || 0;
-  const project = process.env.GCLOUD_PROJECT ?? "demo-elateme";
-  process.env.FIRESTORE_EMULATOR_HOST ??= `127.0.0.1:${8080 + offset}`;
+  const project = process.env.GCLOUD_PROJECT ?? localSuiteProject();
+  process.env.FIRESTORE_EMULATOR_HOST ??= localSuiteHost("firestore");
   const stripeUrl = process.env.ELATEME_FAKE_STRIPE_URL ?? `http://127.0.0.1:${12111 + offset}`;
-  const webhookUrl = `http://127.0.0.1:${5001 + offset}/${project}/europe-west1/stripeWebhook`;
+  const webhookUrl = `http://${localSuiteHost("functions")}/${project}/${REGION}/stripeWebhook`;
   const [donationArg, actionArg = "succeed"] = process.argv.slice(2);
   const action = ACTIONS.find((candidate) => candidate === actionArg);
   if (!action) {

@@ -1,5 +1,9 @@
 // Where the emulators listen. `firebase emulators:exec` exports the *_EMULATOR_HOST variables and the hub's
 // address; the Functions emulator's address comes from the hub's registry.
+import { readFileSync } from "node:fs";
+import path from "node:path";
+
+const REPO_ROOT = path.resolve(__dirname, "..", "..", "..");
 export const PROJECT_ID = process.env.GCLOUD_PROJECT ?? "demo-elateme";
 export const REGION = "europe-west1";
 
@@ -34,4 +38,21 @@ export async function emulatorAddress(name: "functions" | "firestore" | "auth" |
 /** URL of an HTTPS function in the Functions emulator. */
 export async function functionUrl(name: string): Promise<string> {
   return `http://${await emulatorAddress("functions")}/${PROJECT_ID}/${REGION}/${name}`;
+}
+
+/**
+ * Where `npm start`'s suite listens, for command-line tools run beside it (devtools/ops.ts, devtools/send-webhook.ts):
+ * firebase.json's port for `name` shifted by ELATEME_PORT_OFFSET, as scripts/emulators.mjs shifts it.
+ */
+export function localSuiteHost(name: "auth" | "firestore" | "functions"): string {
+  const offset = Number.parseInt(process.env.ELATEME_PORT_OFFSET ?? "0", 10) || 0;
+  const config = JSON.parse(readFileSync(path.join(REPO_ROOT, "firebase.json"), "utf8")) as { emulators: Record<string, { host?: string; port?: number }> };
+  const emulator = config.emulators[name];
+  if (!emulator?.port) throw new Error(`firebase.json has no port for the ${name} emulator`);
+  return `${emulator.host ?? "127.0.0.1"}:${emulator.port + offset}`;
+}
+
+/** The local suite's project id (.firebaserc's default, a demo- project). */
+export function localSuiteProject(): string {
+  return (JSON.parse(readFileSync(path.join(REPO_ROOT, ".firebaserc"), "utf8")) as { projects: { default: string } }).projects.default;
 }
