@@ -79,13 +79,7 @@ class FetchHttpService implements FacebookSdk.HttpServiceInterface {
       const why = error instanceof Error && error.name === "TimeoutError" ? `timed out after ${this.timeoutMs} ms` : "unreachable";
       throw new ConversionsError(null, `Conversions API ${why}`);
     }
-    const text = await response.text();
-    let body: unknown = null;
-    try {
-      body = JSON.parse(text);
-    } catch {
-      body = null;
-    }
+    const body: unknown = await response.json().catch(() => null); // an error page that is not JSON: no code
     if (!response.ok) {
       const code = errorSchema.safeParse(body).data?.error?.code;
       throw new ConversionsError(response.status, `Conversions API answered HTTP ${response.status}${code === undefined ? "" : ` (code ${code})`}`);
