@@ -63,7 +63,8 @@ async function main(): Promise<void> {
     const profile = { id: demo.id, first_name: demo.first_name, last_name: demo.last_name, email: demo.email, birthday: demo.birthday };
     const uid = `demo-${(demo.first_name ?? demo.id).toLowerCase()}`;
     const user = await facebookUser(uid, profile);
-    await user.client.call("syncFacebookProfile", { accessToken: user.token });
+    // Alice opts in to ads attribution on the sign-up screen (docs/analytics.md); the others do not.
+    await user.client.call("syncFacebookProfile", { accessToken: user.token, adsConsent: uid === "demo-alice" });
     users[uid] = user.client;
   }
   const alice = users["demo-alice"]!;
@@ -156,6 +157,13 @@ async function main(): Promise<void> {
   await pay(await donate(alice, guidebook, 60_000), "succeed"); // funded, but Cyril has not onboarded: payout held
   await pay(await donate(cyril, surprise, 200_000), "succeed"); // the surprise is a third funded
   await pay(await donate(alice, trip, 100_000), "succeed"); // then Cyril closes the trip: refunded
+  // Alice's three donations reach the (fake) Conversions API before the trip is refunded. (Her sign-up's event goes
+  // through the same path, but an emulated Pub/Sub delivery that lands on a cold worker under load is sometimes late,
+  // so the seed does not wait for it.)
+  await settle("Alice's donations at the Conversions API", async () => {
+    const donations = await adminDb().collection(`users/${alice.uid}/adsEvents`).where("eventName", "==", "Donate").get();
+    return donations.size === 3 && donations.docs.every((doc) => doc.get("state") === "sent");
+  }, 120_000);
   await cyril.call("closeWish", { wishId: trip });
 
   // --- Let the triggers, the feed and notification workers and the refund tasks finish.

@@ -9,12 +9,13 @@ import { onMessagePublished } from "firebase-functions/v2/pubsub";
 import { onSchedule } from "firebase-functions/v2/scheduler";
 import { onTaskDispatched } from "firebase-functions/v2/tasks";
 import { appCallable, replayProtectedCallable } from "./api/callable";
+import * as analytics from "./api/analytics";
 import * as closing from "./api/closing";
 import * as donations from "./api/donations";
 import * as notifications from "./api/notifications";
 import * as ops from "./api/ops";
 import * as opsCommands from "./api/ops-commands";
-import { facebookAppSecret, stripeConnectWebhookSecret, stripeSecretKey, stripeWebhookSecret } from "./api/params";
+import { facebookAppSecret, metaConversionsAccessToken, stripeConnectWebhookSecret, stripeSecretKey, stripeWebhookSecret } from "./api/params";
 import * as payouts from "./api/payouts";
 import { socialApi } from "./api/social";
 import * as system from "./api/system";
@@ -72,6 +73,12 @@ export const stripeConnectWebhook = onRequest({ secrets: [stripeSecretKey, strip
 // timeoutSeconds: a friend.joined fan-out to thousands of friends; the worker's push lease (6 min) outlasts it.
 export const notifyOnDomainEvent = onMessagePublished({ topic: system.DOMAIN_EVENTS_TOPIC, retry: true, timeoutSeconds: 300 }, notifications.notifyOnDomainEvent);
 export const markNotificationsRead = appCallable("markNotificationsRead", notifications.markNotificationsRead);
+
+// ---- ads attribution: Conversions API events of consenting users (docs/analytics.md) ----
+export const adsConversionsOnDomainEvent = onMessagePublished(
+  { topic: system.DOMAIN_EVENTS_TOPIC, retry: true, secrets: [metaConversionsAccessToken] },
+  analytics.conversionsOnDomainEvent,
+);
 
 // ---- closing, refunds, reconciliation (docs/operations.md) ----
 export const closeWish = replayProtectedCallable("closeWish", closing.closeWish);

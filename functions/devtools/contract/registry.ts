@@ -89,7 +89,7 @@ export const DOCUMENTS: DocumentContract[] = [
       email: "erin@example.com",
       birthday: "1994-12-04",
       facebookId: "10200000000000001",
-      settings: { locale: "en", mutedCategories: [], showDonationsInFeed: true },
+      settings: { locale: "en", mutedCategories: [], showDonationsInFeed: true, adsConsent: false },
       facebookSync: { status: "complete", lastAttemptAt: T1, lastCompletedAt: T1, friendsSyncedAt: T1 },
     },
   },
@@ -318,7 +318,7 @@ export const CALLABLES: CallableContract[] = [
     doc: social,
     request: syncFacebookInput,
     response: syncResult,
-    requestExample: { accessToken: "EAAB…" },
+    requestExample: { accessToken: "EAAB…", adsConsent: true },
     responseExample: { status: "complete", profileSynced: true, friendsSynced: true, newFriendIds: ["uid-erin"], firstSignUp: true },
   },
   {

@@ -1,6 +1,6 @@
 import { createHmac, randomBytes } from "node:crypto";
 import type { IncomingMessage, ServerResponse } from "node:http";
-import { listen, sendJson } from "./http";
+import { listen, readBody, sendJson } from "./http";
 import type { RunningServer } from "./http";
 
 /**
@@ -16,10 +16,29 @@ import type { RunningServer } from "./http";
  * optionally ending in `?friends=<id>,<id>`, is a valid token of our app for the Facebook user `<id>`, who is created
  * on first use; the listed ids become their (mutual) Facebook friends. `POST /_fake/friendships?ids=<id>,<id>,…` makes
  * every listed person a friend of every other (a dev call for people who already signed up).
+ *
+ * Conversions API (ads attribution, docs/analytics.md): `POST /vNN.N/{dataset_id}/events` with a JSON body
+ * (`data`: the server events, `access_token`, optional `test_event_code`), as facebook-nodejs-business-sdk's
+ * EventRequest sends it. The fake checks the token and the events' required fields the way Graph does (error 100 on a
+ * bad event, 190 on a bad token), records accepted requests (`conversions`, `conversionEvents()`; in `npm start`:
+ * `GET /_fake/conversions`), and answers `{events_received, messages, fbtrace_id}`. An outage is
+ * `failNext("/events", {kind: "error", status: 503}, n)`.
  */
 
 /** The fake app credentials; they equal FACEBOOK_APP_ID in functions/.env.local and the secret in .secret.local. */
 export const LOCAL_FACEBOOK_APP = { id: "100000000000001", secret: "elateme-local-fake-facebook-app-secret" };
+
+/** The fake Conversions API's dataset and token; they equal META_DATASET_ID in .env.local and the secret in .secret.local. */
+export const LOCAL_META_CONVERSIONS = { datasetId: "100000000000099", accessToken: "elateme-local-fake-conversions-token" };
+
+/** One accepted Conversions API request, as the fake received it. */
+export interface RecordedConversions {
+  datasetId: string;
+  testEventCode: string | null;
+  /** The server events exactly as posted (`event_name`, `event_time`, `event_id`, `action_source`, `user_data`, …). */
+  events: Record<string, unknown>[];
+  receivedAt: Date;
+}
 
 export interface FakeFacebookUser {
   id: string;
@@ -76,6 +95,10 @@ export interface GraphFake extends RunningServer {
   setPageSize(size: number): void;
   /** Paths (without query) of every request received, in order: for assertions on paging. */
   readonly requests: string[];
+  /** Every accepted Conversions API request, in order. */
+  readonly conversions: RecordedConversions[];
+  /** The accepted server events of one dataset (or of all), flattened in order. */
+  conversionEvents(datasetId?: string): Record<string, unknown>[];
   reset(): void;
 }
 
@@ -85,6 +108,7 @@ export async function startGraphFake(port: number, app = LOCAL_FACEBOOK_APP): Pr
   const friends = new Map<string, Set<string>>();
   const failures: { suffix: string; failure: Failure; remaining: number }[] = [];
   const requests: string[] = [];
+  const conversions: RecordedConversions[] = [];
   let pageSize: number | null = null;
 
   const oauthError = (res: ServerResponse, message: string, subcode?: number) =>
@@ -126,6 +150,30 @@ export async function startGraphFake(port: number, app = LOCAL_FACEBOOK_APP): Pr
     sendJson(res, 200, { friendships: ids.flatMap((a, index) => ids.slice(index + 1).map((b) => [a, b])) });
   }
 
+  /** `POST /{dataset_id}/events`: the Conversions API (see the module comment). */
+  async function receiveConversions(req: IncomingMessage, res: ServerResponse, datasetId: string): Promise<void> {
+    let body: { access_token?: unknown; data?: unknown; test_event_code?: unknown };
+    try {
+      body = JSON.parse(await readBody(req)) as typeof body;
+    } catch {
+      return sendJson(res, 400, { error: { message: "(#100) The request body is not JSON", type: "OAuthException", code: 100, fbtrace_id: "fake" } });
+    }
+    if (body.access_token !== LOCAL_META_CONVERSIONS.accessToken) return oauthError(res, "Invalid OAuth access token - Cannot parse access token");
+    const events = Array.isArray(body.data) ? (body.data as Record<string, unknown>[]) : [];
+    const invalid = (event: Record<string, unknown>) =>
+      typeof event.event_name !== "string" ||
+      !Number.isInteger(event.event_time) ||
+      typeof event.action_source !== "string" ||
+      typeof event.user_data !== "object" ||
+      event.user_data === null ||
+      Object.keys(event.user_data).length === 0;
+    if (events.length === 0 || events.length > 1000 || events.some(invalid)) {
+      return sendJson(res, 400, { error: { message: "(#100) Invalid parameter", type: "OAuthException", code: 100, error_subcode: 2804003, fbtrace_id: "fake" } });
+    }
+    conversions.push({ datasetId, testEventCode: typeof body.test_event_code === "string" ? body.test_event_code : null, events, receivedAt: new Date() });
+    sendJson(res, 200, { events_received: events.length, messages: [], fbtrace_id: `fake-trace-${conversions.length}` });
+  }
+
   function userForToken(res: ServerResponse, query: URLSearchParams): FakeFacebookUser | undefined {
     const token = query.get("access_token") ?? "";
     const record = tokenRecord(token);
@@ -162,7 +210,10 @@ export async function startGraphFake(port: number, app = LOCAL_FACEBOOK_APP): Pr
       return;
     }
     const query = url.searchParams;
+    if (req.method === "GET" && path === "/_fake/conversions") return sendJson(res, 200, { conversions });
     if (path.startsWith("/_fake/")) return control(req, res, path, query);
+    const conversionsPath = /^\/([^/]+)\/events$/.exec(path);
+    if (req.method === "POST" && conversionsPath?.[1]) return receiveConversions(req, res, conversionsPath[1]);
     if (req.method !== "GET") return sendJson(res, 405, { error: { message: "Only GET is faked", code: 100 } });
 
     if (path === "/debug_token") {
@@ -229,6 +280,10 @@ export async function startGraphFake(port: number, app = LOCAL_FACEBOOK_APP): Pr
   return {
     ...server,
     requests,
+    conversions,
+    conversionEvents(datasetId) {
+      return conversions.filter((request) => datasetId === undefined || request.datasetId === datasetId).flatMap((request) => request.events);
+    },
     addUser(user) {
       users.set(user.id, user);
     },
@@ -250,6 +305,7 @@ export async function startGraphFake(port: number, app = LOCAL_FACEBOOK_APP): Pr
       friends.clear();
       failures.length = 0;
       requests.length = 0;
+      conversions.length = 0;
       pageSize = null;
     },
   };

@@ -30,3 +30,17 @@ export const payoutOnboardingRefreshUrl = defineString("PAYOUT_ONBOARDING_REFRES
   default: "https://elateme.app/payouts/retry",
   description: "Where Stripe sends the owner when an onboarding link expired; the app asks for a new link.",
 });
+
+/**
+ * Ads attribution (docs/analytics.md): Meta's Conversions API. Switched off entirely while META_DATASET_ID is empty.
+ * The access token is a Conversions API token of the dataset (Events Manager → Settings → Generate access token).
+ */
+export const metaDatasetId = defineString("META_DATASET_ID", {
+  default: "",
+  description: "Meta dataset (pixel) id the Conversions API events go to; empty = ads attribution off.",
+});
+export const metaConversionsAccessToken = defineSecret("META_CONVERSIONS_ACCESS_TOKEN");
+export const metaTestEventCode = defineString("META_TEST_EVENT_CODE", {
+  default: "",
+  description: "Events Manager test event code (TEST12345): events show under Test events and are not used for ads. Empty in production.",
+});

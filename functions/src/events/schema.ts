@@ -38,6 +38,8 @@ export const domainEventSchema = z.discriminatedUnion("type", [
   z.object({ ...base, type: z.literal("friend_request.received"), fromId: z.string(), toId: z.string() }),
   z.object({ ...base, type: z.literal("friend_request.accepted"), fromId: z.string(), toId: z.string() }),
   z.object({ ...base, type: z.literal("friend.joined"), userId: z.string(), friendIds: z.array(z.string()) }),
+  /** A sign-up completed: syncFacebookProfile created the public profile `users/{userId}` (id `user.signed_up:{uid}`). */
+  z.object({ ...base, type: z.literal("user.signed_up"), userId: z.string() }),
 ]);
 export type DomainEvent = z.infer<typeof domainEventSchema>;
 

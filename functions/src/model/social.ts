@@ -36,10 +36,16 @@ export const accountSettingsSchema = z.object({
   locale: z.string().regex(/^[a-z]{2}(-[A-Z]{2})?$/, "language_tag"),
   mutedCategories: z.array(z.enum(MUTED_CATEGORIES)).max(MUTED_CATEGORIES.length),
   showDonationsInFeed: z.boolean(),
+  /**
+   * Ads attribution (docs/analytics.md): the user's opt-in to sending their sign-up and donations to Meta's
+   * Conversions API, hashed. Off by default; absent (accounts from before the field, or an app that does not know it)
+   * means off.
+   */
+  adsConsent: z.boolean().optional(),
 });
 export type AccountSettings = z.infer<typeof accountSettingsSchema>;
 
-export const DEFAULT_SETTINGS: AccountSettings = { locale: "en", mutedCategories: [], showDonationsInFeed: true };
+export const DEFAULT_SETTINGS: AccountSettings = { locale: "en", mutedCategories: [], showDonationsInFeed: true, adsConsent: false };
 
 /** Bookkeeping of the last Facebook sync, so the app (and ops) can see when a retry is due. */
 export const facebookSyncSchema = z.object({

@@ -99,6 +99,7 @@ export async function planNotifications(
   };
 
   if (event.type === "wish.created") return { planned, skipped: [{ recipientId: null, reason: "not notified (feed only)" }] };
+  if (event.type === "user.signed_up") return { planned, skipped: [{ recipientId: null, reason: "not notified (ads attribution only)" }] };
 
   if (
     event.type === "friend_request.received" ||

@@ -3,7 +3,8 @@ import type { Firestore, Timestamp } from "firebase-admin/firestore";
 import { logger } from "../lib/log";
 import { DomainError } from "../lib/errors";
 import { z } from "zod";
-import { addToOutbox } from "../events/outbox";
+import { addToOutbox, encodeEventId } from "../events/outbox";
+import { OUTBOX } from "../events/schema";
 import type { Clock } from "../lib/clock";
 import { DEFAULT_SETTINGS } from "../model/social";
 import type { FacebookSync } from "../model/social";
@@ -13,7 +14,15 @@ import { accountRef, friendRef, profileRef } from "../store/social";
 
 export const FACEBOOK_PROVIDER = "facebook.com";
 
-export const syncFacebookInput = z.object({ accessToken: z.string().min(1).max(4096) });
+export const syncFacebookInput = z.object({
+  accessToken: z.string().min(1).max(4096),
+  /**
+   * The ads-attribution choice the sign-up screen asked for (docs/analytics.md): stored as `settings.adsConsent` when
+   * this call creates the account, so a consenting user's sign-up itself can be attributed. Ignored for an existing
+   * account (its owner changes `settings` directly). Absent = off.
+   */
+  adsConsent: z.boolean().optional(),
+});
 export type SyncFacebookInput = z.infer<typeof syncFacebookInput>;
 
 export interface SyncFacebookResult {
@@ -61,6 +70,11 @@ export async function syncFacebookProfile(deps: FacebookDeps, uid: string, input
   const complete = profile !== null && friendUids !== null;
   const { firstSignUp, friendsSyncedBefore } = await deps.db.runTransaction(async (tx) => {
     const [profileSnap, accountSnap] = await Promise.all([tx.get(profileRef(deps.db, uid)), tx.get(accountRef(deps.db, uid))]);
+    // The sign-up completes now (the profile is created): `user.signed_up` goes out once. Its outbox entry outlives a
+    // profile deleted halfway through deleteAccount, so it is looked up rather than created blindly (a create of an
+    // existing event would fail this whole sign-in).
+    const signUpEventId = `user.signed_up:${uid}`;
+    const signUpEvent = profileSnap.exists ? null : await tx.get(deps.db.collection(OUTBOX).doc(encodeEventId(signUpEventId)));
     const previousSync = accountSnap.get("facebookSync") as { friendsSyncedAt?: unknown; lastCompletedAt?: unknown } | undefined;
     const displayName =
       (profile && [profile.firstName, profile.lastName].filter(Boolean).join(" ")) ||
@@ -90,11 +104,12 @@ export async function syncFacebookProfile(deps: FacebookDeps, uid: string, input
       {
         ...personal,
         facebookId,
-        ...(accountSnap.exists ? {} : { settings: DEFAULT_SETTINGS }),
+        ...(accountSnap.exists ? {} : { settings: { ...DEFAULT_SETTINGS, adsConsent: input.adsConsent === true } }),
         facebookSync: { ...sync, friendsSyncedAt: previousSync?.friendsSyncedAt ?? null },
       },
       { merge: true },
     );
+    if (signUpEvent && !signUpEvent.exists) addToOutbox(deps.db, tx, { id: signUpEventId, type: "user.signed_up", userId: uid }, now);
     return { firstSignUp: !profileSnap.exists, friendsSyncedBefore: Boolean(previousSync?.friendsSyncedAt) };
   });
 

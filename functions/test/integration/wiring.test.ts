@@ -12,6 +12,9 @@ import { RECONCILIATION_DOC } from "../../src/settlement/reconcile";
 import { adminDb } from "../../devtools/support/admin";
 import { seedWish } from "../helpers/closing";
 import { PROJECT_ID } from "../../devtools/support/emulators";
+import { createHash } from "node:crypto";
+import { LOCAL_META_CONVERSIONS } from "../../devtools/fakes/graph";
+import { fakeGraph } from "../../devtools/support/fakes";
 
 const fft = functionsTest({ projectId: PROJECT_ID });
 // The Stripe key the deployed functions read from their secret (the fake Stripe accepts any test key).
@@ -84,6 +87,33 @@ describe("the deployed exports (firebase-functions-test: offline wrap() for call
   it("refundDonation (task): a task for a donation that is gone is acknowledged without a Stripe call", async () => {
     await deployed.refundDonation.run({ data: { donationId: "gone", generation: 0 }, retryCount: 0 } as unknown as Parameters<typeof deployed.refundDonation.run>[0]);
     assert.equal((await adminDb().collection("refundRequests").count().get()).data().count, 0);
+  });
+
+  it("adsConversionsOnDomainEvent (Pub/Sub): the params switch the Conversions API on, and a consenting sign-up reaches the fake once", async () => {
+    // Its own dataset, so the emulated consumer (local dataset) never claims this queue item.
+    const datasetId = "wiring-dataset";
+    const saved = { dataset: process.env.META_DATASET_ID, token: process.env.META_CONVERSIONS_ACCESS_TOKEN };
+    process.env.META_DATASET_ID = datasetId;
+    process.env.META_CONVERSIONS_ACCESS_TOKEN = LOCAL_META_CONVERSIONS.accessToken;
+    try {
+      await adminDb().doc("users/wanda").set({ displayName: "Wanda" });
+      await adminDb().doc("users/wanda/private/account").set({ email: "wanda@example.com", settings: { locale: "en", mutedCategories: [], showDonationsInFeed: true, adsConsent: true } });
+      const event = { id: "user.signed_up:wanda", type: "user.signed_up", userId: "wanda", occurredAt: new Date().toISOString() };
+      const message = { messageId: "wiring-1", data: Buffer.from(JSON.stringify(event)).toString("base64"), attributes: {} };
+      const run = async (m: typeof message): Promise<void> => {
+        await deployed.adsConversionsOnDomainEvent.run({ data: { message: m, subscription: "s" } } as unknown as Parameters<typeof deployed.adsConversionsOnDomainEvent.run>[0]);
+      };
+      await run(message);
+      await run({ ...message, messageId: "wiring-2" }); // a redelivery
+      const sent = fakeGraph().conversionEvents(datasetId);
+      assert.deepEqual(sent.map((e) => [e.event_name, e.event_id]), [["CompleteRegistration", createHash("sha256").update(event.id).digest("hex")]]);
+      fakeGraph().conversions.splice(0); // leave the shared fake as it was
+    } finally {
+      if (saved.dataset === undefined) delete process.env.META_DATASET_ID;
+      else process.env.META_DATASET_ID = saved.dataset;
+      if (saved.token === undefined) delete process.env.META_CONVERSIONS_ACCESS_TOKEN;
+      else process.env.META_CONVERSIONS_ACCESS_TOKEN = saved.token;
+    }
   });
 
   it("reconcileStripe (schedule): runs the settlement composition and records its summary", async () => {

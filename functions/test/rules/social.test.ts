@@ -24,10 +24,14 @@ const DOCS: Record<string, Record<string, unknown>> = {
   "users/ann/groups/g1": { name: "Family", memberIds: ["bob"], createdAt: now, updatedAt: now },
   "users/ann/devices/d1": { platform: "ios", token: "t1", locale: "en", appVersion: "1.0", lastSeenAt: now },
   "friendRequests/rita_ann": { from: "rita", to: "ann", createdAt: now },
+  // Ads attribution's queue (docs/analytics.md): server only.
+  "users/ann/adsEvents/e1": { eventId: "user.signed_up:ann", eventName: "CompleteRegistration", uid: "ann", state: "sent" },
 };
 
 interface Target {
   path: string;
+  /** Names a second row for the same document (another update). */
+  label?: string;
   list: (db: Firestore, uid: string) => Query;
   update: Record<string, unknown>;
   allowed: Partial<Record<Role, Op[]>>;
@@ -45,6 +49,20 @@ const TARGETS: Target[] = [
     list: (db) => collection(db, "users/ann/private"),
     update: { settings: { locale: "cs", mutedCategories: ["comments", "payments"], showDonationsInFeed: false } },
     allowed: { self: ["get", "list", "update"] },
+  },
+  {
+    // Ads consent (docs/analytics.md): the owner opts in or out; nobody else reads or writes it.
+    path: "users/ann/private/account",
+    label: "settings.adsConsent",
+    list: (db) => collection(db, "users/ann/private"),
+    update: { "settings.adsConsent": true },
+    allowed: { self: ["get", "list", "update"] },
+  },
+  {
+    path: "users/ann/adsEvents/e1",
+    list: (db) => collection(db, "users/ann/adsEvents"),
+    update: { state: "pending" },
+    allowed: {},
   },
   {
     path: "users/ann/friends/bob",
@@ -101,7 +119,7 @@ describe("rules: identity and social graph", () => {
   for (const target of TARGETS) {
     for (const role of ROLES) {
       const ops = target.allowed[role] ?? [];
-      it(`${target.path} as ${role}: allowed [${ops.join(", ") || "nothing"}], every other operation denied`, async () => {
+      it(`${target.path}${target.label ? ` (${target.label})` : ""} as ${role}: allowed [${ops.join(", ") || "nothing"}], every other operation denied`, async () => {
         const db = await as(role);
         const uid = role === "signed-out" ? "nobody" : ROLE_UID[role];
         const ref = doc(db, target.path);
@@ -150,6 +168,18 @@ describe("rules: identity and social graph", () => {
     await assertFails(updateDoc(ref, { "settings.locale": 5 }));
     await assertFails(updateDoc(ref, { "settings.mutedCategories": "donations" }));
     await assertFails(updateDoc(ref, { "settings.mutedCategories": ["donations", "comments", "wishes", "friends", "payments", "donations"] }));
+  });
+
+  it("settings.adsConsent: the owner opts in and withdraws; only a boolean; settings without it are valid (= off)", async () => {
+    const db = await as("self");
+    const ref = doc(db, "users/ann/private/account");
+    await assertSucceeds(updateDoc(ref, { "settings.adsConsent": true }));
+    await assertSucceeds(updateDoc(ref, { "settings.adsConsent": false }));
+    await assertSucceeds(updateDoc(ref, { settings: { ...settings, adsConsent: true } }));
+    await assertSucceeds(updateDoc(ref, { settings }));
+    await assertFails(updateDoc(ref, { "settings.adsConsent": "yes" }));
+    await assertFails(updateDoc(ref, { "settings.adsConsent": 1 }));
+    await assertFails(updateDoc(doc(await as("friend"), "users/ann/private/account"), { "settings.adsConsent": true }));
   });
 
   it("settings: only the `account` document of private/ is owner-editable", async () => {

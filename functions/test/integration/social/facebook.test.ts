@@ -7,6 +7,7 @@ import { anonymousClient, signedInClient } from "../../../devtools/support/clien
 import { fakeGraph } from "../../../devtools/support/fakes";
 import { exists, facebookUser, ids, outboxEvents, rejectsWith, signUpWithFacebook } from "./helpers";
 
+
 interface SyncResult {
   status: "complete" | "incomplete";
   profileSynced: boolean;
@@ -32,7 +33,8 @@ describe("social: sign-up with Facebook (syncFacebookProfile)", function () {
     for (const friend of ["fb-bob", "fb-cat", "fb-dan", "fb-eve"]) fakeGraph().befriend("fb-ann", friend);
 
     const user = await facebookUser("ann", ann);
-    const result = await user.client.call<SyncResult>("syncFacebookProfile", { accessToken: user.token });
+    // Ann opts in to ads attribution on the sign-up screen (docs/analytics.md); bob, cat and dan did not.
+    const result = await user.client.call<SyncResult>("syncFacebookProfile", { accessToken: user.token, adsConsent: true });
 
     assert.deepEqual(result, { status: "complete", profileSynced: true, friendsSynced: true, newFriendIds: ["bob", "cat", "dan"], firstSignUp: true });
     assert.deepEqual(await ids("users/ann/friends"), ["bob", "cat", "dan"]);
@@ -51,7 +53,7 @@ describe("social: sign-up with Facebook (syncFacebookProfile)", function () {
     assert.equal(account.get("email"), "ann@example.com");
     assert.equal(account.get("birthday"), "1994-04-12");
     assert.equal(account.get("facebookId"), "fb-ann");
-    assert.deepEqual(account.get("settings"), { locale: "en", mutedCategories: [], showDonationsInFeed: true });
+    assert.deepEqual(account.get("settings"), { locale: "en", mutedCategories: [], showDonationsInFeed: true, adsConsent: true });
     assert.equal(account.get("facebookSync.status"), "complete");
 
     // A friend can now read ann's public profile through the rules.
@@ -61,6 +63,8 @@ describe("social: sign-up with Facebook (syncFacebookProfile)", function () {
     const annJoined = joined.filter((event) => event.userId === "ann");
     assert.equal(annJoined.length, 1);
     assert.deepEqual(annJoined[0]?.friendIds, ["bob", "cat", "dan"]);
+    // Each completed sign-up is published once (ads attribution's CompleteRegistration, docs/analytics.md).
+    assert.deepEqual((await outboxEvents("user.signed_up")).map((event) => event.userId).sort(), ["ann", "bob", "cat", "dan"]);
   });
 
   it("a later login adds a new Facebook friend, keeps the user's settings, and publishes friend.joined only once", async () => {
