@@ -11,7 +11,8 @@ import { donationSchema, newPendingDonationState } from "../../src/model/donatio
 import type { Donation } from "../../src/model/donation";
 import { handlePaymentWebhook } from "../../src/settlement/webhook";
 import { StripeWebhookVerifier } from "../../src/payments/stripe";
-import { FOLD_QUEUE, foldTaskPayload, foldWishCounters } from "../../src/donations/counters";
+import { FOLD_QUEUE, FoldTooSoonError, foldTaskPayload, foldWishCounters } from "../../src/donations/counters";
+import { FOLD_INTERVAL_MS } from "../../src/model/wish";
 import type { EnqueueOptions, TaskEnqueuer } from "../../src/lib/tasks";
 import { startDocumentWriteLog } from "../lib/counting";
 import { percentile } from "../lib/stats";
@@ -141,18 +142,23 @@ export class InProcessFolds implements TaskEnqueuer {
     if (options.id && this.ids.has(options.id)) return Promise.resolve("duplicate");
     if (options.id) this.ids.add(options.id);
     const { wishId } = foldTaskPayload.parse(payload);
-    const delay = Math.max(0, (options.scheduleTime?.getTime() ?? Date.now()) - Date.now());
+    this.schedule(wishId, Math.max(0, (options.scheduleTime?.getTime() ?? Date.now()) - Date.now()));
+    return Promise.resolve("enqueued");
+  }
+
+  /** One dispatch of the task; a fold too soon after the last is retried a second later, as Cloud Tasks' backoff would. */
+  private schedule(wishId: string, delayMs: number): void {
     this.running.push(
-      new Promise((resolve) => setTimeout(resolve, delay))
-        .then(() => foldWishCounters({ db: this.db, clock: systemClock }, wishId))
+      new Promise((resolve) => setTimeout(resolve, delayMs))
+        .then(() => foldWishCounters({ db: this.db, clock: systemClock }, wishId, { minSpacingMs: FOLD_INTERVAL_MS }))
         .then((result) => {
           this.folds.push({ wishId, readAt: result.readAt.getTime(), doneAt: Date.now() });
         })
-        .catch(() => {
-          this.failures++;
+        .catch((error: unknown) => {
+          if (error instanceof FoldTooSoonError) this.schedule(wishId, FOLD_INTERVAL_MS);
+          else this.failures++;
         }),
     );
-    return Promise.resolve("enqueued");
   }
 
   /** Waits for every fold queued so far (and any they queue). */

@@ -1,6 +1,7 @@
 import type { CallableRequest, Request } from "firebase-functions/v2/https";
 import type { Request as TaskRequest } from "firebase-functions/v2/tasks";
 import { foldTaskPayload, foldWishCounters as foldWishCountersOp } from "../donations/counters";
+import { FOLD_INTERVAL_MS } from "../model/wish";
 import { cancelAbandonedDonations, cancelDonation as cancelDonationOp } from "../donations/cancel";
 import { donate as donateOp } from "../donations/donate";
 import { reconcileWishCallable } from "../donations/reconcile";
@@ -39,5 +40,6 @@ export const stripeConnectWebhook = (req: Request, res: HttpResponse) => webhook
 
 /** The fold task (one per wish per second): shards → `raised`/`donorCount`, and the funded flip. */
 export async function foldWishCounters(request: TaskRequest): Promise<void> {
-  await foldWishCountersOp(baseDeps(), foldTaskPayload.parse(request.data).wishId);
+  // Within a second of the last fold it throws, and Cloud Tasks retries it (minBackoffSeconds 1, index.ts).
+  await foldWishCountersOp(baseDeps(), foldTaskPayload.parse(request.data).wishId, { minSpacingMs: FOLD_INTERVAL_MS });
 }

@@ -7,6 +7,7 @@ import type { TaskEnqueuer } from "../lib/tasks";
 import { FOLD_INTERVAL_MS, WISHES } from "../model/wish";
 import { raisedShards, wishRef } from "../store/wishes";
 import { fundIfReached } from "./funded";
+import { isFirestoreError } from "../lib/firestore-errors";
 
 /** The Cloud Tasks queue (and function) that folds a wish's shards into it. */
 export const FOLD_QUEUE = "foldWishCounters";
@@ -53,31 +54,50 @@ export async function readShardTotals(db: Firestore, wishId: string): Promise<{ 
   return { totals, readAt: snap.readTime.toDate() };
 }
 
+/** Thrown by a task's fold that comes less than FOLD_INTERVAL_MS after the last one: Cloud Tasks retries it later. */
+export class FoldTooSoonError extends Error {}
+
+const FOLD_ATTEMPTS = 8;
+
 /**
  * Folds a wish's shards into its `raised`, `donorCount` and `hasSucceededDonation`, and flips it to `funded` the
- * first time the shards reach its amount (funded.ts). The shards are read outside the transaction (no lock on the
- * hot shards), the wish inside it: a fold whose shard snapshot is older than the one already folded (`raisedAsOf`)
+ * first time the shards reach its amount (funded.ts). The shards and the wish are read together (no transaction: no
+ * lock on the hot shards), and the wish is written with a `lastUpdateTime` precondition, so a fold that raced another
+ * write of the wish reads again. A fold whose shard snapshot is not newer than the one already folded (`raisedAsOf`)
  * writes nothing, so folds racing or redelivered can only move the wish forward; a fold that finds nothing new writes
  * nothing. Values are absolute (sums), never increments: running it any number of times changes nothing twice.
+ * `minSpacingMs` (the task's): refuse with FoldTooSoonError within that time of the last fold, so that however the
+ * tasks are dispatched the wish takes at most one fold write per interval.
  */
-export async function foldWishCounters(deps: { db: Firestore; clock: Clock }, wishId: string): Promise<FoldOutcome> {
+export async function foldWishCounters(deps: { db: Firestore; clock: Clock }, wishId: string, options: { minSpacingMs?: number } = {}): Promise<FoldOutcome> {
   const { db } = deps;
-  const { totals, readAt } = await readShardTotals(db, wishId);
   const ref = wishRef(db, wishId);
-  const result = await db.runTransaction(async (tx): Promise<FoldOutcome> => {
-    const wish = (await tx.get(ref)).data();
-    if (!wish) return { outcome: "no_wish", totals, readAt };
+  for (let attempt = 1; ; attempt++) {
+    const [{ totals, readAt }, snap] = await Promise.all([readShardTotals(db, wishId), ref.get()]);
+    const wish = snap.data();
+    if (!wish || !snap.updateTime) return { outcome: "no_wish", totals, readAt };
     if (wish.raisedAsOf && wish.raisedAsOf.getTime() >= readAt.getTime()) return { outcome: "superseded", totals, readAt };
     const hasSucceededDonation = wish.hasSucceededDonation || totals.donorCount > 0;
     const funding = wish.status === "open" && totals.raised >= wish.amount;
     if (!funding && wish.raised === totals.raised && wish.donorCount === totals.donorCount && wish.hasSucceededDonation === hasSucceededDonation) {
       return { outcome: "unchanged", totals, readAt };
     }
+    if (options.minSpacingMs && wish.raisedAsOf && readAt.getTime() - wish.raisedAsOf.getTime() < options.minSpacingMs) {
+      throw new FoldTooSoonError(`wish ${wishId} was folded less than ${options.minSpacingMs} ms ago`);
+    }
     const now = deps.clock.now();
-    const funded = fundIfReached(db, tx, wishId, wish, totals.raised, now);
-    tx.update(db.collection(WISHES).doc(wishId), { ...totals, hasSucceededDonation, raisedAsOf: readAt, updatedAt: now, ...funded });
-    return { outcome: "folded", totals, funded: Object.keys(funded).length > 0, readAt };
-  });
-  if (result.outcome === "folded" && result.funded) logger.info("wish funded", { wishId, raised: totals.raised });
-  return result;
+    const batch = db.batch();
+    const funded = fundIfReached(db, batch, wishId, wish, totals.raised, now);
+    batch.update(db.collection(WISHES).doc(wishId), { ...totals, hasSucceededDonation, raisedAsOf: readAt, updatedAt: now, ...funded }, { lastUpdateTime: snap.updateTime });
+    try {
+      await batch.commit();
+    } catch (error) {
+      // Another fold wrote the wish (its precondition), or flipped it to funded first (the outbox event exists): read again.
+      if (attempt >= FOLD_ATTEMPTS || !isFirestoreError(error, "failed-precondition", "already-exists")) throw error;
+      continue;
+    }
+    const flipped = Object.keys(funded).length > 0;
+    if (flipped) logger.info("wish funded", { wishId, raised: totals.raised });
+    return { outcome: "folded", totals, funded: flipped, readAt };
+  }
 }

@@ -2,7 +2,7 @@
 // second sums the shards into it and flips it to funded exactly once. In-process against the Firestore emulator's
 // money database (test/helpers/money.ts), the webhook signed and verified as deployed; Cloud Tasks as a recorded queue.
 import assert from "node:assert/strict";
-import { FOLD_QUEUE, foldWishCounters, scheduleCounterFold } from "../../src/donations/counters";
+import { FOLD_QUEUE, FoldTooSoonError, foldWishCounters, scheduleCounterFold } from "../../src/donations/counters";
 import { FOLD_INTERVAL_MS, raisedShardId, RAISED_SHARD_COUNT } from "../../src/model/wish";
 import { emulatorsRunning } from "../../devtools/support/emulators";
 import { instrumentFirestore, measureOps } from "../../bench/lib/counting";
@@ -65,10 +65,13 @@ describe("sharded wish counters and their fold (in-process, money database)", fu
     assert.equal((await foldWishCounters(world.ledger, wishId)).outcome, "unchanged");
   });
 
-  it("a fold whose shard snapshot is older than the one folded writes nothing (racing folds only move the wish forward)", async () => {
+  it("a fold whose shard snapshot is older than the one folded writes nothing; a task's fold within a second of the last is refused", async () => {
     const { world, wishId } = await openWish();
     await world.paidDonation(wishId, "dana", 20_000);
     await foldWishCounters(world.ledger, wishId);
+    await world.paidDonation(wishId, "dave", 5_000);
+    await assert.rejects(foldWishCounters(world.ledger, wishId, { minSpacingMs: 60_000 }), FoldTooSoonError, "Cloud Tasks retries it later");
+    assert.equal((await world.doc(`wishes/${wishId}`))?.raised, 20_000);
     const future = new Date(Date.now() + 60_000);
     await world.db.doc(`wishes/${wishId}`).update({ raisedAsOf: future, raised: 1 });
     assert.equal((await foldWishCounters(world.ledger, wishId)).outcome, "superseded");
