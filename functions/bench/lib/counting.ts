@@ -1,7 +1,8 @@
 // An instrumented Admin SDK Firestore client: counts the billable reads and writes (and the RPCs) that go through
 // one Firestore instance, by wrapping the GAPIC client the SDK hands each request to. Counting happens in the
 // client on what the server actually returned, with Firestore's billing rules:
-//   - a write is one entry of a Commit/BatchWrite request (a field transform such as increment rides on its write);
+//   - a write is one entry of a Commit/BatchWrite request the server accepted (a field transform such as increment
+//     rides on its write; a commit refused by a precondition writes and bills nothing);
 //   - a read is one document returned by BatchGetDocuments (found or missing) or RunQuery, and a query that
 //     returns nothing still costs one read; an aggregation query is counted as one read.
 // BeginTransaction/Rollback are free but are round trips; they appear under `rpcs`.
@@ -124,9 +125,21 @@ export function instrumentFirestore(db: Firestore): Instrumented {
         if (UNARY_WRITES.has(prop)) {
           return (request: unknown, options?: unknown) => {
             rpc(prop);
-            counts.writes += writesIn(request);
-            logWrites(request);
-            return method.call(target, request, options);
+            const result = method.call(target, request, options);
+            // Counted once the server accepted the commit: a refused one (a failed precondition) is not billed.
+            if (result instanceof Promise) {
+              result.then(
+                () => {
+                  counts.writes += writesIn(request);
+                  logWrites(request);
+                },
+                () => undefined,
+              );
+            } else {
+              counts.writes += writesIn(request);
+              logWrites(request);
+            }
+            return result;
           };
         }
         if (UNARY_OTHER.has(prop)) {

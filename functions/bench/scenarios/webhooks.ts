@@ -248,6 +248,7 @@ async function webhookRun(ctx: BenchContext, wishes: number, concurrency: number
   const hottest = writeLog.stop();
   const lags = folds.lagsMs(confirmations).sort((a, b) => a - b);
   const check = await verifyTotals(db, plan, confirmed);
+  if (hottest.document) check.detail += `; hottest document ${hottest.document.replace(run, "…")} (${hottest.maxPerSec} writes/s in its busiest 10 s)`;
   if (folds.failures > 0) {
     check.ok = false;
     check.detail += `; ${folds.failures} folds failed`;
