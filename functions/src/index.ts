@@ -65,6 +65,12 @@ export const cancelAbandonedDonationsSweep = onSchedule(
   donations.cancelAbandonedDonationsSweep,
 );
 export const reconcileWishLedger = replayProtectedCallable("reconcileWishLedger", donations.reconcileWishLedger);
+// The webhook writes a wish's counter shards, never the (possibly hot) wish, and schedules one fold task per wish per
+// second, which sums the shards into raised/donorCount and flips the wish to funded (docs/donations.md).
+export const foldWishCounters = onTaskDispatched(
+  { retryConfig: { maxAttempts: 20, minBackoffSeconds: 1, maxBackoffSeconds: 10, maxDoublings: 2 }, rateLimits: { maxConcurrentDispatches: 50 } },
+  donations.foldWishCounters,
+);
 export const stripeWebhook = onRequest({ secrets: [stripeSecretKey, stripeWebhookSecret], cors: false }, donations.stripeWebhook);
 // Connect events (account.updated) come to their own endpoint, signed with the Connect endpoint's secret.
 export const stripeConnectWebhook = onRequest({ secrets: [stripeSecretKey, stripeConnectWebhookSecret], cors: false }, donations.stripeConnectWebhook);

@@ -6,6 +6,7 @@ import type { App } from "firebase-admin/app";
 import { getFirestore } from "firebase-admin/firestore";
 import type { Firestore } from "firebase-admin/firestore";
 import type { TaskEnqueuer } from "../../src/lib/tasks";
+import { instrumentFirestore } from "./counting";
 
 export interface BenchOptions {
   quick: boolean;
@@ -93,11 +94,14 @@ export function openContext(options: BenchOptions, env: NodeJS.ProcessEnv = proc
     apps.push(app);
     return getFirestore(app, options.database);
   };
+  // Instrumented so that every write through it feeds the per-document write log (lib/counting.ts).
+  const main = open("main");
+  instrumentFirestore(main);
   return {
     projectId,
     firestoreHost,
     options,
-    db: open("main"),
+    db: main,
     freshDb: open,
     async clear() {
       const url = `http://${firestoreHost}/emulator/v1/projects/${projectId}/databases/${options.database}/documents`;

@@ -1,7 +1,8 @@
 // An instrumented Admin SDK Firestore client: counts the billable reads and writes (and the RPCs) that go through
 // one Firestore instance, by wrapping the GAPIC client the SDK hands each request to. Counting happens in the
 // client on what the server actually returned, with Firestore's billing rules:
-//   - a write is one entry of a Commit/BatchWrite request (a field transform such as increment rides on its write);
+//   - a write is one entry of a Commit/BatchWrite request the server accepted (a field transform such as increment
+//     rides on its write; a commit refused by a precondition writes and bills nothing);
 //   - a read is one document returned by BatchGetDocuments (found or missing) or RunQuery, and a query that
 //     returns nothing still costs one read; an aggregation query is counted as one read.
 // BeginTransaction/Rollback are free but are round trips; they appear under `rpcs`.
@@ -40,6 +41,60 @@ function writesIn(request: unknown): number {
   return Array.isArray(writes) ? writes.length : 0;
 }
 
+/** The document a Commit/BatchWrite entry writes (an update/set, a delete, or a transform alone). */
+function documentOf(write: unknown): string | null {
+  const w = write as { update?: { name?: unknown }; delete?: unknown; transform?: { document?: unknown } } | undefined;
+  const name = w?.update?.name ?? w?.delete ?? w?.transform?.document;
+  return typeof name === "string" ? name : null;
+}
+
+/**
+ * Per-document write times, fed by every instrumented client while a log is open: the most writes any single
+ * document took in any window of `windowMs`, divided by the window in seconds. Firestore sustains about 1 write/s per
+ * document; the emulator does not enforce it, so this is how the benchmark sees a hot document.
+ */
+export interface DocumentWriteLog {
+  /** Ends the log; the hottest document and its rate (writes per second over its busiest window). */
+  stop(): { maxPerSec: number; document: string | null; writes: number };
+}
+
+let openLog: Map<string, number[]> | null = null;
+
+export function startDocumentWriteLog(windowMs = 10_000): DocumentWriteLog {
+  const log = new Map<string, number[]>();
+  openLog = log;
+  return {
+    stop() {
+      if (openLog === log) openLog = null;
+      let best = { maxPerSec: 0, document: null as string | null, writes: 0 };
+      for (const [document, times] of log) {
+        times.sort((a, b) => a - b);
+        let start = 0;
+        for (let end = 0; end < times.length; end++) {
+          while ((times[end] ?? 0) - (times[start] ?? 0) >= windowMs) start++;
+          const inWindow = end - start + 1;
+          if (inWindow / (windowMs / 1000) > best.maxPerSec) best = { maxPerSec: inWindow / (windowMs / 1000), document: document.replace(/^projects\/[^/]+\/databases\/[^/]+\/documents\//, ""), writes: times.length };
+        }
+      }
+      return best;
+    },
+  };
+}
+
+function logWrites(request: unknown): void {
+  if (!openLog) return;
+  const writes = (request as { writes?: unknown } | undefined)?.writes;
+  if (!Array.isArray(writes)) return;
+  const now = Date.now();
+  for (const write of writes) {
+    const document = documentOf(write);
+    if (!document) continue;
+    const times = openLog.get(document);
+    if (times) times.push(now);
+    else openLog.set(document, [now]);
+  }
+}
+
 const UNARY_WRITES = new Set(["commit", "batchWrite"]);
 const UNARY_OTHER = new Set(["beginTransaction", "rollback", "listCollectionIds", "listDocuments"]);
 
@@ -70,8 +125,21 @@ export function instrumentFirestore(db: Firestore): Instrumented {
         if (UNARY_WRITES.has(prop)) {
           return (request: unknown, options?: unknown) => {
             rpc(prop);
-            counts.writes += writesIn(request);
-            return method.call(target, request, options);
+            const result = method.call(target, request, options);
+            // Counted once the server accepted the commit: a refused one (a failed precondition) is not billed.
+            if (result instanceof Promise) {
+              result.then(
+                () => {
+                  counts.writes += writesIn(request);
+                  logWrites(request);
+                },
+                () => undefined,
+              );
+            } else {
+              counts.writes += writesIn(request);
+              logWrites(request);
+            }
+            return result;
           };
         }
         if (UNARY_OTHER.has(prop)) {

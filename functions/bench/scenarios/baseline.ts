@@ -4,6 +4,7 @@ import { FieldValue } from "firebase-admin/firestore";
 import type { Firestore } from "firebase-admin/firestore";
 import type { BenchContext } from "../lib/context";
 import { runLoad, timed } from "../lib/load";
+import { startDocumentWriteLog } from "../lib/counting";
 import { loadScenario, sampleOf, singleCallSample } from "../lib/results";
 import type { CheckResult, RepeatSample, ScenarioResult } from "../lib/results";
 
@@ -71,6 +72,7 @@ export async function parallelWrites(ctx: BenchContext): Promise<ScenarioResult>
   const checks: CheckResult[] = [];
   for (let rep = 0; rep < options.repeats; rep++) {
     const collection = `benchWrites-r${rep}`;
+    const writeLog = startDocumentWriteLog();
     const load = await runLoad({
       total: options.parallelWrites,
       concurrency,
@@ -80,7 +82,7 @@ export async function parallelWrites(ctx: BenchContext): Promise<ScenarioResult>
         await db.collection(collection).doc(`d${i}`).set(donationLike(i, "w"));
       },
     });
-    repeats.push(sampleOf(load));
+    repeats.push(sampleOf(load, { maxDocWritesPerSec: writeLog.stop().maxPerSec }));
     const stored = await countDocs(db, collection);
     checks.push({ ok: stored === load.succeeded, detail: `${stored} stored of ${load.succeeded} acknowledged` });
   }
@@ -100,6 +102,7 @@ export async function naiveHotTransactions(ctx: BenchContext, concurrency: numbe
     const wish = db.collection("benchHot").doc(`txn-c${concurrency}-r${rep}`);
     const donations = `benchHot/txn-c${concurrency}-r${rep}/donations`;
     await wish.set({ raised: 0, donorCount: 0 });
+    const writeLog = startDocumentWriteLog();
     const load = await runLoad({
       total: options.naiveTransactions,
       concurrency,
@@ -115,7 +118,7 @@ export async function naiveHotTransactions(ctx: BenchContext, concurrency: numbe
         });
       },
     });
-    repeats.push(sampleOf(load));
+    repeats.push(sampleOf(load, { maxDocWritesPerSec: writeLog.stop().maxPerSec }));
     const expected = load.succeededIndexes.reduce((sum, i) => sum + amountOf(i), 0);
     const final = await wish.get();
     const stored = await countDocs(db, donations);
@@ -149,6 +152,7 @@ export async function hotIncrements(ctx: BenchContext): Promise<ScenarioResult> 
   for (let rep = 0; rep < options.repeats; rep++) {
     const wish = db.collection("benchHot").doc(`inc-r${rep}`);
     await wish.set({ raised: 0, donorCount: 0 });
+    const writeLog = startDocumentWriteLog();
     const load = await runLoad({
       total: options.parallelWrites,
       concurrency,
@@ -158,7 +162,7 @@ export async function hotIncrements(ctx: BenchContext): Promise<ScenarioResult> 
         await wish.update({ raised: FieldValue.increment(amountOf(i)), donorCount: FieldValue.increment(1) });
       },
     });
-    repeats.push(sampleOf(load));
+    repeats.push(sampleOf(load, { maxDocWritesPerSec: writeLog.stop().maxPerSec }));
     const expected = load.succeededIndexes.reduce((sum, i) => sum + amountOf(i), 0);
     const final = await wish.get();
     const ok = final.get("raised") === expected && final.get("donorCount") === load.succeeded;

@@ -11,7 +11,11 @@ import { donationSchema, newPendingDonationState } from "../../src/model/donatio
 import type { Donation } from "../../src/model/donation";
 import { handlePaymentWebhook } from "../../src/settlement/webhook";
 import { StripeWebhookVerifier } from "../../src/payments/stripe";
-import { noTasks } from "../lib/context";
+import { FOLD_QUEUE, FoldTooSoonError, foldTaskPayload, foldWishCounters } from "../../src/donations/counters";
+import { FOLD_INTERVAL_MS } from "../../src/model/wish";
+import type { EnqueueOptions, TaskEnqueuer } from "../../src/lib/tasks";
+import { startDocumentWriteLog } from "../lib/counting";
+import { percentile } from "../lib/stats";
 import type { BenchContext } from "../lib/context";
 import { runLoad } from "../lib/load";
 import { loadScenario, sampleOf } from "../lib/results";
@@ -120,6 +124,59 @@ export function signDeliveries(stripe: Stripe, plan: WebhookPlan, wishes: number
   });
 }
 
+/**
+ * Cloud Tasks for the fold of the wish counters, in-process: a task runs `foldWishCounters` at its schedule time (the
+ * end of its one-second interval), as the deployed foldWishCounters task would; a repeated id is refused as Cloud
+ * Tasks refuses it. Records each fold's shard read time and when it committed, for the lag of `raised`.
+ */
+export class InProcessFolds implements TaskEnqueuer {
+  readonly folds: { wishId: string; readAt: number; doneAt: number }[] = [];
+  failures = 0;
+  private readonly ids = new Set<string>();
+  private readonly running: Promise<void>[] = [];
+
+  constructor(private readonly db: Firestore) {}
+
+  enqueue(queue: string, payload: Record<string, unknown>, options: EnqueueOptions = {}): Promise<"enqueued" | "duplicate"> {
+    if (queue !== FOLD_QUEUE) return Promise.resolve("enqueued");
+    if (options.id && this.ids.has(options.id)) return Promise.resolve("duplicate");
+    if (options.id) this.ids.add(options.id);
+    const { wishId } = foldTaskPayload.parse(payload);
+    this.schedule(wishId, Math.max(0, (options.scheduleTime?.getTime() ?? Date.now()) - Date.now()));
+    return Promise.resolve("enqueued");
+  }
+
+  /** One dispatch of the task; a fold too soon after the last is retried a second later, as Cloud Tasks' backoff would. */
+  private schedule(wishId: string, delayMs: number): void {
+    this.running.push(
+      new Promise((resolve) => setTimeout(resolve, delayMs))
+        .then(() => foldWishCounters({ db: this.db, clock: systemClock }, wishId, { minSpacingMs: FOLD_INTERVAL_MS }))
+        .then((result) => {
+          this.folds.push({ wishId, readAt: result.readAt.getTime(), doneAt: Date.now() });
+        })
+        .catch((error: unknown) => {
+          if (error instanceof FoldTooSoonError) this.schedule(wishId, FOLD_INTERVAL_MS);
+          else this.failures++;
+        }),
+    );
+  }
+
+  /** Waits for every fold queued so far (and any they queue). */
+  async drain(): Promise<void> {
+    while (this.running.length > 0) await Promise.all(this.running.splice(0));
+  }
+
+  /** For each donation confirmed at `at` on `wishId`: how long until a fold that read the shards after it committed. */
+  lagsMs(confirmations: { wishId: string; at: number }[]): number[] {
+    const byWish = new Map<string, { readAt: number; doneAt: number }[]>();
+    for (const fold of this.folds) byWish.set(fold.wishId, [...(byWish.get(fold.wishId) ?? []), fold]);
+    return confirmations.map(({ wishId, at }) => {
+      const covering = (byWish.get(wishId) ?? []).filter((fold) => fold.readAt >= at).map((fold) => fold.doneAt);
+      return covering.length > 0 ? Math.min(...covering) - at : Number.POSITIVE_INFINITY;
+    });
+  }
+}
+
 class WebhookStatusError extends Error {
   constructor(readonly code: string) {
     super(code);
@@ -167,8 +224,11 @@ async function webhookRun(ctx: BenchContext, wishes: number, concurrency: number
   const plan = await seedDonations(db, run, wishes, options.donations);
   const { webhooks, stripe } = webhookVerifier();
   const deliveries = signDeliveries(stripe, plan, wishes);
-  const deps = { db, clock: systemClock, webhooks, tasks: noTasks };
+  const folds = new InProcessFolds(db);
+  const deps = { db, clock: systemClock, webhooks, tasks: folds };
   const confirmed = new Set<number>();
+  const confirmations: { wishId: string; at: number }[] = [];
+  const writeLog = startDocumentWriteLog();
   const load = await runLoad({
     total: deliveries.length,
     concurrency,
@@ -179,12 +239,30 @@ async function webhookRun(ctx: BenchContext, wishes: number, concurrency: number
       if (!delivery) throw new Error(`no delivery ${index}`);
       const response = await handlePaymentWebhook(deps, { method: "POST", rawBody: delivery.rawBody, signature: delivery.signature });
       if (response.status !== 200) throw new WebhookStatusError(`HTTP ${response.status}`);
+      if (!confirmed.has(delivery.donation)) confirmations.push({ wishId: plan.wishIds[delivery.donation % wishes] ?? "", at: Date.now() });
       confirmed.add(delivery.donation);
     },
   });
+  // The last folds run a second after the last donations: exact totals are checked once they are done.
+  await folds.drain();
+  const hottest = writeLog.stop();
+  const lags = folds.lagsMs(confirmations).sort((a, b) => a - b);
   const check = await verifyTotals(db, plan, confirmed);
+  if (hottest.document) check.detail += `; hottest document ${hottest.document.replace(run, "…")} (${hottest.maxPerSec} writes/s in its busiest 10 s)`;
+  if (folds.failures > 0) {
+    check.ok = false;
+    check.detail += `; ${folds.failures} folds failed`;
+  }
   const donationsPerSec = (confirmed.size / load.wallMs) * 1000;
-  const sample = sampleOf(load, { deliveries: load.attempted, donations: confirmed.size, deliveriesPerSec: load.throughputPerSec });
+  const sample = sampleOf(load, {
+    deliveries: load.attempted,
+    donations: confirmed.size,
+    deliveriesPerSec: load.throughputPerSec,
+    maxDocWritesPerSec: hottest.maxPerSec,
+    lagP50Ms: percentile(lags, 50),
+    lagP99Ms: percentile(lags, 99),
+    folds: folds.folds.length,
+  });
   // The figure reported is donations confirmed per second (duplicate deliveries are work, not donations).
   sample.throughputPerSec = donationsPerSec;
   return { sample, check };

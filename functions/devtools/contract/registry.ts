@@ -145,6 +145,7 @@ export const DOCUMENTS: DocumentContract[] = [
       raised: 120000,
       donorCount: 1,
       hasSucceededDonation: true,
+      raisedAsOf: T2,
       createdAt: T1,
       updatedAt: T2,
       fundedAt: null,

@@ -1,4 +1,7 @@
 import type { CallableRequest, Request } from "firebase-functions/v2/https";
+import type { Request as TaskRequest } from "firebase-functions/v2/tasks";
+import { foldTaskPayload, foldWishCounters as foldWishCountersOp } from "../donations/counters";
+import { FOLD_INTERVAL_MS } from "../model/wish";
 import { cancelAbandonedDonations, cancelDonation as cancelDonationOp } from "../donations/cancel";
 import { donate as donateOp } from "../donations/donate";
 import { reconcileWishCallable } from "../donations/reconcile";
@@ -10,7 +13,7 @@ import type { HttpResponse } from "./http";
 import { stripeConnectWebhookSecret, stripeWebhookSecret } from "./params";
 
 /** Donations and the Stripe webhook endpoints (docs/donations.md). Only the webhooks hold a signing secret. */
-const paymentDeps = () => ({ ...baseDeps(), provider: paymentProvider() });
+const paymentDeps = () => ({ ...baseDeps(), tasks: adminTaskEnqueuer, provider: paymentProvider() });
 
 export const donate = (request: CallableRequest) => {
   const uid = requireAuth(request);
@@ -34,3 +37,9 @@ async function webhook(signingSecret: string, req: Request, res: HttpResponse): 
 export const stripeWebhook = (req: Request, res: HttpResponse) => webhook(stripeWebhookSecret.value(), req, res);
 /** Connect events (account.updated), signed with the Connect endpoint's own secret. */
 export const stripeConnectWebhook = (req: Request, res: HttpResponse) => webhook(stripeConnectWebhookSecret.value(), req, res);
+
+/** The fold task (one per wish per second): shards → `raised`/`donorCount`, and the funded flip. */
+export async function foldWishCounters(request: TaskRequest): Promise<void> {
+  // Within a second of the last fold it throws, and Cloud Tasks retries it (minBackoffSeconds 1, index.ts).
+  await foldWishCountersOp(baseDeps(), foldTaskPayload.parse(request.data).wishId, { minSpacingMs: FOLD_INTERVAL_MS });
+}

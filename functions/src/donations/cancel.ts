@@ -9,6 +9,7 @@ import type { Donation } from "../model/donation";
 import { PaymentProviderError } from "../payments/provider";
 import type { PaymentProvider, PaymentStatusEvent, ProviderPaymentIntent } from "../payments/provider";
 import { processPaymentEvent } from "./ledger";
+import type { TaskEnqueuer } from "../lib/tasks";
 import { refs } from "../store/donations";
 import { unavailable } from "./resume";
 
@@ -23,6 +24,8 @@ export interface CancelDeps {
   db: Firestore;
   clock: Clock;
   provider: PaymentProvider;
+  /** Cloud Tasks: a payment found succeeded instead is booked through the ledger, which schedules the counters' fold. */
+  tasks: TaskEnqueuer;
 }
 
 /** A donation still pending (or failed, which the donor could retry) this long after `donate` is abandoned. */

@@ -1,42 +1,25 @@
 import { FieldValue } from "firebase-admin/firestore";
-import type { Firestore } from "firebase-admin/firestore";
-import { logger } from "../lib/log";
+import type { Firestore, Transaction, WriteBatch } from "firebase-admin/firestore";
 import { addToOutbox } from "../events/outbox";
-import type { Clock } from "../lib/clock";
-import { WISHES } from "../model/wish";
-import { refs } from "../store/donations";
+import type { Wish } from "../model/wish";
 
 /**
- * Flips an open wish to `funded` the first time its raised total reaches its amount. Donations only increment the
- * wish (no per-donation transaction on the hot document); this small transaction runs only when a donation may have
- * crossed the line, and the status check inside it makes the flip happen exactly once. A surprise wish is revealed
- * to its recipient in the same transaction (ownerId joins viewerIds). The outbox events have deterministic ids.
+ * In the write that folds a new `raised` into `wish` (a batch whose update carries the `lastUpdateTime` of the wish
+ * as read): if this is the first time the raised total reaches the amount of an open wish, flips it to `funded`.
+ * Called only by the counter fold (counters.ts), whose precondition makes the status it read the status it changes,
+ * so the flip happens exactly once however often the fold runs.
+ * A surprise wish is revealed to its recipient in the same write (ownerId joins viewerIds). The outbox events have
+ * deterministic ids. Answers the fields to merge into the fold's update of the wish (none when it is not funded now).
  */
-export async function markFundedIfReached(deps: { db: Firestore; clock: Clock }, wishId: string): Promise<boolean> {
-  const wishRef = refs.wish(deps.db, wishId);
-  const first = (await wishRef.get()).data();
-  if (!first || first.status !== "open" || first.raised < first.amount) return false;
-  const flipped = await deps.db.runTransaction(async (tx) => {
-    const wish = (await tx.get(wishRef)).data();
-    if (!wish || wish.status !== "open" || wish.raised < wish.amount) return false;
-    const now = deps.clock.now();
-    tx.update(deps.db.collection(WISHES).doc(wishId), {
-      status: "funded",
-      fundedAt: now,
-      updatedAt: now,
-      ...(wish.isSurprise ? { revealedAt: now, viewerIds: FieldValue.arrayUnion(wish.ownerId) } : {}),
-    });
-    addToOutbox(deps.db, tx, { id: `wish.funded:${wishId}`, type: "wish.funded", wishId, ownerId: wish.ownerId }, now);
-    if (wish.isSurprise) {
-      addToOutbox(
-        deps.db,
-        tx,
-        { id: `surprise.revealed:${wishId}`, type: "surprise.revealed", wishId, ownerId: wish.ownerId, organizerId: wish.organizerId },
-        now,
-      );
-    }
-    return true;
-  });
-  if (flipped) logger.info("wish funded", { wishId });
-  return flipped;
+export function fundIfReached(db: Firestore, writer: WriteBatch | Transaction, wishId: string, wish: Wish, raised: number, now: Date): Record<string, unknown> {
+  if (wish.status !== "open" || raised < wish.amount) return {};
+  addToOutbox(db, writer, { id: `wish.funded:${wishId}`, type: "wish.funded", wishId, ownerId: wish.ownerId }, now);
+  if (wish.isSurprise) {
+    addToOutbox(db, writer, { id: `surprise.revealed:${wishId}`, type: "surprise.revealed", wishId, ownerId: wish.ownerId, organizerId: wish.organizerId }, now);
+  }
+  return {
+    status: "funded",
+    fundedAt: now,
+    ...(wish.isSurprise ? { revealedAt: now, viewerIds: FieldValue.arrayUnion(wish.ownerId) } : {}),
+  };
 }

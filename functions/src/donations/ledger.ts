@@ -1,17 +1,19 @@
 import { FieldValue } from "firebase-admin/firestore";
-import type { Firestore, WriteBatch } from "firebase-admin/firestore";
+import type { DocumentReference, DocumentSnapshot, Firestore, WriteBatch } from "firebase-admin/firestore";
 import { logger } from "../lib/log";
 import { addToOutbox } from "../events/outbox";
 import type { Clock } from "../lib/clock";
 import { FINDINGS, findingDocId } from "../model/closing";
 import type { Donation, ProviderEventRecord } from "../model/donation";
 import { DONATIONS, contributionsCollection, supportersCollection } from "../model/donation";
-import { WISHES } from "../model/wish";
+import { raisedShardId } from "../model/wish";
 import type { PaymentEvent, PaymentStatusEvent } from "../payments/provider";
-import { markFundedIfReached } from "./funded";
 import type { FirestoreConflict } from "../lib/firestore-errors";
 import { retryOnConflict } from "../lib/retry";
 import { refs } from "../store/donations";
+import type { TaskEnqueuer } from "../lib/tasks";
+import { scheduleCounterFold } from "./counters";
+import { raisedShardRef } from "../store/wishes";
 import { appendLedgerEntry } from "../store/ledger";
 import { applyEvent, displayStatus, ledgerEntriesOf, refundedAmount } from "./state";
 import type { MoneyEvent, MoneyState } from "./state";
@@ -19,6 +21,8 @@ import type { MoneyEvent, MoneyState } from "./state";
 export interface LedgerDeps {
   db: Firestore;
   clock: Clock;
+  /** Cloud Tasks: the fold of the wish's counter shards (counters.ts). */
+  tasks: TaskEnqueuer;
 }
 
 export type ProcessOutcome = "applied" | "no_change" | "unknown_donation" | "duplicate" | "ignored";
@@ -38,17 +42,18 @@ const CONFLICTS: FirestoreConflict[] = ["already-exists", "failed-precondition",
  * - the donation is updated with a `lastUpdateTime` precondition: the donation document serialises its own money
  *   state and lists the ledger entries already applied, so a concurrent event for the same donation retries;
  * - the newly owed ledger entries are created (create precondition, deterministic ids);
- * - the wish gets `FieldValue.increment`s (raised, donorCount), the contribution is created (first charge of this
- *   donor to this wish, which is what bumps donorCount) or incremented, the supporter entry appears or disappears,
- *   and `donation.received` goes to the outbox.
- * Then, only if money was added, `markFundedIfReached` checks the wish.
+ * - one of the wish's shards gets `FieldValue.increment`s (raised, donorCount; never the wish document, which may be
+ *   hot), the contribution is created (first charge of this donor to this wish, which is what bumps donorCount) or
+ *   incremented, the supporter entry appears or disappears, and `donation.received` goes to the outbox.
+ * Two Firestore round trips: one batched read, one commit. Then a fold of the wish's shards is scheduled (one Cloud Task
+ * per wish per second, most calls answered from memory), which updates the wish and flips it to funded (counters.ts).
  */
 export async function processPaymentEvent(deps: LedgerDeps, event: PaymentEvent): Promise<ProcessOutcome> {
   // Payout events (transfers, Connect accounts) are routed to src/payouts/ by the webhook; none moves donation money.
   if (event.kind === "ignored" || event.kind === "transfer" || event.kind === "account") return "ignored";
   const donationId = await resolveDonationId(deps.db, event);
-  return retryOnConflict({ attempts: MAX_ATTEMPTS, conflicts: CONFLICTS, pauseMs: (attempt) => Math.floor(Math.random() * 10 * attempt) }, () =>
-    attemptOnce(deps, event, donationId),
+  return retryOnConflict({ attempts: MAX_ATTEMPTS, conflicts: CONFLICTS, pauseMs: (attempt) => Math.floor(Math.random() * 10 * attempt) }, (attempt) =>
+    attemptOnce(deps, event, donationId, attempt),
   );
 }
 
@@ -83,24 +88,30 @@ function sameMoney(a: MoneyState, b: MoneyState): boolean {
   return JSON.stringify(a) === JSON.stringify(b);
 }
 
-async function attemptOnce(deps: LedgerDeps, event: MoneyEvent, donationId: string | null): Promise<ProcessOutcome> {
+async function attemptOnce(deps: LedgerDeps, event: MoneyEvent, donationId: string | null, attempt: number): Promise<ProcessOutcome> {
   const { db } = deps;
   const eventRef = refs.providerEvent(db, event.eventId);
   const metadata = event.kind === "payment" ? event.metadata : null;
-  // The donation, the event record and (for payment events, from their metadata) the contribution are read in parallel.
-  const [eventSnap, donationSnap, guessedContribution] = await Promise.all([
-    eventRef.get(),
-    donationId ? refs.donation(db, donationId).get() : Promise.resolve(null),
-    metadata ? refs.contribution(db, metadata.donorId, metadata.wishId).get() : Promise.resolve(null),
-  ]);
+  // One batched read of everything the event needs: the donation and (for payment events, from their metadata) the
+  // contribution. The event record is not read on the first attempt: its create() in the commit is the duplicate
+  // check, and a duplicate delivery fails that precondition and comes back here (attempt > 0), which reads it.
+  const donationRef = donationId ? refs.donation(db, donationId) : null;
+  const guessedRef = metadata ? refs.contribution(db, metadata.donorId, metadata.wishId) : null;
+  const wanted: DocumentReference[] = [...(attempt > 0 ? [eventRef] : []), ...(donationRef ? [donationRef] : []), ...(guessedRef ? [guessedRef] : [])];
+  const snaps = wanted.length > 0 ? await db.getAll(...wanted) : [];
+  const snapOf = <T>(ref: DocumentReference<T> | null) => {
+    const snap = ref ? snaps[wanted.indexOf(ref as DocumentReference)] : undefined;
+    return snap ? (snap as DocumentSnapshot<T>) : null;
+  };
+  const [eventSnap, donationSnap, guessedContribution] = [snapOf(attempt > 0 ? eventRef : null), snapOf(donationRef), snapOf(guessedRef)];
   const donation = donationSnap?.data();
-  if (eventSnap.exists) {
-    // A redelivery. If an earlier delivery crashed after its batch but before the funded check, finish that check.
-    if (donation && donation.netAmount > 0) await markFundedIfReached(deps, donation.wishId);
+  if (eventSnap?.exists) {
+    // A redelivery. If an earlier delivery committed but failed to schedule the fold (and answered 500), schedule it.
+    if (donation && donation.ledgerEntryIds.length > 0) await scheduleCounterFold(deps, donation.wishId, deps.clock.now());
     return "duplicate";
   }
   const now = deps.clock.now();
-  if (!donationSnap || !donation || !donationId) {
+  if (!donationSnap?.exists || !donation || !donationId) {
     await eventRef.create(eventRecord(event, "unknown_donation", donationId, now));
     logger.warn("payment event for an unknown donation recorded and ignored", { eventId: event.eventId, type: event.type });
     return "unknown_donation";
@@ -180,12 +191,12 @@ async function attemptOnce(deps: LedgerDeps, event: MoneyEvent, donationId: stri
           updatedAt: now,
         });
       }
-      batch.update(db.collection(WISHES).doc(donation.wishId), {
-        raised: FieldValue.increment(delta),
-        ...(firstFromDonor && newCharge ? { donorCount: FieldValue.increment(1) } : {}),
-        ...(newCharge ? { hasSucceededDonation: true } : {}),
-        updatedAt: now,
-      });
+      // Not the wish itself (it may be hot): one of its shards, folded into it by foldWishCounters (counters.ts).
+      batch.set(
+        raisedShardRef(db, donation.wishId, raisedShardId(donationId)),
+        { raised: FieldValue.increment(delta), donorCount: FieldValue.increment(firstFromDonor && newCharge ? 1 : 0) },
+        { merge: true },
+      );
     }
     const shownBefore = before.paymentStatus === "succeeded" && donation.netAmount > 0;
     const shownAfter = after.paymentStatus === "succeeded" && netAmount > 0;
@@ -222,8 +233,9 @@ async function attemptOnce(deps: LedgerDeps, event: MoneyEvent, donationId: stri
     }
   }
   await batch.commit();
+  // After the commit: the fold of this interval reads the shards after it ended (counters.ts).
+  if (newEntries.length > 0) await scheduleCounterFold(deps, donation.wishId, deps.clock.now());
   if (mismatch) logger.error("Stripe received another amount than the donation asked for; flagged for ops", { eventId: event.eventId, donationId });
-  if (delta > 0) await markFundedIfReached(deps, donation.wishId);
   logger.info("payment event processed", {
     eventId: event.eventId,
     type: event.type,

@@ -6,15 +6,18 @@ import type { Clock } from "../lib/clock";
 import { idSchema } from "../lib/ids";
 import type { DriftReport } from "../model/donation";
 import { contributionsCollection } from "../model/donation";
-import { WISHES } from "../model/wish";
-import { markFundedIfReached } from "./funded";
+import { FieldValue } from "firebase-admin/firestore";
+import { RAISED_ADJUSTMENT_SHARD } from "../model/wish";
+import { raisedShardRef } from "../store/wishes";
+import { foldWishCounters, readShardTotals } from "./counters";
 import { refs } from "../store/donations";
 
 /**
  * Re-derives a wish's totals from the ledger (the source of truth) and reports drift in `ops/ledger/drift/{wishId}`:
  * raised = sum of the wish's ledger entries; donorCount = distinct donors with a charge; each donor's contribution =
- * the sum of their entries. With `repair`, the derived values are written back (run it when the wish is quiet:
- * an increment landing between the read and the repair would be overwritten, and the next run would report it).
+ * the sum of their entries. With `repair`, the derived values are written back: the wish's shards get a correction in
+ * their `adjustment` shard (so that they sum to the ledger's figures) and are folded into the wish, which also
+ * re-checks the funded flip; contributions are set. Run it when the wish is quiet: a fold not yet run shows as drift.
  */
 export async function reconcileWish(
   deps: { db: Firestore; clock: Clock },
@@ -70,7 +73,12 @@ export async function reconcileWish(
   const batch = deps.db.batch();
   batch.set(refs.drift(deps.db, wishId), report);
   if (repaired) {
-    batch.update(deps.db.collection(WISHES).doc(wishId), { ...expected, updatedAt: now });
+    const { totals } = await readShardTotals(deps.db, wishId);
+    batch.set(
+      raisedShardRef(deps.db, wishId, RAISED_ADJUSTMENT_SHARD),
+      { raised: FieldValue.increment(expected.raised - totals.raised), donorCount: FieldValue.increment(expected.donorCount - totals.donorCount) },
+      { merge: true },
+    );
     for (const item of contributionDrift) {
       const donor = perDonor.get(item.donorId);
       batch.set(
@@ -81,7 +89,7 @@ export async function reconcileWish(
     }
   }
   await batch.commit();
-  if (repaired) await markFundedIfReached(deps, wishId);
+  if (repaired) await foldWishCounters(deps, wishId);
   if (drift) logger.warn("ledger drift found", { wishId, repaired, expected, actual, contributionDrift: contributionDrift.length });
   return report;
 }

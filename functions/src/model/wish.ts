@@ -33,6 +33,9 @@ export const wishSchema = z.object({
   raised: z.number().int(),
   donorCount: z.number().int(),
   hasSucceededDonation: z.boolean(),
+  // When the shards last folded into raised/donorCount (the shards' read time); absent until the first fold.
+  // Clients show `raised` as of this time: it trails the ledger by at most COUNTER_FOLD_LAG_TARGET_MS (docs/donations.md).
+  raisedAsOf: z.date().nullable().optional(),
   createdAt: z.date(),
   updatedAt: z.date(),
   fundedAt: z.date().nullable(),
@@ -49,6 +52,49 @@ export const wishSchema = z.object({
 export type Wish = z.infer<typeof wishSchema>;
 
 export const WISHES = "wishes";
+
+/**
+ * `wishes/{wishId}/raisedShards/{shardId}`: the per-donation counters of a wish, spread over shards so that no
+ * document takes more than about one write per second however hot the wish (Firestore's sustained per-document
+ * limit). The webhook increments one shard per confirmed donation; `foldWishCounters` sums them into the wish's
+ * `raised`/`donorCount` at most once per FOLD_INTERVAL_MS. Server only (no client access).
+ */
+export const RAISED_SHARDS = "raisedShards";
+export const raisedShardsCollection = (wishId: string) => `${WISHES}/${wishId}/${RAISED_SHARDS}`;
+/**
+ * Shards per wish. A donation's shard is a hash of its id, so at R donations/s each shard takes about R / 1024 writes
+ * per second (1,000 donations in 10 s: about 1 write per shard, a handful at most). A quiet wish has a few shard
+ * documents; the fold reads only those that exist.
+ */
+export const RAISED_SHARD_COUNT = 1024;
+/** The shard that the ledger re-derivation writes its corrections to (reconcileWishLedger with repair). */
+export const RAISED_ADJUSTMENT_SHARD = "adjustment";
+/** How often at most a wish's shards are folded into it (one Cloud Task per wish per interval). */
+export const FOLD_INTERVAL_MS = 1_000;
+/** What clients may expect: `raised` is at most this far behind a confirmed donation (docs/donations.md). */
+export const COUNTER_FOLD_LAG_TARGET_MS = 2_000;
+
+export const raisedShardSchema = z.object({
+  raised: z.number().int(),
+  donorCount: z.number().int(),
+});
+export type RaisedShard = z.infer<typeof raisedShardSchema>;
+
+/** The shard a donation's counters go to: a stable hash of its id (a redelivery hits the same shard). */
+export function raisedShardId(donationId: string): string {
+  let hash = 2166136261;
+  for (let i = 0; i < donationId.length; i++) {
+    hash ^= donationId.charCodeAt(i);
+    hash = Math.imul(hash, 16777619);
+  }
+  // FNV-1a, then murmur3's finaliser: similar ids (don-1, don-2, …) still spread over every shard.
+  hash ^= hash >>> 16;
+  hash = Math.imul(hash, 0x85ebca6b);
+  hash ^= hash >>> 13;
+  hash = Math.imul(hash, 0xc2b2ae35);
+  hash ^= hash >>> 16;
+  return String((hash >>> 0) % RAISED_SHARD_COUNT);
+}
 
 /**
  * The server-owned fields of a wish as created: open, nothing raised, no milestones yet. `now` is the creation time

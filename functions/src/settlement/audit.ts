@@ -15,6 +15,7 @@ import type { ClosingProvider } from "../payments/refunds";
 import { refundPlan, settleDonation, syncPaymentFromProvider } from "../closing/refunds";
 import type { RefundTaskDeps } from "../closing/refunds";
 import { wishRef } from "../store/wishes";
+import { foldWishCounters } from "../donations/counters";
 import { refs } from "../store/donations";
 
 /**
@@ -135,6 +136,9 @@ export interface WishAudit {
  * gone), and repairs what is safe to repair. With `repair: false` it only reports (tests, a dry run).
  */
 export async function auditWish(deps: AuditDeps, wishId: string, options: { repair: boolean } = { repair: true }): Promise<WishAudit | null> {
+  // The wish's counters are first folded from its shards (a fold lost for any reason heals here), so `raised` below is
+  // what the shards say, and the check against the ledger covers the shards.
+  if (options.repair) await foldWishCounters(deps, wishId);
   const wish = (await wishRef(deps.db, wishId).get()).data();
   if (!wish) return null;
   const [entriesSnap, donationsSnap, requestsSnap, payoutSnap] = await Promise.all([

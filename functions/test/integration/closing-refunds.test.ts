@@ -84,9 +84,11 @@ describe("closing: refunds (fan-out, idempotency, failures, ops)", function () {
     await world.fireTriggers(wishId);
     await closeWish(world.ledger, "olga", { wishId });
     await world.fireTriggers(wishId);
-    assert.equal(world.tasks.pending.length, 1);
+    // (The other queued task is the counters' fold the webhook asked for.)
+    const refundTasks = () => world.tasks.pending.filter((task) => task.queue === "refundDonation");
+    assert.equal(refundTasks().length, 1);
     assert.equal(await settleDonation(world.refundDeps, paid.donationId), "none", "settling again changes nothing");
-    assert.equal(await world.tasks.enqueue("refundDonation", {}, { id: world.tasks.pending[0]?.id }), "duplicate", "the same deterministic task id");
+    assert.equal(await world.tasks.enqueue("refundDonation", {}, { id: refundTasks()[0]?.id }), "duplicate", "the same deterministic task id");
 
     // An earlier attempt reached Stripe, then crashed before writing anything: the task first learns what Stripe
     // holds for the payment, folds it into the ledger, and finds nothing left to refund.

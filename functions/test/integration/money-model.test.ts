@@ -15,6 +15,7 @@
 //
 // ≥ 200 runs in `npm test`; ELATEME_MONEY_RUNS=N runs N (e.g. 2000 for a long hunt), ELATEME_MONEY_SEED replays a seed
 // (with ELATEME_MONEY_PATH, the one run of a reported counterexample's `path`).
+import { FOLD_QUEUE, foldTaskPayload, foldWishCounters } from "../../src/donations/counters";
 import assert from "node:assert/strict";
 import fc from "fast-check";
 import { AUDIT_GRACE_MS, auditWish, waitingForTheBank } from "../../src/settlement/audit";
@@ -338,6 +339,7 @@ async function attempt(real: Real, task: QueuedTask, retryCount: number): Promis
   try {
     if (task.queue === REFUND_QUEUE) return await runRefundTask(real.world.refundDeps, refundTaskPayload.parse(task.payload), retryCount);
     if (task.queue === PAYOUT_QUEUE) return await runPayoutTask(real.world.payoutDeps, payoutTaskPayload.parse(task.payload), retryCount);
+    if (task.queue === FOLD_QUEUE) return await foldWishCounters(real.world.ledger, foldTaskPayload.parse(task.payload).wishId);
     return undefined;
   } catch (error) {
     if (error instanceof PaymentProviderError) return error;

@@ -29,6 +29,7 @@ const SEED: Record<string, Record<string, unknown>> = {
   "ledger/charge_pi_1": { kind: "charge", wishId: W, donationId: "don-1", donorId: "dana", amount: 50_000, currency: "CZK", createdAt: now },
   "providerEvents/evt_1": { provider: "stripe", type: "payment_intent.succeeded", outcome: "applied", donationId: "don-1" },
   "paymentCustomers/dana": { provider: "stripe", stripeCustomerId: "cus_1", createdAt: now },
+  [`wishes/${W}/raisedShards/7`]: { raised: 50_000, donorCount: 1 },
 };
 
 function modular(context: RulesTestContext): Firestore {
@@ -81,6 +82,12 @@ describe("rules: donations and money", () => {
     await matrix(["dana"], (db) => getDoc(doc(db, `users/dana/contributions/${W}`)));
     await matrix(["dana"], (db) => getDocs(collection(db, "users/dana/contributions")));
     await writesDenied(`users/dana/contributions/${W}`, { wishId: W, amount: 1 });
+  });
+
+  it("raisedShards (the wish's counter shards): closed to every client role, the owner and viewers included; clients read the folded raised", async () => {
+    await matrix([], (db) => getDoc(doc(db, `wishes/${W}/raisedShards/7`)));
+    await matrix([], (db) => getDocs(collection(db, `wishes/${W}/raisedShards`)));
+    await writesDenied(`wishes/${W}/raisedShards/7`, { raised: 1_000_000, donorCount: 1 });
   });
 
   for (const [name, path] of [

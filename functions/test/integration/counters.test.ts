@@ -1,0 +1,114 @@
+// Sharded money counters (issue 17): the webhook writes a shard of the wish, never the wish; one fold task per wish per
+// second sums the shards into it and flips it to funded exactly once. In-process against the Firestore emulator's
+// money database (test/helpers/money.ts), the webhook signed and verified as deployed; Cloud Tasks as a recorded queue.
+import assert from "node:assert/strict";
+import { FOLD_QUEUE, FoldTooSoonError, foldWishCounters, scheduleCounterFold } from "../../src/donations/counters";
+import { FOLD_INTERVAL_MS, raisedShardId, RAISED_SHARD_COUNT } from "../../src/model/wish";
+import { emulatorsRunning } from "../../devtools/support/emulators";
+import { instrumentFirestore, measureOps } from "../../bench/lib/counting";
+import { MoneyWorld, clearMoneyDb } from "../helpers/money";
+import { recordingTasks } from "../helpers/tasks";
+
+describe("sharded wish counters and their fold (in-process, money database)", function () {
+  this.timeout(60_000);
+  let counter = 0;
+  async function openWish(amount = 100_000): Promise<{ world: MoneyWorld; wishId: string }> {
+    const world = new MoneyWorld();
+    const wishId = `shards-${Date.now()}-${++counter}`;
+    await world.seedWish(wishId, { amount });
+    return { world, wishId };
+  }
+
+  before(async function () {
+    if (!emulatorsRunning()) throw new Error("run through the emulators");
+    await clearMoneyDb();
+  });
+
+  it("a confirmed donation increments one shard, not the wish; the fold sums the shards; a redelivery and a second fold change nothing", async () => {
+    const { world, wishId } = await openWish();
+    const first = await world.paidDonation(wishId, "dana", 20_000);
+    const second = await world.paidDonation(wishId, "dave", 15_000);
+    const wishBefore = await world.doc(`wishes/${wishId}`);
+    assert.equal(wishBefore?.raised, 0, "the webhook does not write the wish");
+    const shards = await world.db.collection(`wishes/${wishId}/raisedShards`).get();
+    const byId = new Map(shards.docs.map((doc) => [doc.id, doc.data()]));
+    assert.equal(byId.get(raisedShardId(first.donationId))?.raised, raisedShardId(first.donationId) === raisedShardId(second.donationId) ? 35_000 : 20_000);
+
+    const folded = await foldWishCounters(world.ledger, wishId);
+    assert.equal(folded.outcome, "folded");
+    let wish = await world.doc(`wishes/${wishId}`);
+    assert.deepEqual([wish?.raised, wish?.donorCount, wish?.hasSucceededDonation, wish?.status], [35_000, 2, true, "open"]);
+    assert.ok(wish?.raisedAsOf, "raisedAsOf tells clients when the figure was folded");
+
+    // Stripe delivers the first payment again; then the fold runs again: nothing moves.
+    const succeeded = world.stripe.events.find((event) => event.type === "payment_intent.succeeded" && JSON.stringify(event).includes(first.paymentIntentId));
+    assert.ok(succeeded);
+    await world.deliver(succeeded);
+    assert.equal((await foldWishCounters(world.ledger, wishId)).outcome, "unchanged");
+    wish = await world.doc(`wishes/${wishId}`);
+    assert.deepEqual([wish?.raised, wish?.donorCount], [35_000, 2]);
+  });
+
+  it("funded exactly once when the shards reach the amount, however many folds race; a surprise is revealed in the same write", async () => {
+    const world = new MoneyWorld();
+    const wishId = `shards-surprise-${Date.now()}`;
+    await world.seedWish(wishId, { amount: 30_000, isSurprise: true, ownerId: "olga", organizerId: "dora", viewerIds: ["dora", "dana", "dave"] });
+    await world.paidDonation(wishId, "dana", 20_000);
+    await world.paidDonation(wishId, "dave", 10_000);
+    const outcomes = await Promise.all(Array.from({ length: 4 }, () => foldWishCounters(world.ledger, wishId)));
+    assert.equal(outcomes.filter((o) => o.outcome === "folded" && o.funded).length, 1, "one fold flips it");
+    const wish = await world.doc(`wishes/${wishId}`);
+    assert.equal(wish?.status, "funded");
+    assert.ok((wish?.viewerIds as string[]).includes("olga"), "the recipient sees the funded surprise");
+    const funded = await world.db.collection("events").where("type", "==", "wish.funded").where("wishId", "==", wishId).get();
+    assert.equal(funded.size, 1);
+    assert.equal((await foldWishCounters(world.ledger, wishId)).outcome, "unchanged");
+  });
+
+  it("a fold whose shard snapshot is older than the one folded writes nothing; a task's fold within a second of the last is refused", async () => {
+    const { world, wishId } = await openWish();
+    await world.paidDonation(wishId, "dana", 20_000);
+    await foldWishCounters(world.ledger, wishId);
+    await world.paidDonation(wishId, "dave", 5_000);
+    await assert.rejects(foldWishCounters(world.ledger, wishId, { minSpacingMs: 60_000 }), FoldTooSoonError, "Cloud Tasks retries it later");
+    assert.equal((await world.doc(`wishes/${wishId}`))?.raised, 20_000);
+    const future = new Date(Date.now() + 60_000);
+    await world.db.doc(`wishes/${wishId}`).update({ raisedAsOf: future, raised: 1 });
+    assert.equal((await foldWishCounters(world.ledger, wishId)).outcome, "superseded");
+    assert.equal((await world.doc(`wishes/${wishId}`))?.raised, 1);
+  });
+
+  it("one fold task per wish per interval, scheduled after the interval; refunds fold down", async () => {
+    const tasks = recordingTasks();
+    const at = new Date(Date.UTC(2026, 10, 30, 12, 0, 0, 100));
+    assert.equal(await scheduleCounterFold({ tasks }, "w-sched", at), "enqueued");
+    assert.equal(await scheduleCounterFold({ tasks }, "w-sched", new Date(at.getTime() + 800)), "duplicate", "same second: not even sent");
+    assert.equal(await scheduleCounterFold({ tasks }, "w-sched", new Date(at.getTime() + 1000)), "enqueued", "next second: a new task");
+    assert.equal(tasks.calls.length, 2);
+    const [first] = tasks.calls;
+    assert.equal(first?.queue, FOLD_QUEUE);
+    assert.match(String(first?.options.id), /^fold-w-sched-\d+$/);
+    assert.ok((first?.options.scheduleTime?.getTime() ?? 0) >= Math.ceil(at.getTime() / FOLD_INTERVAL_MS) * FOLD_INTERVAL_MS, "runs after its interval ends");
+
+    const { world, wishId } = await openWish();
+    const paid = await world.paidDonation(wishId, "dana", 20_000);
+    assert.ok(world.tasks.pending.some((task) => task.queue === FOLD_QUEUE && task.payload.wishId === wishId), "the webhook queued the fold");
+    await world.deliver(world.stripe.refund(paid.paymentIntentId, 5_000));
+    await world.deliverAll();
+    await foldWishCounters(world.ledger, wishId);
+    assert.equal((await world.doc(`wishes/${wishId}`))?.raised, 15_000);
+  });
+
+  it("a confirmed donation costs two round trips (one getAll, one commit); shards spread by donation id", async () => {
+    const { world, wishId } = await openWish();
+    const pending = await world.pendingDonation(wishId, "dana", 20_000);
+    const event = world.stripe.succeed(pending.paymentIntentId);
+    const counter = instrumentFirestore(world.db);
+    const { ops } = await measureOps(counter, () => world.deliver(event));
+    assert.deepEqual(ops.rpcs, { batchGetDocuments: 1, commit: 1 });
+    assert.equal(ops.reads, 2, "the donation and the contribution");
+    assert.equal(ops.writes, 7);
+    const ids = new Set(Array.from({ length: 2000 }, (_, i) => raisedShardId(`don-${i}`)));
+    assert.ok(ids.size > RAISED_SHARD_COUNT * 0.8, `2,000 donations use most of the ${RAISED_SHARD_COUNT} shards (${ids.size})`);
+  });
+});
