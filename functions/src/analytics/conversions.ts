@@ -208,6 +208,7 @@ export async function flushDueConversions(deps: ConversionsDeps, api: Conversion
             consumer: ADS_CONSUMER,
             topic: DOMAIN_EVENTS_TOPIC,
             messageId: claim.item.messageId,
+            itemPath: claim.ref.path,
             reason: `Conversions API failed ${claim.item.attempts} times: ${lastError}`,
             data: claim.item.data,
             attributes: { eventId: claim.item.eventId },

@@ -1,7 +1,10 @@
 import { getAuth } from "firebase-admin/auth";
 import type { Change, DocumentSnapshot, FirestoreAuthEvent } from "firebase-functions/v2/firestore";
 import { z } from "zod";
+import { ADS_CONSUMER } from "../analytics/conversions";
+import { redriveAdsDeadLetter } from "../analytics/redrive";
 import { reconcileWish } from "../donations/reconcile";
+import { deadLetterConsumer } from "../events/consume";
 import { parseInput } from "../lib/errors";
 import { idSchema } from "../lib/ids";
 import { resolveReport } from "../moderation/reports";
@@ -13,7 +16,7 @@ import { retryPayout } from "../ops/payouts";
 import { freezeWish, retryRefund } from "../ops/refunds";
 import { refreshOpsStatus } from "../ops/status";
 import { audited, reasonSchema } from "../store/audit-log";
-import { baseDeps, payoutProvider, taskDeps } from "./deps";
+import { baseDeps, db, payoutProvider, taskDeps } from "./deps";
 import { notificationDeps } from "./notifications";
 
 /**
@@ -48,8 +51,12 @@ export function opsActions(): Record<OpsAction, ActionHandler> {
     },
     redriveDeadLetter: async (actor, input) => {
       const parsed = parseInput(redriveInput, input);
-      return audited(baseDeps(), { action: "redriveDeadLetter", actorId: actor, target: `ops/deadLetters/items/${parsed.deadLetterId}`, reason: parsed.reason }, () =>
-        redriveDeadLetter(notificationDeps(), parsed.deadLetterId),
+      // Each consumer re-drives its own letters: the notification worker re-reads the message, the ads consumer re-queues
+      // its conversion. Feed letters and unknown consumers are refused by the notification worker's check.
+      return audited(baseDeps(), { action: "redriveDeadLetter", actorId: actor, target: `ops/deadLetters/items/${parsed.deadLetterId}`, reason: parsed.reason }, async () =>
+        (await deadLetterConsumer(db(), parsed.deadLetterId)) === ADS_CONSUMER
+          ? redriveAdsDeadLetter(baseDeps(), parsed.deadLetterId)
+          : redriveDeadLetter(notificationDeps(), parsed.deadLetterId),
       );
     },
     grantAdmin: admin(true),

@@ -7,6 +7,14 @@ import type { DomainEvent } from "./schema";
 /** Messages a consumer could not read, for ops (docs/operations.md): one document per consumer and message. */
 export const DEAD_LETTERS = "ops/deadLetters/items";
 
+/** The consumer that wrote dead letter `id` (`notifications`, `feed`, `ads-conversions`), or null when there is none. */
+export async function deadLetterConsumer(db: Firestore, id: string): Promise<string | null> {
+  const letter = await db.collection(DEAD_LETTERS).doc(id).get();
+  if (!letter.exists) return null;
+  const consumer: unknown = letter.get("consumer");
+  return typeof consumer === "string" ? consumer : "";
+}
+
 /** A Pub/Sub message of the domain-events topic as a consumer receives it (data base64-encoded). */
 export interface IncomingMessage {
   messageId: string;

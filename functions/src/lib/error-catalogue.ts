@@ -524,17 +524,25 @@ export const ERROR_CATALOGUE = {
   },
   dead_letter_not_redrivable: {
     code: "failed-precondition",
-    when: "Re-driving a dead letter of another consumer than the notification worker, or one whose message was longer than a dead letter keeps (`maxChars`).",
+    when: "Re-driving a dead letter of another consumer than the notification worker or the ads consumer, or one whose message was longer than a dead letter keeps (`maxChars`).",
     app: "Not for the apps; ops tools only.",
     params: ["maxChars"],
     en: (facts) =>
       facts.p.maxChars !== undefined
         ? `The message was longer than the ${num(facts, "maxChars")} characters a dead letter keeps; it cannot be re-driven whole.`
-        : "Only the notification worker's dead letters can be re-driven.",
+        : "Only the notification worker's and the ads consumer's dead letters can be re-driven.",
     cs: (facts) =>
       facts.p.maxChars !== undefined
         ? `Zpráva byla delší než ${num(facts, "maxChars")} znaků, které nedoručitelná zpráva uchovává; celou ji znovu poslat nelze.`
-        : "Znovu poslat lze jen nedoručitelné zprávy notifikací.",
+        : "Znovu poslat lze jen nedoručitelné zprávy notifikací a reklamních konverzí.",
+  },
+  dead_letter_item_not_dead: {
+    code: "failed-precondition",
+    when: "Re-driving an ads-conversions dead letter whose queued event is no longer dead (already re-driven, sent, skipped, or deleted with its account: `state` `gone`).",
+    app: "Not for the apps; ops tools only.",
+    params: ["state"],
+    en: ({ p }) => `The queued event is ${str(p.state)}, not dead: there is nothing to re-drive.`,
+    cs: ({ p }) => `Událost ve frontě je ve stavu ${str(p.state)}, ne dead: není co znovu posílat.`,
   },
   dead_letter_still_unreadable: {
     code: "failed-precondition",

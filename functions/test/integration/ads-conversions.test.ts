@@ -7,6 +7,8 @@ import { createHash } from "node:crypto";
 import type { Timestamp } from "firebase-admin/firestore";
 import { ADS_CONSUMER, ConversionPendingError, handleConversionsMessage } from "../../src/analytics/conversions";
 import type { ConversionsDeps, ConversionsOutcome } from "../../src/analytics/conversions";
+import { redriveAdsDeadLetter } from "../../src/analytics/redrive";
+import { DomainError } from "../../src/lib/errors";
 import { DEAD_LETTERS } from "../../src/events/consume";
 import { encodeEventId } from "../../src/events/outbox";
 import type { DomainEvent } from "../../src/events/schema";
@@ -244,6 +246,21 @@ describe("ads attribution: Conversions API events (in-process consumer, fake Gra
     // A later redelivery leaves it dead (acknowledged): nothing is sent behind ops' back.
     assert.equal((await w.deliver(signedUp("ann"))).outcome, "done");
     assert.deepEqual(w.sent(), []);
+
+    // Ops re-drive the letter once Meta is back (the ops command's action): the item is due again, the letter gone,
+    // and the next delivery sends it once. A second re-drive finds no letter; an item that is not dead is refused.
+    assert.deepEqual(await redriveAdsDeadLetter(w.deps, letter.id), { result: "redriven", outcome: "queued" });
+    assert.equal((await letter.ref.get()).exists, false);
+    assert.deepEqual([(await item("ann", signedUp("ann"))).get("state"), (await item("ann", signedUp("ann"))).get("attempts")], ["pending", 0]);
+    const resent = await w.deliver(signedUp("ann"));
+    assert.deepEqual(resent.outcome === "done" && resent.state, "sent");
+    assert.deepEqual(w.sent().map((event) => event.event_name), ["CompleteRegistration"]);
+    await assert.rejects(redriveAdsDeadLetter(w.deps, letter.id), (error: unknown) => error instanceof DomainError && error.reason === "dead_letter_not_found");
+    await letter.ref.set(letter.data() ?? {});
+    await assert.rejects(
+      redriveAdsDeadLetter(w.deps, letter.id),
+      (error: unknown) => error instanceof DomainError && error.reason === "dead_letter_item_not_dead" && error.params.state === "sent",
+    );
   });
 
   it("switched off (no dataset or token configured): nothing is queued or sent", async () => {
