@@ -16,30 +16,37 @@ const FUNCTIONS = path.join(ROOT, "functions");
 export const SHARD_PORT_STEP = 500;
 
 /**
- * Seconds each heavy file took in a fresh-clone CI run on 2 cores (mocha's own timings). Files not listed weigh
- * DEFAULT_WEIGHT by tier. Only the balance depends on these numbers, never a result: refresh them when a file grows.
+ * Seconds each heavy file took in a fresh-clone CI run on 2 cores with both shards running (mocha's own timings, plus
+ * the per-test reset for files of many tests). Files not listed weigh DEFAULT_WEIGHT by tier. Only the balance depends
+ * on these numbers, never a result: refresh them when a file grows (the run prints each shard's time at the end).
  */
 const WEIGHTS = {
-  "test/integration/money-model.test.ts": 67,
-  "test/integration/closing-refunds.test.ts": 34,
-  "test/integration/donations.test.ts": 32,
-  "test/integration/callables-boundary.test.ts": 28,
-  "test/integration/app-walk.test.ts": 27,
-  "test/integration/ops-commands.test.ts": 27,
-  "test/integration/payouts.test.ts": 21,
-  "test/integration/notifications.test.ts": 19,
-  "test/integration/wishes.test.ts": 15,
-  "test/integration/feed.test.ts": 15,
-  "test/integration/closing-deadline.test.ts": 15,
-  "test/integration/social/friends.test.ts": 14,
-  "test/integration/social/account.test.ts": 14,
-  "test/integration/harness.test.ts": 7,
-  "test/integration/rate-limits.test.ts": 6,
-  "test/integration/reports.test.ts": 6,
-  "test/integration/money-faults.test.ts": 5,
-  "test/integration/closing-reconcile.test.ts": 5,
+  "test/integration/money-model.test.ts": 99,
+  "test/integration/callables-boundary.test.ts": 85,
+  "test/integration/app-walk.test.ts": 80,
+  "test/integration/feed.test.ts": 46,
+  "test/integration/donations.test.ts": 45,
+  "test/integration/payouts.test.ts": 38,
+  "test/integration/ops-commands.test.ts": 38,
+  "test/integration/closing-refunds.test.ts": 35,
+  "test/integration/social/friends.test.ts": 30,
+  "test/integration/notifications.test.ts": 27,
+  "test/integration/social/account.test.ts": 23,
+  "test/integration/closing-deadline.test.ts": 21,
+  "test/integration/wishes.test.ts": 20,
+  "test/integration/rate-limits.test.ts": 19,
+  "test/integration/reports.test.ts": 16,
+  "test/integration/harness.test.ts": 10,
+  "test/integration/closing-reconcile.test.ts": 9,
+  "test/integration/money-faults.test.ts": 8,
+  "test/integration/social/facebook.test.ts": 8,
+  "test/integration/ads-conversions.test.ts": 7,
+  "test/unit/emulator-setup.test.ts": 12,
+  "test/rules/social.test.ts": 20,
+  "test/rules/wishes.test.ts": 12,
+  "test/rules/notifications.test.ts": 8,
 };
-const DEFAULT_WEIGHT = { unit: 0.3, integration: 3, rules: 2 };
+const DEFAULT_WEIGHT = { unit: 1, integration: 3, rules: 6 };
 const TIERS = ["unit", "integration", "rules"];
 
 /** Every test file under functions/test/<tier>, relative to functions/, sorted. */
