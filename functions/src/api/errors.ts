@@ -62,10 +62,8 @@ export function callable<T>(name: string, handler: () => Promise<T>, localeOf: L
     .then(handler)
     .catch(async (error: unknown) => {
       if (error instanceof HttpsError) throw error;
-      if (!(error instanceof DomainError)) {
-        logger.error("callable failed", { callable: name, error: error instanceof Error ? error.stack : String(error) });
-      }
-      const known = error instanceof DomainError ? error : new DomainError("internal");
-      throw toHttpsError(known, await localeOf());
+      if (error instanceof DomainError) throw toHttpsError(error, await localeOf());
+      logger.error("callable failed", { callable: name, error: error instanceof Error ? error.stack : String(error) });
+      throw toHttpsError(new DomainError("internal"), await localeOf());
     });
 }

@@ -1,7 +1,7 @@
 import { RATE_LIMITS } from "../config";
 import { sayProblem } from "./input-problems";
 import type { ProblemParams } from "./input-problems";
-import { formatMoney, formatNumber } from "./locale";
+import { czechCount, formatMoney, formatNumber } from "./locale";
 import type { Locale } from "./locale";
 
 /** The callable codes a domain error may carry (a subset of firebase-functions' FunctionsErrorCode). */
@@ -44,8 +44,6 @@ const str = (value: DomainErrorParams[string] | undefined) => (value === null ||
 const money = ({ p, locale }: Facts, amount: string) => formatMoney(Number(p[amount]), str(p.currency), locale);
 const num = ({ p, locale }: Facts, key: string) => formatNumber(Number(p[key]), locale);
 
-/** Czech counts: 1 minuta, 2–4 minuty, 5+ minut. */
-const csCount = (count: number, one: string, few: string, many: string) => `${count} ${count === 1 ? one : count >= 2 && count <= 4 ? few : many}`;
 const enCount = (count: number, noun: string) => `${count} ${noun}${count === 1 ? "" : "s"}`;
 
 const CS_ACTIONS: Record<keyof typeof RATE_LIMITS, string> = {
@@ -65,10 +63,10 @@ export function describeWindow(seconds: number): string {
 }
 
 function csWindow(seconds: number): string {
-  if (seconds % 86_400 === 0) return seconds === 86_400 ? "den" : csCount(seconds / 86_400, "den", "dny", "dní");
-  if (seconds % 3600 === 0) return seconds === 3600 ? "hodinu" : csCount(seconds / 3600, "hodinu", "hodiny", "hodin");
-  if (seconds % 60 === 0) return seconds === 60 ? "minutu" : csCount(seconds / 60, "minutu", "minuty", "minut");
-  return csCount(seconds, "sekundu", "sekundy", "sekund");
+  if (seconds % 86_400 === 0) return seconds === 86_400 ? "den" : czechCount(seconds / 86_400, "den", "dny", "dní");
+  if (seconds % 3600 === 0) return seconds === 3600 ? "hodinu" : czechCount(seconds / 3600, "hodinu", "hodiny", "hodin");
+  if (seconds % 60 === 0) return seconds === 60 ? "minutu" : czechCount(seconds / 60, "minutu", "minuty", "minut");
+  return czechCount(seconds, "sekundu", "sekundy", "sekund");
 }
 
 const WISH_STATUS_CS: Record<string, string> = { open: "otevřené", funded: "splněné", closed: "uzavřené", expired: "vypršelé", paid_out: "vyplacené" };
@@ -84,6 +82,19 @@ const PAYMENT_STATUS_CS: Record<string, string> = {
   paid: "vyplacený",
   in_transit: "na cestě",
   gone: "neexistuje",
+};
+/** Why someone is outside a wish's circle (`audience_user_not_in_circle`'s `why`). */
+const NOT_IN_CIRCLE: Record<Locale, Record<string, string>> = {
+  en: {
+    not_friend: "is not your friend",
+    not_mutual: "is not a friend of both you and the recipient",
+    late_friend: "became a friend of you or of the recipient after the surprise was created; only earlier friendships count",
+  },
+  cs: {
+    not_friend: "není váš přítel",
+    not_mutual: "není přítelem vás i obdarovaného",
+    late_friend: "se stal(a) přítelem vás nebo obdarovaného až po založení překvapení; počítají se jen dřívější přátelství",
+  },
 };
 const csStatus = (table: Record<string, string>, status: DomainErrorParams[string] | undefined) => table[str(status)] ?? str(status);
 
@@ -159,7 +170,7 @@ export const ERROR_CATALOGUE = {
     cs: ({ p }) => {
       const action = str(p.action) as keyof typeof RATE_LIMITS;
       const minutes = Math.ceil(Number(p.retryAfterSeconds) / 60);
-      return `Příliš mnoho ${CS_ACTIONS[action] ?? "požadavků"}: nejvýše ${str(p.limit)} za ${csWindow(Number(p.windowSeconds))}. Zkuste to znovu po ${str(p.retryAt)} (asi za ${csCount(minutes, "minutu", "minuty", "minut")}).`;
+      return `Příliš mnoho ${CS_ACTIONS[action] ?? "požadavků"}: nejvýše ${str(p.limit)} za ${csWindow(Number(p.windowSeconds))}. Zkuste to znovu po ${str(p.retryAt)} (asi za ${czechCount(minutes, "minutu", "minuty", "minut")}).`;
     },
   },
   concurrent_requests: {
@@ -370,22 +381,8 @@ export const ERROR_CATALOGUE = {
     when: "An audience names someone outside the wish's circle: not a friend, or for a surprise not a friend of both organizer and recipient, or a friend only since the surprise was created (`why`: `not_friend`, `not_mutual`, `late_friend`).",
     app: "Offer only the people the circle allows.",
     params: ["userId", "why"],
-    en: ({ field, p }) =>
-      `Field '${field}': ${str(p.userId)} ${
-        p.why === "late_friend"
-          ? "became a friend of you or of the recipient after the surprise was created; only earlier friendships count"
-          : p.why === "not_mutual"
-            ? "is not a friend of both you and the recipient"
-            : "is not your friend"
-      }.`,
-    cs: ({ field, p }) =>
-      `Pole '${field}': ${str(p.userId)} ${
-        p.why === "late_friend"
-          ? "se stal(a) přítelem vás nebo obdarovaného až po založení překvapení; počítají se jen dřívější přátelství"
-          : p.why === "not_mutual"
-            ? "není přítelem vás i obdarovaného"
-            : "není váš přítel"
-      }.`,
+    en: ({ field, p }) => `Field '${field}': ${str(p.userId)} ${NOT_IN_CIRCLE.en[str(p.why)] ?? NOT_IN_CIRCLE.en.not_friend}.`,
+    cs: ({ field, p }) => `Pole '${field}': ${str(p.userId)} ${NOT_IN_CIRCLE.cs[str(p.why)] ?? NOT_IN_CIRCLE.cs.not_friend}.`,
   },
   comment_not_found: {
     code: "not-found",

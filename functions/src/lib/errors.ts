@@ -7,11 +7,6 @@ import type { Locale } from "./locale";
 
 export type { DomainErrorCode, DomainErrorParams, DomainErrorReason } from "./error-catalogue";
 
-/** Every reason with the callable code it is answered with (the catalogue, src/lib/error-catalogue.ts, says more). */
-export const DOMAIN_ERRORS = Object.fromEntries(Object.entries(ERROR_CATALOGUE).map(([reason, entry]) => [reason, entry.code])) as {
-  [R in DomainErrorReason]: (typeof ERROR_CATALOGUE)[R]["code"];
-};
-
 /**
  * The one error type of the domain (docs/architecture.md "Errors", docs/errors.md). Domain modules throw
  * {@link DomainError} with a reason from the catalogue (src/lib/error-catalogue.ts), the field it is about and the

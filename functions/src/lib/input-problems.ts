@@ -1,5 +1,5 @@
 import type { z } from "zod";
-import { formatMoney, formatNumber } from "./locale";
+import { czechCount, formatMoney, formatNumber } from "./locale";
 import type { Locale } from "./locale";
 
 /**
@@ -21,11 +21,6 @@ export interface InputProblem {
 
 type Say = (params: ProblemParams, locale: Locale) => string;
 const n = (value: unknown, locale: Locale) => (typeof value === "number" ? formatNumber(value, locale) : String(value));
-/** Czech counts after "alespoň"/"nejvýše": 1 znak, 2–4 znaky, 5+ znaků. */
-const csCount = (value: unknown, locale: Locale, one: string, few: string, many: string) => {
-  const count = Number(value);
-  return `${n(value, locale)} ${count === 1 ? one : count >= 2 && count <= 4 ? few : many}`;
-};
 const list = (value: unknown) => (Array.isArray(value) ? value.join(", ") : String(value));
 
 const money = (p: ProblemParams, key: string, locale: Locale) => formatMoney(Number(p[key]), String(p.currency), locale);
@@ -79,10 +74,10 @@ const BUILT_IN_PROBLEMS = {
   },
   not_integer: { en: () => "must be a whole number (amounts are in minor units)", cs: () => "musí být celé číslo (částky jsou v haléřích či centech)" },
   empty: { en: () => "must not be empty", cs: () => "nesmí být prázdné" },
-  too_short: { en: (p, l) => `must be at least ${n(p.min, l)} characters`, cs: (p, l) => `musí mít alespoň ${csCount(p.min, l, "znak", "znaky", "znaků")}` },
-  too_long: { en: (p, l) => `must be at most ${n(p.max, l)} characters`, cs: (p, l) => `může mít nejvýše ${csCount(p.max, l, "znak", "znaky", "znaků")}` },
-  too_few: { en: (p, l) => `must have at least ${n(p.min, l)} items`, cs: (p, l) => `musí mít alespoň ${csCount(p.min, l, "položku", "položky", "položek")}` },
-  too_many: { en: (p, l) => `must have at most ${n(p.max, l)} items`, cs: (p, l) => `může mít nejvýše ${csCount(p.max, l, "položku", "položky", "položek")}` },
+  too_short: { en: (p, l) => `must be at least ${n(p.min, l)} characters`, cs: (p) => `musí mít alespoň ${czechCount(Number(p.min), "znak", "znaky", "znaků")}` },
+  too_long: { en: (p, l) => `must be at most ${n(p.max, l)} characters`, cs: (p) => `může mít nejvýše ${czechCount(Number(p.max), "znak", "znaky", "znaků")}` },
+  too_few: { en: (p, l) => `must have at least ${n(p.min, l)} items`, cs: (p) => `musí mít alespoň ${czechCount(Number(p.min), "položku", "položky", "položek")}` },
+  too_many: { en: (p, l) => `must have at most ${n(p.max, l)} items`, cs: (p) => `může mít nejvýše ${czechCount(Number(p.max), "položku", "položky", "položek")}` },
   too_small: {
     en: (p, l) => (p.inclusive ? `must be at least ${n(p.min, l)}` : `must be greater than ${n(p.min, l)}`),
     cs: (p, l) => (p.inclusive ? `musí být alespoň ${n(p.min, l)}` : `musí být větší než ${n(p.min, l)}`),

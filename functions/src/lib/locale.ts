@@ -55,6 +55,14 @@ export function formatMoney(amount: number, currency: string, locale: Locale): s
   }
 }
 
+/**
+ * A Czech count with the noun's form for it, as after "za", "alespoň", "nejvýše": 1 minutu, 2–4 minuty, 5+ minut
+ * (the number formatted for Czech: 1 234).
+ */
+export function czechCount(count: number, one: string, few: string, many: string): string {
+  return `${formatNumber(count, "cs")} ${count === 1 ? one : count >= 2 && count <= 4 ? few : many}`;
+}
+
 /** 1234 → "1,234" (en) / "1 234" (cs). */
 export function formatNumber(value: number, locale: Locale): string {
   return new Intl.NumberFormat(INTL_LOCALE[locale]).format(value);

@@ -11,7 +11,7 @@ import { requireUnusedAppCheckToken } from "../../src/api/callable";
 import { donateInput } from "../../src/donations/donate";
 import { ERROR_CATALOGUE } from "../../src/lib/error-catalogue";
 import type { DomainErrorReason } from "../../src/lib/error-catalogue";
-import { DOMAIN_ERRORS, DomainError, parseInput } from "../../src/lib/errors";
+import { DomainError, parseInput } from "../../src/lib/errors";
 import { CUSTOM_PROBLEMS, INPUT_PROBLEMS, sayProblem } from "../../src/lib/input-problems";
 import { localeFromAcceptLanguage, LOCALES } from "../../src/lib/locale";
 import { wishIdInput } from "../../src/wishes/input";
@@ -65,7 +65,6 @@ describe("domain errors and their mapping", () => {
     for (const [reason, entry] of Object.entries(ERROR_CATALOGUE)) {
       assert.match(reason, /^[a-z]+(_[a-z]+)*$/, reason);
       assert.ok(HTTPS_CODES.has(entry.code), `${reason}: ${entry.code}`);
-      assert.equal(DOMAIN_ERRORS[reason as DomainErrorReason], entry.code);
       assert.ok(entry.when.length > 10 && entry.app.length > 5, `${reason}: when/app`);
       const error = new DomainError(reason as DomainErrorReason, { field: "amount", params: SAMPLE_PARAMS });
       const messages = LOCALES.map((locale) => error.messageIn(locale));
