@@ -15,7 +15,7 @@ import * as donations from "./api/donations";
 import * as notifications from "./api/notifications";
 import * as ops from "./api/ops";
 import * as opsCommands from "./api/ops-commands";
-import { facebookAppSecret, metaConversionsAccessToken, stripeConnectWebhookSecret, stripeSecretKey, stripeWebhookSecret } from "./api/params";
+import { btcpayApiKey, btcpayWebhookSecret, facebookAppSecret, metaConversionsAccessToken, stripeConnectWebhookSecret, stripeSecretKey, stripeWebhookSecret } from "./api/params";
 import * as payouts from "./api/payouts";
 import { socialApi } from "./api/social";
 import * as system from "./api/system";
@@ -56,8 +56,8 @@ export const wishAudienceOnGroupChange = onDocumentWritten({ document: "users/{u
 export const commentAdded = onDocumentCreated({ document: "wishes/{wishId}/comments/{commentId}", retry: true }, wishes.commentAdded);
 export const feedFanOut = onMessagePublished({ topic: system.DOMAIN_EVENTS_TOPIC, retry: true }, wishes.feedFanOut);
 
-// ---- donations and the Stripe webhooks (docs/donations.md) ----
-export const donate = replayProtectedCallable("donate", donations.donate, { secrets: [stripeSecretKey] });
+// ---- donations and the Stripe and BTCPay webhooks (docs/donations.md) ----
+export const donate = replayProtectedCallable("donate", donations.donate, { secrets: [stripeSecretKey, btcpayApiKey] });
 export const cancelDonation = replayProtectedCallable("cancelDonation", donations.cancelDonation, { secrets: [stripeSecretKey] });
 // Pending donations nobody paid for ABANDONED_AFTER_MS are canceled at Stripe and marked so (docs/donations.md).
 export const cancelAbandonedDonationsSweep = onSchedule(
@@ -74,6 +74,9 @@ export const foldWishCounters = onTaskDispatched(
 export const stripeWebhook = onRequest({ secrets: [stripeSecretKey, stripeWebhookSecret], cors: false }, donations.stripeWebhook);
 // Connect events (account.updated) come to their own endpoint, signed with the Connect endpoint's secret.
 export const stripeConnectWebhook = onRequest({ secrets: [stripeSecretKey, stripeConnectWebhookSecret], cors: false }, donations.stripeConnectWebhook);
+// The bitcoin rail: BTCPay Server's invoice and payout events (signed BTCPay-Sig), and its hourly reconciliation.
+export const btcpayWebhook = onRequest({ secrets: [btcpayApiKey, btcpayWebhookSecret], cors: false }, donations.btcpayWebhook);
+export const reconcileBtcpay = onSchedule({ schedule: "every 60 minutes", timeZone: "Etc/UTC", secrets: [btcpayApiKey], timeoutSeconds: 540 }, donations.reconcileBtcpay);
 
 // ---- notifications (docs/notifications.md) ----
 // timeoutSeconds: a friend.joined fan-out to thousands of friends; the worker's push lease (6 min) outlasts it.
@@ -96,7 +99,7 @@ export const wishDeadline = onTaskDispatched(
 export const wishDeadlineSweep = onSchedule({ schedule: "every 15 minutes", timeZone: "Etc/UTC" }, closing.wishDeadlineSweep);
 export const refundDonation = onTaskDispatched(
   {
-    secrets: [stripeSecretKey],
+    secrets: [stripeSecretKey, btcpayApiKey],
     retryConfig: { maxAttempts: closing.REFUND_MAX_ATTEMPTS, minBackoffSeconds: 5, maxBackoffSeconds: 3600, maxDoublings: 8 },
     rateLimits: { maxConcurrentDispatches: 10, maxDispatchesPerSecond: 20 },
   },
@@ -111,7 +114,7 @@ export const reconcileStripe = onSchedule(
 );
 // The money invariant of every wish whose money moved lately, against Stripe (docs/operations.md "The money audit").
 // At half past the hour, so the hourly reconciliation's repairs come first.
-export const auditWishMoney = onSchedule({ schedule: "30 * * * *", timeZone: "Etc/UTC", secrets: [stripeSecretKey], timeoutSeconds: 540 }, closing.auditWishMoney);
+export const auditWishMoney = onSchedule({ schedule: "30 * * * *", timeZone: "Etc/UTC", secrets: [stripeSecretKey, btcpayApiKey], timeoutSeconds: 540 }, closing.auditWishMoney);
 
 // ---- payouts (Stripe Connect Express; docs/operations.md "Payouts") ----
 export const createPayoutAccountLink = replayProtectedCallable("createPayoutAccountLink", payouts.createPayoutAccountLink, { secrets: [stripeSecretKey] });

@@ -3,6 +3,8 @@ import { portOf } from "./http";
 import { seedDemoGraph, startGraphFake } from "./graph";
 import { startFakeFcm } from "./fcm";
 import { startFakeStripe } from "./stripe";
+import { startFakeBtcpay } from "./btcpay";
+import type { FakeBtcpay } from "./btcpay";
 import type { FakeStripe } from "./stripe";
 import { existsSync, readFileSync } from "node:fs";
 import path from "node:path";
@@ -35,6 +37,12 @@ export async function startAllFakes(env: NodeJS.ProcessEnv): Promise<(RunningSer
   const functionsPort = 5001 + offset;
   const functionsBase = `http://127.0.0.1:${functionsPort}/demo-elateme/europe-west1`;
   deliverEventsContinuously(stripe.stripe, `${functionsBase}/stripeWebhook`, `${functionsBase}/stripeConnectWebhook`);
+  // the bitcoin rail: the fake BTCPay Server; like a store with one webhook, every delivery reaches btcpayWebhook.
+  const btcpay = await startFakeBtcpay(env);
+  const btcpaySnapshot = path.resolve(__dirname, "..", "..", "..", "emulator-data", "fake-btcpay.json");
+  if (existsSync(btcpaySnapshot)) btcpay.btcpay.restore(JSON.parse(readFileSync(btcpaySnapshot, "utf8")) as Parameters<FakeBtcpay["restore"]>[0]);
+  running.push({ ...btcpay, label: "fake BTCPay Server" });
+  deliverBtcpayContinuously(btcpay.btcpay, `${functionsBase}/btcpayWebhook`);
   return running;
 }
 
@@ -66,6 +74,19 @@ function deliverEventsContinuously(stripe: FakeStripe, webhookUrl: string, conne
       stripe.deliver(url, event).then(
         (response) => console.log(`[fake stripe] ${event.type} ${event.id} → ${url.split("/").pop() ?? url} HTTP ${response.status}`),
         (error: unknown) => console.log(`[fake stripe] could not deliver ${event.id}: ${String(error)}`),
+      );
+    }
+  }, 500);
+  timer.unref();
+}
+
+/** Delivers each new webhook of the fake BTCPay to btcpayWebhook, twice a second (npm start only). */
+function deliverBtcpayContinuously(btcpay: FakeBtcpay, webhookUrl: string): void {
+  const timer = setInterval(() => {
+    for (const delivery of btcpay.takeDeliveries()) {
+      btcpay.deliver(webhookUrl, delivery).then(
+        (response) => console.log(`[fake btcpay] ${String(delivery.body.type)} → btcpayWebhook HTTP ${response.status}`),
+        (error: unknown) => console.log(`[fake btcpay] could not deliver ${String(delivery.body.deliveryId)}: ${String(error)}`),
       );
     }
   }, 500);

@@ -43,7 +43,7 @@ export interface RecordedCall {
 }
 
 /** A secret the emulated functions use (functions/.secret.local), unless overridden by the environment. */
-function localSecret(name: string, env: NodeJS.ProcessEnv): string {
+export function localSecret(name: string, env: NodeJS.ProcessEnv): string {
   const fromEnv = env[name];
   if (fromEnv) return fromEnv;
   const file = readFileSync(path.resolve(__dirname, "..", "..", ".secret.local"), "utf8");

@@ -6,6 +6,8 @@ import { portOf } from "../fakes/http";
 import type { FakeStripe, RunningFakeStripe } from "../fakes/stripe";
 import { startFakeStripe } from "../fakes/stripe";
 import type { GraphFake } from "../fakes/graph";
+import type { FakeBtcpay, RunningFakeBtcpay } from "../fakes/btcpay";
+import { startFakeBtcpay } from "../fakes/btcpay";
 import { startGraphFake } from "../fakes/graph";
 
 // ---- notifications: the fake FCM (the emulated functions push to it through ELATEME_FAKE_FCM_URL) ----
@@ -60,4 +62,22 @@ export async function stopGraphFakeForTests(): Promise<void> {
 export function fakeGraph(): GraphFake {
   if (!graph) throw new Error("The fake Graph API is not running: run the tests through the emulators (root hook).");
   return graph;
+}
+
+// ---- the bitcoin rail: the fake BTCPay Server (the emulated functions call ELATEME_FAKE_BTCPAY_URL) ----
+let btcpay: RunningFakeBtcpay | undefined;
+
+export async function startBtcpayFake(): Promise<void> {
+  btcpay ??= await startFakeBtcpay(process.env);
+}
+
+export async function stopBtcpayFake(): Promise<void> {
+  await btcpay?.close();
+  btcpay = undefined;
+}
+
+/** The running fake BTCPay: `.pay`, `.confirm`, `.expire`, `.claim`, `.takeDeliveries()`, `.down`, `.reset()`. */
+export function fakeBtcpay(): FakeBtcpay {
+  if (!btcpay) throw new Error("The fake BTCPay is not running: run the tests through the emulators (root hook).");
+  return btcpay.btcpay;
 }

@@ -8,7 +8,8 @@ import type { ProviderName } from "../payments/provider";
 import { PaymentProviderError } from "../payments/provider";
 import { StripePaymentProvider, StripeWebhookVerifier, stripeClient } from "../payments/stripe";
 import { StripePayoutProvider } from "../payments/transfers";
-import { stripeSecretKey } from "./params";
+import { btcpayApiKey, btcpayStoreId, btcpayUrl, stripeSecretKey } from "./params";
+import { BtcpayClient, BtcpayClosingProvider } from "../payments/btcpay";
 
 /**
  * What the api modules hand the domain: the real Firestore, clock, task queue and Stripe ports. Built per invocation
@@ -30,7 +31,7 @@ export const refundProvider = () => new StripeClosingProvider(stripe());
  */
 const closingPorts: Record<ProviderName, () => ClosingProvider> = {
   stripe: refundProvider,
-  btcpay: () => notConfigured("btcpay"),
+  btcpay: () => (btcpayEnabled() ? new BtcpayClosingProvider(btcpayClient()) : notConfigured("btcpay")),
   fio: () => notConfigured("fio"),
 };
 export const closingProviderOf = (): ClosingProviderOf => (provider) => closingPorts[provider]();
@@ -38,6 +39,10 @@ export const closingProviderOf = (): ClosingProviderOf => (provider) => closingP
 export const payoutProvider = () => new StripePayoutProvider(stripe());
 /** Webhook verification with one endpoint's signing secret: only the two webhook endpoints build one. */
 export const webhookVerifier = (signingSecret: string) => new StripeWebhookVerifier(stripe(), signingSecret);
+
+/** BTCPay Server (the bitcoin rail): on when BTCPAY_URL is set. */
+export const btcpayEnabled = () => btcpayUrl.value() !== "";
+export const btcpayClient = () => new BtcpayClient({ url: btcpayUrl.value(), storeId: btcpayStoreId.value(), apiKey: btcpayApiKey.value() }, systemClock);
 
 /** A rail not wired in this build: every call fails as refused (the refund lands in the ops queue, never half-done). */
 function notConfigured(provider: ProviderName): ClosingProvider {

@@ -7,17 +7,23 @@ import { donate as donateOp } from "../donations/donate";
 import { reconcileWishCallable } from "../donations/reconcile";
 import { handlePaymentWebhook } from "../settlement/webhook";
 import { adminTaskEnqueuer } from "../lib/tasks";
-import { baseDeps, paymentProvider, webhookVerifier } from "./deps";
+import { baseDeps, btcpayClient, btcpayEnabled, paymentProvider, webhookVerifier } from "./deps";
+import { bitcoinRail } from "../donations/bitcoin";
+import { handleBtcpayWebhook, reconcileBtcpay as reconcileBtcpayOp } from "../settlement/btcpay";
 import { requireAdmin, requireAuth } from "./errors";
 import type { HttpResponse } from "./http";
-import { stripeConnectWebhookSecret, stripeWebhookSecret } from "./params";
+import { btcpayRedirectUrl, btcpayStoreId, btcpayWebhookSecret, stripeConnectWebhookSecret, stripeWebhookSecret } from "./params";
 
-/** Donations and the Stripe webhook endpoints (docs/donations.md). Only the webhooks hold a signing secret. */
+/** Donations and the webhook endpoints of Stripe and BTCPay (docs/donations.md). Only the webhooks hold a signing secret. */
 const paymentDeps = () => ({ ...baseDeps(), tasks: adminTaskEnqueuer, provider: paymentProvider() });
+/** The rails besides cards that this deployment has switched on. */
+const otherRails = () => ({
+  ...(btcpayEnabled() ? { bitcoin: bitcoinRail({ ...baseDeps(), invoices: btcpayClient(), redirectUrl: btcpayRedirectUrl.value() || null }) } : {}),
+});
 
 export const donate = (request: CallableRequest) => {
   const uid = requireAuth(request);
-  return donateOp(paymentDeps(), uid, request.data, request.auth?.token.name);
+  return donateOp({ ...paymentDeps(), rails: otherRails() }, uid, request.data, request.auth?.token.name);
 };
 export const cancelDonation = (request: CallableRequest) => cancelDonationOp(paymentDeps(), requireAuth(request), request.data);
 export const reconcileWishLedger = (request: CallableRequest) => {
@@ -37,6 +43,17 @@ async function webhook(signingSecret: string, req: Request, res: HttpResponse): 
 export const stripeWebhook = (req: Request, res: HttpResponse) => webhook(stripeWebhookSecret.value(), req, res);
 /** Connect events (account.updated), signed with the Connect endpoint's own secret. */
 export const stripeConnectWebhook = (req: Request, res: HttpResponse) => webhook(stripeConnectWebhookSecret.value(), req, res);
+
+const btcpayDeps = () => ({ ...baseDeps(), tasks: adminTaskEnqueuer, btcpay: btcpayClient(), storeId: btcpayStoreId.value() });
+/** BTCPay's invoice and payout events, signed `BTCPay-Sig` with the store webhook's secret. */
+export async function btcpayWebhook(req: Request, res: HttpResponse): Promise<void> {
+  const result = await handleBtcpayWebhook({ ...btcpayDeps(), webhookSecret: btcpayWebhookSecret.value() }, { method: req.method, rawBody: req.rawBody, signature: req.get("btcpay-sig") });
+  res.status(result.status).json(result.body);
+}
+/** The hourly reconciliation with BTCPay (a no-op while the rail is off). */
+export async function reconcileBtcpay(): Promise<void> {
+  if (btcpayEnabled()) await reconcileBtcpayOp(btcpayDeps());
+}
 
 /** The fold task (one per wish per second): shards → `raised`/`donorCount`, and the funded flip. */
 export async function foldWishCounters(request: TaskRequest): Promise<void> {

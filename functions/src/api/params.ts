@@ -44,3 +44,21 @@ export const metaTestEventCode = defineString("META_TEST_EVENT_CODE", {
   default: "",
   description: "Events Manager test event code (TEST12345): events show under Test events and are not used for ads. Empty in production.",
 });
+
+/**
+ * The bitcoin rail (docs/donations.md, "Bitcoin"): our BTCPay Server store. Empty BTCPAY_URL switches the rail off
+ * (`donate` with method bitcoin answers payment_method_unavailable). The API key needs the store's invoice and pull
+ * payment permissions (btcpay.store.canmodifyinvoices, btcpay.store.canviewinvoices, btcpay.store.canmanagepullpayments);
+ * the webhook secret is the one BTCPay shows when the store's webhook is created (it signs BTCPay-Sig).
+ */
+export const btcpayUrl = defineString("BTCPAY_URL", {
+  default: "",
+  description: "Base URL of our BTCPay Server (https://btcpay.example.com); empty = bitcoin donations off.",
+});
+export const btcpayStoreId = defineString("BTCPAY_STORE_ID", { default: "", description: "The BTCPay store that receives bitcoin donations." });
+export const btcpayRedirectUrl = defineString("BTCPAY_REDIRECT_URL", {
+  default: "https://elateme.app/donations/done",
+  description: "Where BTCPay's checkout sends the donor after paying (an app link).",
+});
+export const btcpayApiKey = defineSecret("BTCPAY_API_KEY");
+export const btcpayWebhookSecret = defineSecret("BTCPAY_WEBHOOK_SECRET");

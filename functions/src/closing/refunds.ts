@@ -99,13 +99,14 @@ const sumRefunds = (refunds: Record<string, RefundState>, status: RefundState["s
  * What a donation of a closed or expired wish still needs. `netAmount` is what the wish still holds of it; refunds on
  * their way are already spoken for; an open chargeback keeps the money away (Stripe refuses refunds meanwhile) until
  * the bank decides; when nothing is left, the donor has everything back: by our refunds (`succeeded`), or partly by
- * their bank through a lost chargeback (`settled`).
+ * their bank through a lost chargeback (`settled`). `keep` is what the wish keeps of it: nothing for a closed or expired
+ * wish; the amount asked for an over-paid bitcoin or bank-transfer donation to an open wish (the excess goes back).
  */
-export function refundPlan(donation: RefundView): RefundPlan {
+export function refundPlan(donation: RefundView, keep = 0): RefundPlan {
   if (donation.paymentStatus !== "succeeded") return { kind: "none" };
   if (Object.values(donation.disputes).some((dispute) => dispute.status === "open")) return { kind: "wait_dispute" };
   const pending = sumRefunds(donation.refunds, "pending");
-  const need = donation.netAmount - pending;
+  const need = donation.netAmount - keep - pending;
   if (need > 0) return { kind: "refund", amount: need };
   if (pending > 0) return { kind: "wait_refunds" };
   const lost = Object.values(donation.disputes).some((dispute) => dispute.status === "lost");
@@ -175,10 +176,22 @@ function newRequest(donation: Donation, donationId: string, reason: RefundReques
 }
 
 /**
+ * What an open wish keeps of an over-paid donation: the amount asked. Only where the donor chose the amount sent (a
+ * bitcoin invoice or bank transfer paid with more); a card payment is charged exactly. Null: nothing to give back.
+ */
+export function overpaymentKeep(donation: Pick<Donation, "provider" | "amount" | "amountReceived">): number | null {
+  return donation.provider !== "stripe" && donation.amountReceived !== null && donation.amountReceived > donation.amount ? donation.amount : null;
+}
+
+/** What a refund request may leave with the wish: the asked amount of an over-payment refund, else nothing. */
+const keptBy = (request: Pick<RefundRequest, "reason"> | undefined, donation: Donation) => (request?.reason === "overpayment" ? (overpaymentKeep(donation) ?? 0) : 0);
+
+/**
  * Brings `refundRequests/{donationId}` in line with the donation's money, in one transaction, and enqueues the task
  * when a generation is queued. Safe to call any number of times from anywhere (the close fan-out, the donation
  * trigger, the task, the audit, ops): the same state gives the same answer. `reason` names why a new request is made
- * (default: the wish's own status); a wish that is not closed or expired is left alone.
+ * (default: the wish's own status). A wish that is not closed or expired is left alone, except for an over-payment
+ * (docs/donations.md, "Paid another amount"): the excess over the amount asked goes back (reason `overpayment`).
  */
 export async function settleDonation(
   deps: RefundDeps,
@@ -194,22 +207,25 @@ export async function settleDonation(
     wishStatus = wish?.status;
     closedAt = wish?.closedAt;
   }
-  if (wishStatus !== "closed" && wishStatus !== "expired") return "not-closing";
-  const closingReason = options.reason ?? wishStatus;
+  const closing = wishStatus === "closed" || wishStatus === "expired";
+  const closingReason: RefundRequest["reason"] = wishStatus === "closed" || wishStatus === "expired" ? (options.reason ?? wishStatus) : "overpayment";
   const requestDoc = refundRequestRef(deps.db, donationId);
   const result = await deps.db.runTransaction(async (tx) => {
     const [donationSnap, requestSnap] = await Promise.all([tx.get(ref), tx.get(requestDoc)]);
     const donation = donationSnap.data();
-    if (!donation) return { change: { kind: "none" } as RequestChange, queued: undefined, missing: true };
+    if (!donation) return { change: { kind: "none" } as RequestChange, queued: undefined, missing: true, open: false };
     const request = requestSnap.data();
+    const keep = closing ? 0 : overpaymentKeep(donation);
+    if (keep === null || (!closing && request && request.reason !== "overpayment")) return { change: { kind: "none" } as RequestChange, queued: undefined, missing: false, open: true };
     const lastRefund = request?.providerRefundId ? donation.refunds[request.providerRefundId] : undefined;
-    const change = nextRequestChange(request, refundPlan(donation), lastRefund);
+    const change = nextRequestChange(request, refundPlan(donation, keep), lastRefund);
     // A payment that succeeded after its wish closed is a late donation, whichever trigger notices it first.
     const late = (closingReason === "closed" || closingReason === "expired") && closedAt && donation.succeededAt && donation.succeededAt > closedAt;
     const queued = await applyChange(deps, tx, donationId, donation, request, change, late ? "late_donation" : closingReason);
-    return { change, queued, missing: false };
+    return { change, queued, missing: false, open: false };
   });
   if (result.missing) return "missing";
+  if (result.open) return "not-closing";
   if (result.queued !== undefined) await enqueueRefund(deps, donationId, result.queued);
   if (result.change.kind !== "none") logger.info("refund request settled", { donationId, change: result.change.kind, ...("status" in result.change ? { status: result.change.status } : {}) });
   return result.change.kind;
@@ -363,7 +379,7 @@ export function refundReportEvent(refund: ProviderRefund, source: "sync" | "answ
     paymentIntentId: refund.paymentIntentId,
     chargeId: refund.chargeId ?? "",
     currency: refund.currency,
-    refunds: [{ id: refund.refundId, amount: refund.amount, status: refund.status }],
+    refunds: [{ id: refund.refundId, amount: refund.amount, status: refund.status, ...(refund.claimLink ? { claimLink: refund.claimLink } : {}) }],
   };
 }
 
@@ -473,7 +489,7 @@ async function prepare(deps: RefundTaskDeps, donationId: string, generation: num
     const donation = donationSnap.data();
     if (!request || request.generation !== generation) return { kind: "stop", outcome: "stale" };
     if (request.status !== "queued" || !donation) return { kind: "stop", outcome: "already-handled" };
-    const plan = refundPlan(donation);
+    const plan = refundPlan(donation, keptBy(request, donation));
     const now = deps.clock.now();
     if (plan.kind !== "refund") {
       // Nothing to ask for now: settled, waiting for the bank, or covered by refunds already on their way.

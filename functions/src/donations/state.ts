@@ -72,7 +72,10 @@ export function applyEvent(state: MoneyState, event: MoneyEvent, now: Date): Mon
       next.chargeId ??= event.chargeId;
       for (const refund of event.refunds) {
         const current = next.refunds[refund.id];
-        if (!current || REFUND_RANK[refund.status] > REFUND_RANK[current.status]) next.refunds[refund.id] = { amount: refund.amount, status: refund.status };
+        if (!current || REFUND_RANK[refund.status] > REFUND_RANK[current.status]) {
+          const claimLink = refund.claimLink ?? current?.claimLink;
+          next.refunds[refund.id] = { amount: refund.amount, status: refund.status, ...(claimLink ? { claimLink } : {}) };
+        }
       }
       return next;
     case "dispute": {

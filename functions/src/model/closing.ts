@@ -11,7 +11,7 @@ import { currencySchema } from "./money";
  * retried; a dispute open at close was won (the money came back); what an earlier refund left (`remainder`: Stripe
  * had refunded part of it already, e.g. from the dashboard); the money audit found the money still held.
  */
-export const REFUND_REASONS = ["closed", "expired", "late_donation", "ops_retry", "dispute_won", "remainder", "audit_repair"] as const;
+export const REFUND_REASONS = ["closed", "expired", "late_donation", "ops_retry", "dispute_won", "remainder", "audit_repair", "overpayment"] as const;
 
 /**
  * `refundRequests/{donationId}`: our side of giving one donor their money back when the wish closed or expired.

@@ -56,7 +56,15 @@ export const disputeStateSchema = z.object({ status: z.enum(DISPUTE_STATES), amo
 export type DisputeState = z.infer<typeof disputeStateSchema>;
 
 /** A refund as the provider last reported it: pending → succeeded, or failed/canceled (money back with us). */
-export const refundStateSchema = z.object({ amount: z.number().int(), status: z.enum(REFUND_STATUSES) });
+export const refundStateSchema = z.object({
+  amount: z.number().int(),
+  status: z.enum(REFUND_STATUSES),
+  /**
+   * Bitcoin refunds only: the BTCPay pull payment's claim page, where the donor gives a bitcoin address to receive the
+   * refund. A bearer link (whoever has it can claim): on the donation, which only its donor may read.
+   */
+  claimLink: z.string().nullish(),
+});
 export type RefundState = z.infer<typeof refundStateSchema>;
 
 /** `donations/{donationId}`: one payment attempt. Readable by its donor only. */
@@ -91,6 +99,13 @@ export const donationSchema = z.object({
    */
   paymentIntentId: z.string().nullable(),
   chargeId: z.string().nullable(),
+  /**
+   * Bitcoin donations only: the BTCPay invoice's checkout page and when it expires (what `donate` answered, so a retry
+   * answers it without calling BTCPay), and the lease of the call creating the invoice (one invoice per donation).
+   */
+  bitcoin: z
+    .object({ checkoutLink: z.string().nullable(), expiresAt: z.date().nullable(), invoiceLeaseUntil: z.date().nullable() })
+    .optional(),
   /** Every refund of the payment by provider refund id, with its last known status. */
   refunds: z.record(z.string(), refundStateSchema),
   /** Sum of the succeeded refunds. */

@@ -122,6 +122,8 @@ export interface RefundReport {
   id: string;
   amount: number;
   status: RefundStatus;
+  /** Where the donor claims it (a BTCPay pull payment's link; only the donor may read it). */
+  claimLink?: string | null;
 }
 
 /**

@@ -28,6 +28,8 @@ export interface ProviderRefund {
   donationId: string | null;
   failureReason: string | null;
   createdMs: number;
+  /** Where the donor claims the refund (BTCPay: the pull payment's link); absent for a card refund. */
+  claimLink?: string | null;
 }
 
 /**

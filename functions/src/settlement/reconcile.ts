@@ -3,7 +3,7 @@ import { logger } from "../lib/log";
 import type { Clock } from "../lib/clock";
 import { FINDINGS, findingDocId } from "../model/closing";
 import { DONATIONS } from "../model/donation";
-import type { Donation } from "../model/donation";
+import type { Donation, ProviderName } from "../model/donation";
 import type { PaymentStatusEvent, RefundEvent, TransferEvent } from "../payments/provider";
 import { payoutRef } from "../payouts/payouts";
 import type { Transfers } from "../payments/transfers";
@@ -71,7 +71,11 @@ export type FindingKind =
   | "refund_failed_at_provider"
   | "refund_unknown_payment"
   | "missed_transfer_webhook"
-  | "transfer_unknown_payout";
+  | "transfer_unknown_payout"
+  // BTCPay (settlement/btcpay.ts)
+  | "btcpay_unknown_invoice"
+  | "btcpay_stray_invoice"
+  | "missed_btcpay_webhook";
 
 /** The provider objects one run judges: created in [since, now - grace]. */
 export interface ReconcileWindow {
@@ -108,8 +112,10 @@ async function findDonationId(db: Firestore, refund: ProviderRefund): Promise<st
   return found.docs[0]?.id ?? null;
 }
 
-interface Finding {
+export interface Finding {
   kind: FindingKind;
+  /** Whose object it is; Stripe's when absent. */
+  provider?: ProviderName;
   /** The provider object it is about (pi_…, re_…); with `kind`, it names the finding document. */
   objectId: string;
   paymentIntentId: string | null;
@@ -120,7 +126,7 @@ interface Finding {
   detail: string;
 }
 
-async function recordFinding(deps: Pick<ReconcileDeps, "db" | "clock">, finding: Finding): Promise<void> {
+export async function recordFinding(deps: Pick<ReconcileDeps, "db" | "clock">, finding: Finding): Promise<void> {
   const ref = deps.db.collection(FINDINGS).doc(findingDocId(finding.kind, finding.objectId));
   const now = deps.clock.now();
   await deps.db.runTransaction(async (tx) => {
@@ -129,7 +135,7 @@ async function recordFinding(deps: Pick<ReconcileDeps, "db" | "clock">, finding:
       ref,
       {
         kind: finding.kind,
-        provider: "stripe",
+        provider: finding.provider ?? "stripe",
         providerObjectId: finding.objectId,
         paymentIntentId: finding.paymentIntentId,
         donationId: finding.donationId,

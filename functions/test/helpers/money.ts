@@ -28,7 +28,11 @@ import type { FakeStripe, StripeEventObject } from "../../devtools/fakes/stripe"
 import { adminApp } from "../../devtools/support/admin";
 import { wishData } from "./closing";
 import { PROJECT_ID, requireEnv } from "../../devtools/support/emulators";
-import { fakeStripe } from "../../devtools/support/fakes";
+import { fakeBtcpay, fakeStripe } from "../../devtools/support/fakes";
+import type { FakeBtcpay, FakeDelivery } from "../../devtools/fakes/btcpay";
+import { BtcpayClient, BtcpayClosingProvider } from "../../src/payments/btcpay";
+import { handleBtcpayWebhook } from "../../src/settlement/btcpay";
+import type { ProviderName } from "../../src/model/donation";
 
 export const MONEY_DB = "money";
 export const moneyDb = (): Firestore => getFirestore(adminApp(), MONEY_DB);
@@ -147,7 +151,12 @@ export class MoneyWorld {
   readonly payments = new StripePaymentProvider(this.sdk);
   readonly webhooks = new StripeWebhookVerifier(this.sdk, this.stripe.webhookSecret);
   readonly ledger = { db: this.db, clock: this.clock, tasks: this.tasks };
-  readonly refundDeps = { ...this.ledger, tasks: this.tasks, providerOf: () => this.closing, applyProviderEvent: (event: Parameters<typeof processPaymentEvent>[1]) => processPaymentEvent(this.ledger, event) };
+  /** The bitcoin rail: the fake BTCPay Server through our Greenfield client. */
+  readonly btcpay: FakeBtcpay = fakeBtcpay();
+  readonly btcpayClient = new BtcpayClient({ url: requireEnv("ELATEME_FAKE_BTCPAY_URL"), storeId: this.btcpay.storeId, apiKey: this.btcpay.apiKey }, this.clock);
+  readonly btcpayClosing = new BtcpayClosingProvider(this.btcpayClient);
+  readonly btcpayDeps = { ...this.ledger, btcpay: this.btcpayClient, storeId: this.btcpay.storeId };
+  readonly refundDeps = { ...this.ledger, tasks: this.tasks, providerOf: (provider: ProviderName) => (provider === "btcpay" ? this.btcpayClosing : this.closing), applyProviderEvent: (event: Parameters<typeof processPaymentEvent>[1]) => processPaymentEvent(this.ledger, event) };
   readonly payoutDeps = { ...this.ledger, tasks: this.tasks, provider: this.payouts };
   /** Ids of the fake's events delivered to the webhook (each once; duplicates are the test's to add). */
   readonly delivered = new Set<string>();
@@ -171,12 +180,23 @@ export class MoneyWorld {
     this.delivered.add(event.id);
   }
 
-  /** Delivers every undelivered event (account webhook events only: Connect's go elsewhere), oldest first. */
+  /** BTCPay delivers one webhook to `btcpayWebhook`, handled as the deployed function does; answers the HTTP status. */
+  async deliverBtcpay(delivery: FakeDelivery): Promise<number> {
+    const response = await handleBtcpayWebhook({ ...this.btcpayDeps, webhookSecret: this.btcpay.webhookSecret }, { method: "POST", rawBody: Buffer.from(delivery.rawBody), signature: delivery.signature });
+    return response.status;
+  }
+
+  /** Delivers every undelivered event (account webhook events only: Connect's go elsewhere), oldest first; then BTCPay's. */
   async deliverAll(): Promise<number> {
+    const btcpayDeliveries = this.btcpay.takeDeliveries();
+    for (const delivery of btcpayDeliveries) {
+      const status = await this.deliverBtcpay(delivery);
+      if (status !== 200) throw new Error(`BTCPay ${String(delivery.body.type)}: webhook answered ${status}`);
+    }
     const pending = this.undelivered().filter((event) => !event.account);
     for (const event of pending) await this.deliver(event);
     for (const event of this.undelivered()) if (event.account) this.delivered.add(event.id);
-    return pending.length;
+    return pending.length + btcpayDeliveries.length;
   }
 
   /**

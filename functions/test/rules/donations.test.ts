@@ -30,6 +30,22 @@ const SEED: Record<string, Record<string, unknown>> = {
   "providerEvents/evt_1": { provider: "stripe", type: "payment_intent.succeeded", outcome: "applied", donationId: "don-1" },
   "paymentCustomers/dana": { provider: "stripe", stripeCustomerId: "cus_1", createdAt: now },
   [`wishes/${W}/raisedShards/7`]: { raised: 50_000, donorCount: 1 },
+  // Issue 19: a bitcoin donation to a surprise wish for rita (organised by olga), refunded through a BTCPay pull
+  // payment whose claim link (a bearer link: whoever has it can claim the refund) sits on the donation.
+  "wishes/w-surprise": { ownerId: "rita", organizerId: "olga", isSurprise: true, viewerIds: ["olga", "dana"], status: "closed", amount: 90_000, raised: 0, currency: "CZK" },
+  "donations/don-btc": {
+    wishId: "w-surprise",
+    donorId: "dana",
+    amount: 40_000,
+    currency: "CZK",
+    method: "bitcoin",
+    provider: "btcpay",
+    status: "succeeded",
+    netAmount: 40_000,
+    paymentIntentId: "Hq3YyG7Ahp2FfLb5dQm9Xa",
+    refunds: { pp_1: { amount: 40_000, status: "pending", claimLink: "https://btcpay.example/pull-payments/pp_1" } },
+    createdAt: now,
+  },
 };
 
 function modular(context: RulesTestContext): Firestore {
@@ -70,6 +86,17 @@ describe("rules: donations and money", () => {
     await matrix([], (db) => setDoc(doc(db, "donations/don-new"), { wishId: W, donorId: "dana", amount: 1, currency: "CZK", status: "succeeded" }));
     await matrix([], (db) => updateDoc(doc(db, "donations/don-1"), { status: "succeeded", amount: 1 }));
     await matrix([], (db) => deleteDoc(doc(db, "donations/don-1")));
+  });
+
+  it("a bitcoin donation and its refund claim link: only the donor reads it (not the surprise's recipient, organiser or admins' clients); no client writes", async () => {
+    const roles = ["dana", "olga", "rita", "sam", "ada", "signed-out"] as const;
+    const asRole = (role: (typeof roles)[number]) => clientAs(role === "signed-out" ? null : role, role === "ada" ? { admin: true } : {});
+    await expectAllowedOnly(roles, ["dana"], asRole, (db) => getDoc(doc(db, "donations/don-btc")));
+    await expectAllowedOnly(roles, ["dana"], asRole, (db) => getDocs(query(collection(db, "donations"), where("donorId", "==", "dana"))));
+    await expectAllowedOnly(roles, [], asRole, (db) => getDocs(query(collection(db, "donations"), where("wishId", "==", "w-surprise"))));
+    await expectAllowedOnly(roles, [], asRole, (db) => updateDoc(doc(db, "donations/don-btc"), { "refunds.pp_1.claimLink": "https://attacker.example/claim" }));
+    await expectAllowedOnly(roles, [], asRole, (db) => setDoc(doc(db, "donations/don-btc2"), { wishId: "w-surprise", donorId: "dana", method: "bitcoin", provider: "btcpay", amount: 1, currency: "CZK" }));
+    await expectAllowedOnly(roles, [], asRole, (db) => deleteDoc(doc(db, "donations/don-btc")));
   });
 
   it("supporters: get and list by the wish's viewers only; no client writes", async () => {

@@ -3,7 +3,7 @@ import { closeAllClients } from "../../devtools/support/clients";
 import { emulatorsRunning } from "../../devtools/support/emulators";
 import { clearAll, setBackgroundTriggers } from "../../devtools/support/reset";
 import { startFcmFake, startStripeFake, stopFcmFake, stopStripeFake } from "../../devtools/support/fakes";
-import { startGraphFakeForTests, stopGraphFakeForTests } from "../../devtools/support/fakes";
+import { startBtcpayFake, startGraphFakeForTests, stopBtcpayFake, stopGraphFakeForTests } from "../../devtools/support/fakes";
 import { saveRulesCoverage } from "../helpers/rules-coverage";
 
 let rulesTestsRan = false;
@@ -16,11 +16,14 @@ export const mochaHooks = {
     if (emulatorsRunning()) await startStripeFake();
     // identity and social graph: the fake Facebook Graph API.
     if (emulatorsRunning()) await startGraphFakeForTests();
+    // the bitcoin rail: the fake BTCPay Server.
+    if (emulatorsRunning()) await startBtcpayFake();
   },
   async afterAll() {
     await stopFcmFake();
     await stopStripeFake();
     await stopGraphFakeForTests();
+    await stopBtcpayFake();
     // wishes/rules: keep the Firestore rules coverage report of the run (coverage/firestore-rules.{json,html}), from
     // the run that has the rules tests (npm test runs in shards: scripts/test-shards.mjs).
     if (emulatorsRunning() && rulesTestsRan) await saveRulesCoverage();
