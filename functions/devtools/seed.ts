@@ -13,8 +13,10 @@ import { adminDb } from "./support/admin";
 import type { TestClient } from "./support/clients";
 import { addComment } from "./support/comments";
 import { requireEnv } from "./support/emulators";
+import { strict as assert } from "node:assert";
 import { clearAll } from "./support/reset";
-import { fakeGraph, fakeStripe, startFcmFake, startGraphFakeForTests, startStripeFake } from "./support/fakes";
+import { fakeBtcpay, fakeGraph, fakeStripe, startBtcpayFake, startFcmFake, startGraphFakeForTests, startStripeFake } from "./support/fakes";
+import { functionUrl } from "./support/emulators";
 import { deliver, deliverNewEvents } from "./support/stripe-webhooks";
 import { facebookUser } from "./support/facebook";
 import { DEMO_FACEBOOK_USERS, seedDemoGraph } from "./fakes/graph";
@@ -52,7 +54,7 @@ async function donate(client: TestClient, wishId: string, amount: number, extra:
 }
 
 async function main(): Promise<void> {
-  await Promise.all([startGraphFakeForTests(), startStripeFake(), startFcmFake()]);
+  await Promise.all([startGraphFakeForTests(), startStripeFake(), startFcmFake(), startBtcpayFake()]);
   await clearAll();
   seedDemoGraph(fakeGraph()); // the same Facebook accounts and friendships that `npm start`'s fake Graph serves
 
@@ -153,6 +155,13 @@ async function main(): Promise<void> {
   await donate(cyril, shoes, 20_000); // pending: the Payment Sheet was never completed
   await cyril.call("cancelDonation", { donationId: await donate(cyril, shoes, 25_000) }); // canceled by the donor
   await pay(await donate(bob, shoes, 30_000), "fail"); // failed: card declined
+  // Bitcoin (BTCPay): Bob pays an invoice (paid and confirmed: its webhooks reach btcpayWebhook); Cyril's is still open.
+  const { invoiceId } = await bob.call<{ invoiceId: string }>("donate", { wishId: shoes, amount: 40_000, currency: "CZK", method: "bitcoin", requestId: `seed-tap-${++donateTaps}` });
+  fakeBtcpay().pay(invoiceId, 1);
+  fakeBtcpay().confirm(invoiceId);
+  const btcpayWebhook = await functionUrl("btcpayWebhook");
+  for (const delivery of fakeBtcpay().takeDeliveries()) assert.equal((await fakeBtcpay().deliver(btcpayWebhook, delivery)).status, 200);
+  await donate(cyril, shoes, 15_000, { method: "bitcoin" }); // pending: an open invoice (expires in 30 minutes)
   await pay(await donate(alice, guitar, 200_000, { message: "Play me something!" }), "succeed"); // funds the guitar: paid out to Bob
   await pay(await donate(alice, guidebook, 60_000), "succeed"); // funded, but Cyril has not onboarded: payout held
   await pay(await donate(cyril, surprise, 200_000), "succeed"); // the surprise is a third funded
@@ -210,6 +219,7 @@ async function main(): Promise<void> {
   });
   if (!exported.ok) throw new Error(`seed: the emulator hub's export failed: HTTP ${exported.status} ${await exported.text()}`);
   writeFileSync(path.join(exportDir, "fake-stripe.json"), `${JSON.stringify(fakeStripe().snapshot(), null, 2)}\n`);
+  writeFileSync(path.join(exportDir, "fake-btcpay.json"), `${JSON.stringify(fakeBtcpay().snapshot(), null, 2)}\n`);
   console.log(`seed: exported to ${exportDir}`);
 }
 

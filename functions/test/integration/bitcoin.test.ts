@@ -13,7 +13,12 @@ import type { Donation } from "../../src/model/donation";
 import { auditWish } from "../../src/settlement/audit";
 import { reconcileBtcpay } from "../../src/settlement/btcpay";
 import { MoneyWorld, clearMoneyDb } from "../helpers/money";
-import { fakeStripe } from "../../devtools/support/fakes";
+import { fakeBtcpay, fakeStripe } from "../../devtools/support/fakes";
+import { doc, getDoc } from "firebase/firestore";
+import { adminDb } from "../../devtools/support/admin";
+import { signedInClient } from "../../devtools/support/clients";
+import { functionUrl } from "../../devtools/support/emulators";
+import { seedWish } from "../helpers/donation-fixtures";
 
 const AMOUNT = 100_000;
 
@@ -280,5 +285,30 @@ describe("bitcoin rail (BTCPay Server)", function () {
     assert.equal(report.expected.donorCount, 3);
     const audit = await auditWish({ ...world.refundDeps, payouts: world.payouts }, wishId, { repair: false });
     assert.deepEqual(audit?.breaches, []);
+  });
+});
+
+describe("bitcoin rail end to end (the emulated donate callable and btcpayWebhook)", function () {
+  this.timeout(60_000);
+
+  it("donate from the app → a BTCPay invoice → BTCPay's signed webhooks over HTTP → succeeded; a forged delivery is 400", async () => {
+    fakeBtcpay().reset();
+    await seedWish(adminDb(), "wish-btc-e2e", { viewerIds: ["olga", "dana"] });
+    await adminDb().doc("users/dana").set({ displayName: "Dana D.", photoUrl: null, facebookLinked: false });
+    const dana = await signedInClient("dana");
+    const result = await dana.call<BitcoinDonateResult>("donate", { wishId: "wish-btc-e2e", amount: 50_000, currency: "CZK", method: "bitcoin", requestId: "btc-e2e-1" });
+    assert.equal(result.method, "bitcoin");
+    assert.ok(fakeBtcpay().invoices.get(result.invoiceId), "the invoice is on the (fake) BTCPay Server");
+    fakeBtcpay().pay(result.invoiceId, 1);
+    fakeBtcpay().confirm(result.invoiceId);
+    const url = await functionUrl("btcpayWebhook");
+    const deliveries = fakeBtcpay().takeDeliveries();
+    const last = deliveries[deliveries.length - 1] ?? assert.fail("no delivery");
+    assert.equal((await fakeBtcpay().deliver(url, { ...last, signature: `sha256=${"ab".repeat(32)}` })).status, 400);
+    for (const delivery of deliveries) assert.equal((await fakeBtcpay().deliver(url, delivery)).status, 200);
+    const mine = await getDoc(doc(dana.db, "donations", result.donationId));
+    assert.equal(mine.get("status"), "succeeded", "the donor reads their paid bitcoin donation");
+    assert.equal(mine.get("method"), "bitcoin");
+    assert.equal(mine.get("amountReceived"), 50_000);
   });
 });
