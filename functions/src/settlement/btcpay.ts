@@ -78,7 +78,8 @@ export async function handleBtcpayWebhook(deps: BtcpaySettlementDeps & { webhook
     delivery = verifyBtcpayDelivery(request.rawBody ?? Buffer.alloc(0), request.signature, deps.webhookSecret);
   } catch (error) {
     if (error instanceof WebhookSignatureError) {
-      logger.warn("BTCPay webhook rejected: bad signature", { reason: error.message });
+      // The same message as Stripe's: the webhook-bad-signature metric (ops/monitoring) counts both.
+      logger.warn("payment webhook rejected: bad signature", { provider: "btcpay", reason: error.message });
       return { status: 400, body: { error: "invalid signature" } };
     }
     logger.warn("BTCPay webhook rejected: not a delivery", { error: error instanceof Error ? error.message : String(error) });
@@ -90,7 +91,8 @@ export async function handleBtcpayWebhook(deps: BtcpaySettlementDeps & { webhook
     logger.info("BTCPay webhook processed", { ...context, outcome });
     return { status: 200, body: { received: true, outcome } };
   } catch (error) {
-    logger.error("BTCPay webhook failed; BTCPay will redeliver", { ...context, error: error instanceof Error ? error.stack : String(error) });
+    // The same message as Stripe's: the webhook-5xx alert (ops/monitoring) watches both.
+    logger.error("payment webhook failed; the provider will retry", { provider: "btcpay", ...context, error: error instanceof Error ? error.stack : String(error) });
     return { status: 500, body: { error: "not processed; retry" } };
   }
 }
