@@ -468,11 +468,17 @@ export async function runRefundTask(deps: RefundTaskDeps, payload: RefundTaskPay
   // Stripe's answer is as good as its webhook: fold it into the ledger (the webhook may have come first, or come later;
   // both are the same idempotent fold), then move the request forward, never back.
   await deps.applyProviderEvent(refundReportEvent(refund, "answer"));
+  const claimableId = `refund.claimable:${refund.refundId}`;
   await deps.db.runTransaction(async (tx) => {
-    const current = (await tx.get(requestDoc)).data();
-    if (current?.generation !== generation || current.status !== "queued") return;
+    const [current, claimable] = await Promise.all([tx.get(requestDoc), refund.claimLink ? tx.get(deps.db.collection(OUTBOX).doc(encodeEventId(claimableId))) : undefined]);
+    const request = current.data();
+    if (request?.generation !== generation || request.status !== "queued") return;
     const now = deps.clock.now();
     tx.update(requestDoc, { status: "requested", providerRefundId: refund.refundId, requestedAt: now, updatedAt: now, lastError: null });
+    // A refund the donor must claim (bitcoin): tell them once; the link is on their donation, never in the event.
+    if (claimable && !claimable.exists && refund.status === "pending") {
+      addToOutbox(deps.db, tx, { id: claimableId, type: "refund.claimable", wishId: request.wishId, donationId, donorId: request.donorId, amount: refund.amount, currency: refund.currency }, now);
+    }
   });
   await settleDonation(deps, donationId);
   logger.info("refund requested", { donationId, wishId: request.wishId, refundId: refund.refundId, amount, providerStatus: refund.status });

@@ -33,6 +33,19 @@ export const domainEventSchema = z.discriminatedUnion("type", [
     amount: z.number().int(),
     currency: z.string(),
   }),
+  /**
+   * A refund waits for the donor to claim it (bitcoin: a BTCPay pull payment; id `refund.claimable:{refundId}`). The
+   * claim link itself is never in an event: it is on the donor's donation, which only they may read.
+   */
+  z.object({
+    ...base,
+    type: z.literal("refund.claimable"),
+    wishId: z.string(),
+    donationId: z.string(),
+    donorId: z.string(),
+    amount: z.number().int(),
+    currency: z.string(),
+  }),
   z.object({ ...base, type: z.literal("payout.sent"), wishId: z.string(), ownerId: z.string(), amount: z.number().int(), currency: z.string() }),
   z.object({ ...base, type: z.literal("comment.added"), wishId: z.string(), commentId: z.string(), authorId: z.string() }),
   z.object({ ...base, type: z.literal("friend_request.received"), fromId: z.string(), toId: z.string() }),

@@ -53,6 +53,10 @@ const MESSAGES = {
     en: { title: "Refund sent", body: "{0} for “{1}” is on its way back to you." },
     cs: { title: "Příspěvek vrácen", body: "{0} za „{1}“ je na cestě zpět k vám." },
   },
+  refund_claimable: {
+    en: { title: "Claim your refund", body: "{0} for “{1}” is waiting for you: open the donation to claim it in bitcoin." },
+    cs: { title: "Vyzvedněte si vrácené peníze", body: "{0} za „{1}“ na vás čeká: otevřete příspěvek a vyzvedněte si je v bitcoinu." },
+  },
   payout_sent: {
     en: { title: "Money on its way", body: "{0} from “{1}” was sent to your account." },
     cs: { title: "Peníze jsou na cestě", body: "{0} z „{1}“ jsme poslali na váš účet." },

@@ -174,6 +174,11 @@ export async function planNotifications(
         wishLink("payments", "refund_processed", [money(event.amount, event.currency), text(wish.title)], { donationId: event.donationId }),
       );
       break;
+    case "refund.claimable":
+      add([event.donorId], () =>
+        wishLink("payments", "refund_claimable", [money(event.amount, event.currency), text(wish.title)], { donationId: event.donationId }),
+      );
+      break;
     case "payout.sent":
       add([event.ownerId], () => wishLink("payments", "payout_sent", [money(event.amount, event.currency), text(wish.title)]));
       break;

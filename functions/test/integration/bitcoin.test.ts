@@ -9,6 +9,7 @@ import type { BitcoinDonateResult } from "../../src/donations/rails";
 import { reconcileWish } from "../../src/donations/reconcile";
 import { DomainError } from "../../src/lib/errors";
 import { requestDocId } from "../../src/lib/requests";
+import { encodeEventId } from "../../src/events/outbox";
 import type { Donation } from "../../src/model/donation";
 import { auditWish } from "../../src/settlement/audit";
 import { reconcileBtcpay } from "../../src/settlement/btcpay";
@@ -131,6 +132,9 @@ describe("bitcoin rail (BTCPay Server)", function () {
     assert.equal(refund.amount, 25_000);
     assert.equal(refund.status, "pending", "pending until the donor claims it and the payout completes");
     assert.match(refund.claimLink ?? "", /\/pull-payments\//, "the donor sees the claim link");
+    const claimable = await world.doc(`events/${encodeEventId(`refund.claimable:${refund.id}`)}`);
+    assert.equal(claimable?.donorId, "dana", "the donor is told to claim it, once");
+    assert.equal(JSON.stringify(claimable).includes("pull-payments"), false, "the claim link is never in an event");
     assert.equal((await donationOf(world, result.donationId)).netAmount, 125_000);
     const request = await world.doc(`refundRequests/${result.donationId}`);
     assert.equal(request?.reason, "overpayment");
