@@ -5,6 +5,7 @@ import type { Clock } from "../lib/clock";
 import { idSchema } from "../lib/ids";
 import type { TaskEnqueuer } from "../lib/tasks";
 import { FOLD_INTERVAL_MS, WISHES } from "../model/wish";
+import type { Wish } from "../model/wish";
 import { raisedShards, wishRef } from "../store/wishes";
 import { fundIfReached } from "./funded";
 import { isFirestoreError } from "../lib/firestore-errors";
@@ -54,6 +55,11 @@ export async function readShardTotals(db: Firestore, wishId: string): Promise<{ 
   return { totals, readAt: snap.readTime.toDate() };
 }
 
+/** A wish's counters: the sums of its shards plus what quiet-wish donations wrote straight into it (ledger.ts). */
+export function wishCounterTotals(shards: CounterTotals, wish: Pick<Wish, "directRaised" | "directDonorCount">): CounterTotals {
+  return { raised: shards.raised + (wish.directRaised ?? 0), donorCount: shards.donorCount + (wish.directDonorCount ?? 0) };
+}
+
 /** Thrown by a task's fold that comes less than FOLD_INTERVAL_MS after the last one: Cloud Tasks retries it later. */
 export class FoldTooSoonError extends Error {}
 
@@ -73,17 +79,19 @@ export async function foldWishCounters(deps: { db: Firestore; clock: Clock }, wi
   const { db } = deps;
   const ref = wishRef(db, wishId);
   for (let attempt = 1; ; attempt++) {
-    const [{ totals, readAt }, snap] = await Promise.all([readShardTotals(db, wishId), ref.get()]);
+    const [{ totals: shardTotals, readAt }, snap] = await Promise.all([readShardTotals(db, wishId), ref.get()]);
     const wish = snap.data();
-    if (!wish || !snap.updateTime) return { outcome: "no_wish", totals, readAt };
+    if (!wish || !snap.updateTime) return { outcome: "no_wish", totals: shardTotals, readAt };
+    const totals = wishCounterTotals(shardTotals, wish);
     if (wish.raisedAsOf && wish.raisedAsOf.getTime() >= readAt.getTime()) return { outcome: "superseded", totals, readAt };
     const hasSucceededDonation = wish.hasSucceededDonation || totals.donorCount > 0;
     const funding = wish.status === "open" && totals.raised >= wish.amount;
     if (!funding && wish.raised === totals.raised && wish.donorCount === totals.donorCount && wish.hasSucceededDonation === hasSucceededDonation) {
       return { outcome: "unchanged", totals, readAt };
     }
-    if (options.minSpacingMs && wish.raisedAsOf && readAt.getTime() - wish.raisedAsOf.getTime() < options.minSpacingMs) {
-      throw new FoldTooSoonError(`wish ${wishId} was folded less than ${options.minSpacingMs} ms ago`);
+    // Any write of the wish counts (a fold, a quiet-wish donation, an edit): the wish takes at most one per interval.
+    if (options.minSpacingMs && readAt.getTime() - snap.updateTime.toMillis() < options.minSpacingMs) {
+      throw new FoldTooSoonError(`wish ${wishId} was written less than ${options.minSpacingMs} ms ago`);
     }
     const now = deps.clock.now();
     const batch = db.batch();
