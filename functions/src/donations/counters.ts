@@ -1,4 +1,5 @@
 import { z } from "zod";
+import { AggregateField } from "firebase-admin/firestore";
 import type { Firestore } from "firebase-admin/firestore";
 import { logger } from "../lib/log";
 import type { Clock } from "../lib/clock";
@@ -48,11 +49,15 @@ export type FoldOutcome =
   | { outcome: "folded"; totals: CounterTotals; funded: boolean; readAt: Date }
   | { outcome: "unchanged" | "superseded" | "no_wish"; totals: CounterTotals; readAt: Date };
 
-/** The sums of a wish's shards now, and the read time of that snapshot. */
+/**
+ * The sums of a wish's shards now, and the read time of that snapshot. One `sum()` aggregation, not a read of every
+ * shard: Firestore bills it one read per 1,000 index entries, so a viral wish's fold (up to 1,025 shards, once a
+ * second) costs 2 reads instead of 1,025.
+ */
 export async function readShardTotals(db: Firestore, wishId: string): Promise<{ totals: CounterTotals; readAt: Date }> {
-  const snap = await raisedShards(db, wishId).get();
-  const totals = snap.docs.reduce((sum, doc) => ({ raised: sum.raised + doc.data().raised, donorCount: sum.donorCount + doc.data().donorCount }), { raised: 0, donorCount: 0 });
-  return { totals, readAt: snap.readTime.toDate() };
+  const snap = await raisedShards(db, wishId).aggregate({ raised: AggregateField.sum("raised"), donorCount: AggregateField.sum("donorCount") }).get();
+  const { raised, donorCount } = snap.data();
+  return { totals: { raised, donorCount }, readAt: snap.readTime.toDate() };
 }
 
 /** A wish's counters: the sums of its shards plus what quiet-wish donations wrote straight into it (ledger.ts). */
