@@ -13,6 +13,7 @@ import { REFUND_MAX_ATTEMPTS, REFUND_QUEUE, donationRefundView, fanOutRefunds, o
 import { closingView, onWishWrittenForClosing } from "../../src/closing/trigger";
 import { FOLD_QUEUE, foldTaskPayload, foldWishCounters } from "../../src/donations/counters";
 import { processPaymentEvent } from "../../src/donations/ledger";
+import type { LedgerDeps } from "../../src/donations/ledger";
 import { handlePaymentWebhook } from "../../src/settlement/webhook";
 import { fixedClock } from "./clock";
 import type { EnqueueOptions, TaskEnqueuer } from "../../src/lib/tasks";
@@ -150,7 +151,8 @@ export class MoneyWorld {
   readonly payouts = new LossyPayoutProvider(new StripePayoutProvider(this.sdk));
   readonly payments = new StripePaymentProvider(this.sdk);
   readonly webhooks = new StripeWebhookVerifier(this.sdk, this.stripe.webhookSecret);
-  readonly ledger = { db: this.db, clock: this.clock, tasks: this.tasks };
+  /** Set `quietAfterMs` to force a path: Infinity → always shards (busy), 0 → always straight into the wish (quiet). */
+  readonly ledger: LedgerDeps = { db: this.db, clock: this.clock, tasks: this.tasks };
   /** The bitcoin rail: the fake BTCPay Server through our Greenfield client. */
   readonly btcpay: FakeBtcpay = fakeBtcpay();
   readonly btcpayClient = new BtcpayClient({ url: requireEnv("ELATEME_FAKE_BTCPAY_URL"), storeId: this.btcpay.storeId, apiKey: this.btcpay.apiKey }, this.clock);
