@@ -599,7 +599,8 @@ export async function onDonationWrittenForRefunds(
   // settleDonation names the reason from the times (late_donation only when the payment succeeded after the close):
   // this trigger may run after the close for a payment that succeeded before it.
   const outcome = await settleDonation(deps, donationId, { wishId: after.wishId });
-  if (before?.paymentStatus !== "succeeded" && outcome === "create") logger.warn("donation succeeded on a closed wish; refunding", { donationId, wishId: after.wishId });
+  // A refund requested as the payment succeeded: a late donation to a closed wish, or an over-paid bitcoin/bank one.
+  if (before?.paymentStatus !== "succeeded" && outcome === "create") logger.warn("donation succeeded and is refunded (late donation or over-payment)", { donationId, wishId: after.wishId });
   return outcome;
 }
 
