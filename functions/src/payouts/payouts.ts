@@ -8,6 +8,7 @@ import { idSchema } from "../lib/ids";
 import { zodConverter } from "../lib/converter";
 import type { TaskEnqueuer } from "../lib/tasks";
 import { PROVIDER_EVENTS } from "../model/donation";
+import type { ProviderName } from "../model/donation";
 import type { ProviderEventRecord } from "../model/donation";
 import { PAYOUTS, PAYOUT_ACCOUNTS, payoutAccountSchema, payoutSchema, platformFee } from "../model/payout";
 import type { Payout, PayoutAccount } from "../model/payout";
@@ -15,6 +16,7 @@ import type { Wish } from "../model/wish";
 import { PaymentProviderError } from "../payments/provider";
 import type { AccountEvent, PayoutEvent, ProviderTransfer, TransferEvent } from "../payments/provider";
 import { wishRef } from "../store/wishes";
+import { refs } from "../store/donations";
 import type { Transfers } from "../payments/transfers";
 import { appendLedgerEntry } from "../store/ledger";
 import { currencySchema } from "../model/money";
@@ -163,10 +165,23 @@ export async function requestPayout(deps: PayoutDeps, wishId: string): Promise<R
   return result.outcome;
 }
 
+/**
+ * What the wish's over-paid donations hold above the amount asked and have not given back yet (docs/donations.md,
+ * "Paid another amount"): booked (the ledger holds what arrived) but owed to their donors by an `overpayment` refund,
+ * which may wait days (a bitcoin pull payment waits for its donor to claim it). Card payments are charged exactly.
+ */
+async function excessAwaitingRefund(tx: Transaction, db: Firestore, wishId: string): Promise<number> {
+  const handPaid = await tx.get(refs.donations(db).where("wishId", "==", wishId).where("provider", "in", HAND_PAID_PROVIDERS));
+  return handPaid.docs.reduce((sum, doc) => sum + Math.max(0, doc.data().netAmount - doc.data().amount), 0);
+}
+
 export async function enqueuePayout(deps: Pick<PayoutDeps, "tasks">, wishId: string, round: number): Promise<void> {
   const payload: PayoutTaskPayload = { wishId, round };
   await deps.tasks.enqueue(PAYOUT_QUEUE, payload, { id: payoutTaskId(wishId, round) });
 }
+
+/** The providers whose donors choose the amount they send (so a donation can arrive over-paid). */
+const HAND_PAID_PROVIDERS: ProviderName[] = ["btcpay", "fio"];
 
 /** A write of `payoutAccounts/{uid}`: only the edge to `transfersActive` releases the owner's held payouts. */
 export async function onPayoutAccountChanged(deps: PayoutDeps, ownerId: string, transfersActive: { before: boolean; after: boolean }): Promise<number> {
@@ -227,7 +242,8 @@ export async function runPayoutTask(deps: PayoutDeps & { provider: Transfers }, 
       tx.update(ref, { attempts: payout.attempts + 1, updatedAt: now });
       return { kind: "transfer", pending: payout.pendingTransfer, retrying: true, payout };
     }
-    const owed = wish.raised - payout.grossAccounted;
+    // An over-payment's excess (bitcoin, bank transfer) is booked but goes back to its donor: never paid out.
+    const owed = wish.raised - payout.grossAccounted - (await excessAwaitingRefund(tx, deps.db, wishId));
     const fee = platformFee(payout.grossAccounted + owed) - payout.feeAmount;
     if (owed - fee <= 0) {
       tx.update(ref, { status: settledStatus(payout, 0), reason: null, shortfall: Math.max(0, -owed), updatedAt: now, ...(allConfirmed(payout) && !payout.paidAt ? { paidAt: now } : {}) });

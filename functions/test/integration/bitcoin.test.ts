@@ -20,6 +20,7 @@ import { adminDb } from "../../devtools/support/admin";
 import { signedInClient } from "../../devtools/support/clients";
 import { functionUrl } from "../../devtools/support/emulators";
 import { seedWish } from "../helpers/donation-fixtures";
+import { platformFee } from "../../src/model/payout";
 
 const AMOUNT = 100_000;
 
@@ -154,6 +155,30 @@ describe("bitcoin rail (BTCPay Server)", function () {
     assert.equal((await world.doc(`refundRequests/${result.donationId}`))?.status, "succeeded");
     assert.equal((await world.doc(`wishes/${wishId}`))?.raised, AMOUNT);
     assert.equal(world.btcpay.pullPayments.size, 1, "one pull payment, however often the task and the trigger ran");
+  });
+
+  it("an over-payment that funds the wish: the owner is paid the amount asked, never the excess waiting for its donor", async () => {
+    const wishId = `btc-funded-${Date.now()}-${++seq}`;
+    await world.seedWish(wishId, { amount: AMOUNT });
+    await signUp(world, "dana");
+    await world.onboard("olga");
+    // Transfers draw on the Stripe balance: treasury has moved the bitcoin proceeds there (docs/operations.md).
+    world.stripe.connect.addPlatformBalance("czk", 125_000);
+    const result = await donateBitcoin(world, "dana", wishId);
+    world.btcpay.pay(result.invoiceId, 1.25);
+    world.btcpay.confirm(result.invoiceId);
+    await world.quiesce(wishId);
+    const wish = await world.doc(`wishes/${wishId}`);
+    assert.deepEqual([wish?.status, wish?.raised], ["funded", 125_000], "booked as it arrived");
+    let payout = await world.doc(`payouts/${wishId}`);
+    assert.equal(payout?.paidAmount, AMOUNT - platformFee(AMOUNT), "the excess is held back while the donor has not claimed it");
+    assert.equal((await pullPaymentOf(world, result.donationId)).status, "pending");
+
+    world.btcpay.claim((await pullPaymentOf(world, result.donationId)).id);
+    await world.quiesce(wishId);
+    payout = await world.doc(`payouts/${wishId}`);
+    assert.deepEqual([payout?.status, payout?.paidAmount], ["paid", AMOUNT - platformFee(AMOUNT)], "nothing more once the excess went back");
+    assert.equal((await world.doc(`wishes/${wishId}`))?.raised, AMOUNT);
   });
 
   it("an invoice of the store that matches no donation is recorded and ignored (an ops finding); a bad signature writes nothing", async () => {
