@@ -4,6 +4,7 @@ import { seedDemoGraph, startGraphFake } from "./graph";
 import { startFakeFcm } from "./fcm";
 import { startFakeStripe } from "./stripe";
 import type { FakeStripe } from "./stripe";
+import { startFakeFio } from "./fio";
 import { existsSync, readFileSync } from "node:fs";
 import path from "node:path";
 
@@ -35,6 +36,9 @@ export async function startAllFakes(env: NodeJS.ProcessEnv): Promise<(RunningSer
   const functionsPort = 5001 + offset;
   const functionsBase = `http://127.0.0.1:${functionsPort}/demo-elateme/europe-west1`;
   deliverEventsContinuously(stripe.stripe, `${functionsBase}/stripeWebhook`, `${functionsBase}/stripeConnectWebhook`);
+  // bank transfers: the fake Fio banka API the poller downloads from (money arrives with POST /__fake/incoming).
+  const fio = await startFakeFio(portOf(env.ELATEME_FAKE_FIO_URL, 12115));
+  running.push({ ...fio, label: "fake Fio banka" });
   return running;
 }
 

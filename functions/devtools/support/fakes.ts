@@ -7,6 +7,8 @@ import type { FakeStripe, RunningFakeStripe } from "../fakes/stripe";
 import { startFakeStripe } from "../fakes/stripe";
 import type { GraphFake } from "../fakes/graph";
 import { startGraphFake } from "../fakes/graph";
+import type { FakeFio } from "../fakes/fio";
+import { startFakeFio } from "../fakes/fio";
 
 // ---- notifications: the fake FCM (the emulated functions push to it through ELATEME_FAKE_FCM_URL) ----
 let fcm: FakeFcm | undefined;
@@ -60,4 +62,22 @@ export async function stopGraphFakeForTests(): Promise<void> {
 export function fakeGraph(): GraphFake {
   if (!graph) throw new Error("The fake Graph API is not running: run the tests through the emulators (root hook).");
   return graph;
+}
+
+// ---- bank transfers: the fake Fio banka API (the poller calls ELATEME_FAKE_FIO_URL; tests in-process call its url) ----
+let fio: FakeFio | undefined;
+
+export async function startFioFake(): Promise<void> {
+  fio ??= await startFakeFio(portOf(process.env.ELATEME_FAKE_FIO_URL, 12115));
+}
+
+export async function stopFioFake(): Promise<void> {
+  await fio?.close();
+  fio = undefined;
+}
+
+/** The running fake Fio: `.addIncoming`, `.advance(ms)`, `.executeOrders()`, `.setDown()`, `.orders`, `.calls`, `.reset()`. */
+export function fakeFio(): FakeFio {
+  if (!fio) throw new Error("The fake Fio is not running: run the tests through the emulators (root hook).");
+  return fio;
 }
