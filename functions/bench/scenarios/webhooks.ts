@@ -46,7 +46,7 @@ export function pendingDonation(i: number, wishId: string, run: string): Donatio
     currency: "CZK",
     message: null,
     anonymous: i % 7 === 0,
-    ...newPendingDonationState(now),
+    ...newPendingDonationState(now, "card"),
     customerId: `cus_bench_${i}`,
     paymentIntentId: `pi_${run}_${i}`,
   });

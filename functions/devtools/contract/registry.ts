@@ -234,6 +234,7 @@ export const DOCUMENTS: DocumentContract[] = [
       failureCode: null,
       cancellationReason: null,
       amountReceived: 120000,
+      method: "card",
       provider: "stripe",
       customerId: "cus_Q1example",
       paymentIntentId: "pi_3Q1example",
@@ -295,7 +296,25 @@ export const DOCUMENTS: DocumentContract[] = [
 ];
 
 const donateResult = answers<DonateResult>(
-  z.object({ donationId: z.string(), paymentIntentClientSecret: z.string(), customerId: z.string(), ephemeralKeySecret: z.string() }),
+  z.discriminatedUnion("method", [
+    z.object({ method: z.literal("card"), donationId: z.string(), paymentIntentClientSecret: z.string(), customerId: z.string(), ephemeralKeySecret: z.string() }),
+    z.object({ method: z.literal("bitcoin"), donationId: z.string(), invoiceId: z.string(), checkoutLink: z.string(), expiresAt: z.string() }),
+    z.object({
+      method: z.literal("bank_transfer"),
+      donationId: z.string(),
+      instructions: z.object({
+        iban: z.string(),
+        accountNumber: z.string(),
+        bankCode: z.string(),
+        amount: z.number().int(),
+        currency: z.string(),
+        variableSymbol: z.string(),
+        message: z.string(),
+        spdQr: z.string(),
+        dueAt: z.string(),
+      }),
+    }),
+  ]),
 );
 const syncResult = answers<SyncFacebookResult>(
   z.object({
@@ -450,8 +469,8 @@ export const CALLABLES: CallableContract[] = [
     doc: donations,
     request: donateInput,
     response: donateResult,
-    requestExample: { wishId: "wish-1", amount: 120000, currency: "CZK", message: "Enjoy!", requestId: "tap-0b7c2e19" },
-    responseExample: { donationId: "don-1", paymentIntentClientSecret: "pi_3Q1example_secret_abc", customerId: "cus_Q1example", ephemeralKeySecret: "ek_test_abc" },
+    requestExample: { wishId: "wish-1", amount: 120000, currency: "CZK", message: "Enjoy!", requestId: "tap-0b7c2e19", method: "card" },
+    responseExample: { method: "card", donationId: "don-1", paymentIntentClientSecret: "pi_3Q1example_secret_abc", customerId: "cus_Q1example", ephemeralKeySecret: "ek_test_abc" },
   },
   {
     name: "cancelDonation",

@@ -6,7 +6,7 @@ import { deadlineTaskPayload, runDeadlineTask, sweepExpiredWishes } from "../clo
 import { donationRefundView, onDonationWrittenForRefunds, refundTaskPayload } from "../closing/refunds";
 import { closingView } from "../closing/trigger";
 import { auditWishMoney as auditWishMoneyOp, onWishWritten, reconcileStripe as reconcileStripeOp, runRefund } from "../settlement/settle";
-import { payoutProvider, refundProvider, taskDeps } from "./deps";
+import { closingProviderOf, payoutProvider, refundProvider, taskDeps } from "./deps";
 import { requireAuth } from "./errors";
 
 /** Task retry budget of refundDonation (index.ts): the refund domain counts attempts against it. */
@@ -32,7 +32,7 @@ export async function wishDeadlineSweep(): Promise<void> {
 }
 
 export async function refundDonation(request: TaskRequest): Promise<void> {
-  await runRefund({ ...taskDeps(), provider: refundProvider() }, refundTaskPayload.parse(request.data), request.retryCount);
+  await runRefund({ ...taskDeps(), providerOf: closingProviderOf() }, refundTaskPayload.parse(request.data), request.retryCount);
 }
 
 /** A donation fully refunded → our refund request completes; a donation succeeding on a closed wish → refund it. */
@@ -45,5 +45,5 @@ export async function reconcileStripe(): Promise<void> {
 }
 
 export async function auditWishMoney(): Promise<void> {
-  await auditWishMoneyOp({ ...taskDeps(), provider: refundProvider(), payouts: payoutProvider() });
+  await auditWishMoneyOp({ ...taskDeps(), providerOf: closingProviderOf(), payouts: payoutProvider() });
 }

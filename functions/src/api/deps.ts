@@ -3,6 +3,9 @@ import { getFirestore } from "firebase-admin/firestore";
 import { systemClock } from "../lib/clock";
 import { adminTaskEnqueuer } from "../lib/tasks";
 import { StripeClosingProvider } from "../payments/refunds";
+import type { ClosingProvider, ClosingProviderOf } from "../payments/refunds";
+import type { ProviderName } from "../payments/provider";
+import { PaymentProviderError } from "../payments/provider";
 import { StripePaymentProvider, StripeWebhookVerifier, stripeClient } from "../payments/stripe";
 import { StripePayoutProvider } from "../payments/transfers";
 import { stripeSecretKey } from "./params";
@@ -19,9 +22,29 @@ export const socialDeps = () => ({ ...baseDeps(), auth: getAuth() });
 const stripe = () => stripeClient(stripeSecretKey.value());
 /** Payment creation, customers, cancel (donate, cancelDonation, the abandoned-payment sweep). */
 export const paymentProvider = () => new StripePaymentProvider(stripe());
-/** Refunds, disputes and payment look-ups (refund tasks, reconciliation, the money audit). */
+/** Stripe's refunds, disputes and payment look-ups (Stripe's reconciliation). */
 export const refundProvider = () => new StripeClosingProvider(stripe());
+/**
+ * The closing port of each provider (refund tasks, the money audit pick one by `donation.provider`). Built when first
+ * asked for, so a function only reads the secrets of the providers its donations use.
+ */
+const closingPorts: Record<ProviderName, () => ClosingProvider> = {
+  stripe: refundProvider,
+  btcpay: () => notConfigured("btcpay"),
+  fio: () => notConfigured("fio"),
+};
+export const closingProviderOf = (): ClosingProviderOf => (provider) => closingPorts[provider]();
 /** Connect accounts and transfers (payouts). */
 export const payoutProvider = () => new StripePayoutProvider(stripe());
 /** Webhook verification with one endpoint's signing secret: only the two webhook endpoints build one. */
 export const webhookVerifier = (signingSecret: string) => new StripeWebhookVerifier(stripe(), signingSecret);
+
+/** A rail not wired in this build: every call fails as refused (the refund lands in the ops queue, never half-done). */
+function notConfigured(provider: ProviderName): ClosingProvider {
+  const fail = () => Promise.reject(new PaymentProviderError(`${provider} is not configured`, "provider_not_configured", 400));
+  // eslint-disable-next-line require-yield -- an empty listing that fails like every other call
+  const failList = async function* () {
+    await fail();
+  };
+  return { refund: fail, refundsOfPayment: fail, disputesOfPayment: fail, payment: fail, refundsSince: failList, paymentsSince: failList };
+}

@@ -14,7 +14,7 @@ import { DONATIONS, disputeStateSchema, donationSchema, refundStateSchema } from
 import type { Donation, RefundState } from "../model/donation";
 import { PaymentProviderError } from "../payments/provider";
 import type { DisputeEvent, RefundEvent } from "../payments/provider";
-import type { ClosingProvider, ProviderDispute, ProviderRefund } from "../payments/refunds";
+import type { ClosingProvider, ClosingProviderOf, ProviderDispute, ProviderRefund } from "../payments/refunds";
 import { wishRef } from "../store/wishes";
 import { refs } from "../store/donations";
 
@@ -56,9 +56,10 @@ export interface RefundDeps {
   tasks: TaskEnqueuer;
 }
 
-/** What the refund task needs besides: the provider, and the donations ledger's own event handler. */
+/** What the refund task needs besides: the providers, and the donations ledger's own event handler. */
 export interface RefundTaskDeps extends RefundDeps {
-  provider: ClosingProvider;
+  /** The closing port of the donation's provider (Stripe, BTCPay, Fio), chosen by `donation.provider`. */
+  providerOf: ClosingProviderOf;
   /** Folds a provider event into the donation exactly as its webhook would (src/donations/ledger.ts, injected). */
   applyProviderEvent: (event: RefundEvent | DisputeEvent) => Promise<unknown>;
 }
@@ -354,6 +355,7 @@ export async function reopenRefund(deps: RefundDeps, donationId: string): Promis
 /** A refund as the provider reports it, folded like its webhook (the event id is per refund and status: once). */
 export function refundReportEvent(refund: ProviderRefund, source: "sync" | "answer"): RefundEvent {
   return {
+    provider: refund.provider,
     kind: "refund",
     eventId: `${source}_${refund.refundId}_${refund.status}`,
     type: `${source}.refund`,
@@ -367,6 +369,7 @@ export function refundReportEvent(refund: ProviderRefund, source: "sync" | "answ
 
 export function disputeReportEvent(dispute: ProviderDispute): DisputeEvent {
   return {
+    provider: dispute.provider,
     kind: "dispute",
     eventId: `sync_${dispute.disputeId}_${dispute.status}`,
     type: "sync.dispute",
@@ -428,8 +431,9 @@ export async function runRefundTask(deps: RefundTaskDeps, payload: RefundTaskPay
     return "failed";
   }
 
+  const provider = deps.providerOf(donation.provider);
   const prepared = await withProviderErrors(deps, donationId, generation, retryCount, async (): Promise<Prepared> => {
-    await syncPaymentFromProvider(deps, donation.paymentIntentId ?? "", donation);
+    await syncPaymentFromProvider({ provider, applyProviderEvent: deps.applyProviderEvent }, donation.paymentIntentId ?? "", donation);
     return prepare(deps, donationId, generation);
   });
   if (typeof prepared === "string") return prepared;
@@ -437,7 +441,7 @@ export async function runRefundTask(deps: RefundTaskDeps, payload: RefundTaskPay
 
   const { amount, paymentIntentId } = prepared;
   const refund = await withProviderErrors(deps, donationId, generation, retryCount, () =>
-    deps.provider.refund({
+    provider.refund({
       paymentIntentId,
       amount,
       metadata: { donationId, wishId: prepared.request.wishId, donorId: prepared.request.donorId, generation: String(generation) },

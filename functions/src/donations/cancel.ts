@@ -11,7 +11,7 @@ import type { PaymentProvider, PaymentStatusEvent, ProviderPaymentIntent } from 
 import { processPaymentEvent } from "./ledger";
 import type { TaskEnqueuer } from "../lib/tasks";
 import { refs } from "../store/donations";
-import { unavailable } from "./resume";
+import { unavailable } from "./card";
 
 /**
  * Pending donations that will never be paid: the donor cancels one (`cancelDonation`), or the payment sheet was
@@ -47,6 +47,7 @@ function finalOf(intent: ProviderPaymentIntent): CancelOutcome | null {
 /** The PaymentIntent as its webhook would report it (only the final or processing states move the donation). */
 function eventOf(donationId: string, donation: Donation, intent: ProviderPaymentIntent, status: "canceled" | "succeeded" | "processing", atMs: number): PaymentStatusEvent {
   return {
+    provider: "stripe",
     kind: "payment",
     eventId: `cancel_${intent.paymentIntentId}_${status}`,
     type: `cancel.payment_intent.${status}`,
@@ -106,6 +107,8 @@ export async function cancelDonation(deps: CancelDeps, uid: string, data: unknow
   const donation = (await refs.donation(deps.db, donationId).get()).data();
   if (!donation || donation.donorId !== uid) throw new DomainError("donation_not_found", { field: "donationId" });
   if (donation.paymentStatus === "succeeded") throw new DomainError("donation_already_paid");
+  // Only a card payment can be withdrawn at its provider; a bitcoin invoice expires by itself (docs/donations.md).
+  if (donation.method !== "card") throw new DomainError("donation_not_cancelable", { params: { method: donation.method } });
   if (donation.paymentStatus === "processing") throw new DomainError("donation_processing");
   let outcome: CancelOutcome;
   try {
@@ -143,6 +146,8 @@ export async function cancelAbandonedDonations(deps: CancelDeps): Promise<{ canc
     if (last) query = query.startAfter(last);
     const due = await query.get();
     for (const doc of due.docs) {
+      // Only card payments are swept here: a bitcoin invoice expires at BTCPay (its webhook fails the donation).
+      if (doc.data().provider !== "stripe") continue;
       checked++;
       try {
         if ((await cancelUnpaid(deps, doc.id, doc.data(), "abandoned")) === "canceled") canceled++;

@@ -1,4 +1,3 @@
-import { logger } from "../lib/log";
 import { DomainError, parseInput } from "../lib/errors";
 import { z } from "zod";
 import { admit } from "../lib/admission";
@@ -8,12 +7,12 @@ import type { Donation } from "../model/donation";
 import { CURRENCIES, currencySchema, minorAmountSchema } from "../model/money";
 import type { Currency } from "../model/money";
 import { requestDocId, requestIdSchema } from "../lib/requests";
-import { ensureCustomer } from "./customers";
-import { isFirestoreError } from "../lib/firestore-errors";
 import { refs } from "../store/donations";
-import { createPaymentFor, resumeDonation, unavailable } from "./resume";
-import type { DonateResult, PaymentDeps } from "./resume";
-import { newPendingDonationState } from "../model/donation";
+import { cardRail } from "./card";
+import type { PaymentDeps } from "./card";
+import type { DonateResult, DonationRail, OtherRails } from "./rails";
+import { DONATION_METHODS, newPendingDonationState } from "../model/donation";
+import type { DonationMethod } from "../model/donation";
 import { deadlinePassed } from "../lib/deadline";
 
 /** Callable input. `.strict()`: a client cannot smuggle in a status, a donor or anything else. */
@@ -24,13 +23,16 @@ export const donateInput = z
     currency: currencySchema,
     message: z.string().trim().max(500).optional(),
     anonymous: z.boolean().optional(),
+    /** How the donor pays (docs/donations.md, "Payment rails"); card when absent. */
+    method: z.enum(DONATION_METHODS).default("card"),
     /** Client-chosen id of this donation attempt: a retried call with the same id answers the same donation. */
     requestId: requestIdSchema.optional(),
   })
   .strict();
 
-export type { DonateResult };
-export type DonateDeps = PaymentDeps;
+export type { BankTransferDonateResult, BitcoinDonateResult, CardDonateResult, DonateResult } from "./rails";
+/** The card rail's Stripe port, and the other rails built with their own ports (a missing one is switched off). */
+export type DonateDeps = PaymentDeps & { rails?: OtherRails };
 
 /**
  * The most a donation may be, given what the wish still needs (overfunding policy, docs/donations.md): at most the
@@ -41,10 +43,38 @@ export function maxDonation(wish: { amount: number; raised: number; currency: Cu
   return Math.min(limits.maxMinor, Math.max(wish.amount - wish.raised, limits.minMinor));
 }
 
+function railOf(deps: DonateDeps, method: DonationMethod): DonationRail {
+  const rail = method === "card" ? cardRail(deps) : deps.rails?.[method];
+  if (!rail) throw new DomainError("payment_method_unavailable", { field: "method", params: { method } });
+  return rail;
+}
+
 /**
- * F15: creates a pending donation and its PaymentIntent, and returns what the mobile Payment Sheet needs.
- * The amount and currency the provider charges are the server-validated ones; no callable can mark a donation paid
- * (only verified webhook events move money state).
+ * A `donate` retried with the `requestId` of a donation that exists: the same donation and the same provider payment
+ * are answered again by its rail, nothing new is created. A requestId reused for another wish, amount, currency or
+ * method is refused; a donation that is already paid or canceled cannot be paid again.
+ */
+async function resumeDonation(deps: DonateDeps, uid: string, donationId: string, existing: Donation, input: z.infer<typeof donateInput>): Promise<DonateResult> {
+  if (
+    existing.donorId !== uid ||
+    existing.wishId !== input.wishId ||
+    existing.amount !== input.amount ||
+    existing.currency !== input.currency ||
+    existing.method !== input.method
+  ) {
+    throw new DomainError("request_id_reused", { field: "requestId" });
+  }
+  if (existing.paymentStatus === "succeeded" || existing.paymentStatus === "canceled") {
+    throw new DomainError("donation_already_final", { params: { status: existing.paymentStatus } });
+  }
+  return railOf(deps, existing.method).resume(uid, donationId, existing);
+}
+
+/**
+ * F15: creates a pending donation and its provider payment through the rail of `method`, and returns what the app
+ * needs to pay (card: the Payment Sheet; bitcoin: the invoice's checkout link; bank transfer: payment instructions).
+ * The amount and currency the provider asks for are the server-validated ones; no callable can mark a donation paid
+ * (only verified provider events move money state).
  */
 /** `tokenName` is the caller's auth token name: the donor's display name when their profile has none. */
 export async function donate(deps: DonateDeps, uid: string, data: unknown, tokenName?: unknown): Promise<DonateResult> {
@@ -55,12 +85,13 @@ export async function donate(deps: DonateDeps, uid: string, data: unknown, token
   const requested = input.requestId ? refs.donation(deps.db, requestDocId(uid, input.requestId)) : undefined;
   const earlier = requested ? (await requested.get()).data() : undefined;
   if (requested && earlier) return resumeDonation(deps, uid, requested.id, earlier, input);
+  const rail = railOf(deps, input.method);
 
   // A missing wish and a wish the caller may not see (e.g. a surprise for them) are indistinguishable.
   const wish = requireVisibleWish((await refs.wish(deps.db, input.wishId).get()).data(), uid);
   if (wish.ownerId === uid) throw new DomainError("donate_own_wish");
   if (wish.status !== "open") throw new DomainError("wish_not_open", { params: { status: wish.status } });
-  // Ops froze it (freezeWish, docs/operations.md): refuse before any provider call, so no PaymentIntent is left behind.
+  // Ops froze it (freezeWish, docs/operations.md): refuse before any provider call, so no payment is left behind.
   if (wish.frozenAt != null) throw new DomainError("wish_frozen");
   if (deadlinePassed(wish.deadline, now)) throw new DomainError("wish_deadline_passed");
   if (input.currency !== wish.currency) {
@@ -79,18 +110,6 @@ export async function donate(deps: DonateDeps, uid: string, data: unknown, token
   const profileName: unknown = profile.get("displayName");
   const donorDisplayName = typeof profileName === "string" ? profileName : typeof tokenName === "string" ? tokenName : null;
 
-  // Customer and customer key first: if the provider is down here, nothing has been written yet.
-  let customerId: string;
-  let ephemeralKeySecret: string;
-  try {
-    customerId = await ensureCustomer(deps, uid);
-    ephemeralKeySecret = (await deps.provider.createCustomerKey(customerId)).secret;
-  } catch (error) {
-    if (error instanceof DomainError) throw error;
-    throw unavailable("customer", error);
-  }
-
-  const donationRef = requested ?? refs.donations(deps.db).doc();
   const donation: Donation = {
     wishId: input.wishId,
     donorId: uid,
@@ -99,33 +118,15 @@ export async function donate(deps: DonateDeps, uid: string, data: unknown, token
     currency: wish.currency,
     message: input.message ? input.message : null,
     anonymous: input.anonymous ?? false,
-    ...newPendingDonationState(now),
-    customerId,
+    ...newPendingDonationState(now, input.method),
+    customerId: null,
     paymentIntentId: null,
   };
-  try {
-    await donationRef.create(donation);
-  } catch (error) {
-    // ALREADY_EXISTS: a concurrent retry with the same requestId created it first; answer that one.
-    const raced = requested && isFirestoreError(error, "already-exists") ? (await requested.get()).data() : undefined;
-    if (requested && raced) return resumeDonation(deps, uid, requested.id, raced, input);
-    throw error;
-  }
-
-  let payment: { paymentIntentId: string; clientSecret: string };
-  try {
-    payment = await createPaymentFor(deps, donationRef.id, donation, customerId);
-  } catch (error) {
-    // Explain the pending donation: it never reached the provider, and will never be charged.
-    await donationRef.update({ status: "failed", paymentStatus: "failed", failureCode: "provider_unavailable", updatedAt: deps.clock.now() });
-    throw unavailable("payment_intent", error);
-  }
-  await donationRef.update({ paymentIntentId: payment.paymentIntentId, updatedAt: deps.clock.now() });
-  logger.info("donation created", { donationId: donationRef.id, wishId: input.wishId, amount: donation.amount, currency: donation.currency });
-  return {
-    donationId: donationRef.id,
-    paymentIntentClientSecret: payment.clientSecret,
-    customerId,
-    ephemeralKeySecret,
-  };
+  return rail.start({
+    uid,
+    wish,
+    donationRef: requested ?? refs.donations(deps.db).doc(),
+    donation,
+    answerRaced: requested ? (existing) => resumeDonation(deps, uid, requested.id, existing, input) : null,
+  });
 }

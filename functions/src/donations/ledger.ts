@@ -65,7 +65,7 @@ async function resolveDonationId(db: Firestore, event: MoneyEvent): Promise<stri
 }
 
 function eventRecord(event: MoneyEvent, outcome: ProviderEventRecord["outcome"], donationId: string | null, now: Date): ProviderEventRecord {
-  return { provider: "stripe", type: event.type, outcome, donationId, providerCreatedAt: event.createdMs, processedAt: now };
+  return { provider: event.provider, type: event.type, outcome, donationId, providerCreatedAt: event.createdMs, processedAt: now };
 }
 
 export function moneyState(donation: Donation): MoneyState {
@@ -74,12 +74,16 @@ export function moneyState(donation: Donation): MoneyState {
   return { amount, amountReceived, paymentStatus, paymentStatusAt, failureCode, cancellationReason, paymentIntentId, chargeId, refunds, disputes, succeededAt };
 }
 
-/** Stripe received another amount (or currency) than the donation asked for: ops hear of it at once. */
+/**
+ * The provider received another amount (or currency) than the donation asked for: ops hear of it at once. Only a
+ * card payment's amount is fixed by us; a bitcoin invoice or a bank transfer is paid by hand, so another amount there is
+ * an expected outcome (booked as received; docs/donations.md), and only another currency is a finding.
+ */
 function receivedMismatch(event: MoneyEvent, donation: Donation, before: MoneyState, after: MoneyState): string | null {
   if (event.kind !== "payment" || event.status !== "succeeded") return null;
-  if (event.currency !== donation.currency) return `Stripe received ${event.amountReceived} ${event.currency}; the donation is in ${donation.currency}.`;
-  if (before.amountReceived === null && after.amountReceived !== null && after.amountReceived !== donation.amount) {
-    return `Stripe received ${after.amountReceived} ${event.currency}; the donation asked for ${donation.amount}. The ledger books what Stripe received.`;
+  if (event.currency !== donation.currency) return `${event.provider} received ${event.amountReceived} ${event.currency}; the donation is in ${donation.currency}.`;
+  if (event.provider === "stripe" && before.amountReceived === null && after.amountReceived !== null && after.amountReceived !== donation.amount) {
+    return `${event.provider} received ${after.amountReceived} ${event.currency}; the donation asked for ${donation.amount}. The ledger books what it received.`;
   }
   return null;
 }
@@ -160,7 +164,7 @@ async function attemptOnce(deps: LedgerDeps, event: MoneyEvent, donationId: stri
         donorId: donation.donorId,
         amount: entry.amount,
         currency: donation.currency,
-        provider: "stripe",
+        provider: event.provider,
         providerObjectId: entry.providerObjectId,
         eventId: event.eventId,
         createdAt: now,
@@ -235,7 +239,7 @@ async function attemptOnce(deps: LedgerDeps, event: MoneyEvent, donationId: stri
   await batch.commit();
   // After the commit: the fold of this interval reads the shards after it ended (counters.ts).
   if (newEntries.length > 0) await scheduleCounterFold(deps, donation.wishId, deps.clock.now());
-  if (mismatch) logger.error("Stripe received another amount than the donation asked for; flagged for ops", { eventId: event.eventId, donationId });
+  if (mismatch) logger.error("the provider received another amount than the donation asked for; flagged for ops", { eventId: event.eventId, donationId });
   logger.info("payment event processed", {
     eventId: event.eventId,
     type: event.type,
@@ -252,7 +256,7 @@ function flagMismatch(db: Firestore, batch: WriteBatch, event: PaymentStatusEven
     db.collection(FINDINGS).doc(findingDocId("payment_amount_mismatch", event.paymentIntentId)),
     {
       kind: "payment_amount_mismatch",
-      provider: "stripe",
+      provider: event.provider,
       providerObjectId: event.paymentIntentId,
       paymentIntentId: event.paymentIntentId,
       donationId,

@@ -474,6 +474,22 @@ export const ERROR_CATALOGUE = {
     en: () => "This donation is already paid; it cannot be canceled.",
     cs: () => "Tento příspěvek je už zaplacený; nelze ho zrušit.",
   },
+  payment_method_unavailable: {
+    code: "failed-precondition",
+    when: "`donate` with a `method` (bitcoin, bank_transfer) that is not switched on in this deployment.",
+    app: "Offer the other payment methods; hide this one until the app's config lists it again.",
+    params: ["method"],
+    en: ({ field, p }) => `Field '${field}': paying by ${str(p.method).replace("_", " ")} is not available right now.`,
+    cs: ({ field, p }) => `Pole '${field}': platba způsobem ${str(p.method)} teď není k dispozici.`,
+  },
+  donation_not_cancelable: {
+    code: "failed-precondition",
+    when: "`cancelDonation` of a donation that is not paid by card (a bitcoin invoice cannot be withdrawn; it expires by itself).",
+    app: "Tell the donor not to pay the invoice; it expires at the time `donate` answered.",
+    params: ["method"],
+    en: ({ p }) => `A donation paid by ${str(p.method).replace("_", " ")} cannot be canceled; it expires by itself if not paid.`,
+    cs: ({ p }) => `Příspěvek placený způsobem ${str(p.method)} nelze zrušit; pokud se nezaplatí, sám vyprší.`,
+  },
   donation_processing: {
     code: "failed-precondition",
     when: "Canceling a donation whose payment is being processed.",

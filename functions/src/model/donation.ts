@@ -7,6 +7,22 @@ import { currencySchema } from "./money";
  * only (the rules deny client writes to all of these paths).
  */
 
+/**
+ * The payment processors behind the rails (docs/donations.md, "Payment rails"): Stripe (cards), BTCPay Server
+ * (bitcoin), Fio banka (Czech bank transfers). Every provider event, ledger entry and event record names its provider.
+ */
+export const PROVIDER_NAMES = ["stripe", "btcpay", "fio"] as const;
+export const providerNameSchema = z.enum(PROVIDER_NAMES);
+export type ProviderName = z.infer<typeof providerNameSchema>;
+
+/** How the donor pays: by card (Stripe), by bank transfer (Fio), in bitcoin (BTCPay). */
+export const DONATION_METHODS = ["card", "bank_transfer", "bitcoin"] as const;
+export const donationMethodSchema = z.enum(DONATION_METHODS);
+export type DonationMethod = z.infer<typeof donationMethodSchema>;
+
+/** The provider that carries each method's payments. */
+export const PROVIDER_OF_METHOD: Record<DonationMethod, ProviderName> = { card: "stripe", bank_transfer: "fio", bitcoin: "btcpay" };
+
 /** The payment's own progress, as reported by verified provider events. Ranked: it never moves backwards. */
 export const PAYMENT_STATUSES = ["pending", "processing", "failed", "succeeded", "canceled"] as const;
 export const paymentStatusSchema = z.enum(PAYMENT_STATUSES);
@@ -63,8 +79,16 @@ export const donationSchema = z.object({
   cancellationReason: z.string().nullable(),
   /** What the provider says it received (`amount_received`); the ledger books this, not `amount`. Null until paid. */
   amountReceived: z.number().int().nullable(),
-  provider: z.literal("stripe"),
+  /** How the donor pays. Documents from before the other rails existed read as `card`. */
+  method: donationMethodSchema.default("card"),
+  /** Who carries the payment (follows `method`). Documents from before the other rails read as `stripe`. */
+  provider: providerNameSchema.default("stripe"),
+  /** The Stripe customer (card donations); null for the other rails. */
   customerId: z.string().nullable(),
+  /**
+   * The provider's payment id (the name is historical): a Stripe PaymentIntent id (`pi_…`), a BTCPay invoice id, or
+   * for a Fio bank transfer `fio_vs_<variableSymbol>`. Null until the provider made the payment object.
+   */
   paymentIntentId: z.string().nullable(),
   chargeId: z.string().nullable(),
   /** Every refund of the payment by provider refund id, with its last known status. */
@@ -87,7 +111,7 @@ export type Donation = z.infer<typeof donationSchema>;
  * The server-owned fields of a donation as the donate callable creates it: pending, no money moved yet. The payment
  * intent and customer are the caller's to fill in.
  */
-export function newPendingDonationState(now: Date) {
+export function newPendingDonationState(now: Date, method: DonationMethod) {
   return {
     status: "pending" as const,
     paymentStatus: "pending" as const,
@@ -95,7 +119,8 @@ export function newPendingDonationState(now: Date) {
     failureCode: null,
     cancellationReason: null,
     amountReceived: null,
-    provider: "stripe" as const,
+    method,
+    provider: PROVIDER_OF_METHOD[method],
     chargeId: null,
     refunds: {},
     refundedAmount: 0,
@@ -132,8 +157,8 @@ export const ledgerEntrySchema = z.object({
    * withdrawal or a payout negative; a charge adjustment either. */
   amount: z.number().int(),
   currency: currencySchema,
-  provider: z.literal("stripe"),
-  /** The provider object that moved the money (pi_…, re_…, du_…, tr_…, trr_…). */
+  provider: providerNameSchema,
+  /** The provider object that moved the money (pi_…, re_…, du_…, tr_…, trr_…; a BTCPay invoice or pull payment id; a Fio …). */
   providerObjectId: z.string(),
   /** The provider event that first carried it. */
   eventId: z.string(),
@@ -143,7 +168,7 @@ export type LedgerEntry = z.infer<typeof ledgerEntrySchema>;
 
 /** `providerEvents/{eventId}`: a processed provider event (dedupe record). */
 export const providerEventSchema = z.object({
-  provider: z.literal("stripe"),
+  provider: providerNameSchema,
   type: z.string(),
   /** applied | no_change | unknown_donation | unknown_object (a transfer or account that is not ours) */
   outcome: z.enum(["applied", "no_change", "unknown_donation", "unknown_object"]),

@@ -1,9 +1,12 @@
-import type { DisputeStatus, RefundStatus } from "../model/donation";
+import type { DisputeStatus, ProviderName, RefundStatus } from "../model/donation";
+
+export type { ProviderName };
 
 /**
- * The payment-provider seam. Donation code depends only on this interface and on the provider-neutral
- * `PaymentEvent`s it yields; Stripe (src/payments/stripe.ts) is the one implementation today. A second provider
- * (bank transfer, ...) would implement the same interface and normalise its notifications to the same events.
+ * The payment-provider seam. Donation code depends only on the provider-neutral `PaymentEvent`s the adapters yield:
+ * Stripe (src/payments/stripe.ts, cards), BTCPay Server (src/payments/btcpay.ts, bitcoin) and Fio banka (bank
+ * transfers) each normalise their notifications to the same events, which carry the provider's name. `PaymentProvider`
+ * is the card rail's port (customers, PaymentIntents); the other rails have their own ports beside it.
  */
 
 export interface PaymentMetadata {
@@ -88,6 +91,9 @@ export class WebhookSignatureError extends Error {
 }
 
 interface EventBase {
+  /** Who sent it; ledger entries and the processed-event record carry it on. */
+  provider: ProviderName;
+  /** The provider's event id (the dedup key of `providerEvents`; unique across providers by their id formats). */
   eventId: string;
   /** The provider's event type, for the processed-event record. */
   type: string;

@@ -1,6 +1,6 @@
 import type Stripe from "stripe";
 import { z } from "zod";
-import type { DisputeStatus, RefundStatus } from "../model/donation";
+import type { DisputeStatus, ProviderName, RefundStatus } from "../model/donation";
 import { callStripe, disputeStatusOf, idOf, paymentMetadataOf, refundStatusOf, stripeListSince } from "./stripe";
 
 /**
@@ -18,6 +18,7 @@ export interface RefundMetadata {
 }
 
 export interface ProviderRefund {
+  provider: ProviderName;
   refundId: string;
   status: RefundStatus;
   amount: number;
@@ -40,6 +41,7 @@ export type ProviderPaymentStatus = z.infer<typeof providerPaymentStatusSchema>;
 
 /** A payment (Stripe PaymentIntent) as reconciliation sees it. */
 export interface ProviderPayment {
+  provider: ProviderName;
   paymentIntentId: string;
   status: ProviderPaymentStatus;
   amount: number;
@@ -59,6 +61,7 @@ export interface ProviderPayment {
 
 /** A dispute of a payment, as the provider reports it now. */
 export interface ProviderDispute {
+  provider: ProviderName;
   disputeId: string;
   status: DisputeStatus;
   amount: number;
@@ -85,6 +88,7 @@ export interface ClosingProvider {
 
 export function toProviderRefund(refund: Stripe.Refund): ProviderRefund {
   return {
+    provider: "stripe",
     refundId: refund.id,
     status: refundStatusOf(refund.status),
     amount: refund.amount,
@@ -99,6 +103,7 @@ export function toProviderRefund(refund: Stripe.Refund): ProviderRefund {
 
 export function toProviderDispute(dispute: Stripe.Dispute): ProviderDispute {
   return {
+    provider: "stripe",
     disputeId: dispute.id,
     status: disputeStatusOf(dispute.status),
     amount: dispute.amount,
@@ -111,6 +116,7 @@ export function toProviderDispute(dispute: Stripe.Dispute): ProviderDispute {
 
 export function toProviderPayment(intent: Stripe.PaymentIntent): ProviderPayment {
   return {
+    provider: "stripe",
     paymentIntentId: intent.id,
     status: providerPaymentStatusSchema.parse(intent.status),
     amount: intent.amount,
@@ -122,6 +128,12 @@ export function toProviderPayment(intent: Stripe.PaymentIntent): ProviderPayment
     createdMs: intent.created * 1000,
   };
 }
+
+/**
+ * The closing port of each provider, chosen by the donation's `provider` (refund tasks, the money audit). Built in
+ * api/deps.ts; a provider's port is only built when a donation of it needs one (its secrets are read then).
+ */
+export type ClosingProviderOf = (provider: ProviderName) => ClosingProvider;
 
 /** The Stripe implementation (the client comes from src/payments/stripe.ts: fake server in the emulator). */
 export class StripeClosingProvider implements ClosingProvider {

@@ -103,7 +103,7 @@ export function refundStatusOf(status: string | null | undefined): RefundStatus 
 }
 
 /** A refund object (from a refund.* event, a list or an API answer) as the refund event our ledger folds. */
-export function refundEventOf(base: { eventId: string; type: string; createdMs: number }, refund: Stripe.Refund): RefundEvent {
+export function refundEventOf(base: { provider: "stripe"; eventId: string; type: string; createdMs: number }, refund: Stripe.Refund): RefundEvent {
   return {
     ...base,
     kind: "refund",
@@ -156,7 +156,7 @@ export function toPaymentIntent(intent: Stripe.PaymentIntent): ProviderPaymentIn
 
 /** Turns a verified Stripe event into our provider-neutral event. */
 export function normaliseStripeEvent(event: Stripe.Event): PaymentEvent {
-  const base = { eventId: event.id, type: event.type, createdMs: event.created * 1000 };
+  const base = { provider: "stripe" as const, eventId: event.id, type: event.type, createdMs: event.created * 1000 };
   const payment = (pi: Stripe.PaymentIntent, status: "processing" | "succeeded" | "failed" | "canceled"): PaymentEvent => ({
     ...base,
     kind: "payment",

@@ -12,6 +12,7 @@ import type { Wish } from "../model/wish";
 import { payoutRef, requestPayout } from "../payouts/payouts";
 import type { Transfers } from "../payments/transfers";
 import type { ClosingProvider } from "../payments/refunds";
+import type { ProviderName } from "../model/donation";
 import { refundPlan, settleDonation, syncPaymentFromProvider } from "../closing/refunds";
 import type { RefundTaskDeps } from "../closing/refunds";
 import { wishRef } from "../store/wishes";
@@ -37,7 +38,8 @@ export interface AuditDeps {
   db: Firestore;
   clock: Clock;
   tasks: TaskEnqueuer;
-  provider: Pick<ClosingProvider, "payment" | "refundsOfPayment" | "disputesOfPayment">;
+  /** The closing port of each donation's provider (chosen by `donation.provider`). */
+  providerOf: (provider: ProviderName) => Pick<ClosingProvider, "payment" | "refundsOfPayment" | "disputesOfPayment">;
   payouts: Pick<Transfers, "transfersOfWish">;
   /** The donations ledger's handler, to fold what Stripe holds into a donation before repairing it. */
   applyProviderEvent: RefundTaskDeps["applyProviderEvent"];
@@ -71,15 +73,17 @@ export function heldBy(figures: MoneyFigures): number {
 }
 
 /** Stripe's figures for one wish: its donations' payments, refunds and disputes, and the wish's transfers. */
-export async function stripeFigures(deps: Pick<AuditDeps, "provider" | "payouts">, wishId: string, donations: Donation[], fee: number): Promise<MoneyFigures> {
+export async function stripeFigures(deps: Pick<AuditDeps, "providerOf" | "payouts">, wishId: string, donations: Donation[], fee: number): Promise<MoneyFigures> {
   const figures = { charges: 0, refunds: 0, disputes: 0, transfers: 0, fee };
-  const paymentIntents = [...new Set(donations.flatMap((donation) => (donation.paymentIntentId && donation.paymentStatus !== "canceled" ? [donation.paymentIntentId] : [])))];
+  // One look-up per provider payment, at the donation's own provider.
+  const payments = new Map(donations.flatMap((donation) => (donation.paymentIntentId && donation.paymentStatus !== "canceled" ? [[donation.paymentIntentId, donation.provider] as const] : [])));
   const perPayment = await Promise.all(
-    paymentIntents.map(async (paymentIntentId) => {
+    [...payments].map(async ([paymentIntentId, providerName]) => {
+      const provider = deps.providerOf(providerName);
       const [payment, refunds, disputes] = await Promise.all([
-        deps.provider.payment(paymentIntentId),
-        deps.provider.refundsOfPayment(paymentIntentId),
-        deps.provider.disputesOfPayment(paymentIntentId),
+        provider.payment(paymentIntentId),
+        provider.refundsOfPayment(paymentIntentId),
+        provider.disputesOfPayment(paymentIntentId),
       ]);
       return { payment, refunds, disputes };
     }),
@@ -224,7 +228,7 @@ async function repair(deps: AuditDeps, breach: WishAudit["breaches"][number], wi
     for (const donation of donations) {
       if (donation.netAmount <= 0 || !donation.paymentIntentId) continue;
       // First fold in whatever Stripe did that our ledger missed (a dispute that closed, a refund), then settle.
-      await syncPaymentFromProvider(deps, donation.paymentIntentId, donation);
+      await syncPaymentFromProvider({ provider: deps.providerOf(donation.provider), applyProviderEvent: deps.applyProviderEvent }, donation.paymentIntentId, donation);
       const outcome = await settleDonation(deps, donation.id, { reason: "audit_repair" });
       if (outcome === "create" || outcome === "next" || outcome === "finish") repaired = true;
     }

@@ -214,6 +214,7 @@ async function judgePayment(deps: PaymentReconcileDeps, payment: OurPayment, don
   const status = missedStatus(payment, donation);
   if (!status) return;
   await deps.applyPaymentEvent({
+    provider: "stripe",
     kind: "payment",
     eventId: `reconcile_${paymentIntentId}_${status}`,
     type: `reconciliation.payment_intent.${status}`,
@@ -298,6 +299,7 @@ export async function reconcileTransfers(deps: TransferReconcileDeps, window = r
     if (booked?.confirmed && unbookedReversals.length === 0) continue;
     const reversalSuffix = unbookedReversals.length > 0 ? `_${[...unbookedReversals].sort().join("_")}` : "";
     await deps.applyTransferEvent({
+      provider: "stripe",
       kind: "transfer",
       eventId: `reconcile_${transfer.transferId}${reversalSuffix}`,
       type: "reconciliation.transfer",

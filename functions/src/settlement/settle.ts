@@ -7,7 +7,7 @@ import type { ClosingAction, WishClosingView } from "../closing/trigger";
 import { processPaymentEvent } from "../donations/ledger";
 import type { Clock } from "../lib/clock";
 import type { TaskEnqueuer } from "../lib/tasks";
-import type { ClosingProvider } from "../payments/refunds";
+import type { ClosingProvider, ClosingProviderOf } from "../payments/refunds";
 import type { Transfers } from "../payments/transfers";
 import { processPayoutEvent, requestPayout } from "../payouts/payouts";
 import { auditMoney } from "./audit";
@@ -47,7 +47,7 @@ export function onWishWritten(
 }
 
 /** One refund task; what Stripe already holds is folded into the donation by the webhook's own ledger handler. */
-export function runRefund(deps: SettlementDeps & { provider: ClosingProvider }, payload: RefundTaskPayload, retryCount: number): Promise<RefundTaskOutcome> {
+export function runRefund(deps: SettlementDeps & { providerOf: ClosingProviderOf }, payload: RefundTaskPayload, retryCount: number): Promise<RefundTaskOutcome> {
   return runRefundTask({ ...deps, applyProviderEvent: (event) => processPaymentEvent(deps, event) }, payload, retryCount);
 }
 
@@ -71,6 +71,6 @@ export function reconcileStripe(deps: SettlementDeps & { provider: ClosingProvid
 }
 
 /** The hourly money audit of every wish whose money moved lately (docs/operations.md "The money audit"). */
-export function auditWishMoney(deps: SettlementDeps & { provider: ClosingProvider; payouts: Transfers }): Promise<MoneyAuditSummary> {
+export function auditWishMoney(deps: SettlementDeps & { providerOf: ClosingProviderOf; payouts: Transfers }): Promise<MoneyAuditSummary> {
   return auditMoney({ ...deps, applyProviderEvent: (event) => processPaymentEvent(deps, event) });
 }

@@ -47,6 +47,7 @@ export function donationData(wishId: string, overrides: Partial<Donation> = {}):
     failureCode: null,
     cancellationReason: null,
     amountReceived: null,
+    method: "card",
     provider: "stripe",
     customerId: "cus_test",
     paymentIntentId: `pi_test_${++counter}`,

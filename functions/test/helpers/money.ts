@@ -147,7 +147,7 @@ export class MoneyWorld {
   readonly payments = new StripePaymentProvider(this.sdk);
   readonly webhooks = new StripeWebhookVerifier(this.sdk, this.stripe.webhookSecret);
   readonly ledger = { db: this.db, clock: this.clock, tasks: this.tasks };
-  readonly refundDeps = { ...this.ledger, tasks: this.tasks, provider: this.closing, applyProviderEvent: (event: Parameters<typeof processPaymentEvent>[1]) => processPaymentEvent(this.ledger, event) };
+  readonly refundDeps = { ...this.ledger, tasks: this.tasks, providerOf: () => this.closing, applyProviderEvent: (event: Parameters<typeof processPaymentEvent>[1]) => processPaymentEvent(this.ledger, event) };
   readonly payoutDeps = { ...this.ledger, tasks: this.tasks, provider: this.payouts };
   /** Ids of the fake's events delivered to the webhook (each once; duplicates are the test's to add). */
   readonly delivered = new Set<string>();
@@ -306,7 +306,7 @@ export class MoneyWorld {
       currency: "CZK",
       message: null,
       anonymous: false,
-      ...newPendingDonationState(now),
+      ...newPendingDonationState(now, "card"),
       customerId: null,
       paymentIntentId: intent.id,
     });

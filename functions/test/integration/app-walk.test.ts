@@ -5,7 +5,7 @@
 // the owner closes the wish and the donor sees the refund. One browser launch; every step the way docs/ tell an app.
 import assert from "node:assert/strict";
 import { doc, getDoc } from "firebase/firestore";
-import type { DonateResult } from "../../src/donations/donate";
+import type { CardDonateResult } from "../../src/donations/donate";
 import { launchBrowser } from "../helpers/browser";
 import type { Browser } from "../helpers/browser";
 import { facebookSignInClient } from "../../devtools/support/clients";
@@ -99,7 +99,7 @@ describe("app walk: brand-new people, payment page in Chromium, pushes read back
     assert.deepEqual([tooSmall.details?.reason, tooSmall.details?.field, typeof tooSmall.details?.min], ["amount_too_small", "amount", "number"]);
 
     // 5. Frank donates and pays on the fake Stripe's payment page (the documented URL: <fake Stripe>/pay/<client secret>).
-    const donation = await frank.call<DonateResult>("donate", { wishId, amount: 120_000, currency: "CZK", requestId: `walk-tap-${run}` });
+    const donation = await frank.call<CardDonateResult>("donate", { wishId, amount: 120_000, currency: "CZK", requestId: `walk-tap-${run}` });
     const pageUrl = `${requireEnv("ELATEME_FAKE_STRIPE_URL")}/pay/${encodeURIComponent(donation.paymentIntentClientSecret)}`;
     browser = await launchBrowser();
     const page = await browser.context.newPage();

@@ -6,7 +6,7 @@ import type { StripeEventObject } from "../../devtools/fakes/stripe";
 import { foldWishCounters } from "../../src/donations/counters";
 import { systemClock } from "../../src/lib/clock";
 import { ABANDONED_AFTER_MS, cancelAbandonedDonations } from "../../src/donations/cancel";
-import type { DonateResult } from "../../src/donations/donate";
+import type { CardDonateResult } from "../../src/donations/donate";
 import { fixedClock } from "../helpers/clock";
 import { StripePaymentProvider, stripeClient } from "../../src/payments/stripe";
 import { adminDb } from "../../devtools/support/admin";
@@ -41,7 +41,7 @@ async function countDocs(path: string): Promise<number> {
   return (await adminDb().collection(path).count().get()).data().count;
 }
 
-function intentOf(result: DonateResult): string {
+function intentOf(result: CardDonateResult): string {
   const intent = [...fakeStripe().paymentIntents.values()].find(
     (candidate) => (candidate.metadata as Record<string, string>).donationId === result.donationId,
   );
@@ -61,7 +61,7 @@ describe("donations (emulators + fake Stripe)", function () {
   });
 
   it("donate → signed payment_intent.succeeded → the wish's progress, the supporter and the contribution", async () => {
-    const result = await dana.call<DonateResult>("donate", { wishId: WISH, amount: 50_000, currency: "CZK", message: "Enjoy!" });
+    const result = await dana.call<CardDonateResult>("donate", { wishId: WISH, amount: 50_000, currency: "CZK", message: "Enjoy!" });
     assert.match(result.paymentIntentClientSecret, /^pi_\w+_secret_\w+$/);
     assert.match(result.customerId, /^cus_/);
     assert.match(result.ephemeralKeySecret, /^ek_test_/);
@@ -110,7 +110,7 @@ describe("donations (emulators + fake Stripe)", function () {
   });
 
   it("an anonymous donation shows neither name nor amount to viewers", async () => {
-    const result = await dana.call<DonateResult>("donate", { wishId: WISH, amount: 20_000, currency: "CZK", anonymous: true });
+    const result = await dana.call<CardDonateResult>("donate", { wishId: WISH, amount: 20_000, currency: "CZK", anonymous: true });
     await webhook(fakeStripe().succeed(intentOf(result)));
     const dave = await signedInClient("dave");
     const supporter = await getDoc(doc(dave.db, "wishes", WISH, "supporters", result.donationId));
@@ -121,7 +121,7 @@ describe("donations (emulators + fake Stripe)", function () {
   });
 
   it("a failed payment leaves the wish untouched and tells the donor why", async () => {
-    const result = await dana.call<DonateResult>("donate", { wishId: WISH, amount: 30_000, currency: "CZK" });
+    const result = await dana.call<CardDonateResult>("donate", { wishId: WISH, amount: 30_000, currency: "CZK" });
     const answer = await webhook(fakeStripe().fail(intentOf(result), "insufficient_funds"));
     assert.equal(answer.status, 200);
     const failed = await donation(result.donationId);
@@ -133,7 +133,7 @@ describe("donations (emulators + fake Stripe)", function () {
   });
 
   it("duplicate and out-of-order deliveries: a late processing/failed never overwrites succeeded; money counted once", async () => {
-    const result = await dana.call<DonateResult>("donate", { wishId: WISH, amount: 40_000, currency: "CZK" });
+    const result = await dana.call<CardDonateResult>("donate", { wishId: WISH, amount: 40_000, currency: "CZK" });
     const pi = intentOf(result);
     const processing = fakeStripe().processing(pi);
     const failed = fakeStripe().fail(pi);
@@ -156,7 +156,7 @@ describe("donations (emulators + fake Stripe)", function () {
   });
 
   it("a refund that arrives before the succeeded event still counts the charge once and the refund once", async () => {
-    const result = await dana.call<DonateResult>("donate", { wishId: WISH, amount: 40_000, currency: "CZK" });
+    const result = await dana.call<CardDonateResult>("donate", { wishId: WISH, amount: 40_000, currency: "CZK" });
     const pi = intentOf(result);
     const succeeded = fakeStripe().succeed(pi);
     const refunded = fakeStripe().refund(pi, 15_000);
@@ -175,8 +175,8 @@ describe("donations (emulators + fake Stripe)", function () {
   });
 
   it("a dispute withdraws the money; a won dispute reinstates it; a lost one keeps it out", async () => {
-    const first = await dana.call<DonateResult>("donate", { wishId: WISH, amount: 30_000, currency: "CZK" });
-    const second = await dana.call<DonateResult>("donate", { wishId: WISH, amount: 20_000, currency: "CZK" });
+    const first = await dana.call<CardDonateResult>("donate", { wishId: WISH, amount: 30_000, currency: "CZK" });
+    const second = await dana.call<CardDonateResult>("donate", { wishId: WISH, amount: 20_000, currency: "CZK" });
     const [pi1, pi2] = [intentOf(first), intentOf(second)];
     await webhook(fakeStripe().succeed(pi1));
     await webhook(fakeStripe().succeed(pi2));
@@ -214,8 +214,8 @@ describe("donations (emulators + fake Stripe)", function () {
       viewerIds: ["oscar", "dana"],
     });
     const oscar = await signedInClient("oscar");
-    const a = await dana.call<DonateResult>("donate", { wishId: SURPRISE, amount: 40_000, currency: "CZK" });
-    const b = await oscar.call<DonateResult>("donate", { wishId: SURPRISE, amount: 20_000, currency: "CZK" });
+    const a = await dana.call<CardDonateResult>("donate", { wishId: SURPRISE, amount: 40_000, currency: "CZK" });
+    const b = await oscar.call<CardDonateResult>("donate", { wishId: SURPRISE, amount: 20_000, currency: "CZK" });
     const [ea, eb] = [fakeStripe().succeed(intentOf(a)), fakeStripe().succeed(intentOf(b))];
     await Promise.all([webhook(ea), webhook(eb), webhook(ea), webhook(eb)]);
 
@@ -238,7 +238,7 @@ describe("donations (emulators + fake Stripe)", function () {
   });
 
   it("bad, missing or stale signatures and tampered payloads → 400 with nothing written", async () => {
-    const result = await dana.call<DonateResult>("donate", { wishId: WISH, amount: 20_000, currency: "CZK" });
+    const result = await dana.call<CardDonateResult>("donate", { wishId: WISH, amount: 20_000, currency: "CZK" });
     const event = fakeStripe().succeed(intentOf(result));
     assert.equal((await webhook(event, { secret: "whsec_wrong" })).status, 400);
     assert.equal((await webhook(event, { signature: null })).status, 400);
@@ -305,7 +305,7 @@ describe("donations (emulators + fake Stripe)", function () {
     assert.equal(fakeStripe().callsTo("POST", "/v1/payment_intents").length, 0);
     assert.equal(await countDocs("donations"), 0);
 
-    const result = await dana.call<DonateResult>("donate", { wishId: "w-unfrozen", amount: 10_000, currency: "CZK" });
+    const result = await dana.call<CardDonateResult>("donate", { wishId: "w-unfrozen", amount: 10_000, currency: "CZK" });
     assert.equal((await donation(result.donationId)).wishId, "w-unfrozen");
     assert.equal(fakeStripe().callsTo("POST", "/v1/payment_intents").length, 1);
   });
@@ -313,7 +313,7 @@ describe("donations (emulators + fake Stripe)", function () {
   it("overfunding policy: at most the remaining amount (but never below the currency minimum)", async () => {
     await seedWish(adminDb(), "w-almost", { amount: 100_000, raised: 99_000, hasSucceededDonation: true, donorCount: 1 });
     await expectCode(dana.call("donate", { wishId: "w-almost", amount: 2_000, currency: "CZK" }), "failed-precondition", { reason: "amount_over_remaining", field: "amount", max: 1_500, currency: "CZK" });
-    const ok = await dana.call<DonateResult>("donate", { wishId: "w-almost", amount: 1_500, currency: "CZK" });
+    const ok = await dana.call<CardDonateResult>("donate", { wishId: "w-almost", amount: 1_500, currency: "CZK" });
     assert.ok(ok.donationId);
     await expectCode(dana.call("donate", { wishId: WISH, amount: 150_001, currency: "CZK" }), "failed-precondition", { reason: "amount_over_remaining", max: 150_000 });
   });
@@ -368,7 +368,7 @@ describe("donations (emulators + fake Stripe)", function () {
 
   it("a transient Stripe error is retried by the SDK with the same idempotency key: one PaymentIntent", async () => {
     fakeStripe().failNext(1, "/v1/payment_intents");
-    const result = await dana.call<DonateResult>("donate", { wishId: WISH, amount: 20_000, currency: "CZK" });
+    const result = await dana.call<CardDonateResult>("donate", { wishId: WISH, amount: 20_000, currency: "CZK" });
     assert.ok(result.paymentIntentClientSecret);
     assert.equal(fakeStripe().paymentIntents.size, 1);
     assert.equal((await donation(result.donationId)).status, "pending");
@@ -376,7 +376,7 @@ describe("donations (emulators + fake Stripe)", function () {
 
   it("concurrent first donations by one user create exactly one Stripe Customer", async () => {
     const results = await Promise.all(
-      Array.from({ length: 6 }, () => dana.call<DonateResult>("donate", { wishId: WISH, amount: 10_000, currency: "CZK" })),
+      Array.from({ length: 6 }, () => dana.call<CardDonateResult>("donate", { wishId: WISH, amount: 10_000, currency: "CZK" })),
     );
     assert.equal(fakeStripe().customers.size, 1);
     assert.equal(new Set(results.map((result) => result.customerId)).size, 1);
@@ -386,7 +386,7 @@ describe("donations (emulators + fake Stripe)", function () {
   });
 
   it("reconcileWishLedger (admin) re-derives totals from the ledger, reports drift and repairs it", async () => {
-    const result = await dana.call<DonateResult>("donate", { wishId: WISH, amount: 50_000, currency: "CZK" });
+    const result = await dana.call<CardDonateResult>("donate", { wishId: WISH, amount: 50_000, currency: "CZK" });
     await webhook(fakeStripe().succeed(intentOf(result)));
     await wishState();
     const admin = await signedInClient("ada", {}, { admin: true });
@@ -411,7 +411,7 @@ describe("donations (emulators + fake Stripe)", function () {
   });
 
   it("refunds as Stripe reports them today: refund.created / refund.updated / refund.failed / charge.refund.updated; charge.refunded without its list changes nothing", async () => {
-    const result = await dana.call<DonateResult>("donate", { wishId: WISH, amount: 40_000, currency: "CZK" });
+    const result = await dana.call<CardDonateResult>("donate", { wishId: WISH, amount: 40_000, currency: "CZK" });
     const pi = intentOf(result);
     await webhook(fakeStripe().succeed(pi));
     fakeStripe().refundsApi.nextStatus = "pending";
@@ -445,7 +445,7 @@ describe("donations (emulators + fake Stripe)", function () {
   });
 
   it("the ledger books what Stripe received (amount_received) and flags a mismatch for ops at once", async () => {
-    const result = await dana.call<DonateResult>("donate", { wishId: WISH, amount: 40_000, currency: "CZK" });
+    const result = await dana.call<CardDonateResult>("donate", { wishId: WISH, amount: 40_000, currency: "CZK" });
     const pi = intentOf(result);
     assert.equal((await webhook(fakeStripe().succeed(pi, { amountReceived: 39_000 }))).status, 200);
     const current = await donation(result.donationId);
@@ -463,8 +463,8 @@ describe("donations (emulators + fake Stripe)", function () {
 
   it("donate with a requestId: a retry answers the same donation and PaymentIntent; a reused id for another donation is refused", async () => {
     const input = { wishId: WISH, amount: 20_000, currency: "CZK", requestId: "tap-2026-11-30-a1" };
-    const [first, concurrent] = await Promise.all([dana.call<DonateResult>("donate", input), dana.call<DonateResult>("donate", input)]);
-    const again = await dana.call<DonateResult>("donate", input);
+    const [first, concurrent] = await Promise.all([dana.call<CardDonateResult>("donate", input), dana.call<CardDonateResult>("donate", input)]);
+    const again = await dana.call<CardDonateResult>("donate", input);
     assert.equal(concurrent.donationId, first.donationId);
     assert.equal(again.donationId, first.donationId);
     assert.equal(again.paymentIntentClientSecret, first.paymentIntentClientSecret);
@@ -475,15 +475,15 @@ describe("donations (emulators + fake Stripe)", function () {
     // Another donor's identical requestId is another donation.
     await adminDb().doc("users/dave").set({ displayName: "Dave", photoUrl: null, facebookLinked: false });
     const dave = await signedInClient("dave");
-    assert.notEqual((await dave.call<DonateResult>("donate", input)).donationId, first.donationId);
+    assert.notEqual((await dave.call<CardDonateResult>("donate", input)).donationId, first.donationId);
     // Paid: a late retry cannot pay twice.
     await webhook(fakeStripe().succeed(intentOf(first)));
     await expectCode(dana.call("donate", input), "failed-precondition", /already succeeded/);
   });
 
   it("cancelDonation: the donor cancels an unpaid donation at Stripe; not theirs → not-found; paid → failed-precondition", async () => {
-    const unpaid = await dana.call<DonateResult>("donate", { wishId: WISH, amount: 20_000, currency: "CZK" });
-    const paid = await dana.call<DonateResult>("donate", { wishId: WISH, amount: 15_000, currency: "CZK" });
+    const unpaid = await dana.call<CardDonateResult>("donate", { wishId: WISH, amount: 20_000, currency: "CZK" });
+    const paid = await dana.call<CardDonateResult>("donate", { wishId: WISH, amount: 15_000, currency: "CZK" });
     await webhook(fakeStripe().succeed(intentOf(paid)));
     await adminDb().doc("users/dave").set({ displayName: "Dave", photoUrl: null, facebookLinked: false });
     const dave = await signedInClient("dave");
@@ -506,12 +506,12 @@ describe("donations (emulators + fake Stripe)", function () {
   });
 
   it("abandoned donations: the hourly sweep cancels those unpaid for a day at Stripe; a payment that succeeded meanwhile is booked", async () => {
-    const abandoned = await dana.call<DonateResult>("donate", { wishId: WISH, amount: 20_000, currency: "CZK" });
-    const declined = await dana.call<DonateResult>("donate", { wishId: WISH, amount: 16_000, currency: "CZK" });
+    const abandoned = await dana.call<CardDonateResult>("donate", { wishId: WISH, amount: 20_000, currency: "CZK" });
+    const declined = await dana.call<CardDonateResult>("donate", { wishId: WISH, amount: 16_000, currency: "CZK" });
     await webhook(fakeStripe().fail(intentOf(declined)));
-    const paidLate = await dana.call<DonateResult>("donate", { wishId: WISH, amount: 15_000, currency: "CZK" });
+    const paidLate = await dana.call<CardDonateResult>("donate", { wishId: WISH, amount: 15_000, currency: "CZK" });
     fakeStripe().succeed(intentOf(paidLate)); // its webhook has not arrived
-    const fresh = await dana.call<DonateResult>("donate", { wishId: WISH, amount: 17_000, currency: "CZK" });
+    const fresh = await dana.call<CardDonateResult>("donate", { wishId: WISH, amount: 17_000, currency: "CZK" });
     await adminDb().doc(`donations/${fresh.donationId}`).update({ createdAt: new Date(Date.now() + ABANDONED_AFTER_MS) });
 
     const deps = { db: adminDb(), clock: fixedClock(new Date(Date.now() + ABANDONED_AFTER_MS + 60_000)), provider: new StripePaymentProvider(stripeClient("sk_test_elateme_tests")), tasks: recordingTasks() };

@@ -31,6 +31,7 @@ const base: MoneyState = {
 
 let seq = 0;
 const succeeded = (amountReceived = 10_000): MoneyEvent => ({
+  provider: "stripe",
   kind: "payment",
   eventId: `evt_${++seq}`,
   type: "payment_intent.succeeded",
@@ -45,6 +46,7 @@ const succeeded = (amountReceived = 10_000): MoneyEvent => ({
   cancellationReason: null,
 });
 const refund = (id: string, amount: number, status: RefundStatus): MoneyEvent => ({
+  provider: "stripe",
   kind: "refund",
   eventId: `evt_${++seq}`,
   type: "refund.updated",
@@ -55,6 +57,7 @@ const refund = (id: string, amount: number, status: RefundStatus): MoneyEvent =>
   refunds: [{ id, amount, status }],
 });
 const dispute = (status: "inquiry" | "inquiry_closed" | "open" | "won" | "lost", amount = 10_000): MoneyEvent => ({
+  provider: "stripe",
   kind: "dispute",
   eventId: `evt_${++seq}`,
   type: "charge.dispute.updated",

@@ -107,6 +107,6 @@ describe("Stripe event normaliser: every type we map", () => {
 
   it("a type we do not subscribe to is ignored, keeping its id and type for the record", () => {
     const normalised = normaliseStripeEvent(event("customer.created", { id: "cus_1" }));
-    assert.deepEqual(normalised, { eventId: "evt_1", type: "customer.created", createdMs: 1_700_000_000_000, kind: "ignored" });
+    assert.deepEqual(normalised, { provider: "stripe", eventId: "evt_1", type: "customer.created", createdMs: 1_700_000_000_000, kind: "ignored" });
   });
 });

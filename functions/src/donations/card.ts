@@ -7,15 +7,10 @@ import { PaymentProviderError } from "../payments/provider";
 import type { PaymentProvider } from "../payments/provider";
 import { ensureCustomer } from "./customers";
 import { refs } from "../store/donations";
+import { createPendingDonation } from "./rails";
+import type { CardDonateResult, DonateResult, DonationRail, RailStart } from "./rails";
 
-/** What `donate` answers: what the mobile Payment Sheet needs. */
-export interface DonateResult {
-  donationId: string;
-  paymentIntentClientSecret: string;
-  customerId: string;
-  ephemeralKeySecret: string;
-}
-
+/** The card rail's dependencies: Firestore, the clock and the Stripe port. */
 export interface PaymentDeps {
   db: Firestore;
   clock: Clock;
@@ -48,23 +43,50 @@ export function createPaymentFor(deps: PaymentDeps, donationId: string, donation
 }
 
 /**
- * A `donate` retried with the `requestId` of a donation that exists: the same donation and the same PaymentIntent
- * are answered again (with a fresh customer key), nothing new is created. A requestId reused for another wish,
- * amount or currency is refused; a donation that is already paid or canceled cannot be paid again.
+ * The card rail (Stripe): the donor's customer and a customer key first (if Stripe is down there, nothing has been
+ * written yet), then the pending donation, then its PaymentIntent. A PaymentIntent that cannot be created leaves the
+ * donation `failed` with `provider_unavailable` (it never reached Stripe and is never charged); a retry with the same
+ * requestId asks again under the same idempotency key.
  */
-export async function resumeDonation(
-  deps: PaymentDeps,
-  uid: string,
-  donationId: string,
-  existing: Donation,
-  input: { wishId: string; amount: number; currency: string },
-): Promise<DonateResult> {
-  if (existing.donorId !== uid || existing.wishId !== input.wishId || existing.amount !== input.amount || existing.currency !== input.currency) {
-    throw new DomainError("request_id_reused", { field: "requestId" });
+export function cardRail(deps: PaymentDeps): DonationRail {
+  return {
+    start: (start) => startCard(deps, start),
+    resume: (uid, donationId, existing) => resumeCard(deps, uid, donationId, existing),
+  };
+}
+
+async function startCard(deps: PaymentDeps, { uid, donationRef, donation, answerRaced }: RailStart): Promise<DonateResult> {
+  let customerId: string;
+  let ephemeralKeySecret: string;
+  try {
+    customerId = await ensureCustomer(deps, uid);
+    ephemeralKeySecret = (await deps.provider.createCustomerKey(customerId)).secret;
+  } catch (error) {
+    if (error instanceof DomainError) throw error;
+    throw unavailable("customer", error);
   }
-  if (existing.paymentStatus === "succeeded" || existing.paymentStatus === "canceled") {
-    throw new DomainError("donation_already_final", { params: { status: existing.paymentStatus } });
+  const pending: Donation = { ...donation, customerId };
+  const raced = await createPendingDonation(donationRef, pending, answerRaced !== null);
+  if (raced && answerRaced) return answerRaced(raced);
+
+  let payment: { paymentIntentId: string; clientSecret: string };
+  try {
+    payment = await createPaymentFor(deps, donationRef.id, pending, customerId);
+  } catch (error) {
+    // Explain the pending donation: it never reached the provider, and will never be charged.
+    await donationRef.update({ status: "failed", paymentStatus: "failed", failureCode: "provider_unavailable", updatedAt: deps.clock.now() });
+    throw unavailable("payment_intent", error);
   }
+  await donationRef.update({ paymentIntentId: payment.paymentIntentId, updatedAt: deps.clock.now() });
+  logger.info("donation created", { donationId: donationRef.id, wishId: donation.wishId, method: "card", amount: donation.amount, currency: donation.currency });
+  return { method: "card", donationId: donationRef.id, paymentIntentClientSecret: payment.clientSecret, customerId, ephemeralKeySecret };
+}
+
+/**
+ * A card donation retried: the same PaymentIntent is answered again (with a fresh customer key), nothing new is
+ * created; if the first call never got its PaymentIntent, it is asked for again under the same idempotency key.
+ */
+async function resumeCard(deps: PaymentDeps, uid: string, donationId: string, existing: Donation): Promise<CardDonateResult> {
   let customerId: string;
   let ephemeralKeySecret: string;
   let clientSecret: string | null;
@@ -95,5 +117,5 @@ export async function resumeDonation(
   }
   if (!clientSecret) throw unavailable("resume", new Error("the PaymentIntent has no client secret"));
   logger.info("donate retried; answering the existing donation", { donationId });
-  return { donationId, paymentIntentClientSecret: clientSecret, customerId, ephemeralKeySecret };
+  return { method: "card", donationId, paymentIntentClientSecret: clientSecret, customerId, ephemeralKeySecret };
 }
