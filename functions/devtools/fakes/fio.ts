@@ -63,7 +63,7 @@ export interface FakeFio extends RunningServer {
   reset(): void;
 }
 
-const DEFAULT_ACCOUNT = { accountId: "2801234567", bankId: "2010", iban: "CZ6520100000002801234567", currency: "CZK" };
+const DEFAULT_ACCOUNT = { accountId: "2801234567", bankId: "2010", iban: "CZ1120100000002801234567", currency: "CZK" };
 export const FAKE_FIO_TOKEN = "fake-fio-token";
 const RATE_LIMIT_MS = 30_000;
 

@@ -8,6 +8,7 @@ import type { ProviderName } from "../payments/provider";
 import { PaymentProviderError } from "../payments/provider";
 import { StripePaymentProvider, StripeWebhookVerifier, stripeClient } from "../payments/stripe";
 import { StripePayoutProvider } from "../payments/transfers";
+import { FioClosingProvider } from "../settlement/fio-refunds";
 import { stripeSecretKey } from "./params";
 
 /**
@@ -31,7 +32,8 @@ export const refundProvider = () => new StripeClosingProvider(stripe());
 const closingPorts: Record<ProviderName, () => ClosingProvider> = {
   stripe: refundProvider,
   btcpay: () => notConfigured("btcpay"),
-  fio: () => notConfigured("fio"),
+  // Bank transfers: refunds are payment orders queued in Firestore; the poller (fioPoll) sends them to Fio.
+  fio: () => new FioClosingProvider(baseDeps()),
 };
 export const closingProviderOf = (): ClosingProviderOf => (provider) => closingPorts[provider]();
 /** Connect accounts and transfers (payouts). */

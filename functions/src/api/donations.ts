@@ -3,6 +3,7 @@ import type { Request as TaskRequest } from "firebase-functions/v2/tasks";
 import { foldTaskPayload, foldWishCounters as foldWishCountersOp } from "../donations/counters";
 import { FOLD_INTERVAL_MS } from "../model/wish";
 import { cancelAbandonedDonations, cancelDonation as cancelDonationOp } from "../donations/cancel";
+import { bankTransferRail } from "../donations/bank-transfer";
 import { donate as donateOp } from "../donations/donate";
 import { reconcileWishCallable } from "../donations/reconcile";
 import { handlePaymentWebhook } from "../settlement/webhook";
@@ -10,14 +11,22 @@ import { adminTaskEnqueuer } from "../lib/tasks";
 import { baseDeps, paymentProvider, webhookVerifier } from "./deps";
 import { requireAdmin, requireAuth } from "./errors";
 import type { HttpResponse } from "./http";
-import { stripeConnectWebhookSecret, stripeWebhookSecret } from "./params";
+import { fioAccountIban, fioAccountNumber, fioBankCode, stripeConnectWebhookSecret, stripeWebhookSecret } from "./params";
 
 /** Donations and the Stripe webhook endpoints (docs/donations.md). Only the webhooks hold a signing secret. */
 const paymentDeps = () => ({ ...baseDeps(), tasks: adminTaskEnqueuer, provider: paymentProvider() });
 
+/** The rails besides cards (docs/donations.md): bank transfer to our Fio account (it calls no bank: instructions only). */
+const otherRails = () => ({
+  bank_transfer: bankTransferRail({
+    ...baseDeps(),
+    account: { iban: fioAccountIban.value(), accountNumber: fioAccountNumber.value(), bankCode: fioBankCode.value() },
+  }),
+});
+
 export const donate = (request: CallableRequest) => {
   const uid = requireAuth(request);
-  return donateOp(paymentDeps(), uid, request.data, request.auth?.token.name);
+  return donateOp({ ...paymentDeps(), rails: otherRails() }, uid, request.data, request.auth?.token.name);
 };
 export const cancelDonation = (request: CallableRequest) => cancelDonationOp(paymentDeps(), requireAuth(request), request.data);
 export const reconcileWishLedger = (request: CallableRequest) => {

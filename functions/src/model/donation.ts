@@ -1,5 +1,6 @@
 import { z } from "zod";
 import { currencySchema } from "./money";
+import { bankTransferInstructionsSchema } from "./bank-transfer";
 
 /**
  * Donations, the money ledger and the documents derived from it. See docs/donations.md and docs/data-model.md.
@@ -90,6 +91,8 @@ export const donationSchema = z.object({
    * for a Fio bank transfer `fio_vs_<variableSymbol>`. Null until the provider made the payment object.
    */
   paymentIntentId: z.string().nullable(),
+  /** Bank transfers only: the payment instructions `donate` answered (docs/donations.md "Bank transfer"), for the donor to see again. */
+  bankTransfer: bankTransferInstructionsSchema.optional(),
   chargeId: z.string().nullable(),
   /** Every refund of the payment by provider refund id, with its last known status. */
   refunds: z.record(z.string(), refundStateSchema),

@@ -1,4 +1,5 @@
 import { z } from "zod";
+import { isEmulator } from "../lib/env";
 import { PaymentProviderError } from "./provider";
 
 /**
@@ -13,6 +14,15 @@ import { PaymentProviderError } from "./provider";
 
 /** Fio's production endpoint; `FIO_API_URL` (src/api/params.ts) may point elsewhere, the emulator at the fake. */
 export const FIO_DEFAULT_API_URL = "https://fioapi.fio.cz/v1/rest";
+/**
+ * The base URL to call: FIO_API_URL, except inside the emulator suite (and only there), where the local fake Fio named
+ * by ELATEME_FAKE_FIO_URL answers (its port follows ELATEME_PORT_OFFSET, which a param file cannot).
+ */
+export function fioBaseUrl(configured: string, env: NodeJS.ProcessEnv = process.env): string {
+  const fake = isEmulator(env) ? env.ELATEME_FAKE_FIO_URL : undefined;
+  return fake ?? configured;
+}
+
 /** The bank's limit: one request per token per this many milliseconds. */
 export const FIO_MIN_INTERVAL_MS = 30_000;
 

@@ -20,6 +20,7 @@ import { newPendingDonationState } from "../../src/model/donation";
 import { newWishState } from "../../src/model/wish";
 import type { Wish } from "../../src/model/wish";
 import { PaymentProviderError } from "../../src/payments/provider";
+import type { ProviderName } from "../../src/payments/provider";
 import { StripePaymentProvider, StripeWebhookVerifier } from "../../src/payments/stripe";
 import { PAYOUT_MAX_ATTEMPTS, PAYOUT_QUEUE, payoutTaskPayload, requestPayout, runPayoutTask } from "../../src/payouts/payouts";
 import { StripePayoutProvider } from "../../src/payments/transfers";
@@ -147,7 +148,9 @@ export class MoneyWorld {
   readonly payments = new StripePaymentProvider(this.sdk);
   readonly webhooks = new StripeWebhookVerifier(this.sdk, this.stripe.webhookSecret);
   readonly ledger = { db: this.db, clock: this.clock, tasks: this.tasks };
-  readonly refundDeps = { ...this.ledger, tasks: this.tasks, providerOf: () => this.closing, applyProviderEvent: (event: Parameters<typeof processPaymentEvent>[1]) => processPaymentEvent(this.ledger, event) };
+  /** Closing ports of the other rails this world has (test/helpers/bank.ts adds Fio's); Stripe's otherwise. */
+  readonly providers: Partial<Record<ProviderName, ClosingProvider>> = {};
+  readonly refundDeps = { ...this.ledger, tasks: this.tasks, providerOf: (provider: ProviderName) => this.providers[provider] ?? this.closing, applyProviderEvent: (event: Parameters<typeof processPaymentEvent>[1]) => processPaymentEvent(this.ledger, event) };
   readonly payoutDeps = { ...this.ledger, tasks: this.tasks, provider: this.payouts };
   /** Ids of the fake's events delivered to the webhook (each once; duplicates are the test's to add). */
   readonly delivered = new Set<string>();

@@ -10,7 +10,7 @@ import type { ReferenceView } from "../../src/payments/fio-match";
 // A statement as Fio documents it (API Bankovnictví, "Pohyby na účtu" in JSON): columns by number, null when empty.
 const statement = {
   accountStatement: {
-    info: { accountId: "2801234567", bankId: "2010", currency: "CZK", iban: "CZ6520100000002801234567", idFrom: 21349236442, idTo: 21349236443, idLastDownload: null },
+    info: { accountId: "2801234567", bankId: "2010", currency: "CZK", iban: "CZ1120100000002801234567", idFrom: 21349236442, idTo: 21349236443, idLastDownload: null },
     transactionList: {
       transaction: [
         {
