@@ -59,13 +59,21 @@ export interface DocumentWriteLog {
 }
 
 let openLog: Map<string, number[]> | null = null;
+/** Told the documents of each commit while the log is open (paths relative to the database). */
+let commitListener: ((documents: string[]) => void) | null = null;
 
-export function startDocumentWriteLog(windowMs = 10_000): DocumentWriteLog {
+const relativePath = (name: string) => name.replace(/^projects\/[^/]+\/databases\/[^/]+\/documents\//, "");
+
+export function startDocumentWriteLog(windowMs = 10_000, onCommit?: (documents: string[]) => void): DocumentWriteLog {
   const log = new Map<string, number[]>();
   openLog = log;
+  commitListener = onCommit ?? null;
   return {
     stop() {
-      if (openLog === log) openLog = null;
+      if (openLog === log) {
+        openLog = null;
+        commitListener = null;
+      }
       let best = { maxPerSec: 0, document: null as string | null, writes: 0 };
       for (const [document, times] of log) {
         times.sort((a, b) => a - b);
@@ -73,7 +81,7 @@ export function startDocumentWriteLog(windowMs = 10_000): DocumentWriteLog {
         for (let end = 0; end < times.length; end++) {
           while ((times[end] ?? 0) - (times[start] ?? 0) >= windowMs) start++;
           const inWindow = end - start + 1;
-          if (inWindow / (windowMs / 1000) > best.maxPerSec) best = { maxPerSec: inWindow / (windowMs / 1000), document: document.replace(/^projects\/[^/]+\/databases\/[^/]+\/documents\//, ""), writes: times.length };
+          if (inWindow / (windowMs / 1000) > best.maxPerSec) best = { maxPerSec: inWindow / (windowMs / 1000), document: relativePath(document), writes: times.length };
         }
       }
       return best;
@@ -86,13 +94,16 @@ function logWrites(request: unknown): void {
   const writes = (request as { writes?: unknown } | undefined)?.writes;
   if (!Array.isArray(writes)) return;
   const now = Date.now();
+  const documents: string[] = [];
   for (const write of writes) {
     const document = documentOf(write);
     if (!document) continue;
+    documents.push(relativePath(document));
     const times = openLog.get(document);
     if (times) times.push(now);
     else openLog.set(document, [now]);
   }
+  commitListener?.(documents);
 }
 
 const UNARY_WRITES = new Set(["commit", "batchWrite"]);

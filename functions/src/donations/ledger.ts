@@ -4,16 +4,17 @@ import { logger } from "../lib/log";
 import { addToOutbox } from "../events/outbox";
 import type { Clock } from "../lib/clock";
 import { FINDINGS, findingDocId } from "../model/closing";
-import type { Donation, ProviderEventRecord } from "../model/donation";
+import type { Contribution, Donation, ProviderEventRecord } from "../model/donation";
 import { DONATIONS, contributionsCollection, supportersCollection } from "../model/donation";
-import { raisedShardId } from "../model/wish";
+import { QUIET_WISH_AFTER_MS, WISHES, raisedShardId } from "../model/wish";
+import type { Wish } from "../model/wish";
 import type { PaymentEvent, PaymentStatusEvent } from "../payments/provider";
 import type { FirestoreConflict } from "../lib/firestore-errors";
 import { retryOnConflict } from "../lib/retry";
 import { refs } from "../store/donations";
 import type { TaskEnqueuer } from "../lib/tasks";
 import { scheduleCounterFold } from "./counters";
-import { raisedShardRef } from "../store/wishes";
+import { raisedShardRef, wishRef } from "../store/wishes";
 import { appendLedgerEntry } from "../store/ledger";
 import { applyEvent, displayStatus, ledgerEntriesOf, refundedAmount } from "./state";
 import type { MoneyEvent, MoneyState } from "./state";
@@ -23,6 +24,8 @@ export interface LedgerDeps {
   clock: Clock;
   /** Cloud Tasks: the fold of the wish's counter shards (counters.ts). */
   tasks: TaskEnqueuer;
+  /** A wish nobody wrote for this long is quiet and takes a donation directly (default QUIET_WISH_AFTER_MS; see quietWish). */
+  quietAfterMs?: number;
 }
 
 export type ProcessOutcome = "applied" | "no_change" | "unknown_donation" | "duplicate" | "ignored";
@@ -30,7 +33,7 @@ export type ProcessOutcome = "applied" | "no_change" | "unknown_donation" | "dup
 /** Conflicts (another delivery won the race) are retried from a fresh read; anything else propagates. */
 const MAX_ATTEMPTS = 12;
 
-const CONFLICTS: FirestoreConflict[] = ["already-exists", "failed-precondition", "aborted"];
+const CONFLICTS: FirestoreConflict[] = ["already-exists", "failed-precondition", "aborted", "not-found"];
 
 /**
  * Applies one verified provider event to the donation it concerns, exactly once. This is the function the webhook
@@ -92,24 +95,46 @@ function sameMoney(a: MoneyState, b: MoneyState): boolean {
   return JSON.stringify(a) === JSON.stringify(b);
 }
 
+/** How many provider event ids a donation keeps: its dedup record and audit trail (a donation sees a handful). */
+const KEPT_EVENT_IDS = 50;
+
+/** Picks a snapshot of `getAll(...wanted)` by its reference (null when the reference was not read). */
+function snapshotPicker(wanted: DocumentReference[], snaps: DocumentSnapshot[]) {
+  return <T>(ref: DocumentReference<T> | null): DocumentSnapshot<T> | null => {
+    const snap = ref ? snaps[wanted.indexOf(ref as DocumentReference)] : undefined;
+    return snap ? (snap as DocumentSnapshot<T>) : null;
+  };
+}
+
+/**
+ * A wish whose document nobody wrote for QUIET_WISH_AFTER_MS is quiet: the webhook adds the donation to it directly
+ * (one write, no fold, no lag). Otherwise it is busy, and the donation goes to a shard that a fold adds later
+ * (counters.ts). Both times are the server's (the read time and the document's update time), so instances agree; the
+ * wish's write carries the update time as a precondition, so of two webhooks that both found it quiet one writes it
+ * and the other retries and finds it busy: the wish takes at most one such write per quiet period.
+ */
+function quietWish(snap: DocumentSnapshot<Wish> | null, wishId: string, quietAfterMs = QUIET_WISH_AFTER_MS): snap is DocumentSnapshot<Wish> {
+  if (!snap?.exists || snap.id !== wishId || !snap.updateTime) return false;
+  return snap.readTime.toMillis() - snap.updateTime.toMillis() >= quietAfterMs;
+}
+
 async function attemptOnce(deps: LedgerDeps, event: MoneyEvent, donationId: string | null, attempt: number): Promise<ProcessOutcome> {
   const { db } = deps;
   const eventRef = refs.providerEvent(db, event.eventId);
   const metadata = event.kind === "payment" ? event.metadata : null;
-  // One batched read of everything the event needs: the donation and (for payment events, from their metadata) the
-  // contribution. The event record is not read on the first attempt: its create() in the commit is the duplicate
-  // check, and a duplicate delivery fails that precondition and comes back here (attempt > 0), which reads it.
+  // One batched read of everything the event needs: the donation and (for payment events, whose metadata names it) the
+  // wish, quiet or busy. Not read on the first attempt: the event record (kept only for events that changed no
+  // donation; its create() is the duplicate check, and a duplicate fails it and comes back here) and the donor's
+  // contribution (a new charge creates it; a repeat donor's create() fails, and the retry reads it).
   const donationRef = donationId ? refs.donation(db, donationId) : null;
-  const guessedRef = metadata ? refs.contribution(db, metadata.donorId, metadata.wishId) : null;
-  const wanted: DocumentReference[] = [...(attempt > 0 ? [eventRef] : []), ...(donationRef ? [donationRef] : []), ...(guessedRef ? [guessedRef] : [])];
-  const snaps = wanted.length > 0 ? await db.getAll(...wanted) : [];
-  const snapOf = <T>(ref: DocumentReference<T> | null) => {
-    const snap = ref ? snaps[wanted.indexOf(ref as DocumentReference)] : undefined;
-    return snap ? (snap as DocumentSnapshot<T>) : null;
-  };
-  const [eventSnap, donationSnap, guessedContribution] = [snapOf(attempt > 0 ? eventRef : null), snapOf(donationRef), snapOf(guessedRef)];
+  const wishGuess = metadata ? wishRef(db, metadata.wishId) : null;
+  const contributionGuess = attempt > 0 && metadata ? refs.contribution(db, metadata.donorId, metadata.wishId) : null;
+  const eventCheck = attempt > 0 ? eventRef : null;
+  const wanted = [eventCheck, donationRef, wishGuess, contributionGuess].filter((ref): ref is NonNullable<typeof ref> => ref !== null) as DocumentReference[];
+  const pick = snapshotPicker(wanted, wanted.length > 0 ? await db.getAll(...wanted) : []);
+  const [eventSnap, donationSnap, wishSnap] = [pick(eventCheck), pick(donationRef), pick(wishGuess)];
   const donation = donationSnap?.data();
-  if (eventSnap?.exists) {
+  if (eventSnap?.exists || donation?.providerEventIds?.includes(event.eventId)) {
     // A redelivery. If an earlier delivery committed but failed to schedule the fold (and answered 500), schedule it.
     if (donation && donation.ledgerEntryIds.length > 0) await scheduleCounterFold(deps, donation.wishId, deps.clock.now());
     return "duplicate";
@@ -140,8 +165,11 @@ async function attemptOnce(deps: LedgerDeps, event: MoneyEvent, donationId: stri
   const changed = newEntries.length > 0 || !sameMoney(before, after);
 
   const batch = db.batch();
-  batch.create(eventRef, eventRecord(event, changed ? "applied" : "no_change", donationId, now));
+  // An event that changed the donation is recorded on it (providerEventIds, in the same precondition-guarded write);
+  // one that changed nothing gets its own record, whose create() refuses a duplicate.
+  if (!changed) batch.create(eventRef, eventRecord(event, "no_change", donationId, now));
   if (mismatch && event.kind === "payment") flagMismatch(db, batch, event, donation, donationId, mismatch, now);
+  let wroteShard = false;
   if (changed) {
     const netAmount = donation.netAmount + delta;
     batch.update(
@@ -151,6 +179,7 @@ async function attemptOnce(deps: LedgerDeps, event: MoneyEvent, donationId: stri
         status: displayStatus(after),
         refundedAmount: refundedAmount(after),
         ledgerEntryIds: [...donation.ledgerEntryIds, ...newEntries.map((entry) => entry.id)],
+        providerEventIds: [...(donation.providerEventIds ?? []), event.eventId].slice(-KEPT_EVENT_IDS),
         netAmount,
         updatedAt: now,
       },
@@ -171,36 +200,31 @@ async function attemptOnce(deps: LedgerDeps, event: MoneyEvent, donationId: stri
       });
     }
     if (newEntries.length > 0) {
-      const contribution =
-        guessedContribution && metadata?.donorId === donation.donorId && metadata.wishId === donation.wishId
-          ? guessedContribution
-          : await refs.contribution(db, donation.donorId, donation.wishId).get();
-      const contributionRef = db.collection(contributionsCollection(donation.donorId)).doc(donation.wishId);
-      const firstFromDonor = !contribution.exists;
-      if (firstFromDonor) {
-        // create(): of two concurrent first donations by the same donor, one wins; the other retries and increments.
-        batch.create(contributionRef, {
-          wishId: donation.wishId,
-          donorId: donation.donorId,
-          currency: donation.currency,
-          amount: delta,
-          donationCount: newCharge ? 1 : 0,
-          firstGivenAt: now,
-          updatedAt: now,
-        });
+      const firstFromDonor = await addToContribution(db, batch, { donation, delta, newCharge, now, attempt, guess: pick(contributionGuess) });
+      const counters = { raised: delta, donorCount: firstFromDonor && newCharge ? 1 : 0 };
+      if (quietWish(wishSnap, donation.wishId, deps.quietAfterMs)) {
+        // Quiet: straight into the wish (raised = directRaised + the folded shards). The funded flip stays the fold's.
+        const wish = wishSnap.data();
+        batch.update(
+          db.collection(WISHES).doc(donation.wishId),
+          {
+            raised: FieldValue.increment(counters.raised),
+            donorCount: FieldValue.increment(counters.donorCount),
+            directRaised: FieldValue.increment(counters.raised),
+            directDonorCount: FieldValue.increment(counters.donorCount),
+            ...(counters.donorCount > 0 ? { hasSucceededDonation: true } : {}),
+            updatedAt: now,
+          },
+          { lastUpdateTime: wishSnap.updateTime },
+        );
+        // Reaching the amount (as far as this wish knows: a shard may still hold an unfolded refund) asks the fold to
+        // decide, from every shard, exactly once.
+        wroteShard = wish !== undefined && wish.status === "open" && wish.raised + counters.raised >= wish.amount;
       } else {
-        batch.update(contributionRef, {
-          amount: FieldValue.increment(delta),
-          donationCount: FieldValue.increment(newCharge ? 1 : 0),
-          updatedAt: now,
-        });
+        // Busy (or not read: a refund or dispute event names no wish): one of its shards, folded by counters.ts.
+        batch.set(raisedShardRef(db, donation.wishId, raisedShardId(donationId)), { raised: FieldValue.increment(counters.raised), donorCount: FieldValue.increment(counters.donorCount) }, { merge: true });
+        wroteShard = true;
       }
-      // Not the wish itself (it may be hot): one of its shards, folded into it by foldWishCounters (counters.ts).
-      batch.set(
-        raisedShardRef(db, donation.wishId, raisedShardId(donationId)),
-        { raised: FieldValue.increment(delta), donorCount: FieldValue.increment(firstFromDonor && newCharge ? 1 : 0) },
-        { merge: true },
-      );
     }
     const shownBefore = before.paymentStatus === "succeeded" && donation.netAmount > 0;
     const shownAfter = after.paymentStatus === "succeeded" && netAmount > 0;
@@ -238,7 +262,7 @@ async function attemptOnce(deps: LedgerDeps, event: MoneyEvent, donationId: stri
   }
   await batch.commit();
   // After the commit: the fold of this interval reads the shards after it ended (counters.ts).
-  if (newEntries.length > 0) await scheduleCounterFold(deps, donation.wishId, deps.clock.now());
+  if (wroteShard) await scheduleCounterFold(deps, donation.wishId, deps.clock.now());
   if (mismatch) logger.error("the provider received another amount than the donation asked for; flagged for ops", { eventId: event.eventId, donationId });
   logger.info("payment event processed", {
     eventId: event.eventId,
@@ -248,6 +272,31 @@ async function attemptOnce(deps: LedgerDeps, event: MoneyEvent, donationId: stri
     ledgerEntries: newEntries.map((entry) => entry.id),
   });
   return changed ? "applied" : "no_change";
+}
+
+/**
+ * Adds the donation's new ledger entries to the donor's contribution to the wish, in `batch`; answers whether this is
+ * the donor's first money to the wish (which is what raises the wish's donorCount). The first attempt does not read the
+ * contribution: a new charge assumes a first-time donor and create()s it (a repeat donor's commit fails with
+ * ALREADY_EXISTS, and the retry reads it), any other entry updates it (a missing one fails with NOT_FOUND, and the
+ * retry creates it). Of two concurrent first donations by the same donor, one creates and the other increments.
+ */
+async function addToContribution(
+  db: Firestore,
+  batch: WriteBatch,
+  input: { donation: Donation; delta: number; newCharge: boolean; now: Date; attempt: number; guess: DocumentSnapshot<Contribution> | null },
+): Promise<boolean> {
+  const { donation, delta, newCharge, now } = input;
+  const ref = db.collection(contributionsCollection(donation.donorId)).doc(donation.wishId);
+  let exists: boolean;
+  if (input.attempt === 0) exists = !newCharge;
+  else exists = (input.guess?.ref.path === ref.path ? input.guess : await refs.contribution(db, donation.donorId, donation.wishId).get()).exists;
+  if (!exists) {
+    batch.create(ref, { wishId: donation.wishId, donorId: donation.donorId, currency: donation.currency, amount: delta, donationCount: newCharge ? 1 : 0, firstGivenAt: now, updatedAt: now });
+    return true;
+  }
+  batch.update(ref, { amount: FieldValue.increment(delta), donationCount: FieldValue.increment(newCharge ? 1 : 0), updatedAt: now });
+  return false;
 }
 
 /** `ops/reconciliation/findings/payment_amount_mismatch_{pi}` in the event's own batch (docs/operations.md). */

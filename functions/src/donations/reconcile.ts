@@ -9,7 +9,7 @@ import { contributionsCollection } from "../model/donation";
 import { FieldValue } from "firebase-admin/firestore";
 import { RAISED_ADJUSTMENT_SHARD } from "../model/wish";
 import { raisedShardRef } from "../store/wishes";
-import { foldWishCounters, readShardTotals } from "./counters";
+import { foldWishCounters, readShardTotals, wishCounterTotals } from "./counters";
 import { refs } from "../store/donations";
 
 /**
@@ -73,10 +73,11 @@ export async function reconcileWish(
   const batch = deps.db.batch();
   batch.set(refs.drift(deps.db, wishId), report);
   if (repaired) {
-    const { totals } = await readShardTotals(deps.db, wishId);
+    // The wish's counters are its shards plus what quiet-wish donations wrote into it directly (counters.ts).
+    const counted = wishCounterTotals((await readShardTotals(deps.db, wishId)).totals, wish);
     batch.set(
       raisedShardRef(deps.db, wishId, RAISED_ADJUSTMENT_SHARD),
-      { raised: FieldValue.increment(expected.raised - totals.raised), donorCount: FieldValue.increment(expected.donorCount - totals.donorCount) },
+      { raised: FieldValue.increment(expected.raised - counted.raised), donorCount: FieldValue.increment(expected.donorCount - counted.donorCount) },
       { merge: true },
     );
     for (const item of contributionDrift) {

@@ -102,6 +102,12 @@ export const donationSchema = z.object({
   disputes: z.record(z.string(), disputeStateSchema),
   /** Ledger entry ids already applied for this donation (the donation document serialises its own ledger). */
   ledgerEntryIds: z.array(z.string()),
+  /**
+   * The provider events that changed this donation, oldest first (the last 50): their dedup record and audit trail,
+   * written in the same precondition-guarded update as their effects. Events that changed nothing are recorded in
+   * `providerEvents`. Absent on donations no event changed.
+   */
+  providerEventIds: z.array(z.string()).optional(),
   /** Net money this donation contributes to the wish: the sum of its ledger entries. */
   netAmount: z.number().int(),
   createdAt: z.date(),
@@ -211,6 +217,7 @@ export const contributionSchema = z.object({
   firstGivenAt: z.date(),
   updatedAt: z.date(),
 });
+export type Contribution = z.infer<typeof contributionSchema>;
 
 /** `ops/ledger/drift/{wishId}`: the last re-derivation of a wish's totals from the ledger. */
 export const driftReportSchema = z.object({

@@ -36,6 +36,10 @@ export const wishSchema = z.object({
   // When the shards last folded into raised/donorCount (the shards' read time); absent until the first fold.
   // Clients show `raised` as of this time: it trails the ledger by at most COUNTER_FOLD_LAG_TARGET_MS (docs/donations.md).
   raisedAsOf: z.date().nullable().optional(),
+  // The part of raised/donorCount the webhook wrote straight into a quiet wish (docs/donations.md "Quiet and hot
+  // wishes"): raised = directRaised + the sum of the shards as of raisedAsOf. Absent (0) until the first such write.
+  directRaised: z.number().int().optional(),
+  directDonorCount: z.number().int().optional(),
   createdAt: z.date(),
   updatedAt: z.date(),
   fundedAt: z.date().nullable(),
@@ -71,6 +75,13 @@ export const RAISED_SHARD_COUNT = 1024;
 export const RAISED_ADJUSTMENT_SHARD = "adjustment";
 /** How often at most a wish's shards are folded into it (one Cloud Task per wish per interval). */
 export const FOLD_INTERVAL_MS = 1_000;
+/**
+ * A wish nobody wrote for this long is quiet, and the webhook adds a donation straight into it instead of a shard
+ * (src/donations/ledger.ts). Longer than a fold interval plus one retry of a refused fold (Cloud Tasks' 1 s minimum
+ * backoff), so a quiet-wish write can delay a fold once but never starve it: while shards are being folded (at least
+ * one write a second or so) the wish is never quiet.
+ */
+export const QUIET_WISH_AFTER_MS = 2_500;
 /** What clients may expect: `raised` is at most this far behind a confirmed donation (docs/donations.md). */
 export const COUNTER_FOLD_LAG_TARGET_MS = 2_000;
 

@@ -13,6 +13,7 @@ import { REFUND_MAX_ATTEMPTS, REFUND_QUEUE, donationRefundView, fanOutRefunds, o
 import { closingView, onWishWrittenForClosing } from "../../src/closing/trigger";
 import { FOLD_QUEUE, foldTaskPayload, foldWishCounters } from "../../src/donations/counters";
 import { processPaymentEvent } from "../../src/donations/ledger";
+import type { LedgerDeps } from "../../src/donations/ledger";
 import { handlePaymentWebhook } from "../../src/settlement/webhook";
 import { fixedClock } from "./clock";
 import type { EnqueueOptions, TaskEnqueuer } from "../../src/lib/tasks";
@@ -147,7 +148,8 @@ export class MoneyWorld {
   readonly payouts = new LossyPayoutProvider(new StripePayoutProvider(this.sdk));
   readonly payments = new StripePaymentProvider(this.sdk);
   readonly webhooks = new StripeWebhookVerifier(this.sdk, this.stripe.webhookSecret);
-  readonly ledger = { db: this.db, clock: this.clock, tasks: this.tasks };
+  /** Set `quietAfterMs` to force a path: Infinity → always shards (busy), 0 → always straight into the wish (quiet). */
+  readonly ledger: LedgerDeps = { db: this.db, clock: this.clock, tasks: this.tasks };
   /** Closing ports of the other rails this world has (test/helpers/bank.ts adds Fio's); Stripe's otherwise. */
   readonly providers: Partial<Record<ProviderName, ClosingProvider>> = {};
   readonly refundDeps = { ...this.ledger, tasks: this.tasks, providerOf: (provider: ProviderName) => this.providers[provider] ?? this.closing, applyProviderEvent: (event: Parameters<typeof processPaymentEvent>[1]) => processPaymentEvent(this.ledger, event) };

@@ -1,5 +1,5 @@
-// Sharded money counters (issue 17): the webhook writes a shard of the wish, never the wish; one fold task per wish per
-// second sums the shards into it and flips it to funded exactly once. In-process against the Firestore emulator's
+// Sharded money counters (issue 17): on a busy wish the webhook writes a shard, never the wish; one fold task per wish
+// per second sums the shards into it and flips it to funded exactly once. A quiet wish takes the donation directly. In-process against the Firestore emulator's
 // money database (test/helpers/money.ts), the webhook signed and verified as deployed; Cloud Tasks as a recorded queue.
 import assert from "node:assert/strict";
 import { FOLD_QUEUE, FoldTooSoonError, foldWishCounters, scheduleCounterFold } from "../../src/donations/counters";
@@ -14,6 +14,7 @@ describe("sharded wish counters and their fold (in-process, money database)", fu
   let counter = 0;
   async function openWish(amount = 100_000): Promise<{ world: MoneyWorld; wishId: string }> {
     const world = new MoneyWorld();
+    world.ledger.quietAfterMs = Number.POSITIVE_INFINITY; // every wish busy: the shard path, whatever the timing
     const wishId = `shards-${Date.now()}-${++counter}`;
     await world.seedWish(wishId, { amount });
     return { world, wishId };
@@ -51,6 +52,7 @@ describe("sharded wish counters and their fold (in-process, money database)", fu
 
   it("funded exactly once when the shards reach the amount, however many folds race; a surprise is revealed in the same write", async () => {
     const world = new MoneyWorld();
+    world.ledger.quietAfterMs = Number.POSITIVE_INFINITY;
     const wishId = `shards-surprise-${Date.now()}`;
     await world.seedWish(wishId, { amount: 30_000, isSurprise: true, ownerId: "olga", organizerId: "dora", viewerIds: ["dora", "dana", "dave"] });
     await world.paidDonation(wishId, "dana", 20_000);
@@ -106,9 +108,49 @@ describe("sharded wish counters and their fold (in-process, money database)", fu
     const counter = instrumentFirestore(world.db);
     const { ops } = await measureOps(counter, () => world.deliver(event));
     assert.deepEqual(ops.rpcs, { batchGetDocuments: 1, commit: 1 });
-    assert.equal(ops.reads, 2, "the donation and the contribution");
-    assert.equal(ops.writes, 7);
+    assert.equal(ops.reads, 2, "the donation and the wish (busy or quiet)");
+    assert.equal(ops.writes, 6, "donation (with the event id), ledger entry, shard, contribution, supporter, outbox event");
     const ids = new Set(Array.from({ length: 2000 }, (_, i) => raisedShardId(`don-${i}`)));
     assert.ok(ids.size > RAISED_SHARD_COUNT * 0.8, `2,000 donations use most of the ${RAISED_SHARD_COUNT} shards (${ids.size})`);
+  });
+  it("a quiet wish takes the donation directly (no shard, no fold task); a busy one in the same second goes to a shard; the fold adds both exactly", async () => {
+    const world = new MoneyWorld();
+    world.ledger.quietAfterMs = 0; // quiet as soon as written: the direct path, whatever the timing
+    const wishId = `quiet-${Date.now()}-${++counter}`;
+    await world.seedWish(wishId, { amount: 50_000 });
+    const pending = await world.pendingDonation(wishId, "dana", 20_000);
+    const counter2 = instrumentFirestore(world.db);
+    const { ops } = await measureOps(counter2, () => world.deliver(world.stripe.succeed(pending.paymentIntentId)));
+    assert.deepEqual(ops.rpcs, { batchGetDocuments: 1, commit: 1 });
+    assert.deepEqual([ops.reads, ops.writes], [2, 6], "the wish instead of a shard: same cost");
+    let wish = await world.doc(`wishes/${wishId}`);
+    assert.deepEqual([wish?.raised, wish?.donorCount, wish?.directRaised, wish?.hasSucceededDonation], [20_000, 1, 20_000, true], "raised at once");
+    assert.equal((await world.db.collection(`wishes/${wishId}/raisedShards`).get()).size, 0, "no shard");
+    assert.ok(!world.tasks.pending.some((task) => task.payload.wishId === wishId), "no fold task");
+
+    // Now busy: the next donation goes to a shard, and reaching the amount is the fold's to decide.
+    world.ledger.quietAfterMs = Number.POSITIVE_INFINITY;
+    await world.paidDonation(wishId, "dave", 30_000);
+    wish = await world.doc(`wishes/${wishId}`);
+    assert.deepEqual([wish?.raised, wish?.status], [20_000, "open"]);
+    const folded = await foldWishCounters(world.ledger, wishId);
+    assert.equal(folded.outcome, "folded");
+    assert.ok(folded.outcome === "folded" && folded.funded, "the fold flips it once the direct part and the shards reach the amount");
+    wish = await world.doc(`wishes/${wishId}`);
+    assert.deepEqual([wish?.raised, wish?.donorCount, wish?.status], [50_000, 2, "funded"]);
+  });
+
+  it("a quiet wish reaching its amount asks the fold to flip it (the webhook never flips it itself)", async () => {
+    const world = new MoneyWorld();
+    world.ledger.quietAfterMs = 0;
+    const wishId = `quiet-full-${Date.now()}-${++counter}`;
+    await world.seedWish(wishId, { amount: 20_000 });
+    await world.paidDonation(wishId, "dana", 20_000);
+    assert.equal((await world.doc(`wishes/${wishId}`))?.status, "open", "not flipped by the webhook");
+    assert.ok(world.tasks.pending.some((task) => task.queue === FOLD_QUEUE && task.payload.wishId === wishId), "a fold is queued");
+    await world.deliverAll();
+    await foldWishCounters(world.ledger, wishId);
+    const wish = await world.doc(`wishes/${wishId}`);
+    assert.deepEqual([wish?.raised, wish?.status], [20_000, "funded"]);
   });
 });
