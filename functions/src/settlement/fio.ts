@@ -4,7 +4,8 @@ import { logger } from "../lib/log";
 import { isFirestoreError } from "../lib/firestore-errors";
 import { FINDINGS, findingDocId } from "../model/closing";
 import { fioPaymentId } from "../model/bank-transfer";
-import type { FioOrder, FioPollerState, FioTransactionRecord } from "../model/bank-transfer";
+import type { BankTransferReference, FioOrder, FioPollerState, FioTransactionRecord } from "../model/bank-transfer";
+import { DONATIONS } from "../model/donation";
 import { FIO_MIN_INTERVAL_MS, FioRateLimited } from "../payments/fio";
 import type { FioBankApi, FioDomesticOrder, FioMovement } from "../payments/fio";
 import { decideIncoming, decideOutgoing, normaliseVariableSymbol, orderComment } from "../payments/fio-match";
@@ -445,24 +446,30 @@ async function expireUnpaidReferences(deps: FioSettlementDeps): Promise<number> 
       return reference;
     });
     if (!closed) continue;
-    await deps.applyPaymentEvent({
-      provider: "fio",
-      kind: "payment",
-      eventId: `fio_expired_${closed.variableSymbol}`,
-      type: "fio.expired",
-      createdMs: deps.clock.now().getTime(),
-      status: "canceled",
-      paymentIntentId: fioPaymentId(closed.variableSymbol),
-      metadata: { donationId: closed.donationId, wishId: closed.wishId, donorId: closed.donorId },
-      amountReceived: 0,
-      currency: closed.currency,
-      chargeId: null,
-      failureCode: null,
-      cancellationReason: "expired",
-    });
+    // A symbol whose donation carries another one (a requestId race's loser, never shown to anyone) only closes.
+    const donation = await deps.db.collection(DONATIONS).doc(closed.donationId).get();
+    if (donation.get("paymentIntentId") === fioPaymentId(closed.variableSymbol)) await cancelExpired(deps, closed);
     await doc.ref.update({ expiresAt: null });
     expired++;
   }
   if (expired > 0) logger.info("unpaid bank-transfer references expired", { expired });
   return expired;
+}
+
+function cancelExpired(deps: FioSettlementDeps, closed: BankTransferReference): Promise<unknown> {
+  return deps.applyPaymentEvent({
+    provider: "fio",
+    kind: "payment",
+    eventId: `fio_expired_${closed.variableSymbol}`,
+    type: "fio.expired",
+    createdMs: deps.clock.now().getTime(),
+    status: "canceled",
+    paymentIntentId: fioPaymentId(closed.variableSymbol),
+    metadata: { donationId: closed.donationId, wishId: closed.wishId, donorId: closed.donorId },
+    amountReceived: 0,
+    currency: closed.currency,
+    chargeId: null,
+    failureCode: null,
+    cancellationReason: "expired",
+  });
 }

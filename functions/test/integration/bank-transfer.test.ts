@@ -7,6 +7,7 @@ import assert from "node:assert/strict";
 import { closeWish } from "../../src/closing/close";
 import { donate } from "../../src/donations/donate";
 import { reserveVariableSymbol } from "../../src/donations/bank-transfer";
+import { BANK_TRANSFER_GRACE_DAYS } from "../../src/model/bank-transfer";
 import { DomainError } from "../../src/lib/errors";
 import { expireWish } from "../../src/closing/deadline";
 import { AUDIT_GRACE_MS, auditWish } from "../../src/settlement/audit";
@@ -73,6 +74,14 @@ describe("bank transfer (Fio): the poller, matching, returns and refunds", funct
     assert.equal(await reserveVariableSymbol(world.db, reference, next), "1111111111");
     assert.equal(await reserveVariableSymbol(world.db, { ...reference, donationId: "d2" }, next), "2222222222");
     assert.equal((await world.doc("bankTransferReferences/1111111111"))?.donationId, "d1");
+
+    // A symbol a requestId race left behind for a donation that carries another one: it expires without touching it.
+    const { wishId } = await setUp();
+    const { donationId } = await world.bankDonation(wishId, "dana", 20_000);
+    await reserveVariableSymbol(world.db, { ...reference, donationId, wishId }, next);
+    world.later(BANK_TRANSFER_GRACE_DAYS * 86_400_000 + 60_000);
+    assert.equal((await world.poll()).expired, 3, "d1, d2 (no donation) and the race loser");
+    assert.equal((await donationOf(world, donationId)).status, "pending");
   });
 
   it("pay exactly → succeeded and booked once; the same movement downloaded again (set-last-id) changes nothing", async () => {
