@@ -212,7 +212,7 @@ export function resolveEmulatorEnv(env = { ...process.env }) {
 }
 
 /**
- * Local fakes of the services we cannot reach offline (Stripe, Facebook Graph, FCM) listen on these ports.
+ * Local fakes of the services we cannot reach offline (Stripe, Facebook Graph, FCM, Fio banka) listen on these ports.
  * The URLs are exported to the emulated functions (which honour them only inside the emulator, see
  * functions/src/config.ts) and to the test process (which starts the fakes in-process, test/setup/root-hooks.ts).
  */
@@ -223,6 +223,7 @@ export function fakeServiceEnv(env) {
     ELATEME_FAKE_GRAPH_URL: `http://127.0.0.1:${12112 + offset}`,
     ELATEME_FAKE_FCM_URL: `http://127.0.0.1:${12113 + offset}`,
     ELATEME_FAKE_BTCPAY_URL: `http://127.0.0.1:${12114 + offset}`,
+    ELATEME_FAKE_FIO_URL: `http://127.0.0.1:${12115 + offset}`,
   };
 }
 
@@ -303,7 +304,7 @@ function run(mode, command) {
     process.stdout.write(
       `[emulators] Java emulators: firestore=${found.firestore}; pubsub=${found.pubsub}; ${found.java}\n` +
         `[emulators] Emulator UI ${ui ? "on" : "off (not installed and not downloadable here)"}\n` +
-        `[emulators] fake Stripe: ${env.ELATEME_FAKE_STRIPE_URL} (payment page: /pay/<client secret>), fake Facebook Graph: ${env.ELATEME_FAKE_GRAPH_URL} (tokens fake-fb:<id>:<name>), fake FCM: ${env.ELATEME_FAKE_FCM_URL} (GET /messages?token=<token>), fake BTCPay: ${env.ELATEME_FAKE_BTCPAY_URL} (checkout: /i/<invoice id>)\n` +
+        `[emulators] fake Stripe: ${env.ELATEME_FAKE_STRIPE_URL} (payment page: /pay/<client secret>), fake Facebook Graph: ${env.ELATEME_FAKE_GRAPH_URL} (tokens fake-fb:<id>:<name>), fake FCM: ${env.ELATEME_FAKE_FCM_URL} (GET /messages?token=<token>), fake BTCPay: ${env.ELATEME_FAKE_BTCPAY_URL} (checkout: /i/<invoice id>), fake Fio banka: ${env.ELATEME_FAKE_FIO_URL} (POST /__fake/incoming)\n` +
         (bindHost(env) === "127.0.0.1" ? "" : `[emulators] listening on ${bindHost(env)}: reachable from other machines on the network\n`),
     );
   } else {

@@ -153,6 +153,7 @@ async function main(): Promise<void> {
   await pay(await donate(bob, shoes, 100_000, { message: "Happy climbing!" }), "succeed"); // succeeded
   await pay(await donate(cyril, shoes, 50_000, { anonymous: true }), "succeed"); // succeeded, anonymous
   await donate(cyril, shoes, 20_000); // pending: the Payment Sheet was never completed
+  await donate(bob, shoes, 15_000, { method: "bank_transfer" }); // pending bank transfer: instructions (symbol, QR string), no money yet
   await cyril.call("cancelDonation", { donationId: await donate(cyril, shoes, 25_000) }); // canceled by the donor
   await pay(await donate(bob, shoes, 30_000), "fail"); // failed: card declined
   // Bitcoin (BTCPay): Bob pays an invoice (paid and confirmed: its webhooks reach btcpayWebhook); Cyril's is still open.

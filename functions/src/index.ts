@@ -10,12 +10,13 @@ import { onSchedule } from "firebase-functions/v2/scheduler";
 import { onTaskDispatched } from "firebase-functions/v2/tasks";
 import { appCallable, replayProtectedCallable } from "./api/callable";
 import * as analytics from "./api/analytics";
+import * as bankTransfer from "./api/bank-transfer";
 import * as closing from "./api/closing";
 import * as donations from "./api/donations";
 import * as notifications from "./api/notifications";
 import * as ops from "./api/ops";
 import * as opsCommands from "./api/ops-commands";
-import { btcpayApiKey, btcpayWebhookSecret, facebookAppSecret, metaConversionsAccessToken, stripeConnectWebhookSecret, stripeSecretKey, stripeWebhookSecret } from "./api/params";
+import { btcpayApiKey, btcpayWebhookSecret, facebookAppSecret, fioToken, metaConversionsAccessToken, stripeConnectWebhookSecret, stripeSecretKey, stripeWebhookSecret } from "./api/params";
 import * as payouts from "./api/payouts";
 import { socialApi } from "./api/social";
 import * as system from "./api/system";
@@ -63,6 +64,12 @@ export const cancelDonation = replayProtectedCallable("cancelDonation", donation
 export const cancelAbandonedDonationsSweep = onSchedule(
   { schedule: "every 60 minutes", timeZone: "Etc/UTC", secrets: [stripeSecretKey], timeoutSeconds: 300 },
   donations.cancelAbandonedDonationsSweep,
+);
+// Bank transfers (Fio banka, docs/donations.md "Bank transfer"): one bank call per run at most (Fio's 30 s limit,
+// held by a lease across overlapping runs); the run records, matches and applies the account's movements.
+export const fioPoll = onSchedule(
+  { schedule: "every 1 minutes", timeZone: "Etc/UTC", secrets: [fioToken], timeoutSeconds: 120, retryCount: 0 },
+  bankTransfer.fioPoll,
 );
 export const reconcileWishLedger = replayProtectedCallable("reconcileWishLedger", donations.reconcileWishLedger);
 // The webhook writes a wish's counter shards, never the (possibly hot) wish, and schedules one fold task per wish per

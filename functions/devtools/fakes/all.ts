@@ -6,6 +6,7 @@ import { startFakeStripe } from "./stripe";
 import { startFakeBtcpay } from "./btcpay";
 import type { FakeBtcpay } from "./btcpay";
 import type { FakeStripe } from "./stripe";
+import { startFakeFio } from "./fio";
 import { existsSync, readFileSync } from "node:fs";
 import path from "node:path";
 
@@ -43,6 +44,9 @@ export async function startAllFakes(env: NodeJS.ProcessEnv): Promise<(RunningSer
   if (existsSync(btcpaySnapshot)) btcpay.btcpay.restore(JSON.parse(readFileSync(btcpaySnapshot, "utf8")) as Parameters<FakeBtcpay["restore"]>[0]);
   running.push({ ...btcpay, label: "fake BTCPay Server" });
   deliverBtcpayContinuously(btcpay.btcpay, `${functionsBase}/btcpayWebhook`);
+  // bank transfers: the fake Fio banka API the poller downloads from (money arrives with POST /__fake/incoming).
+  const fio = await startFakeFio(portOf(env.ELATEME_FAKE_FIO_URL, 12115));
+  running.push({ ...fio, label: "fake Fio banka" });
   return running;
 }
 

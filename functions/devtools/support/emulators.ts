@@ -44,7 +44,7 @@ export async function functionUrl(name: string): Promise<string> {
  * Where `npm start`'s suite listens, for command-line tools run beside it (devtools/ops.ts, devtools/send-webhook.ts):
  * firebase.json's port for `name` shifted by ELATEME_PORT_OFFSET, as scripts/emulators.mjs shifts it.
  */
-export function localSuiteHost(name: "auth" | "firestore" | "functions"): string {
+export function localSuiteHost(name: "auth" | "firestore" | "functions" | "tasks"): string {
   const offset = Number.parseInt(process.env.ELATEME_PORT_OFFSET ?? "0", 10) || 0;
   const config = JSON.parse(readFileSync(path.join(REPO_ROOT, "firebase.json"), "utf8")) as { emulators: Record<string, { host?: string; port?: number }> };
   const emulator = config.emulators[name];

@@ -9,6 +9,8 @@ import type { GraphFake } from "../fakes/graph";
 import type { FakeBtcpay, RunningFakeBtcpay } from "../fakes/btcpay";
 import { startFakeBtcpay } from "../fakes/btcpay";
 import { startGraphFake } from "../fakes/graph";
+import type { FakeFio } from "../fakes/fio";
+import { startFakeFio } from "../fakes/fio";
 
 // ---- notifications: the fake FCM (the emulated functions push to it through ELATEME_FAKE_FCM_URL) ----
 let fcm: FakeFcm | undefined;
@@ -80,4 +82,22 @@ export async function stopBtcpayFake(): Promise<void> {
 export function fakeBtcpay(): FakeBtcpay {
   if (!btcpay) throw new Error("The fake BTCPay is not running: run the tests through the emulators (root hook).");
   return btcpay.btcpay;
+}
+
+// ---- bank transfers: the fake Fio banka API (the poller calls ELATEME_FAKE_FIO_URL; tests in-process call its url) ----
+let fio: FakeFio | undefined;
+
+export async function startFioFake(): Promise<void> {
+  fio ??= await startFakeFio(portOf(process.env.ELATEME_FAKE_FIO_URL, 12115));
+}
+
+export async function stopFioFake(): Promise<void> {
+  await fio?.close();
+  fio = undefined;
+}
+
+/** The running fake Fio: `.addIncoming`, `.advance(ms)`, `.executeOrders()`, `.setDown()`, `.orders`, `.calls`, `.reset()`. */
+export function fakeFio(): FakeFio {
+  if (!fio) throw new Error("The fake Fio is not running: run the tests through the emulators (root hook).");
+  return fio;
 }

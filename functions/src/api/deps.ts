@@ -10,6 +10,7 @@ import { StripePaymentProvider, StripeWebhookVerifier, stripeClient } from "../p
 import { StripePayoutProvider } from "../payments/transfers";
 import { btcpayApiKey, btcpayStoreId, btcpayUrl, stripeSecretKey } from "./params";
 import { BtcpayClient, BtcpayClosingProvider } from "../payments/btcpay";
+import { FioClosingProvider } from "../settlement/fio-refunds";
 
 /**
  * What the api modules hand the domain: the real Firestore, clock, task queue and Stripe ports. Built per invocation
@@ -32,7 +33,8 @@ export const refundProvider = () => new StripeClosingProvider(stripe());
 const closingPorts: Record<ProviderName, () => ClosingProvider> = {
   stripe: refundProvider,
   btcpay: () => (btcpayEnabled() ? new BtcpayClosingProvider(btcpayClient()) : notConfigured("btcpay")),
-  fio: () => notConfigured("fio"),
+  // Bank transfers: refunds are payment orders queued in Firestore; the poller (fioPoll) sends them to Fio.
+  fio: () => new FioClosingProvider(baseDeps()),
 };
 export const closingProviderOf = (): ClosingProviderOf => (provider) => closingPorts[provider]();
 /** Connect accounts and transfers (payouts). */

@@ -5,6 +5,7 @@ import { FoldTooSoonError, foldTaskPayload, foldWishCounters as foldWishCounters
 import { logger } from "../lib/log";
 import { FOLD_INTERVAL_MS } from "../model/wish";
 import { cancelAbandonedDonations, cancelDonation as cancelDonationOp } from "../donations/cancel";
+import { bankTransferRail } from "../donations/bank-transfer";
 import { donate as donateOp } from "../donations/donate";
 import { reconcileWishCallable } from "../donations/reconcile";
 import { handlePaymentWebhook } from "../settlement/webhook";
@@ -14,13 +15,20 @@ import { bitcoinRail } from "../donations/bitcoin";
 import { handleBtcpayWebhook, reconcileBtcpay as reconcileBtcpayOp } from "../settlement/btcpay";
 import { requireAdmin, requireAuth } from "./errors";
 import type { HttpResponse } from "./http";
-import { btcpayRedirectUrl, btcpayStoreId, btcpayWebhookSecret, stripeConnectWebhookSecret, stripeWebhookSecret } from "./params";
+import { btcpayRedirectUrl, btcpayStoreId, btcpayWebhookSecret, fioAccountIban, fioAccountNumber, fioBankCode, stripeConnectWebhookSecret, stripeWebhookSecret } from "./params";
 
 /** Donations and the webhook endpoints of Stripe and BTCPay (docs/donations.md). Only the webhooks hold a signing secret. */
 const paymentDeps = () => ({ ...baseDeps(), tasks: adminTaskEnqueuer, provider: paymentProvider() });
-/** The rails besides cards that this deployment has switched on. */
+/**
+ * The rails besides cards that this deployment has switched on (docs/donations.md): bitcoin through our BTCPay store,
+ * and bank transfer to our Fio account (it calls no bank: instructions only; fioPoll does the rest).
+ */
 const otherRails = () => ({
   ...(btcpayEnabled() ? { bitcoin: bitcoinRail({ ...baseDeps(), invoices: btcpayClient(), redirectUrl: btcpayRedirectUrl.value() || null }) } : {}),
+  bank_transfer: bankTransferRail({
+    ...baseDeps(),
+    account: { iban: fioAccountIban.value(), accountNumber: fioAccountNumber.value(), bankCode: fioBankCode.value() },
+  }),
 });
 
 export const donate = (request: CallableRequest) => {

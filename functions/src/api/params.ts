@@ -62,3 +62,23 @@ export const btcpayRedirectUrl = defineString("BTCPAY_REDIRECT_URL", {
 });
 export const btcpayApiKey = defineSecret("BTCPAY_API_KEY");
 export const btcpayWebhookSecret = defineSecret("BTCPAY_WEBHOOK_SECRET");
+
+/**
+ * Bank transfers (docs/donations.md "Bank transfer", docs/operations.md "Bank transfers (Fio)"): Fio banka's REST API
+ * and ElateMe's account there. One token serves one system (the bank keeps the download cursor per token).
+ */
+export const fioToken = defineSecret("FIO_TOKEN");
+export const fioApiUrl = defineString("FIO_API_URL", {
+  default: "https://fioapi.fio.cz/v1/rest",
+  description: "Fio banka's REST API base URL.",
+});
+export const fioAccountIban = defineString("FIO_ACCOUNT_IBAN", {
+  description: "IBAN of ElateMe's Fio account (bank-transfer instructions and the QR payment string).",
+});
+export const fioAccountNumber = defineString("FIO_ACCOUNT_NUMBER", {
+  description: "Number of ElateMe's Fio account, without the bank code (instructions; the payer of return orders).",
+});
+export const fioBankCode = defineString("FIO_BANK_CODE", {
+  default: "2010",
+  description: "Fio banka's bank code.",
+});

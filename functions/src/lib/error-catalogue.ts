@@ -482,6 +482,14 @@ export const ERROR_CATALOGUE = {
     en: ({ field, p }) => `Field '${field}': paying by ${str(p.method).replace("_", " ")} is not available right now.`,
     cs: ({ field, p }) => `Pole '${field}': platba způsobem ${str(p.method)} teď není k dispozici.`,
   },
+  bank_transfer_czk_only: {
+    code: "failed-precondition",
+    when: "`donate` with `method: \"bank_transfer\"` for a wish in another currency than CZK: transfers reach our Czech account in CZK only (docs/donations.md, \"Bank transfer\").",
+    app: "Offer a card for this wish; show bank transfer only for wishes in CZK.",
+    params: ["currency"],
+    en: ({ field, p }) => `Field '${field}': a bank transfer is possible in CZK only; this wish is in ${str(p.currency)}. Pay by card instead.`,
+    cs: ({ field, p }) => `Pole '${field}': bankovním převodem lze platit jen v Kč; toto přání je v ${str(p.currency)}. Zaplaťte kartou.`,
+  },
   donation_not_cancelable: {
     code: "failed-precondition",
     when: "`cancelDonation` of a donation that is not paid by card (a bitcoin invoice cannot be withdrawn; it expires by itself).",

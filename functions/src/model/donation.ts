@@ -1,5 +1,6 @@
 import { z } from "zod";
 import { currencySchema } from "./money";
+import { bankTransferInstructionsSchema } from "./bank-transfer";
 
 /**
  * Donations, the money ledger and the documents derived from it. See docs/donations.md and docs/data-model.md.
@@ -98,6 +99,8 @@ export const donationSchema = z.object({
    * for a Fio bank transfer `fio_vs_<variableSymbol>`. Null until the provider made the payment object.
    */
   paymentIntentId: z.string().nullable(),
+  /** Bank transfers only: the payment instructions `donate` answered (docs/donations.md "Bank transfer"), for the donor to see again. */
+  bankTransfer: bankTransferInstructionsSchema.optional(),
   chargeId: z.string().nullable(),
   /**
    * Bitcoin donations only: the BTCPay invoice's checkout page and when it expires (what `donate` answered, so a retry

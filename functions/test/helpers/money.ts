@@ -153,12 +153,14 @@ export class MoneyWorld {
   readonly webhooks = new StripeWebhookVerifier(this.sdk, this.stripe.webhookSecret);
   /** Set `quietAfterMs` to force a path: Infinity → always shards (busy), 0 → always straight into the wish (quiet). */
   readonly ledger: LedgerDeps = { db: this.db, clock: this.clock, tasks: this.tasks };
+  /** Closing ports of the other rails this world has (test/helpers/bank.ts adds Fio's); Stripe's otherwise. */
+  readonly providers: Partial<Record<ProviderName, ClosingProvider>> = {};
   /** The bitcoin rail: the fake BTCPay Server through our Greenfield client. */
   readonly btcpay: FakeBtcpay = fakeBtcpay();
   readonly btcpayClient = new BtcpayClient({ url: requireEnv("ELATEME_FAKE_BTCPAY_URL"), storeId: this.btcpay.storeId, apiKey: this.btcpay.apiKey }, this.clock);
   readonly btcpayClosing = new BtcpayClosingProvider(this.btcpayClient);
   readonly btcpayDeps = { ...this.ledger, btcpay: this.btcpayClient, storeId: this.btcpay.storeId };
-  readonly refundDeps = { ...this.ledger, tasks: this.tasks, providerOf: (provider: ProviderName) => (provider === "btcpay" ? this.btcpayClosing : this.closing), applyProviderEvent: (event: Parameters<typeof processPaymentEvent>[1]) => processPaymentEvent(this.ledger, event) };
+  readonly refundDeps = { ...this.ledger, tasks: this.tasks, providerOf: (provider: ProviderName) => this.providers[provider] ?? (provider === "btcpay" ? this.btcpayClosing : this.closing), applyProviderEvent: (event: Parameters<typeof processPaymentEvent>[1]) => processPaymentEvent(this.ledger, event) };
   readonly payoutDeps = { ...this.ledger, tasks: this.tasks, provider: this.payouts };
   /** Ids of the fake's events delivered to the webhook (each once; duplicates are the test's to add). */
   readonly delivered = new Set<string>();

@@ -14,7 +14,8 @@ import { seedWish } from "../helpers/closing";
 import { PROJECT_ID } from "../../devtools/support/emulators";
 import { createHash } from "node:crypto";
 import { LOCAL_META_CONVERSIONS } from "../../devtools/fakes/graph";
-import { fakeGraph } from "../../devtools/support/fakes";
+import { fakeFio, fakeGraph } from "../../devtools/support/fakes";
+import { FAKE_FIO_TOKEN } from "../../devtools/fakes/fio";
 
 const fft = functionsTest({ projectId: PROJECT_ID });
 // The Stripe key the deployed functions read from their secret (the fake Stripe accepts any test key).
@@ -122,5 +123,20 @@ describe("the deployed exports (firebase-functions-test: offline wrap() for call
     const summary = (await adminDb().doc(RECONCILIATION_DOC).get()).data();
     assert.ok(summary, "the run is recorded");
     assert.equal(typeof summary.paymentsChecked, "number");
+  });
+
+  it("fioPoll (schedule): downloads the Fio account through the lease, records the movement and files an unknown symbol for ops", async () => {
+    // The deployed function reads its params as deployed code does; inside the emulator its client calls the fake Fio.
+    process.env.FIO_TOKEN ??= FAKE_FIO_TOKEN;
+    process.env.FIO_ACCOUNT_NUMBER ??= fakeFio().account.accountId;
+    fakeFio().reset();
+    const stranger = fakeFio().addIncoming({ amount: 12_300, variableSymbol: "4242" });
+    await deployed.fioPoll.run({ scheduleTime: new Date().toISOString() });
+    assert.equal((await adminDb().doc(`fioTransactions/${stranger.id}`).get()).get("source"), "last");
+    assert.equal((await adminDb().doc(`ops/reconciliation/findings/bank_transfer_unmatched_${stranger.id}`).get()).get("amount"), 12_300);
+    assert.equal((await adminDb().doc("fioState/poller").get()).get("lastCall"), "download");
+    // A second run within 30 s does not call the bank.
+    await deployed.fioPoll.run({ scheduleTime: new Date().toISOString() });
+    assert.equal(fakeFio().calls.length, 1);
   });
 });

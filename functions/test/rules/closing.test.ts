@@ -1,5 +1,6 @@
 // Rules for the closing/ops collections (docs/operations.md): admins read ops/** (refund failures, reconciliation
-// findings, the money audit's summary and breaches, the status page, command runs), auditLog, refundRequests and
+// findings, the money audit's summary and breaches, the status page, command runs), auditLog, refundRequests, the
+// bank-transfer collections (bankTransferReferences, fioTransactions, fioOrders, fioState) and
 // opsCommands (an admin cannot create or edit a command, or forge its outcome, through the client SDK); nobody writes them from a client,
 // not even an admin; everyone else (the donor or owner they concern, signed-out clients, admin: false) is denied.
 import { assertFails, assertSucceeds } from "@firebase/rules-unit-testing";
@@ -17,8 +18,12 @@ const DOCS = {
   "ops/status": { attention: ["failedRefunds"], watches: {} },
   "ops/commandRuns/items/c1": { action: "freezeWish", status: "done", actor: "operator:ana" },
   "opsCommands/c1": { action: "freezeWish", wishId: "w1", reason: "fraud report", operator: "ana", status: "done", result: { result: "frozen" } },
+  "bankTransferReferences/1234567890": { variableSymbol: "1234567890", donationId: "d1", wishId: "w1", donorId: "dave", amount: 50_000, paidByMovementId: null },
+  "fioTransactions/30000000001": { movementId: "30000000001", amount: 50_000, variableSymbol: "1234567890", appliedAt: null },
+  "fioOrders/x_30000000001": { kind: "return", donationId: "d1", amount: 20_000, accountTo: "1998087029", bankCode: "3030", status: "queued" },
+  "fioState/poller": { lastCalledAt: new Date(0), lastCall: "download" },
 } as const;
-const COLLECTIONS = ["ops/refundFailures/items", "auditLog", "refundRequests", "ops/moneyAudit/breaches", "ops/reconciliation/findings", "ops/commandRuns/items", "opsCommands"];
+const COLLECTIONS = ["ops/refundFailures/items", "auditLog", "refundRequests", "ops/moneyAudit/breaches", "ops/reconciliation/findings", "ops/commandRuns/items", "opsCommands", "bankTransferReferences", "fioTransactions", "fioOrders", "fioState"];
 
 async function as(who: "admin" | "dave" | "signed-out"): Promise<Firestore> {
   const env = await rulesEnv();

@@ -3,7 +3,7 @@ import { closeAllClients } from "../../devtools/support/clients";
 import { emulatorsRunning } from "../../devtools/support/emulators";
 import { clearAll, setBackgroundTriggers } from "../../devtools/support/reset";
 import { startFcmFake, startStripeFake, stopFcmFake, stopStripeFake } from "../../devtools/support/fakes";
-import { startBtcpayFake, startGraphFakeForTests, stopBtcpayFake, stopGraphFakeForTests } from "../../devtools/support/fakes";
+import { startBtcpayFake, startFioFake, startGraphFakeForTests, stopBtcpayFake, stopFioFake, stopGraphFakeForTests } from "../../devtools/support/fakes";
 import { saveRulesCoverage } from "../helpers/rules-coverage";
 
 let rulesTestsRan = false;
@@ -18,12 +18,15 @@ export const mochaHooks = {
     if (emulatorsRunning()) await startGraphFakeForTests();
     // the bitcoin rail: the fake BTCPay Server.
     if (emulatorsRunning()) await startBtcpayFake();
+    // bank transfers: the fake Fio banka API.
+    if (emulatorsRunning()) await startFioFake();
   },
   async afterAll() {
     await stopFcmFake();
     await stopStripeFake();
     await stopGraphFakeForTests();
     await stopBtcpayFake();
+    await stopFioFake();
     // wishes/rules: keep the Firestore rules coverage report of the run (coverage/firestore-rules.{json,html}), from
     // the run that has the rules tests (npm test runs in shards: scripts/test-shards.mjs).
     if (emulatorsRunning() && rulesTestsRan) await saveRulesCoverage();

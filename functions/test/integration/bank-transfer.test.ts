@@ -1,0 +1,271 @@
+// The bank-transfer rail (issue 19, Fio banka), in-process: the real poller and Fio's closing port against the
+// Firestore emulator ("money" database, test/helpers/money.ts) and the fake Fio banka behind the real client. Pay
+// exactly, short, over; an unknown reference; pay after close; duplicate and reordered feed items; Fio down then back
+// and its 409; refunds on close and on expiry confirmed by the feed; reconciliation repairing a missed item; the money
+// invariant across card and bank transfer on one wish.
+import assert from "node:assert/strict";
+import { closeWish } from "../../src/closing/close";
+import { donate } from "../../src/donations/donate";
+import { reserveVariableSymbol } from "../../src/donations/bank-transfer";
+import { BANK_TRANSFER_GRACE_DAYS } from "../../src/model/bank-transfer";
+import { DomainError } from "../../src/lib/errors";
+import { expireWish } from "../../src/closing/deadline";
+import { AUDIT_GRACE_MS, auditWish } from "../../src/settlement/audit";
+import { runFioPoll } from "../../src/settlement/fio";
+import { bankRefs } from "../../src/store/bank-transfer";
+import { BankWorld } from "../helpers/bank";
+import { clearMoneyDb } from "../helpers/money";
+
+const WISH = 100_000;
+
+async function setUp(over: Parameters<BankWorld["seedWish"]>[1] = {}): Promise<{ world: BankWorld; wishId: string }> {
+  const world = new BankWorld();
+  const wishId = `wish-bank-${Math.random().toString(36).slice(2, 10)}`;
+  await world.seedWish(wishId, { amount: WISH, currency: "CZK", ...over });
+  return { world, wishId };
+}
+
+const donationOf = async (world: BankWorld, donationId: string) => (await world.doc(`donations/${donationId}`)) ?? {};
+const ledgerOf = async (world: BankWorld, donationId: string) =>
+  (await world.db.collection("ledger").where("donationId", "==", donationId).get()).docs.map((doc) => [doc.get("kind") as string, doc.get("amount") as number, doc.get("provider") as string]).sort();
+const ordersOf = async (world: BankWorld) => (await bankRefs.orders(world.db).get()).docs.map((doc) => ({ id: doc.id, ...doc.data() }));
+const finding = (world: BankWorld, id: string) => world.doc(`ops/reconciliation/findings/${id}`);
+
+describe("bank transfer (Fio): the poller, matching, returns and refunds", function () {
+  this.timeout(120_000);
+  // Each test its own money database: the poller's lease, references and records are per account.
+  beforeEach(() => clearMoneyDb());
+
+  it("donate (bank_transfer): instructions with a unique symbol, the SPD string and a due date; a retry answers the same; CZK only", async () => {
+    const { world, wishId } = await setUp();
+    const now = world.clock.now();
+    await world.db.collection("users").doc("dana").set({ displayName: "Dana", photoUrl: null, facebookLinked: false, createdAt: now, updatedAt: now });
+    const input = { wishId, amount: 45_000, currency: "CZK", method: "bank_transfer", requestId: "bank-tap-0001" };
+    const first = await donate(world.donateDeps(), "dana", input);
+    assert.equal(first.method, "bank_transfer");
+    if (first.method !== "bank_transfer") return;
+    const { instructions } = first;
+    assert.match(instructions.variableSymbol, /^[1-9]\d{9}$/);
+    assert.deepEqual(
+      [instructions.iban, instructions.accountNumber, instructions.bankCode, instructions.amount, instructions.currency, instructions.message],
+      ["CZ1120100000002801234567", "2801234567", "2010", 45_000, "CZK", `ElateMe ${instructions.variableSymbol}`],
+    );
+    assert.equal(instructions.spdQr, `SPD*1.0*ACC:CZ1120100000002801234567*AM:450.00*CC:CZK*X-VS:${instructions.variableSymbol}*MSG:ELATEME ${instructions.variableSymbol}*RN:ELATEME`);
+    assert.equal(instructions.dueAt, new Date(now.getTime() + 7 * 86_400_000).toISOString());
+    const donation = await donationOf(world, first.donationId);
+    assert.deepEqual([donation.status, donation.method, donation.provider, donation.paymentIntentId], ["pending", "bank_transfer", "fio", `fio_vs_${instructions.variableSymbol}`]);
+    assert.deepEqual(await donate(world.donateDeps(), "dana", input), first, "a retried tap answers the same instructions");
+    assert.equal((await world.db.collection("bankTransferReferences").get()).size, 1);
+
+    const euros = `${wishId}-eur`;
+    await world.seedWish(euros, { amount: 50_000, currency: "EUR" });
+    await assert.rejects(donate(world.donateDeps(), "dana", { wishId: euros, amount: 5_000, currency: "EUR", method: "bank_transfer" }), (error: unknown) => {
+      assert.ok(error instanceof DomainError);
+      assert.deepEqual([error.reason, error.field, error.params.currency], ["bank_transfer_czk_only", "method", "EUR"]);
+      return true;
+    });
+  });
+
+  it("variable symbols: reserved with create(), a collision draws another", async () => {
+    const { world } = await setUp();
+    const draws = ["1111111111", "1111111111", "2222222222"];
+    const next = () => draws.shift() ?? "3333333333";
+    const reference = { donationId: "d1", wishId: "w1", donorId: "dana", amount: 100, currency: "CZK", createdAt: world.clock.now(), dueAt: world.clock.now() };
+    assert.equal(await reserveVariableSymbol(world.db, reference, next), "1111111111");
+    assert.equal(await reserveVariableSymbol(world.db, { ...reference, donationId: "d2" }, next), "2222222222");
+    assert.equal((await world.doc("bankTransferReferences/1111111111"))?.donationId, "d1");
+
+    // A symbol a requestId race left behind for a donation that carries another one: it expires without touching it.
+    const { wishId } = await setUp();
+    const { donationId } = await world.bankDonation(wishId, "dana", 20_000);
+    await reserveVariableSymbol(world.db, { ...reference, donationId, wishId }, next);
+    world.later(BANK_TRANSFER_GRACE_DAYS * 86_400_000 + 60_000);
+    assert.equal((await world.poll()).expired, 3, "d1, d2 (no donation) and the race loser");
+    assert.equal((await donationOf(world, donationId)).status, "pending");
+  });
+
+  it("pay exactly → succeeded and booked once; the same movement downloaded again (set-last-id) changes nothing", async () => {
+    const { world, wishId } = await setUp();
+    const { donationId, variableSymbol } = await world.bankDonation(wishId, "dana", 50_000);
+    assert.equal((await donationOf(world, donationId)).status, "pending");
+    const paid = world.fio.addIncoming({ amount: 50_000, variableSymbol, message: `ElateMe ${variableSymbol}` });
+    const run = await world.poll();
+    assert.deepEqual([run.call, run.result, run.recorded, run.applied], ["download", "ok", 1, 1]);
+    const donation = await donationOf(world, donationId);
+    assert.deepEqual([donation.status, donation.amountReceived, donation.netAmount, donation.provider], ["succeeded", 50_000, 50_000, "fio"]);
+    assert.deepEqual(await ledgerOf(world, donationId), [["charge", 50_000, "fio"]]);
+    assert.deepEqual((await world.doc(`bankTransferReferences/${variableSymbol}`))?.payer, { account: "1998087029", bankCode: "3030", name: "Jana Nováková" });
+
+    // Fio's cursor set back: the movement comes again; recorded once, booked once.
+    world.later();
+    await world.bank.setLastId(String(paid.id - 1));
+    const again = await world.poll();
+    assert.deepEqual([again.result, again.recorded, again.applied], ["ok", 0, 0]);
+    assert.deepEqual(await ledgerOf(world, donationId), [["charge", 50_000, "fio"]]);
+    assert.equal((await world.db.collection("fioOrders").get()).size, 0);
+  });
+
+  it("pay short → succeeded with what arrived (no finding); pay over → booked as it arrived, the excess refunded to the sender and confirmed by the feed", async () => {
+    const { world, wishId } = await setUp();
+    const short = await world.bankDonation(wishId, "dana", 50_000);
+    const over = await world.bankDonation(wishId, "dave", 20_000);
+    world.fio.addIncoming({ amount: 30_000, variableSymbol: short.variableSymbol });
+    world.fio.addIncoming({ amount: 25_000, variableSymbol: over.variableSymbol, counterAccount: "19-2000145399", bankCode: "0800" });
+    await world.poll();
+
+    const shortDonation = await donationOf(world, short.donationId);
+    assert.deepEqual([shortDonation.status, shortDonation.amountReceived, shortDonation.netAmount], ["succeeded", 30_000, 30_000]);
+    assert.equal((await world.db.collection("ops/reconciliation/findings").get()).size, 0, "another amount is an outcome, not an ops item");
+    let overDonation = await donationOf(world, over.donationId);
+    assert.deepEqual([overDonation.status, overDonation.amountReceived, overDonation.netAmount], ["succeeded", 25_000, 25_000], "the ledger holds what the statement shows");
+
+    // The donation's trigger asks for the excess back (refund reason overpayment); the refund task queues Fio's order.
+    await world.quiesce(wishId);
+    assert.equal((await world.doc(`refundRequests/${over.donationId}`))?.reason, "overpayment");
+    const [order] = await ordersOf(world);
+    assert.deepEqual([order?.kind, order?.amount, order?.accountTo, order?.bankCode, order?.status], ["refund", 5_000, "19-2000145399", "0800", "queued"]);
+
+    const sent = await world.poll();
+    assert.deepEqual([sent.call, sent.result], ["import", "ok"]);
+    assert.deepEqual(world.fio.orders.map((bankOrder) => [bankOrder.amount, bankOrder.accountTo, bankOrder.bankCode]), [[5_000, "19-2000145399", "0800"]]);
+    assert.equal(world.fio.executeOrders(), 1);
+    await world.poll();
+    await world.quiesce(wishId);
+    assert.equal((await ordersOf(world))[0]?.status, "executed");
+    overDonation = await donationOf(world, over.donationId);
+    assert.deepEqual([overDonation.status, overDonation.netAmount], ["succeeded", 20_000], "the donation still counts: only the excess went back");
+    assert.deepEqual(await ledgerOf(world, over.donationId), [["charge", 20_000, "fio"], ["charge_adjustment", 5_000, "fio"], ["refund", -5_000, "fio"]]);
+    assert.equal((await world.doc(`refundRequests/${over.donationId}`))?.status, "succeeded");
+  });
+
+  it("an unknown reference is an ops finding; money after the wish closed goes back in full, never booked", async () => {
+    const { world, wishId } = await setUp();
+    const { donationId, variableSymbol } = await world.bankDonation(wishId, "dana", 40_000);
+    const stranger = world.fio.addIncoming({ amount: 12_300, variableSymbol: "777" });
+    await world.poll();
+    const unmatched = await finding(world, `bank_transfer_unmatched_${stranger.id}`);
+    assert.deepEqual([unmatched?.amount, unmatched?.provider, unmatched?.resolvedAt], [12_300, "fio", null]);
+
+    await world.db.collection("wishes").doc(wishId).update({ status: "closed", closedAt: world.clock.now() });
+    const late = world.fio.addIncoming({ amount: 40_000, variableSymbol });
+    await world.poll();
+    assert.equal((await donationOf(world, donationId)).status, "pending");
+    assert.deepEqual(await ledgerOf(world, donationId), []);
+    const order = (await ordersOf(world)).find((candidate) => candidate.id === `x_${late.id}`);
+    assert.deepEqual([order?.reason, order?.amount], ["wish_closed", 40_000]);
+  });
+
+  it("duplicate and reordered feed items: a second payment to one symbol goes back; a movement seen twice (period) is applied once", async () => {
+    const { world, wishId } = await setUp();
+    const { donationId, variableSymbol } = await world.bankDonation(wishId, "dana", 30_000);
+    const first = world.fio.addIncoming({ amount: 30_000, variableSymbol });
+    const second = world.fio.addIncoming({ amount: 30_000, variableSymbol });
+    // The reconciliation's period download records both first (in the bank's order, whatever order they are listed in).
+    await world.poll("period");
+    await world.poll();
+    assert.deepEqual(await ledgerOf(world, donationId), [["charge", 30_000, "fio"]]);
+    assert.equal((await world.doc(`bankTransferReferences/${variableSymbol}`))?.paidByMovementId, String(first.id));
+    const orders = await ordersOf(world);
+    assert.deepEqual(
+      orders.map((order) => [order.id, order.reason, order.amount]),
+      [[`x_${second.id}`, "already_paid", 30_000]],
+    );
+    // Both polls saw both movements; each is one record.
+    assert.equal((await world.db.collection("fioTransactions").get()).size, 2);
+  });
+
+  it("Fio down then back, and its 409: nothing lost, never two calls within 30 s even from overlapping runs", async () => {
+    const { world, wishId } = await setUp();
+    const { donationId, variableSymbol } = await world.bankDonation(wishId, "dana", 30_000);
+    world.fio.addIncoming({ amount: 30_000, variableSymbol });
+    world.fio.setDown(true);
+    const down = await world.poll();
+    assert.deepEqual([down.result, down.recorded], ["unavailable", 0]);
+    assert.equal((await world.doc("fioState/poller"))?.lastError, "fio_http_503");
+    world.fio.setDown(false);
+
+    // Another system using the same token called a moment ago: the bank answers 409; we try later.
+    world.later();
+    await world.bank.periodMovements("2000-01-01", "2000-01-02");
+    const limited = await runFioPoll(world.fioDeps);
+    assert.equal(limited.result, "rate_limited");
+    // Two overlapping runs after the limit: one calls, the other only applies.
+    world.later();
+    const runs = await Promise.all([runFioPoll(world.fioDeps), runFioPoll(world.fioDeps)]);
+    assert.deepEqual(runs.map((run) => run.result).sort(), ["ok", "too_soon"]);
+    assert.equal(world.fio.calls.filter((call) => call.status === 409).length, 1);
+    assert.equal((await donationOf(world, donationId)).status, "succeeded");
+  });
+
+  it("reconciliation: a download lost between the bank's answer and our record is repaired by the period download", async () => {
+    const { world, wishId } = await setUp();
+    const { donationId, variableSymbol } = await world.bankDonation(wishId, "dana", 25_000);
+    world.fio.addIncoming({ amount: 25_000, variableSymbol });
+    // The bank answered (its cursor moved) and the instance died before recording.
+    world.later();
+    assert.equal((await world.bank.lastMovements()).movements.length, 1);
+    const missed = await world.poll();
+    assert.deepEqual([missed.call, missed.recorded], ["download", 0]);
+    assert.equal((await donationOf(world, donationId)).status, "pending");
+    const repaired = await world.poll("period");
+    assert.deepEqual([repaired.call, repaired.recorded, repaired.applied], ["period", 1, 1]);
+    assert.equal((await donationOf(world, donationId)).status, "succeeded");
+  });
+
+  it("refund on close: a payment order back to the payer, pending until its movement is in the feed, then refunded; the invariant holds with a card donation beside it", async () => {
+    const { world, wishId } = await setUp();
+    const card = await world.paidDonation(wishId, "dave", 20_000);
+    const { donationId, variableSymbol } = await world.bankDonation(wishId, "dana", 30_000);
+    world.fio.requireConfirmation(true);
+    world.fio.addIncoming({ amount: 30_000, variableSymbol, counterAccount: "123456789", bankCode: "0100" });
+    await world.poll();
+    await closeWish(world.ledger, "olga", { wishId });
+    await world.quiesce(wishId);
+
+    const [order] = (await ordersOf(world)).filter((candidate) => candidate.kind === "refund");
+    assert.deepEqual([order?.donationId, order?.amount, order?.accountTo, order?.bankCode, order?.status], [donationId, 30_000, "123456789", "0100", "queued"]);
+    assert.equal((await donationOf(world, donationId)).status, "succeeded", "pending refund: the money has not left yet");
+    await world.poll(); // import
+    assert.equal(world.fio.executeOrders(), 0, "the bank waits for ops to confirm it in internet banking");
+    world.fio.confirmOrders();
+    world.fio.executeOrders();
+    await world.poll(); // the outgoing movement confirms the refund
+    await world.quiesce(wishId);
+    const refunded = await donationOf(world, donationId);
+    assert.deepEqual([refunded.status, refunded.netAmount], ["refunded", 0]);
+    assert.deepEqual(await ledgerOf(world, donationId), [["charge", 30_000, "fio"], ["refund", -30_000, "fio"]]);
+    assert.equal((await world.doc(`refundRequests/${donationId}`))?.status, "succeeded");
+    assert.equal((await world.doc(`refundRequests/${card.donationId}`))?.status, "succeeded");
+    // The money invariant, by the audit itself: the providers' figures (Stripe's and Fio's) and the ledger agree.
+    world.clock.advance(AUDIT_GRACE_MS + 60_000);
+    const audit = await auditWish({ ...world.refundDeps, payouts: world.payouts }, wishId, { repair: false });
+    assert.ok(audit && !audit.inFlight);
+    assert.deepEqual(audit.ours, audit.stripe);
+    assert.deepEqual(audit.breaches, []);
+    assert.equal(audit.held, 0);
+  });
+
+  it("expiry: a paid donation is refunded through the feed; an unpaid reference expires and later money goes back", async () => {
+    const { world, wishId } = await setUp();
+    const paid = await world.bankDonation(wishId, "dana", 30_000);
+    const unpaid = await world.bankDonation(wishId, "dave", 10_000);
+    world.fio.addIncoming({ amount: 30_000, variableSymbol: paid.variableSymbol });
+    await world.poll();
+    world.later(8 * 86_400_000);
+    assert.ok(await expireWish(world.ledger, wishId, "test"));
+    await world.quiesce(wishId);
+    await world.poll(); // import the refund
+    assert.equal((await donationOf(world, unpaid.donationId)).status, "pending", "a transfer sent on the due day may still land");
+    world.later(4 * 86_400_000);
+    await world.poll(); // the unpaid reference expires (due date + grace passed)
+    assert.deepEqual([(await donationOf(world, unpaid.donationId)).status, (await donationOf(world, unpaid.donationId)).cancellationReason], ["canceled", "expired"]);
+    world.fio.executeOrders();
+    const late = world.fio.addIncoming({ amount: 10_000, variableSymbol: unpaid.variableSymbol });
+    await world.poll();
+    await world.quiesce(wishId);
+    assert.equal((await donationOf(world, paid.donationId)).status, "refunded");
+    const back = (await ordersOf(world)).find((order) => order.id === `x_${late.id}`);
+    assert.deepEqual([back?.reason, back?.amount], ["reference_closed", 10_000]);
+    assert.equal((await donationOf(world, unpaid.donationId)).status, "canceled");
+  });
+});
