@@ -11,6 +11,7 @@ import { adminDb } from "../../devtools/support/admin";
 import { anonymousClient, signedInClient } from "../../devtools/support/clients";
 import type { TestClient } from "../../devtools/support/clients";
 import { expectCode } from "../helpers/errors";
+import { recordingTasks } from "../helpers/tasks";
 
 const OWNER = "nora";
 
@@ -39,7 +40,7 @@ async function deliver(from: string): Promise<number | undefined> {
   const { transport, sent } = recordingTransport();
   const event = friendRequest(from);
   const data = Buffer.from(JSON.stringify(event)).toString("base64");
-  await handleDomainEventMessage({ db: adminDb(), clock: systemClock, push: transport }, { messageId: `m-${from}`, data });
+  await handleDomainEventMessage({ db: adminDb(), clock: systemClock, push: transport, tasks: recordingTasks() }, { messageId: `m-${from}`, data });
   return sent[0]?.apns.payload.aps.badge;
 }
 
