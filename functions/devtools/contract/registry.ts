@@ -68,6 +68,22 @@ export interface CallableContract {
 const at = (iso: string) => new Date(iso);
 const T1 = at("2026-11-30T12:00:00.000Z");
 const T2 = at("2026-12-01T09:30:00.000Z");
+
+/** A donation digest of wish-1: Frank and Grace by name, one anonymous donation (the feed's sum leaves it out). */
+const digestExample = (amount: number) => ({
+  wishId: "wish-1",
+  donations: 3,
+  amount,
+  currency: "CZK",
+  donors: [
+    { userId: "uid-frank", name: "Frank Walker" },
+    { userId: "uid-grace", name: "Grace Hopper" },
+  ],
+  anonymous: 1,
+  people: 3,
+  firstAt: T1,
+  lastAt: T2,
+});
 const ok = z.object({ ok: z.literal(true) });
 
 export const DOCUMENTS: DocumentContract[] = [
@@ -186,20 +202,7 @@ export const DOCUMENTS: DocumentContract[] = [
       currency: "CZK",
       commentId: null,
       createdAt: T2,
-      digest: {
-        wishId: "wish-1",
-        donations: 3,
-        amount: 170000,
-        currency: "CZK",
-        donors: [
-          { userId: "uid-frank", name: "Frank Walker" },
-          { userId: "uid-grace", name: "Grace Hopper" },
-        ],
-        anonymous: 1,
-        people: 3,
-        firstAt: T1,
-        lastAt: T2,
-      },
+      digest: digestExample(170000),
     },
   },
   {
@@ -229,20 +232,7 @@ export const DOCUMENTS: DocumentContract[] = [
       read: false,
       createdAt: T2,
       push: { state: "sent", leaseUntil: null, attempts: 1, devices: 1, delivered: 1, removedTokens: 0, lastError: null, finishedAt: T2 },
-      digest: {
-        wishId: "wish-1",
-        donations: 3,
-        amount: 430000,
-        currency: "CZK",
-        donors: [
-          { userId: "uid-frank", name: "Frank Walker" },
-          { userId: "uid-grace", name: "Grace Hopper" },
-        ],
-        anonymous: 1,
-        people: 3,
-        firstAt: T1,
-        lastAt: T2,
-      },
+      digest: digestExample(430000),
     },
   },
   {

@@ -5,9 +5,10 @@ import { pushTargetsDoc, pushTargetsSchema } from "../model/social";
 import type { PushTarget } from "../model/social";
 import { removeStaleDevice } from "../store/social";
 import { pickLocale, render } from "./catalog";
+import type { Rendered } from "./catalog";
 import type { Category, Locale, MessageArg, MessageKey } from "./catalog";
 import { accountDoc, inboxCounterDoc, inboxCounterSchema, notificationSettingsSchema } from "./model";
-import type { PushState } from "./model";
+import type { InboxItem, PushState } from "./model";
 import { buildPushMessage } from "./push";
 import type { PushMessage, PushTransport } from "./push";
 import { defaultRetryPolicy, sendAll } from "./sender";
@@ -61,6 +62,13 @@ export async function readRecipientStates(db: Firestore, uids: readonly string[]
     );
   }
   return result;
+}
+
+/** An inbox item as the worker and the digest fold write it: rendered text, deep link, unread, its push's state. */
+export function inboxItem(fields: Pick<InboxItem, "type" | "category" | "eventId" | "data" | "createdAt" | "push" | "digest">, rendered: Rendered): InboxItem {
+  const { titleKey, bodyKey, args, title, body, locale } = rendered;
+  const { digest, ...rest } = fields;
+  return { ...rest, titleKey, bodyKey, args, title, body, locale, read: false, ...(digest ? { digest } : {}) };
 }
 
 export function pushState(state: PushState["state"], extra: Partial<PushState> = {}): PushState {

@@ -9,7 +9,7 @@ import { idSchema } from "../lib/ids";
 import type { TaskEnqueuer } from "../lib/tasks";
 import { render } from "./catalog";
 import type { MessageArg, MessageKey } from "./catalog";
-import { DEFAULT_STATE, pushAll, pushState, readRecipientStates } from "./delivery";
+import { DEFAULT_STATE, inboxItem, pushAll, pushState, readRecipientStates } from "./delivery";
 import type { RecipientState } from "./delivery";
 import { inboxCounterDoc, inboxItemSchema, notificationsCollection } from "./model";
 import type { InboxItem, PushState } from "./model";
@@ -192,24 +192,19 @@ export async function foldDonationDigest(deps: DigestDeps, uid: string, wishId: 
 
     const wishTitle = taken[taken.length - 1]?.marker.wishTitle ?? state.wishTitle ?? "";
     const message = digestMessage(digest, wishTitle);
-    const rendered = render(message.key, message.args, recipient.locale);
     const last = taken[taken.length - 1]?.marker;
-    const item: InboxItem = {
-      type: "donation.received",
-      category: "donations",
-      eventId: last?.eventId ?? previous?.eventId ?? "",
-      titleKey: rendered.titleKey,
-      bodyKey: rendered.bodyKey,
-      args: rendered.args,
-      title: rendered.title,
-      body: rendered.body,
-      locale: rendered.locale,
-      data: digest.donations === 1 && last ? { wishId, donationId: last.donationId } : { wishId },
-      read: false,
-      createdAt: taken.length > 0 ? now : (previous?.createdAt ?? now),
-      push,
-      digest,
-    };
+    const item = inboxItem(
+      {
+        type: "donation.received",
+        category: "donations",
+        eventId: last?.eventId ?? previous?.eventId ?? "",
+        data: digest.donations === 1 && last ? { wishId, donationId: last.donationId } : { wishId },
+        createdAt: taken.length > 0 ? now : (previous?.createdAt ?? now),
+        push,
+        digest,
+      },
+      render(message.key, message.args, recipient.locale),
+    );
     tx.set(inbox.doc(itemId), item);
     if (created) tx.set(db.doc(inboxCounterDoc(uid)), { unread: FieldValue.increment(1) }, { merge: true });
     for (const entry of taken) tx.update(entry.ref, { folded: true, digestId: itemId });

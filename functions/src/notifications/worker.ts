@@ -8,7 +8,7 @@ import { zodConverter } from "../lib/converter";
 import { BATCH_LIMIT, chunk, settleWithLimit } from "../lib/pool";
 import type { TaskEnqueuer } from "../lib/tasks";
 import { render } from "./catalog";
-import { DEFAULT_STATE, pushAll, pushState, readRecipientStates } from "./delivery";
+import { DEFAULT_STATE, inboxItem, pushAll, pushState, readRecipientStates } from "./delivery";
 import type { PushFinish, PushRequest, RecipientState } from "./delivery";
 import { recordDonationForDigest } from "./digest";
 import { NOTIFICATION_RUNS, inboxCounterDoc, inboxItemSchema, notificationsCollection } from "./model";
@@ -180,22 +180,7 @@ async function deliverGroup(deps: NotificationDeps, event: DomainEvent, group: P
     const push = finish
       ? pushState(finish.state, { attempts: 1, devices: finish.devices, delivered: finish.delivered, removedTokens: finish.removedTokens, lastError: finish.lastError, finishedAt: now })
       : pushState(state.muted.includes(plan.category) ? "muted" : "no-devices", { finishedAt: now });
-    const rendered = render(plan.messageKey, plan.args, state.locale);
-    const item: InboxItem = {
-      type: event.type,
-      category: plan.category,
-      eventId: event.id,
-      titleKey: rendered.titleKey,
-      bodyKey: rendered.bodyKey,
-      args: rendered.args,
-      title: rendered.title,
-      body: rendered.body,
-      locale: rendered.locale,
-      data: plan.data,
-      read: false,
-      createdAt: now,
-      push,
-    };
+    const item = inboxItem({ type: event.type, category: plan.category, eventId: event.id, data: plan.data, createdAt: now, push }, render(plan.messageKey, plan.args, state.locale));
     return { uid: plan.recipientId, item };
   });
   const created = await createItems(deps.db, event, items);

@@ -7,27 +7,15 @@ import type { Wish } from "../../src/model/wish";
 import { zodConverter } from "../../src/lib/converter";
 import { inboxItemSchema } from "../../src/notifications/model";
 import { DIGEST_PUSH_INTERVAL_MS, DIGEST_QUEUE, foldDonationDigest } from "../../src/notifications/digest";
-import type { PushMessage, PushTransport } from "../../src/notifications/push";
 import { handleDomainEventMessage } from "../../src/notifications/worker";
 import { adminDb } from "../../devtools/support/admin";
 import { fixedClock } from "../helpers/clock";
 import { recordingTasks } from "../helpers/tasks";
+import { recordingTransport } from "../helpers/push";
 
 const NOW = new Date("2026-11-23T10:00:00.000Z");
 const OWNER = "dora";
 const WISH = "digest-wish";
-
-function recordingTransport() {
-  const sent: PushMessage[] = [];
-  const transport: PushTransport = {
-    name: "recording",
-    sendEach: (messages) => {
-      sent.push(...messages);
-      return Promise.resolve(messages.map(() => ({ ok: true as const, messageId: "m" })));
-    },
-  };
-  return { transport, sent };
-}
 
 async function seed(locale: "en" | "cs" = "en"): Promise<void> {
   const db = adminDb();

@@ -4,23 +4,12 @@ import assert from "node:assert/strict";
 import { encodeEventId } from "../../src/events/outbox";
 import type { DomainEvent } from "../../src/events/schema";
 import { fixedClock } from "../helpers/clock";
-import type { PushMessage, PushResult, PushTransport } from "../../src/notifications/push";
 import { PushInProgressError, handleDomainEventMessage } from "../../src/notifications/worker";
 import { adminDb } from "../../devtools/support/admin";
+import { recordingTransport } from "../helpers/push";
+import type { PushTransport } from "../../src/notifications/push";
 
 const NOW = new Date("2026-11-23T10:00:00.000Z");
-
-function recordingTransport(answer: (m: PushMessage) => PushResult = () => ({ ok: true, messageId: "m" })) {
-  const sent: PushMessage[] = [];
-  const transport: PushTransport = {
-    name: "recording",
-    sendEach: (messages) => {
-      sent.push(...messages);
-      return Promise.resolve(messages.map(answer));
-    },
-  };
-  return { transport, sent };
-}
 
 const noSleep = { maxAttempts: 3, baseDelayMs: 1, sleep: () => Promise.resolve() };
 
