@@ -176,11 +176,14 @@ export async function foldDonationDigest(deps: DigestDeps, uid: string, wishId: 
     let pushNow = false;
     // More markers than this fold took: the next interval's fold takes them.
     const foldAgainAt: Date[] = more ? [new Date(now.getTime() + DIGEST_FOLD_INTERVAL_MS)] : [];
+    // A push in flight: if its fold dies, a fold after its lease takes it over (a live one will have finished it).
+    if (leaseLive && previousPush?.leaseUntil && !previous?.read) foldAgainAt.push(later(previousPush.leaseUntil, windowOpensAt));
     if (owed) {
       if (recipient.muted.includes("donations")) push = pushState("muted", { finishedAt: now });
       else if (recipient.targets.length === 0) push = pushState("no-devices", { finishedAt: now });
-      else if (leaseLive && previousPush?.leaseUntil) foldAgainAt.push(later(previousPush.leaseUntil, windowOpensAt));
-      else if (windowOpensAt <= now) {
+      else if (leaseLive) {
+        // The news waits for the fold scheduled above.
+      } else if (windowOpensAt <= now) {
         pushNow = true;
         push = pushState("sending", { leaseUntil: new Date(now.getTime() + PUSH_LEASE_MS), attempts: (previousPush?.attempts ?? 0) + 1 });
       } else {

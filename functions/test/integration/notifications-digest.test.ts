@@ -144,6 +144,28 @@ describe("donation digests (in-process, Firestore emulator)", () => {
     assert.equal(t.sent.length, 2);
   });
 
+  it("a fold that died between its commit and its push: the retry leaves the live lease alone, a fold after it pushes", async () => {
+    await seed();
+    const t = setUp();
+    await t.donate("ann", 100);
+    t.clock.advance(1_250);
+    await t.fold();
+    // As if the push had never gone out: the item still `sending`, its lease live for another minute.
+    const leaseUntil = new Date(t.clock.now().getTime() + 60_000);
+    await adminDb().doc(`users/${OWNER}/notifications/donations_${WISH}_1`).update({ "push.state": "sending", "push.leaseUntil": leaseUntil });
+    const before = t.tasks.calls.length;
+    t.clock.advance(2_000);
+    assert.deepEqual(await t.fold(), { outcome: "unchanged" }, "the task's retry: the lease is live");
+    assert.equal(t.sent.length, 1);
+    const takeover = t.tasks.calls[before];
+    assert.ok(takeover?.options.scheduleTime && takeover.options.scheduleTime >= leaseUntil, "a fold is asked for after the lease");
+    t.clock.set(takeover?.options.scheduleTime ?? leaseUntil);
+    await t.fold();
+    assert.equal(t.sent.length, 2, "pushed once more (at least once)");
+    assert.equal((await t.item())?.push.state, "sent");
+    assert.equal(await t.unread(), 1);
+  });
+
   it("folds racing (a duplicate task, a retry) count every donation exactly once", async () => {
     await seed();
     const t = setUp();

@@ -120,11 +120,18 @@ describe("notifications through Pub/Sub (integration)", function () {
     // The Functions emulator starts each trigger's runtime lazily, and on a busy machine the first relay and worker
     // invocations can take tens of seconds: warm both up with one event through the outbox, so the tests' own
     // timeouts measure the pipeline, not the cold starts.
+    // The donation digest's fold task (Cloud Tasks emulator → foldDonationDigest) is warmed at the same time.
     const warmUp = `friend_request.received:${uniq("warm-a")}_warm-b`;
+    const warmWish = uniq("warm-wish");
+    await seedWish(warmWish, { ownerId: "warm-b", viewerIds: ["warm-b", "warm-a"] });
     await publishViaOutbox({ id: warmUp, type: "friend_request.received", fromId: "warm-a", toId: "warm-b" });
-    await waitFor("the relay and the notification worker to warm up", async () => ((await inboxRef("warm-b", warmUp).get()).exists ? true : undefined), {
-      timeoutMs: 100_000,
-    });
+    await publishViaOutbox({ id: `donation.received:${warmWish}`, type: "donation.received", wishId: warmWish, donationId: warmWish, donorId: "warm-a", amount: 100, currency: "CZK", anonymous: true });
+    await Promise.all([
+      waitFor("the relay and the notification worker to warm up", async () => ((await inboxRef("warm-b", warmUp).get()).exists ? true : undefined), { timeoutMs: 100_000 }),
+      waitFor("the digest fold task to warm up", async () => ((await adminDb().doc(`users/warm-b/notifications/donations_${warmWish}_1`).get()).exists ? true : undefined), {
+        timeoutMs: 100_000,
+      }),
+    ]);
   });
 
   after(async () => {
