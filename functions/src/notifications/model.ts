@@ -2,7 +2,7 @@ import { z } from "zod";
 import { CATEGORIES, LOCALES } from "./catalog";
 import { donationDigestSchema } from "../model/digest";
 
-/** Push bookkeeping on an inbox item (server-only; see docs/notifications.md, "Delivery state"). */
+/** Push bookkeeping on an inbox item (server-only; docs/notifications.md, the inbox table and "Donation digests"). */
 /**
  * `sending` only on a donation digest while its fold task pushes (an event's item is written after its push, already
  * final); `deferred`: a digest whose news waits for its wish's push interval (digest.ts).
