@@ -56,6 +56,11 @@ export const wishAudienceOnFriendChange = onDocumentWritten({ document: "users/{
 export const wishAudienceOnGroupChange = onDocumentWritten({ document: "users/{uid}/groups/{groupId}", retry: true }, wishes.groupWritten);
 export const commentAdded = onDocumentCreated({ document: "wishes/{wishId}/comments/{commentId}", retry: true }, wishes.commentAdded);
 export const feedFanOut = onMessagePublished({ topic: system.DOMAIN_EVENTS_TOPIC, retry: true }, wishes.feedFanOut);
+// Shared donations reach the feeds as one digest item per wish, rewritten at most every 10 s (docs/wishes.md "Feed").
+export const foldFeedDigest = onTaskDispatched(
+  { retryConfig: { maxAttempts: 20, minBackoffSeconds: 1, maxBackoffSeconds: 60, maxDoublings: 3 }, rateLimits: { maxConcurrentDispatches: 20 }, timeoutSeconds: 300 },
+  wishes.foldFeedDigest,
+);
 
 // ---- donations and the Stripe and BTCPay webhooks (docs/donations.md) ----
 export const donate = replayProtectedCallable("donate", donations.donate, { secrets: [stripeSecretKey, btcpayApiKey] });
@@ -89,6 +94,13 @@ export const reconcileBtcpay = onSchedule({ schedule: "every 60 minutes", timeZo
 // timeoutSeconds: a friend.joined fan-out to thousands of friends; the worker's push lease (6 min) outlasts it.
 export const notifyOnDomainEvent = onMessagePublished({ topic: system.DOMAIN_EVENTS_TOPIC, retry: true, timeoutSeconds: 300 }, notifications.notifyOnDomainEvent);
 export const markNotificationsRead = appCallable("markNotificationsRead", notifications.markNotificationsRead);
+// donation.received goes into its wish's digest: one fold task per recipient, wish and second writes the digest item
+// and pushes at most once a minute per wish (docs/notifications.md "Donation digests"). timeoutSeconds: below the
+// digest's 60 s push lease.
+export const foldDonationDigest = onTaskDispatched(
+  { retryConfig: { maxAttempts: 20, minBackoffSeconds: 1, maxBackoffSeconds: 30, maxDoublings: 3 }, rateLimits: { maxConcurrentDispatches: 50 }, timeoutSeconds: 50 },
+  notifications.foldDonationDigest,
+);
 
 // ---- ads attribution: Conversions API events of consenting users (docs/analytics.md) ----
 export const adsConversionsOnDomainEvent = onMessagePublished(

@@ -68,6 +68,22 @@ export interface CallableContract {
 const at = (iso: string) => new Date(iso);
 const T1 = at("2026-11-30T12:00:00.000Z");
 const T2 = at("2026-12-01T09:30:00.000Z");
+
+/** A donation digest of wish-1: Frank and Grace by name, one anonymous donation (the feed's sum leaves it out). */
+const digestExample = (amount: number) => ({
+  wishId: "wish-1",
+  donations: 3,
+  amount,
+  currency: "CZK",
+  donors: [
+    { userId: "uid-frank", name: "Frank Walker" },
+    { userId: "uid-grace", name: "Grace Hopper" },
+  ],
+  anonymous: 1,
+  people: 3,
+  firstAt: T1,
+  lastAt: T2,
+});
 const ok = z.object({ ok: z.literal(true) });
 
 export const DOCUMENTS: DocumentContract[] = [
@@ -173,18 +189,20 @@ export const DOCUMENTS: DocumentContract[] = [
     readBy: "owner",
     schema: feedItemSchema,
     example: {
+      // A donation digest (id donations_wish-1_1): every shared donation of the wish in one item, rewritten by its fold.
       type: "donation.received",
-      eventId: "donation.received:don-1",
+      eventId: "donation.received:don-3",
       wishId: "wish-1",
       wishTitle: "Walking boots",
       ownerId: "uid-erin",
       organizerId: "uid-erin",
       isSurprise: false,
-      actorId: "uid-frank",
-      amount: 120000,
+      actorId: "uid-grace",
+      amount: 170000,
       currency: "CZK",
       commentId: null,
       createdAt: T2,
+      digest: digestExample(170000),
     },
   },
   {
@@ -196,23 +214,25 @@ export const DOCUMENTS: DocumentContract[] = [
   },
   {
     name: "notification",
-    path: "users/{uid}/notifications/{eventDocId}",
+    path: "users/{uid}/notifications/{eventDocId | donations_{wishId}_{n}}",
     readBy: "owner (queries carry limit(n ≤ 50))",
     schema: inboxItemSchema,
     example: {
+      // A donation digest (id donations_wish-1_1): a busy wish's donations in one item that its fold task updates.
       type: "donation.received",
       category: "donations",
-      eventId: "donation.received:don-1",
-      titleKey: "notif_donation_received_named_title",
-      bodyKey: "notif_donation_received_named_body",
-      args: ["Frank Walker", "1 200 Kč", "Walking boots"],
-      title: "New donation",
-      body: "Frank Walker gave 1 200 Kč to Walking boots",
+      eventId: "donation.received:don-3",
+      titleKey: "notif_donation_digest_title",
+      bodyKey: "notif_donation_digest_body",
+      args: ["3 friends chipped in", "CZK 4,300.00", "Walking boots", "Frank Walker, Grace Hopper and 1 more"],
+      title: "3 friends chipped in",
+      body: "CZK 4,300.00 in total for “Walking boots”: Frank Walker, Grace Hopper and 1 more",
       locale: "en",
-      data: { wishId: "wish-1", type: "donation.received", notificationId: "donation.received:don-1" },
+      data: { wishId: "wish-1" },
       read: false,
       createdAt: T2,
       push: { state: "sent", leaseUntil: null, attempts: 1, devices: 1, delivered: 1, removedTokens: 0, lastError: null, finishedAt: T2 },
+      digest: digestExample(430000),
     },
   },
   {

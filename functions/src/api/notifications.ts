@@ -2,6 +2,9 @@ import { getMessaging } from "firebase-admin/messaging";
 import type { CloudEvent } from "firebase-functions/v2";
 import type { CallableRequest } from "firebase-functions/v2/https";
 import type { MessagePublishedData } from "firebase-functions/v2/pubsub";
+import type { Request as TaskRequest } from "firebase-functions/v2/tasks";
+import { adminTaskEnqueuer } from "../lib/tasks";
+import { digestTaskPayload, foldDonationDigest as foldDonationDigestOp } from "../notifications/digest";
 import { markNotificationsRead as markNotificationsReadOp } from "../notifications/inbox";
 import { pushTransportFor } from "../notifications/transport";
 import { handleDomainEventMessage } from "../notifications/worker";
@@ -12,7 +15,7 @@ import { requireAuth } from "./errors";
 const pushTransport = pushTransportFor(process.env, () => getMessaging());
 
 /** The notification worker's dependencies (also the ops command that re-drives its dead letters). */
-export const notificationDeps = () => ({ ...baseDeps(), push: pushTransport });
+export const notificationDeps = () => ({ ...baseDeps(), push: pushTransport, tasks: adminTaskEnqueuer });
 
 export async function notifyOnDomainEvent(event: CloudEvent<MessagePublishedData>): Promise<void> {
   const { messageId, data, attributes } = event.data.message;
@@ -20,3 +23,9 @@ export async function notifyOnDomainEvent(event: CloudEvent<MessagePublishedData
 }
 
 export const markNotificationsRead = (request: CallableRequest) => markNotificationsReadOp(baseDeps(), requireAuth(request), request.data);
+
+/** The donation digest fold (one per recipient, wish and second): markers → the digest inbox item, and its push. */
+export async function foldDonationDigest(request: TaskRequest): Promise<void> {
+  const { uid, wishId } = digestTaskPayload.parse(request.data);
+  await foldDonationDigestOp(notificationDeps(), uid, wishId);
+}

@@ -5,10 +5,12 @@ import type { MessagePublishedData } from "firebase-functions/v2/pubsub";
 import { onCommentAdded } from "../comments/added";
 import { receiveDomainEvent } from "../events/consume";
 import { fanOutEvent } from "../feed/worker";
+import { feedDigestTaskPayload, foldFeedDigest as foldFeedDigestOp } from "../feed/digest";
+import type { Request as TaskRequest } from "firebase-functions/v2/tasks";
 import { reportContent, resolveReport } from "../moderation/reports";
 import { createWish as createWishOp } from "../wishes/create";
 import { cleanUpDeletedWish, deleteWish as deleteWishOp, onFriendDocWritten, onGroupChanged, setWishAudience as setWishAudienceOp } from "../wishes/manage";
-import { baseDeps } from "./deps";
+import { baseDeps, taskDeps } from "./deps";
 import { requireAdmin, requireAuth } from "./errors";
 
 /** Wishes, their audience, comments, the feed and reports (docs/wishes.md, docs/operations.md "Reports"). */
@@ -39,8 +41,13 @@ export async function commentAdded(event: FirestoreEvent<QueryDocumentSnapshot |
 }
 
 export async function feedFanOut(event: CloudEvent<MessagePublishedData>): Promise<void> {
-  const deps = baseDeps();
+  const deps = taskDeps();
   const { messageId, data, attributes } = event.data.message;
   const received = await receiveDomainEvent({ db: deps.db, now: deps.clock.now() }, "feed", { messageId, data, attributes });
   if (received.ok) await fanOutEvent(deps, received.event);
+}
+
+/** The feed's donation digest fold (one per wish per 10 s): markers → one feed item per viewer. */
+export async function foldFeedDigest(request: TaskRequest): Promise<void> {
+  await foldFeedDigestOp(taskDeps(), feedDigestTaskPayload.parse(request.data).wishId);
 }

@@ -9,16 +9,25 @@ import type { FeedItem, Wish } from "../model/wish";
 import { withdrawFeedItems, writeFeedItems } from "../store/feed";
 import { isFirestoreError } from "../lib/firestore-errors";
 import { wishRef } from "../store/wishes";
+import type { TaskEnqueuer } from "../lib/tasks";
+import { recordFeedDonation } from "./digest";
 
 export interface FeedDeps {
   db: Firestore;
   clock: Clock;
+  /** Cloud Tasks: the donation digest's fold (digest.ts). */
+  tasks: TaskEnqueuer;
 }
 
 type FeedEvent = Extract<DomainEvent, { type: FeedItem["type"] }>;
 
 export const followersCollection = (db: Firestore, wishId: string) =>
   db.collection(WISHES).doc(wishId).collection(FOLLOWERS).withConverter(zodConverter(followerSchema));
+
+async function displayName(db: Firestore, uid: string): Promise<string> {
+  const name: unknown = (await db.collection("users").doc(uid).get()).get("displayName");
+  return typeof name === "string" && name.trim() ? name.trim() : "ElateMe";
+}
 
 /** `users/{uid}/private/account.settings.showDonationsInFeed`; off unless the donor switched it on. */
 async function donorSharesDonations(db: Firestore, donorId: string): Promise<boolean> {
@@ -38,14 +47,12 @@ async function followersOf(db: Firestore, wish: Wish, wishId: string): Promise<S
 interface Plan {
   recipients: string[];
   actorId: string | null;
-  amount: number | null;
-  currency: string | null;
   commentId: string | null;
 }
 
 async function plan(deps: FeedDeps, event: FeedEvent, wish: Wish): Promise<Plan | null> {
   const viewers = new Set(wish.viewerIds);
-  const base = { amount: null, currency: null, commentId: null };
+  const base = { commentId: null };
   switch (event.type) {
     case "wish.created":
       viewers.delete(wish.organizerId);
@@ -69,10 +76,10 @@ async function plan(deps: FeedDeps, event: FeedEvent, wish: Wish): Promise<Plan 
           if (!isFirestoreError(error, "already-exists")) throw error; // already a follower
         });
       if (!(await donorSharesDonations(deps.db, event.donorId))) return null;
-      viewers.delete(event.donorId);
-      return event.anonymous
-        ? { ...base, recipients: [...viewers], actorId: null }
-        : { ...base, recipients: [...viewers], actorId: event.donorId, amount: event.amount, currency: event.currency };
+      // Into the wish's feed digest: its fold task writes the feeds (src/feed/digest.ts), not one item per donation.
+      const donorName = event.anonymous ? null : await displayName(deps.db, event.donorId);
+      await recordFeedDonation(deps, event, wish, donorName);
+      return null;
     }
     case "comment.added": {
       const followers = await followersOf(deps.db, wish, event.wishId);
@@ -87,7 +94,7 @@ function isFeedEvent(event: DomainEvent): event is FeedEvent {
 }
 
 /**
- * Fans one domain event out into feeds. Recipients are always drawn from the wish's current `viewerIds`, so a hidden
+ * Fans one domain event out into feeds (a donation goes into its wish's feed digest instead, digest.ts). Recipients are always drawn from the wish's current `viewerIds`, so a hidden
  * surprise never reaches its recipient. Item ids are the event id: a redelivered event rewrites the same documents.
  * After writing, the wish is read again and items of anyone who lost access meanwhile are withdrawn, so a fan-out
  * racing an audience change cannot leave an item behind.
@@ -110,8 +117,8 @@ export async function fanOutEvent(deps: FeedDeps, event: DomainEvent): Promise<{
     organizerId: wish.organizerId,
     isSurprise: wish.isSurprise,
     actorId: decided.actorId,
-    amount: decided.amount,
-    currency: decided.currency,
+    amount: null,
+    currency: null,
     commentId: decided.commentId,
     createdAt: new Date(event.occurredAt),
   };

@@ -1,5 +1,6 @@
 import { z } from "zod";
 import { currencySchema } from "./money";
+import { donationDigestSchema } from "./digest";
 
 export const WISH_STATUSES = ["open", "funded", "closed", "expired"] as const;
 export const wishStatusSchema = z.enum(WISH_STATUSES);
@@ -162,7 +163,7 @@ export const FEED_ITEM_TYPES = ["wish.created", "wish.funded", "surprise.reveale
 
 /**
  * `users/{uid}/feed/{itemId}`: one piece of news, written by the feed worker. `itemId` is the domain event's id (so a
- * redelivered event overwrites instead of duplicating). `actorId` is who did it (null for an anonymous donation);
+ * redelivered event overwrites instead of duplicating), or for donations the wish's digest `donations_{wishId}_{n}`. `actorId` is who did it (null for an anonymous donation);
  * `amount`/`currency` only for a non-anonymous donation.
  */
 export const feedItemSchema = z.object({
@@ -178,6 +179,11 @@ export const feedItemSchema = z.object({
   currency: z.string().nullable(),
   commentId: z.string().nullable(),
   createdAt: z.date(),
+  /**
+   * Only on a donation digest (`donations_{wishId}_{n}`, src/feed/digest.ts): every shared donation it sums up;
+   * anonymous ones are counted and never named, and their amounts are not in `amount`.
+   */
+  digest: donationDigestSchema.optional(),
 });
 export type FeedItem = z.infer<typeof feedItemSchema>;
 

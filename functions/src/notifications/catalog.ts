@@ -1,4 +1,4 @@
-import { formatMoney } from "../lib/locale";
+import { czechCount, formatMoney, formatNumber } from "../lib/locale";
 import type { Locale } from "../lib/locale";
 
 export { DEFAULT_LOCALE, formatMoney, LOCALES, pickLocale, toLocale } from "../lib/locale";
@@ -28,6 +28,12 @@ const MESSAGES = {
   donation_received_anonymous: {
     en: { title: "New donation", body: "Someone gave {0} to “{1}”" },
     cs: { title: "Nový příspěvek", body: "Někdo přispěl {0} na „{1}“" },
+  },
+  // A wish's donation digest (docs/notifications.md, "Donation digests"): {0} "12 friends chipped in" (a count
+  // phrase, plural for the locale), {1} the sum, {2} the title, {3} the first names "Ann, Bob, Carl and 9 more".
+  donation_digest: {
+    en: { title: "{0}", body: "{1} in total for “{2}”: {3}" },
+    cs: { title: "{0}", body: "Celkem {1} na „{2}“: {3}" },
   },
   wish_funded_owner: {
     en: { title: "Your wish is fully funded!", body: "“{0}” reached its goal of {1}." },
@@ -82,8 +88,31 @@ const MESSAGES = {
 export type MessageKey = keyof typeof MESSAGES;
 export const MESSAGE_KEYS = Object.keys(MESSAGES) as MessageKey[];
 
-/** A message argument: text is used as is; money is formatted for the reader's locale. */
-export type MessageArg = { text: string } | { amount: number; currency: string };
+/**
+ * A message argument: text is used as is; money is formatted for the reader's locale; `people` is "12 friends chipped
+ * in" and `names` "Ann, Bob and 3 more" (`more`: people not named in the list), each with the locale's plural forms.
+ */
+export type MessageArg = { text: string } | { amount: number; currency: string } | { people: number } | { names: readonly string[]; more: number };
+
+function peoplePhrase(count: number, locale: Locale): string {
+  if (locale === "cs") return czechCount(count, "přítel přispěl", "přátelé přispěli", "přátel přispělo");
+  return `${formatNumber(count, "en")} ${count === 1 ? "friend" : "friends"} chipped in`;
+}
+
+function namesPhrase(names: readonly string[], more: number, locale: Locale): string {
+  const and = locale === "cs" ? "a" : "and";
+  if (names.length === 0) return locale === "cs" ? "všichni anonymně" : "all anonymous";
+  const tail = more > 0 ? [locale === "cs" ? czechCount(more, "další", "další", "dalších") : `${formatNumber(more, "en")} more`] : [];
+  const parts = [...names, ...tail];
+  return parts.length === 1 ? (parts[0] ?? "") : `${parts.slice(0, -1).join(", ")} ${and} ${parts[parts.length - 1] ?? ""}`;
+}
+
+function renderArg(arg: MessageArg, locale: Locale): string {
+  if ("text" in arg) return arg.text;
+  if ("people" in arg) return peoplePhrase(arg.people, locale);
+  if ("names" in arg) return namesPhrase(arg.names, arg.more, locale);
+  return formatMoney(arg.amount, arg.currency, locale);
+}
 
 /** The localization keys the apps look up: `notif_<key>_title` / `notif_<key>_body`. */
 export function locKeys(key: MessageKey): { titleKey: string; bodyKey: string } {
@@ -91,7 +120,7 @@ export function locKeys(key: MessageKey): { titleKey: string; bodyKey: string } 
 }
 
 export function renderArgs(args: readonly MessageArg[], locale: Locale): string[] {
-  return args.map((arg) => ("text" in arg ? arg.text : formatMoney(arg.amount, arg.currency, locale)));
+  return args.map((arg) => renderArg(arg, locale));
 }
 
 export interface Rendered {

@@ -1,8 +1,13 @@
 import { z } from "zod";
 import { CATEGORIES, LOCALES } from "./catalog";
+import { donationDigestSchema } from "../model/digest";
 
-/** Push bookkeeping on an inbox item (server-only; see docs/notifications.md, "Delivery state"). */
-export const PUSH_STATES = ["sending", "sent", "failed", "muted", "no-devices"] as const;
+/** Push bookkeeping on an inbox item (server-only; docs/notifications.md, the inbox table and "Donation digests"). */
+/**
+ * `sending` only on a donation digest while its fold task pushes (an event's item is written after its push, already
+ * final); `deferred`: a digest whose news waits for its wish's push interval (digest.ts).
+ */
+export const PUSH_STATES = ["sending", "sent", "failed", "muted", "no-devices", "deferred"] as const;
 export const pushStateSchema = z.object({
   state: z.enum(PUSH_STATES),
   /** While `sending`: another delivery attempt may take over after this time (a crashed worker's lease). */
@@ -17,8 +22,10 @@ export const pushStateSchema = z.object({
 export type PushState = z.infer<typeof pushStateSchema>;
 
 /**
- * `users/{uid}/notifications/{eventDocId}`: one in-app inbox item. The id is the (encoded) domain event id, so one
- * event notifies one user at most once. Clients may only flip `read` from false to true.
+ * `users/{uid}/notifications/{id}`: one in-app inbox item. For an event, the id is the (encoded) domain event id, so
+ * one event notifies one user at most once. For donations, the id is `donations_{wishId}_{n}`: the wish's n-th digest
+ * for this user, which the fold task updates while it is unread (`digest` set). Clients may only flip `read` from false
+ * to true.
  */
 export const inboxItemSchema = z.object({
   type: z.string(),
@@ -36,8 +43,11 @@ export const inboxItemSchema = z.object({
   read: z.boolean(),
   /** Set by markNotificationsRead. */
   readAt: z.date().optional(),
+  /** When it was written; a digest's moves to its latest fold, so news of a wish rises to the top of the inbox. */
   createdAt: z.date(),
   push: pushStateSchema,
+  /** Only on donation digests. */
+  digest: donationDigestSchema.optional(),
 });
 export type InboxItem = z.infer<typeof inboxItemSchema>;
 
@@ -62,6 +72,8 @@ export const inboxCounterSchema = z.object({
 });
 
 export const notificationsCollection = (uid: string) => `users/${uid}/notifications`;
+/** `notificationRuns/{eventDocId}`: an event's delivery lease (server only; worker.ts). */
+export const NOTIFICATION_RUNS = "notificationRuns";
 export const inboxCounterDoc = (uid: string) => `users/${uid}/private/inbox`;
 export const accountDoc = (uid: string) => `users/${uid}/private/account`;
 

@@ -16,6 +16,8 @@ export interface PlannedNotification {
   threadId: string;
   /** Android `collapse_key` and APNs `apns-collapse-id` (≤ 64 bytes). */
   collapseKey: string;
+  /** `donation.received` only: what its wish's digest records of the donation (digest.ts). */
+  donation?: { donorName: string | null; wishTitle: string };
 }
 
 export interface Skipped {
@@ -90,11 +92,15 @@ export async function planNotifications(
 ): Promise<{ planned: PlannedNotification[]; skipped: Skipped[] }> {
   const planned: PlannedNotification[] = [];
   const skipped: Skipped[] = [];
+  const seen = new Set<string>(); // a Set, not a scan: friend.joined plans thousands of recipients
   const add = (recipientIds: string[], make: (uid: string) => Omit<PlannedNotification, "recipientId">, actorId?: string) => {
     for (const uid of recipientIds) {
       if (uid === actorId) skipped.push({ recipientId: uid, reason: "actor" });
-      else if (planned.some((p) => p.recipientId === uid)) continue;
-      else planned.push({ recipientId: uid, ...make(uid) });
+      else if (seen.has(uid)) continue;
+      else {
+        seen.add(uid);
+        planned.push({ recipientId: uid, ...make(uid) });
+      }
     }
   };
 
@@ -143,9 +149,10 @@ export async function planNotifications(
       // Before the reveal, news about a surprise goes to its organizer, never to its recipient.
       const recipient = isUnrevealedSurprise(wish) ? wish.organizerId : wish.ownerId;
       const amount = money(event.amount, event.currency);
-      const args = event.anonymous ? [amount, text(wish.title)] : [text(await dir.displayName(event.donorId)), amount, text(wish.title)];
-      const key = event.anonymous ? "donation_received_anonymous" : "donation_received_named";
-      add([recipient], () => wishLink("donations", key, args, { donationId: event.donationId }), event.donorId);
+      const donorName = event.anonymous ? null : await dir.displayName(event.donorId);
+      const args = donorName === null ? [amount, text(wish.title)] : [text(donorName), amount, text(wish.title)];
+      const key = donorName === null ? "donation_received_anonymous" : "donation_received_named";
+      add([recipient], () => ({ ...wishLink("donations", key, args, { donationId: event.donationId }), donation: { donorName, wishTitle: wish.title } }), event.donorId);
       break;
     }
     case "wish.funded": {

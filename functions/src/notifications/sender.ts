@@ -29,8 +29,13 @@ export const defaultRetryPolicy: RetryPolicy = {
   sleep: (ms) => new Promise((resolve) => setTimeout(resolve, ms)),
 };
 
+/** What became of one message: delivered, its token dead, or failed for good (with the last error code). */
+export type MessageOutcome = { kind: "delivered" } | { kind: "stale" } | { kind: "failed"; code: string };
+
 export interface SendReport {
   delivered: number;
+  /** One outcome per message, in the order given (so a caller sending for many recipients can tell each its own). */
+  outcomes: MessageOutcome[];
   /** Tokens FCM called dead (to delete). */
   staleTokens: string[];
   /** Messages that failed for good (permanent error, or transient after the last attempt). */
@@ -39,33 +44,45 @@ export interface SendReport {
 }
 
 /**
- * Sends every message: batches of at most 500; transient failures retried with exponential backoff and jitter up to
+ * Sends every message: batches of at most 500 (sent in parallel); transient failures retried with exponential backoff and jitter up to
  * `maxAttempts`; stale-token failures reported for deletion. A transport that throws counts as transient for the
  * whole batch.
  */
 export async function sendAll(transport: PushTransport, messages: PushMessage[], policy: RetryPolicy = defaultRetryPolicy): Promise<SendReport> {
-  const report: SendReport = { delivered: 0, staleTokens: [], failed: [], attempts: 0 };
-  let pending = messages;
+  const report: SendReport = { delivered: 0, outcomes: messages.map(() => ({ kind: "failed", code: "messaging/unknown-error" })), staleTokens: [], failed: [], attempts: 0 };
+  let pending = messages.map((message, index) => ({ message, index }));
   for (let attempt = 1; pending.length > 0; attempt++) {
     report.attempts = attempt;
-    const retry: PushMessage[] = [];
-    for (let start = 0; start < pending.length; start += MAX_BATCH) {
-      const batch = pending.slice(start, start + MAX_BATCH);
-      let results: PushResult[];
-      try {
-        results = await transport.sendEach(batch);
-      } catch (error) {
-        const message = error instanceof Error ? error.message : String(error);
-        results = batch.map(() => ({ ok: false, code: "messaging/server-unavailable", message }));
-      }
-      batch.forEach((message, index) => {
-        const result = results[index] ?? { ok: false, code: "messaging/unknown-error", message: "no result" };
-        if (result.ok) report.delivered++;
-        else if (isStaleTokenError(result)) report.staleTokens.push(message.token);
-        else if (isTransientError(result.code) && attempt < policy.maxAttempts) retry.push(message);
-        else report.failed.push({ token: message.token, code: result.code });
-      });
-    }
+    const retry: typeof pending = [];
+    // Every batch of an attempt at once: a fan-out to 5,000 devices is 10 sendEach calls in flight, not in a row.
+    const batches = [];
+    for (let start = 0; start < pending.length; start += MAX_BATCH) batches.push(pending.slice(start, start + MAX_BATCH));
+    const answers = await Promise.all(
+      batches.map(async (batch): Promise<PushResult[]> => {
+        try {
+          return await transport.sendEach(batch.map((entry) => entry.message));
+        } catch (error) {
+          const message = error instanceof Error ? error.message : String(error);
+          return batch.map(() => ({ ok: false, code: "messaging/server-unavailable", message }));
+        }
+      }),
+    );
+    batches.forEach((batch, b) =>
+      batch.forEach((entry, index) => {
+        const result = answers[b]?.[index] ?? { ok: false, code: "messaging/unknown-error", message: "no result" };
+        if (result.ok) {
+          report.delivered++;
+          report.outcomes[entry.index] = { kind: "delivered" };
+        } else if (isStaleTokenError(result)) {
+          report.staleTokens.push(entry.message.token);
+          report.outcomes[entry.index] = { kind: "stale" };
+        } else if (isTransientError(result.code) && attempt < policy.maxAttempts) retry.push(entry);
+        else {
+          report.failed.push({ token: entry.message.token, code: result.code });
+          report.outcomes[entry.index] = { kind: "failed", code: result.code };
+        }
+      }),
+    );
     pending = retry;
     if (pending.length > 0) {
       const backoff = policy.baseDelayMs * 2 ** (attempt - 1);

@@ -1,25 +1,23 @@
 import { FieldValue, Timestamp } from "firebase-admin/firestore";
-import type { BulkWriter, DocumentReference, Firestore, WriteBatch } from "firebase-admin/firestore";
+import type { DocumentReference, Firestore, WriteBatch } from "firebase-admin/firestore";
 import { logger } from "../lib/log";
 import { encodeEventId } from "../events/outbox";
 import type { DomainEvent } from "../events/schema";
 import type { Clock } from "../lib/clock";
 import { zodConverter } from "../lib/converter";
-import { pickLocale, render } from "./catalog";
-import type { Locale } from "./catalog";
-import { pushTargetsDoc, pushTargetsSchema } from "../model/social";
-import type { PushTarget } from "../model/social";
-import { removeStaleDevice } from "../store/social";
-import { accountDoc, inboxCounterDoc, inboxCounterSchema, inboxItemSchema, notificationSettingsSchema, notificationsCollection } from "./model";
-import type { InboxItem, PushState } from "./model";
-import { buildPushMessage } from "./push";
+import { BATCH_LIMIT, chunk, settleWithLimit } from "../lib/pool";
+import type { TaskEnqueuer } from "../lib/tasks";
+import { render } from "./catalog";
+import { DEFAULT_STATE, inboxItem, pushAll, pushState, readRecipientStates } from "./delivery";
+import type { PushFinish, PushRequest, RecipientState } from "./delivery";
+import { recordDonationForDigest } from "./digest";
+import { NOTIFICATION_RUNS, inboxCounterDoc, inboxItemSchema, notificationsCollection } from "./model";
+import type { InboxItem } from "./model";
 import type { PushTransport } from "./push";
 import { firestoreDirectory, planNotifications } from "./recipients";
 import type { PlannedNotification } from "./recipients";
-import { defaultRetryPolicy, sendAll } from "./sender";
 import type { RetryPolicy } from "./sender";
 import { isFirestoreError } from "../lib/firestore-errors";
-import { settleWithLimit } from "../lib/pool";
 import { receiveDomainEvent } from "../events/consume";
 import type { IncomingMessage } from "../events/consume";
 export type { IncomingMessage };
@@ -28,13 +26,15 @@ export interface NotificationDeps {
   db: Firestore;
   clock: Clock;
   push: PushTransport;
+  /** Cloud Tasks: the donation digests' fold tasks (digest.ts). */
+  tasks: TaskEnqueuer;
   retry?: RetryPolicy;
-  /** How long a worker owns an item's push before a redelivery may take it over (a crashed worker's lease). */
+  /** How long a delivery owns an event's run before a redelivery may take it over (a crashed worker's lease). */
   leaseMs?: number;
 }
 
-/** One Pub/Sub message as the trigger hands it over (`data` is base64, as Pub/Sub delivers it). */
-export type RecipientOutcome = "pushed" | "muted" | "no-devices" | "failed" | "duplicate";
+/** `digested`: a donation recorded for its wish's digest, which a fold task turns into the inbox item and push. */
+export type RecipientOutcome = "pushed" | "muted" | "no-devices" | "failed" | "duplicate" | "digested";
 
 export type WorkerResult =
   | { outcome: "dead-lettered"; reason: string }
@@ -43,16 +43,15 @@ export type WorkerResult =
 const CONSUMER = "notifications";
 // Longer than the trigger's timeout (300 s, index.ts): a live worker never loses its lease to a redelivery.
 const DEFAULT_LEASE_MS = 6 * 60_000;
-/** Recipients delivered concurrently (each is a few reads/writes on its own documents, plus its pushes). */
-const PARALLEL_RECIPIENTS = 64;
-/** Recipients whose account, inbox-counter and push-target documents are fetched per `getAll` round trip. */
-const RECIPIENTS_PER_READ = 100;
+/** Two writes per item (the item and its owner's unread count) in a batch of at most 500. */
+const ITEMS_PER_BATCH = BATCH_LIMIT / 2;
+/** Groups of recipients delivered at once (a 5,000-friend fan-out: all 20 groups in parallel). */
+const PARALLEL_GROUPS = 20;
 const inboxConverter = zodConverter(inboxItemSchema);
 
-/** Thrown when another delivery holds an item's lease: the trigger fails and Pub/Sub redelivers later. */
+/** Thrown when another delivery holds the event's run lease: the trigger fails and Pub/Sub redelivers later. */
 export class PushInProgressError extends Error {}
 
-// ---- logs (no titles, bodies, names or tokens) ----
 const logProcessed = (event: DomainEvent, result: Record<string, RecipientOutcome>, skipped: number) => {
   const outcomes: Partial<Record<RecipientOutcome, number>> = {};
   for (const outcome of Object.values(result)) outcomes[outcome] = (outcomes[outcome] ?? 0) + 1;
@@ -60,254 +59,168 @@ const logProcessed = (event: DomainEvent, result: Record<string, RecipientOutcom
   const detail = Object.keys(result).length <= 20 ? { recipients: result } : {};
   logger.info("notification event processed", { eventId: event.id, type: event.type, outcomes, skipped, ...detail });
 };
-const logStaleTokens = (uid: string, removed: number) => logger.info("stale push tokens removed", { uid, removed });
-const logPushFailed = (eventId: string, uid: string, codes: string[]) =>
-  logger.warn("push failed for some devices", { eventId, uid, codes: [...new Set(codes)] });
 
 /**
- * The notification worker: one `domain-events` message in, inbox items and pushes out. A malformed message is
- * dead-lettered and acknowledged (retrying cannot fix it). Redelivery is harmless: inbox ids are the event id, created
- * with `create()`, and a push is sent only by whoever created the item (or took over its expired lease).
+ * The notification worker: one `domain-events` message in, inbox items and pushes out (docs/notifications.md,
+ * "Pipeline"). A malformed message is dead-lettered and acknowledged. A `donation.received` goes into its wish's
+ * digest (digest.ts). Any other event is delivered under a run lease (`notificationRuns/{eventDocId}`, created once):
+ * pushes first, then each recipient's inbox item, created with its final push state and with the rise of the unread
+ * count, in parallel batches. A redelivery finds the run: recipients whose item exists are duplicates; the others
+ * are delivered only once the earlier run's lease has expired (it crashed).
  */
 export async function handleDomainEventMessage(deps: NotificationDeps, message: IncomingMessage): Promise<WorkerResult> {
   const parsed = await receiveDomainEvent({ db: deps.db, now: deps.clock.now() }, CONSUMER, message);
   if (!parsed.ok) return { outcome: "dead-lettered", reason: parsed.reason };
   const { event } = parsed;
   const { planned, skipped } = await planNotifications(event, firestoreDirectory(deps.db));
-  const uids = planned.map((p) => p.recipientId);
-  // Everything about the recipients (settings, unread count, devices) by getAll, 100 recipients per round trip: never
-  // a query per recipient.
-  const states = await readRecipientStates(deps.db, uids);
-  const now = deps.clock.now();
-  const drafts = planned.map((plan) => draftItem(deps, event, plan, states.get(plan.recipientId) ?? DEFAULT_STATE, now));
-  await createFreshItems(deps.db, drafts);
-  // Finishing writes (push state after the push) go through one BulkWriter: batched, not one round trip each.
-  const finishes = deps.db.bulkWriter({ throttling: false });
-  const settled = await settleWithLimit(drafts, PARALLEL_RECIPIENTS, (draft) => deliver(deps, event, draft, finishes));
-  await finishes.close();
-  const finished = await Promise.allSettled(settled.map((result) => (result.status === "fulfilled" ? (result.value.finished ?? Promise.resolve()) : Promise.resolve())));
-  const recipients: Record<string, RecipientOutcome> = {};
-  const errors: unknown[] = [];
-  settled.forEach((result, index) => {
-    const uid = planned[index]?.recipientId ?? "?";
-    const write = finished[index];
-    if (result.status === "rejected") errors.push(result.reason);
-    else if (write?.status === "rejected") errors.push(write.reason);
-    else recipients[uid] = result.value.outcome;
-  });
+  const recipients: Record<string, RecipientOutcome> =
+    event.type === "donation.received" ? await recordDonationForDigest(deps, event, planned) : await deliverEvent(deps, event, planned);
   logProcessed(event, recipients, skipped.length);
-  // Any recipient that failed unexpectedly makes the whole message fail: Pub/Sub redelivers, and everyone already
-  // notified is skipped as a duplicate.
-  if (errors.length > 0) throw errors[0] instanceof Error ? errors[0] : new Error(String(errors[0]));
   return { outcome: "processed", eventId: event.id, recipients, skipped: skipped.length };
 }
 
-/** A device to push to: its id under `users/{uid}/devices` and its entry in `users/{uid}/private/push`. */
-interface Target {
-  deviceId: string;
-  target: PushTarget;
-}
+const itemRef = (db: Firestore, uid: string, event: DomainEvent) =>
+  db.collection(notificationsCollection(uid)).doc(encodeEventId(event.id)).withConverter(inboxConverter);
 
-/** What the worker knows of a recipient before delivering: locale, muted categories, unread count, devices. */
-interface RecipientState {
-  locale: Locale;
-  muted: string[];
-  /** The inbox's unread count before this event's item (users/{uid}/private/inbox). */
-  unread: number;
-  targets: Target[];
-}
-
-const DEFAULT_STATE: RecipientState = { locale: pickLocale(), muted: [], unread: 0, targets: [] };
-
-function toState(account: unknown, counter: unknown, pushTargets: unknown): RecipientState {
-  const parsed = notificationSettingsSchema.safeParse(account ?? {});
-  const settings = parsed.success ? parsed.data.settings : undefined;
-  const unread = inboxCounterSchema.safeParse(counter ?? {});
-  const targets = pushTargetsSchema.safeParse(pushTargets ?? {});
-  return {
-    locale: pickLocale(settings?.locale),
-    muted: settings?.mutedCategories ?? [],
-    unread: unread.success ? Math.max(0, unread.data.unread) : 0,
-    targets: targets.success ? Object.entries(targets.data.devices).map(([deviceId, target]) => ({ deviceId, target })) : [],
-  };
-}
-
-/** Every recipient's settings, unread count and push targets: three documents each, by `getAll`. */
-async function readRecipientStates(db: Firestore, uids: string[]): Promise<Map<string, RecipientState>> {
-  const result = new Map<string, RecipientState>();
-  for (let start = 0; start < uids.length; start += RECIPIENTS_PER_READ) {
-    const chunk = uids.slice(start, start + RECIPIENTS_PER_READ);
-    const snaps = await db.getAll(...chunk.flatMap((uid) => [db.doc(accountDoc(uid)), db.doc(inboxCounterDoc(uid)), db.doc(pushTargetsDoc(uid))]));
-    chunk.forEach((uid, index) => result.set(uid, toState(snaps[3 * index]?.data(), snaps[3 * index + 1]?.data(), snaps[3 * index + 2]?.data())));
+async function deliverEvent(deps: NotificationDeps, event: DomainEvent, planned: PlannedNotification[]): Promise<Record<string, RecipientOutcome>> {
+  const recipients: Record<string, RecipientOutcome> = {};
+  if (planned.length === 0) return recipients;
+  const run = deps.db.collection(NOTIFICATION_RUNS).doc(encodeEventId(event.id));
+  const done = await claimRun(deps, run, event, planned);
+  for (const uid of done) recipients[uid] = "duplicate";
+  const pending = planned.filter((plan) => !done.has(plan.recipientId));
+  if (pending.length === 0) return recipients;
+  try {
+    Object.assign(recipients, await deliver(deps, event, pending));
+  } catch (error) {
+    // Let the redelivery take over at once instead of waiting out the lease; items already written stay duplicates.
+    await run.update({ leaseUntil: deps.clock.now() }).catch(() => undefined);
+    throw error;
   }
-  return result;
+  return recipients;
 }
 
-function pushState(state: PushState["state"], extra: Partial<PushState> = {}): PushState {
-  return { state, leaseUntil: null, attempts: 0, devices: 0, delivered: 0, removedTokens: 0, lastError: null, finishedAt: null, ...extra };
-}
-
-/** One recipient's inbox item, ready to create; `created` once it is known to be newly written by this worker. */
-interface Draft {
-  plan: PlannedNotification;
-  state: RecipientState;
-  /** Nothing to push (a muted category, or no devices): the item is created already finished. */
-  final: boolean;
-  ref: DocumentReference<InboxItem>;
-  counterRef: DocumentReference;
-  item: InboxItem;
-  now: Date;
-  leaseUntil: Date;
-  created: boolean;
-}
-
-function draftItem(deps: NotificationDeps, event: DomainEvent, plan: PlannedNotification, state: RecipientState, now: Date): Draft {
-  const muted = state.muted.includes(plan.category);
-  const rendered = render(plan.messageKey, plan.args, state.locale);
+/**
+ * Claims the event's run, or, when it exists (a redelivery), returns the recipients that already have their item. If
+ * some lack it, the earlier run is still going (its lease is live: PushInProgressError, Pub/Sub retries later) or
+ * died (the lease expired: this delivery takes it over in a transaction and delivers to the rest).
+ */
+async function claimRun(deps: NotificationDeps, run: DocumentReference, event: DomainEvent, planned: PlannedNotification[]): Promise<Set<string>> {
+  const now = deps.clock.now();
   const leaseUntil = new Date(now.getTime() + (deps.leaseMs ?? DEFAULT_LEASE_MS));
-  const ref = deps.db.collection(notificationsCollection(plan.recipientId)).doc(encodeEventId(event.id)).withConverter(inboxConverter);
-  const push = muted
-    ? pushState("muted", { finishedAt: now })
-    : state.targets.length === 0
-      ? pushState("no-devices", { finishedAt: now })
-      : pushState("sending", { leaseUntil, attempts: 1 });
-  const item: InboxItem = {
-    type: event.type,
-    category: plan.category,
-    eventId: event.id,
-    titleKey: rendered.titleKey,
-    bodyKey: rendered.bodyKey,
-    args: rendered.args,
-    title: rendered.title,
-    body: rendered.body,
-    locale: rendered.locale,
-    data: plan.data,
-    read: false,
-    createdAt: now,
-    push,
-  };
-  const counterRef = deps.db.doc(inboxCounterDoc(plan.recipientId));
-  return { plan, state, final: push.state !== "sending", ref, counterRef, item, now, leaseUntil, created: false };
-}
-
-/** Two writes per item (the item and its owner's unread count); a batch holds at most 500. */
-const ITEMS_PER_BATCH = 250;
-
-/** Adds the creation of a draft's item, and the matching rise of its owner's unread count, to a batch. */
-function addCreation(batch: WriteBatch, draft: Draft): void {
-  batch.create(draft.ref, draft.item);
-  batch.set(draft.counterRef, { unread: FieldValue.increment(1) }, { merge: true });
-}
-
-/**
- * The common case (a first delivery) in a few round trips: each chunk of items is created in one batch of
- * `create()`s. If any item of a chunk already exists (a redelivery), the whole batch is refused atomically and its
- * items take the one-by-one path in `deliver`, which sorts out which are new.
- */
-async function createFreshItems(db: Firestore, drafts: Draft[]): Promise<void> {
-  for (let start = 0; start < drafts.length; start += ITEMS_PER_BATCH) {
-    const chunk = drafts.slice(start, start + ITEMS_PER_BATCH);
-    const batch = db.batch();
-    for (const draft of chunk) addCreation(batch, draft);
-    try {
-      await batch.commit();
-      for (const draft of chunk) draft.created = true;
-    } catch (error) {
-      if (!isFirestoreError(error, "already-exists")) throw error;
-    }
+  try {
+    await run.create({ eventId: event.id, type: event.type, recipients: planned.length, attempts: 1, startedAt: now, leaseUntil });
+    return new Set();
+  } catch (error) {
+    if (!isFirestoreError(error, "already-exists")) throw error;
   }
-}
-
-/** A recipient's outcome, and the write that records its push's end (settled once the BulkWriter flushes). */
-interface Delivery {
-  outcome: RecipientOutcome;
-  finished?: Promise<unknown>;
-}
-
-async function deliver(deps: NotificationDeps, event: DomainEvent, draft: Draft, finishes: BulkWriter): Promise<Delivery> {
-  const { now, leaseUntil, ref } = draft;
-  if (!draft.created) {
-    try {
-      const batch = deps.db.batch();
-      addCreation(batch, draft);
-      await batch.commit();
-      draft.created = true;
-    } catch (error) {
-      if (!isFirestoreError(error, "already-exists")) throw error;
-      if (draft.final || !(await claimUnfinishedPush(deps.db, ref, now, leaseUntil))) return { outcome: "duplicate" };
-    }
-  }
-  if (draft.final) return { outcome: draft.item.push.state === "muted" ? "muted" : "no-devices" };
-  return pushToDevices(deps, event, draft, finishes);
-}
-
-/**
- * A redelivered event finds the inbox item already there. It pushes only if the earlier attempt never finished: the
- * item is still `sending` and its lease has expired (its worker crashed). Otherwise it is a duplicate.
- */
-async function claimUnfinishedPush(db: Firestore, ref: DocumentReference<InboxItem>, now: Date, leaseUntil: Date): Promise<boolean> {
-  return db.runTransaction(async (tx) => {
-    const snap = await tx.get(ref.withConverter(null));
-    const state: unknown = snap.get("push.state");
-    const lease: unknown = snap.get("push.leaseUntil");
-    const leaseActive = lease instanceof Timestamp && lease.toMillis() > now.getTime();
-    if (state === "sending" && leaseActive) throw new PushInProgressError(`push of ${ref.path} is in progress elsewhere`);
-    if (state !== "sending") return false;
-    const attempts: unknown = snap.get("push.attempts");
-    tx.update(ref.withConverter(null), {
-      "push.state": "sending",
-      "push.leaseUntil": leaseUntil,
-      "push.attempts": (typeof attempts === "number" ? attempts : 0) + 1,
-    });
-    return true;
-  });
-}
-
-async function pushToDevices(deps: NotificationDeps, event: DomainEvent, draft: Draft, finishes: BulkWriter): Promise<Delivery> {
-  const { plan, state, ref } = draft;
-  const uid = plan.recipientId;
-  const finish = (finalState: PushState["state"], extra: Record<string, unknown>) => {
-    const write = finishes.update(ref.withConverter(null), { "push.state": finalState, "push.leaseUntil": null, "push.finishedAt": deps.clock.now(), ...extra });
-    write.catch(() => undefined); // handled: the worker collects every write's outcome after closing the writer
-    return write;
-  };
-  // The badge counts this item once it is in the inbox: created now, or (a redelivery) already counted before.
-  const badge = state.unread + (draft.created ? 1 : 0);
-
-  const seen = new Set<string>();
-  const messages = state.targets
-    .filter(({ target }) => !seen.has(target.token) && Boolean(seen.add(target.token)))
-    .map(({ target }) =>
-      buildPushMessage(target.token, {
-        notificationId: ref.id,
-        type: event.type,
-        category: plan.category,
-        rendered: render(plan.messageKey, plan.args, pickLocale(target.locale, state.locale)),
-        data: plan.data,
-        threadId: plan.threadId,
-        collapseKey: plan.collapseKey,
-        badge,
-      }),
-    );
-
-  const report = await sendAll(deps.push, messages, deps.retry ?? defaultRetryPolicy);
-
-  // Dead tokens: their devices go, unless re-registered with another token meanwhile.
-  const stale = new Set(report.staleTokens);
-  const removals = await Promise.allSettled(
-    state.targets.filter(({ target }) => stale.has(target.token)).map(({ deviceId, target }) => removeStaleDevice(deps.db, uid, deviceId, target.token)),
+  const done = new Set<string>();
+  await Promise.all(
+    chunk(planned, BATCH_LIMIT).map(async (group) => {
+      const snaps = await deps.db.getAll(...group.map((plan) => itemRef(deps.db, plan.recipientId, event)));
+      snaps.forEach((snap, index) => {
+        const uid = group[index]?.recipientId;
+        if (snap.exists && uid) done.add(uid);
+      });
+    }),
   );
-  const removed = removals.filter((r) => r.status === "fulfilled" && r.value).length;
-  if (removed > 0) logStaleTokens(uid, removed);
-  if (report.failed.length > 0) logPushFailed(event.id, uid, report.failed.map((f) => f.code));
-
-  // "sent" if any device got it; "failed" if none did and some failed for good; "no-devices" if every token was dead.
-  const outcome = report.delivered > 0 ? "sent" : report.failed.length > 0 ? "failed" : "no-devices";
-  const finished = finish(outcome, {
-    "push.devices": messages.length,
-    "push.delivered": report.delivered,
-    "push.removedTokens": removed,
-    "push.lastError": report.failed[0]?.code ?? null,
+  if (done.size === planned.length) return done;
+  await deps.db.runTransaction(async (tx) => {
+    const snap = await tx.get(run);
+    const lease: unknown = snap.get("leaseUntil");
+    if (lease instanceof Timestamp && lease.toMillis() > now.getTime()) throw new PushInProgressError(`notifications of ${event.id} are in progress elsewhere`);
+    tx.update(run, { leaseUntil, attempts: FieldValue.increment(1) });
   });
-  return { outcome: outcome === "sent" ? "pushed" : outcome, finished };
+  return done;
+}
+
+/**
+ * Delivers in groups of 250 recipients, up to PARALLEL_GROUPS groups at once, each a pipeline of its own: one `getAll`
+ * of its recipients' states, one multicast of their pushes, one batch creating their items (so reads, pushes and
+ * writes of different groups overlap). Every group runs to its end; then the first failure, if any, is thrown.
+ */
+async function deliver(deps: NotificationDeps, event: DomainEvent, pending: PlannedNotification[]): Promise<Record<string, RecipientOutcome>> {
+  const settled = await settleWithLimit(chunk(pending, ITEMS_PER_BATCH), PARALLEL_GROUPS, (group) => deliverGroup(deps, event, group));
+  const failed = settled.find((result) => result.status === "rejected");
+  if (failed) throw failed.reason;
+  return Object.assign({}, ...settled.map((result) => (result.status === "fulfilled" ? result.value : {}))) as Record<string, RecipientOutcome>;
+}
+
+/** One group: read the recipients' states, push to those who want pushes, then create every item already final. */
+async function deliverGroup(deps: NotificationDeps, event: DomainEvent, group: PlannedNotification[]): Promise<Record<string, RecipientOutcome>> {
+  const states = await readRecipientStates(
+    deps.db,
+    group.map((plan) => plan.recipientId),
+  );
+  const stateOf = (plan: PlannedNotification): RecipientState => states.get(plan.recipientId) ?? DEFAULT_STATE;
+  const toPush = group.filter((plan) => !stateOf(plan).muted.includes(plan.category) && stateOf(plan).targets.length > 0);
+  const notificationId = encodeEventId(event.id);
+  const requests = toPush.map(
+    (plan): PushRequest => ({
+      uid: plan.recipientId,
+      state: stateOf(plan),
+      notificationId,
+      type: event.type,
+      category: plan.category,
+      messageKey: plan.messageKey,
+      args: plan.args,
+      data: plan.data,
+      threadId: plan.threadId,
+      collapseKey: plan.collapseKey,
+      badge: stateOf(plan).unread + 1,
+    }),
+  );
+  const finishes = await pushAll(deps, requests, { eventId: event.id });
+  const finishOf = new Map<string, PushFinish>(toPush.map((plan, index) => [plan.recipientId, finishes[index] as PushFinish]));
+
+  const now = deps.clock.now();
+  const items = group.map((plan) => {
+    const state = stateOf(plan);
+    const finish = finishOf.get(plan.recipientId);
+    const push = finish
+      ? pushState(finish.state, { attempts: 1, devices: finish.devices, delivered: finish.delivered, removedTokens: finish.removedTokens, lastError: finish.lastError, finishedAt: now })
+      : pushState(state.muted.includes(plan.category) ? "muted" : "no-devices", { finishedAt: now });
+    const item = inboxItem({ type: event.type, category: plan.category, eventId: event.id, data: plan.data, createdAt: now, push }, render(plan.messageKey, plan.args, state.locale));
+    return { uid: plan.recipientId, item };
+  });
+  const created = await createItems(deps.db, event, items);
+  const recipients: Record<string, RecipientOutcome> = {};
+  for (const { uid, item } of items) {
+    const state = item.push.state;
+    recipients[uid] = !created.has(uid) ? "duplicate" : state === "sent" ? "pushed" : state === "failed" ? "failed" : state === "muted" ? "muted" : "no-devices";
+  }
+  return recipients;
+}
+
+/**
+ * Creates a group's items (at most 250), each with the `increment(1)` of its owner's unread count, in one batch. The
+ * run lease keeps other deliveries out, so the batch meets an existing item only when an earlier delivery was cut
+ * short in an unusual order; then it is refused whole and its items are created one by one. Returns the recipients
+ * whose item this call created.
+ */
+async function createItems(db: Firestore, event: DomainEvent, items: { uid: string; item: InboxItem }[]): Promise<Set<string>> {
+  const created = new Set<string>();
+  const addCreation = (batch: WriteBatch, uid: string, item: InboxItem) => {
+    batch.create(itemRef(db, uid, event), item);
+    batch.set(db.doc(inboxCounterDoc(uid)), { unread: FieldValue.increment(1) }, { merge: true });
+  };
+  const batch = db.batch();
+  for (const { uid, item } of items) addCreation(batch, uid, item);
+  try {
+    await batch.commit();
+    return new Set(items.map(({ uid }) => uid));
+  } catch (error) {
+    if (!isFirestoreError(error, "already-exists")) throw error;
+  }
+  for (const { uid, item } of items) {
+    const single = db.batch();
+    addCreation(single, uid, item);
+    try {
+      await single.commit();
+      created.add(uid);
+    } catch (error) {
+      if (!isFirestoreError(error, "already-exists")) throw error;
+    }
+  }
+  return created;
 }

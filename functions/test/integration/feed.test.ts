@@ -4,6 +4,8 @@ import assert from "node:assert/strict";
 import { collection, getDocs, limit, orderBy, query } from "firebase/firestore";
 import { addToOutbox } from "../../src/events/outbox";
 import { fixedClock } from "../helpers/clock";
+import { recordingTasks } from "../helpers/tasks";
+import { FEED_DIGEST_QUEUE, foldFeedDigest } from "../../src/feed/digest";
 import type { Wish } from "../../src/model/wish";
 import { fanOutEvent } from "../../src/feed/worker";
 import { domainEventSchema } from "../../src/events/schema";
@@ -20,7 +22,7 @@ function waitFor<T>(what: string, probe: () => Promise<T | undefined>, options: 
   return waitForQuick(what, probe, { timeoutMs: 60_000, intervalMs: 250, ...options });
 }
 
-const deps = () => ({ db: adminDb(), clock: fixedClock(new Date()) });
+const deps = () => ({ db: adminDb(), clock: fixedClock(new Date()), tasks: recordingTasks() });
 
 async function feedCount(wishId: string): Promise<number> {
   return (await adminDb().collectionGroup("feed").where("wishId", "==", wishId).count().get()).data().count;
@@ -169,21 +171,39 @@ describe("feed fan-out", function () {
       assert.equal((await adminDb().doc(`wishes/${wishId}/followers/ann`).get()).get("reason"), "donated", "the donor follows the wish anyway");
     });
 
-    it("a named donation shows donor and amount; an anonymous one shows neither", async () => {
+    it("donations go into the wish's feed digest: one item per wish, anonymous donors counted, never named nor summed", async () => {
       const wishId = await setup();
       await adminDb().doc("users/ann/private/account").set({ settings: { showDonationsInFeed: true } });
-      assert.deepEqual(await fanOutEvent(deps(), donation(wishId, "ann", false, "d1")), { delivered: 2 });
-      const named = (await adminDb().doc(`users/fred/feed/donation.received:d1`).get()).data();
-      assert.equal(named?.actorId, "ann");
-      assert.equal(named?.amount, 5000);
-      assert.equal((await adminDb().doc(`users/ann/feed/donation.received:d1`).get()).exists, false, "not to the donor");
-      await fanOutEvent(deps(), donation(wishId, "ann", true, "d2"));
-      const anonymous = (await adminDb().doc(`users/fred/feed/donation.received:d2`).get()).data();
+      const d = deps();
+      // An anonymous donation alone: the item names nobody and shows no amount.
+      assert.deepEqual(await fanOutEvent(d, donation(wishId, "ann", true, "d1")), { delivered: 0 }, "the fold task writes the feeds");
+      assert.equal(d.tasks.calls[0]?.queue, FEED_DIGEST_QUEUE);
+      assert.deepEqual(await foldFeedDigest(d, wishId), { folded: 1, delivered: 3, itemId: `donations_${wishId}_1` });
+      const anonymous = (await adminDb().doc(`users/fred/feed/donations_${wishId}_1`).get()).data();
       assert.ok(anonymous);
       assert.equal(anonymous.actorId, null);
       assert.equal(anonymous.amount, null);
       assert.equal(anonymous.currency, null);
       assert.ok(!JSON.stringify(anonymous).includes("ann"), "the anonymous item names nobody");
+      // A named one (delivered twice) joins the same item: its donor and amount show, the anonymous one stays counted.
+      await fanOutEvent(d, donation(wishId, "ann", false, "d2"));
+      await fanOutEvent(d, donation(wishId, "ann", false, "d2"));
+      assert.deepEqual(await foldFeedDigest(d, wishId), { folded: 1, delivered: 3, itemId: `donations_${wishId}_1` });
+      const named = (await adminDb().doc(`users/fred/feed/donations_${wishId}_1`).get()).data();
+      assert.equal(named?.actorId, "ann");
+      assert.equal(named?.amount, 5000);
+      assert.deepEqual(named?.digest, { ...named?.digest, donations: 2, anonymous: 1, amount: 5000, people: 2 });
+      assert.deepEqual(await feedOf("fred", wishId), [`donations_${wishId}_1`, `wish.created:${wishId}`].sort());
+      assert.deepEqual(await foldFeedDigest(d, wishId), { folded: 0, delivered: 0, itemId: null }, "nothing new: no write");
+    });
+
+    it("a lone named donor is not told of their own gift", async () => {
+      const wishId = await setup();
+      await adminDb().doc("users/ann/private/account").set({ settings: { showDonationsInFeed: true } });
+      const d = deps();
+      await fanOutEvent(d, donation(wishId, "ann", false, "d1"));
+      assert.equal((await foldFeedDigest(d, wishId)).delivered, 2);
+      assert.equal((await adminDb().doc(`users/ann/feed/donations_${wishId}_1`).get()).exists, false, "not to the donor");
     });
   });
 

@@ -5,26 +5,15 @@ import { doc, getDoc } from "firebase/firestore";
 import { encodeEventId } from "../../src/events/outbox";
 import type { DomainEvent } from "../../src/events/schema";
 import { systemClock } from "../../src/lib/clock";
-import type { PushMessage, PushTransport } from "../../src/notifications/push";
 import { handleDomainEventMessage } from "../../src/notifications/worker";
 import { adminDb } from "../../devtools/support/admin";
 import { anonymousClient, signedInClient } from "../../devtools/support/clients";
 import type { TestClient } from "../../devtools/support/clients";
 import { expectCode } from "../helpers/errors";
+import { recordingTasks } from "../helpers/tasks";
+import { recordingTransport } from "../helpers/push";
 
 const OWNER = "nora";
-
-function recordingTransport() {
-  const sent: PushMessage[] = [];
-  const transport: PushTransport = {
-    name: "recording",
-    sendEach: (messages) => {
-      sent.push(...messages);
-      return Promise.resolve(messages.map(() => ({ ok: true as const, messageId: "m" })));
-    },
-  };
-  return { transport, sent };
-}
 
 const friendRequest = (from: string): DomainEvent => ({
   id: `friend_request.received:${from}_${OWNER}`,
@@ -39,7 +28,7 @@ async function deliver(from: string): Promise<number | undefined> {
   const { transport, sent } = recordingTransport();
   const event = friendRequest(from);
   const data = Buffer.from(JSON.stringify(event)).toString("base64");
-  await handleDomainEventMessage({ db: adminDb(), clock: systemClock, push: transport }, { messageId: `m-${from}`, data });
+  await handleDomainEventMessage({ db: adminDb(), clock: systemClock, push: transport, tasks: recordingTasks() }, { messageId: `m-${from}`, data });
   return sent[0]?.apns.payload.aps.badge;
 }
 

@@ -4,23 +4,12 @@ import assert from "node:assert/strict";
 import { encodeEventId } from "../../src/events/outbox";
 import type { DomainEvent } from "../../src/events/schema";
 import { fixedClock } from "../helpers/clock";
-import type { PushMessage, PushResult, PushTransport } from "../../src/notifications/push";
 import { PushInProgressError, handleDomainEventMessage } from "../../src/notifications/worker";
 import { adminDb } from "../../devtools/support/admin";
+import { recordingTransport } from "../helpers/push";
+import type { PushTransport } from "../../src/notifications/push";
 
 const NOW = new Date("2026-11-23T10:00:00.000Z");
-
-function recordingTransport(answer: (m: PushMessage) => PushResult = () => ({ ok: true, messageId: "m" })) {
-  const sent: PushMessage[] = [];
-  const transport: PushTransport = {
-    name: "recording",
-    sendEach: (messages) => {
-      sent.push(...messages);
-      return Promise.resolve(messages.map(answer));
-    },
-  };
-  return { transport, sent };
-}
 
 const noSleep = { maxAttempts: 3, baseDelayMs: 1, sleep: () => Promise.resolve() };
 
@@ -42,53 +31,81 @@ const event = (from: string, to: string): DomainEvent => ({
   toId: to,
 });
 
+const noTasks = { enqueue: () => Promise.reject(new Error("no task expected")) };
+const deps = (transport: PushTransport, extra: Record<string, unknown> = {}) => ({ db: adminDb(), clock: fixedClock(NOW), push: transport, tasks: noTasks, ...extra });
+
 async function seedItem(uid: string, e: DomainEvent, push: Record<string, unknown>): Promise<void> {
   await adminDb()
     .doc(`users/${uid}/notifications/${encodeEventId(e.id)}`)
-    .set({ type: e.type, eventId: e.id, read: false, createdAt: NOW, push: { attempts: 1, devices: 0, delivered: 0, removedTokens: 0, lastError: null, finishedAt: null, ...push } });
+    .set({ type: e.type, eventId: e.id, read: false, createdAt: NOW, push: { attempts: 1, devices: 0, delivered: 0, removedTokens: 0, lastError: null, finishedAt: null, leaseUntil: null, ...push } });
+}
+
+/** The run of an earlier delivery of `e`, with its lease ending `leaseMs` from NOW (negative: expired, it crashed). */
+async function seedRun(e: DomainEvent, leaseMs: number): Promise<void> {
+  await adminDb().doc(`notificationRuns/${encodeEventId(e.id)}`).set({ eventId: e.id, type: e.type, recipients: 1, attempts: 1, startedAt: NOW, leaseUntil: new Date(NOW.getTime() + leaseMs) });
 }
 
 describe("notification worker delivery state (in-process, Firestore emulator)", () => {
-  it("a redelivery takes over a crashed push (expired lease) and pushes once", async () => {
+  it("pushes first, then creates the item already final, with the unread count raised once", async () => {
+    const e = event("ann", "ben");
+    await seedRecipient("ben", "tok-ben");
+    const { transport, sent } = recordingTransport();
+    const result = await handleDomainEventMessage(deps(transport), message(e));
+    assert.deepEqual(result, { outcome: "processed", eventId: e.id, recipients: { ben: "pushed" }, skipped: 0 });
+    assert.equal(sent.length, 1);
+    assert.equal(sent[0]?.apns.payload.aps.badge, 1);
+    const item = await adminDb().doc(`users/ben/notifications/${encodeEventId(e.id)}`).get();
+    assert.equal(item.get("push.state"), "sent");
+    assert.equal(item.get("push.delivered"), 1);
+    assert.equal((await adminDb().doc("users/ben/private/inbox").get()).get("unread"), 1);
+    // Redelivered: the run and the item are there, nothing is sent or counted again.
+    const again = await handleDomainEventMessage(deps(transport), message(e, "msg-2"));
+    assert.deepEqual(again, { outcome: "processed", eventId: e.id, recipients: { ben: "duplicate" }, skipped: 0 });
+    assert.equal(sent.length, 1);
+    assert.equal((await adminDb().doc("users/ben/private/inbox").get()).get("unread"), 1);
+  });
+
+  it("a redelivery takes over a crashed run (expired lease, no item yet) and pushes once", async () => {
     const e = event("ann", "bob");
     await seedRecipient("bob", "tok-bob");
-    await seedItem("bob", e, { state: "sending", leaseUntil: new Date(NOW.getTime() - 1000) });
+    await seedRun(e, -1000);
     const { transport, sent } = recordingTransport();
-    const result = await handleDomainEventMessage({ db: adminDb(), clock: fixedClock(NOW), push: transport, retry: noSleep }, message(e));
+    const result = await handleDomainEventMessage(deps(transport, { retry: noSleep }), message(e));
     assert.deepEqual(result, { outcome: "processed", eventId: e.id, recipients: { bob: "pushed" }, skipped: 0 });
     assert.deepEqual(sent.map((m) => m.token), ["tok-bob"]);
     const item = await adminDb().doc(`users/bob/notifications/${encodeEventId(e.id)}`).get();
     assert.equal(item.get("push.state"), "sent");
-    assert.equal(item.get("push.attempts"), 2);
-    assert.equal(item.get("push.leaseUntil"), null);
+    assert.equal((await adminDb().doc(`notificationRuns/${encodeEventId(e.id)}`).get()).get("attempts"), 2);
   });
 
-  it("a redelivery while another worker holds the lease fails (Pub/Sub retries later) and pushes nothing", async () => {
+  it("a redelivery while another delivery holds the run's lease fails (Pub/Sub retries later) and pushes nothing", async () => {
     const e = event("ann", "cid");
     await seedRecipient("cid", "tok-cid");
-    await seedItem("cid", e, { state: "sending", leaseUntil: new Date(NOW.getTime() + 30_000) });
+    await seedRun(e, 30_000);
     const { transport, sent } = recordingTransport();
-    await assert.rejects(handleDomainEventMessage({ db: adminDb(), clock: fixedClock(NOW), push: transport }, message(e)), PushInProgressError);
+    await assert.rejects(handleDomainEventMessage(deps(transport), message(e)), PushInProgressError);
     assert.equal(sent.length, 0);
   });
 
-  it("a finished item is a duplicate: nothing is sent again", async () => {
+  it("a finished run is a duplicate, even while its lease lasts: nothing is sent again", async () => {
     const e = event("ann", "dan");
     await seedRecipient("dan", "tok-dan");
-    await seedItem("dan", e, { state: "sent", leaseUntil: null });
+    await seedRun(e, 30_000);
+    await seedItem("dan", e, { state: "sent" });
     const { transport, sent } = recordingTransport();
-    const result = await handleDomainEventMessage({ db: adminDb(), clock: fixedClock(NOW), push: transport }, message(e));
+    const result = await handleDomainEventMessage(deps(transport), message(e));
     assert.deepEqual(result, { outcome: "processed", eventId: e.id, recipients: { dan: "duplicate" }, skipped: 0 });
     assert.equal(sent.length, 0);
   });
 
-  it("a fan-out where one recipient already has the item: the others are created and pushed, that one is not", async () => {
+  it("a fan-out taken over from a crashed run: recipients with their item are skipped, the others pushed once", async () => {
     const e: DomainEvent = { id: "friend.joined:newbie", occurredAt: NOW.toISOString(), type: "friend.joined", userId: "newbie", friendIds: ["f1", "f2", "f3"] };
     await adminDb().doc("users/newbie").set({ displayName: "Newbie" });
     for (const uid of ["f1", "f2", "f3"]) await seedRecipient(uid, `tok-${uid}`);
-    await seedItem("f2", e, { state: "sent", leaseUntil: null });
+    await seedRun(e, -1);
+    await seedItem("f2", e, { state: "sent" });
     const { transport, sent } = recordingTransport();
-    const result = await handleDomainEventMessage({ db: adminDb(), clock: fixedClock(NOW), push: transport }, message(e));
+    const result = await handleDomainEventMessage(deps(transport), message(e));
     assert.deepEqual(result, { outcome: "processed", eventId: e.id, recipients: { f1: "pushed", f2: "duplicate", f3: "pushed" }, skipped: 0 });
     assert.deepEqual(sent.map((m) => m.token).sort(), ["tok-f1", "tok-f3"]);
   });
@@ -97,7 +114,7 @@ describe("notification worker delivery state (in-process, Firestore emulator)", 
     const e = event("ann", "eva");
     await seedRecipient("eva", "tok-eva");
     const { transport, sent } = recordingTransport(() => ({ ok: false, code: "messaging/server-unavailable", message: "down" }));
-    const result = await handleDomainEventMessage({ db: adminDb(), clock: fixedClock(NOW), push: transport, retry: noSleep }, message(e));
+    const result = await handleDomainEventMessage(deps(transport, { retry: noSleep }), message(e));
     assert.deepEqual(result, { outcome: "processed", eventId: e.id, recipients: { eva: "failed" }, skipped: 0 });
     assert.equal(sent.length, 3, "three attempts");
     const item = await adminDb().doc(`users/eva/notifications/${encodeEventId(e.id)}`).get();

@@ -93,6 +93,18 @@ function finishedItem(uid: string, eventId: string) {
   );
 }
 
+/** A wish's first donation digest for `uid` (notifications/digest.ts), once its push is finished. */
+function finishedDigest(uid: string, wishId: string) {
+  return waitFor(
+    `donation digest of ${wishId} for ${uid}`,
+    async () => {
+      const snap = await adminDb().doc(`users/${uid}/notifications/donations_${wishId}_1`).get();
+      return snap.exists && !["sending", "deferred"].includes(String(snap.get("push.state"))) ? snap : undefined;
+    },
+    SLOW,
+  );
+}
+
 /** Every user who got an inbox item for the event. */
 async function recipientsOf(eventId: string): Promise<string[]> {
   const snaps = await adminDb().collectionGroup("notifications").where("eventId", "==", eventId).get();
@@ -108,18 +120,25 @@ describe("notifications through Pub/Sub (integration)", function () {
     // The Functions emulator starts each trigger's runtime lazily, and on a busy machine the first relay and worker
     // invocations can take tens of seconds: warm both up with one event through the outbox, so the tests' own
     // timeouts measure the pipeline, not the cold starts.
+    // The donation digest's fold task (Cloud Tasks emulator → foldDonationDigest) is warmed at the same time.
     const warmUp = `friend_request.received:${uniq("warm-a")}_warm-b`;
+    const warmWish = uniq("warm-wish");
+    await seedWish(warmWish, { ownerId: "warm-b", viewerIds: ["warm-b", "warm-a"] });
     await publishViaOutbox({ id: warmUp, type: "friend_request.received", fromId: "warm-a", toId: "warm-b" });
-    await waitFor("the relay and the notification worker to warm up", async () => ((await inboxRef("warm-b", warmUp).get()).exists ? true : undefined), {
-      timeoutMs: 100_000,
-    });
+    await publishViaOutbox({ id: `donation.received:${warmWish}`, type: "donation.received", wishId: warmWish, donationId: warmWish, donorId: "warm-a", amount: 100, currency: "CZK", anonymous: true });
+    await Promise.all([
+      waitFor("the relay and the notification worker to warm up", async () => ((await inboxRef("warm-b", warmUp).get()).exists ? true : undefined), { timeoutMs: 100_000 }),
+      waitFor("the digest fold task to warm up", async () => ((await adminDb().doc(`users/warm-b/notifications/donations_${warmWish}_1`).get()).exists ? true : undefined), {
+        timeoutMs: 100_000,
+      }),
+    ]);
   });
 
   after(async () => {
     await pubsub?.close();
   });
 
-  it("donation.received: inbox item for the owner and one push per device, Android and APNs fields, localized per device", async () => {
+  it("donation.received (through its digest's fold task): inbox item for the owner and one push per device, Android and APNs fields, localized per device", async () => {
     const [owner, donor, wishId, donationId] = [uniq("owner"), uniq("donor"), uniq("wish"), uniq("don")];
     const [androidToken, iosToken] = [uniq("tok-android"), uniq("tok-ios")];
     await seedUser(owner, {
@@ -134,7 +153,7 @@ describe("notifications through Pub/Sub (integration)", function () {
     const eventId = `donation.received:${donationId}`;
     await publishViaOutbox({ id: eventId, type: "donation.received", wishId, donationId, donorId: donor, amount: 150_000, currency: "CZK", anonymous: false });
 
-    const item = await finishedItem(owner, eventId);
+    const item = await finishedDigest(owner, wishId);
     const data = item.data() ?? {};
     assert.equal(data.type, "donation.received");
     assert.equal(data.category, "donations");
@@ -157,7 +176,7 @@ describe("notifications through Pub/Sub (integration)", function () {
     assert.deepEqual(android.message, {
       token: androidToken,
       notification: { title: "New donation", body: "Jana Nováková gave CZK\u00a01,500.00 to “Kolo”" },
-      data: { wishId, donationId, type: "donation.received", notificationId: encodeEventId(eventId) },
+      data: { wishId, donationId, type: "donation.received", notificationId: `donations_${wishId}_1` },
       android: {
         priority: "high",
         collapse_key: `donations-${wishId}`,
@@ -212,7 +231,7 @@ describe("notifications through Pub/Sub (integration)", function () {
     const eventId = `donation.received:${uniq("d")}`;
     await publishViaOutbox({ id: eventId, type: "donation.received", wishId, donationId: "d1", donorId: donor, amount: 20_000, currency: "CZK", anonymous: true });
 
-    const item = await finishedItem(owner, eventId);
+    const item = await finishedDigest(owner, wishId);
     assert.equal(item.get("body"), "Someone gave CZK\u00a0200.00 to “Road bike”");
     const push = await pushesTo(token);
     assert.equal((push.message.apns as { payload: { aps: { badge: number } } }).payload.aps.badge, 2);
@@ -237,7 +256,7 @@ describe("notifications through Pub/Sub (integration)", function () {
     await publishViaOutbox({ id: comment, type: "comment.added", wishId, commentId: "c1", authorId: donor });
     await publishViaOutbox({ id: funded, type: "wish.funded", wishId, ownerId: recipient });
 
-    await finishedItem(organizer, donation);
+    await finishedDigest(organizer, wishId);
     await finishedItem(organizer, comment);
     await finishedItem(organizer, funded);
     assert.deepEqual(await recipientsOf(donation), [organizer]);

@@ -5,6 +5,7 @@ import { collection, doc, getDoc, getDocs } from "firebase/firestore";
 import { REPORT_HIDE_THRESHOLD } from "../../src/config";
 import { domainEventSchema } from "../../src/events/schema";
 import { fanOutEvent } from "../../src/feed/worker";
+import { recordingTasks } from "../helpers/tasks";
 import { systemClock } from "../../src/lib/clock";
 import { MODERATION_CASES, moderationCaseId } from "../../src/model/moderation";
 import { adminDb } from "../../devtools/support/admin";
@@ -32,7 +33,7 @@ describe("reports and the moderation queue", function () {
     const { wishId } = await olga.call<{ wishId: string }>("createWish", wishInput({ title: "Buy followers" }));
     // ann has the wish in her feed (the worker in-process; the Pub/Sub path is feed.test.ts's).
     const created = domainEventSchema.parse((await adminDb().doc(`events/wish.created:${wishId}`).get()).data());
-    await fanOutEvent({ db: adminDb(), clock: systemClock }, created);
+    await fanOutEvent({ db: adminDb(), clock: systemClock, tasks: recordingTasks() }, created);
     assert.equal((await feedOf("ann", wishId)).length, 1);
 
     assert.deepEqual(await ann.call("reportContent", { wishId, reason: "scam", note: "Asks for money elsewhere" }), { received: true, alreadyReported: false });

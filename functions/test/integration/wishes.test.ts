@@ -3,6 +3,7 @@ import assert from "node:assert/strict";
 import { doc, getDoc, serverTimestamp, updateDoc } from "firebase/firestore";
 import { domainEventSchema } from "../../src/events/schema";
 import { fanOutEvent } from "../../src/feed/worker";
+import { recordingTasks } from "../helpers/tasks";
 import { systemClock } from "../../src/lib/clock";
 import { adminDb } from "../../devtools/support/admin";
 import { anonymousClient, signedInClient } from "../../devtools/support/clients";
@@ -179,7 +180,7 @@ describe("wishes (callables, through the client SDK)", function () {
       // Deliver wish.created to ann's feed with the worker itself (the Pub/Sub path is covered in feed.test.ts; here it
       // would only add the emulator's delivery delay). The pipeline may deliver it too: same item id, same document.
       const created = domainEventSchema.parse((await adminDb().doc(`events/wish.created:${wishId}`).get()).data());
-      await fanOutEvent({ db: adminDb(), clock: systemClock }, created);
+      await fanOutEvent({ db: adminDb(), clock: systemClock, tasks: recordingTasks() }, created);
       assert.equal((await adminDb().collection("users/ann/feed").count().get()).data().count, 1);
       await expectCode(ann.call("deleteWish", { wishId }), "permission-denied", /Only the wish's organizer/);
       assert.deepEqual(await olga.call("deleteWish", { wishId }), { deleted: true });

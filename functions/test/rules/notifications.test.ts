@@ -144,4 +144,29 @@ describe("rules: notifications inbox", () => {
       }
     });
   });
+
+  describe("server-only digest and delivery bookkeeping (digest state, donation markers, event runs)", () => {
+    const CLOSED = {
+      [`users/${OWNER}/donationDigests/w1`]: { seq: 1, currentId: "donations_w1_1", lastPushAt: null },
+      [`users/${OWNER}/donationDigests/w1/digestDonations/d1`]: { donationId: "d1", donorId: null, amount: 100, folded: false },
+      [`wishes/w1/feedDonations/d1`]: { donationId: "d1", donorId: null, amount: 0, folded: false },
+      [`wishes/w1/feedDigests/current`]: { seq: 1, version: 1, published: 1 },
+      [`notificationRuns/friend.joined:x`]: { eventId: "friend.joined:x", attempts: 1 },
+    };
+    beforeEach(() => seed(CLOSED));
+
+    for (const path of Object.keys(CLOSED)) {
+      it(`${path.split("/").slice(-2, -1)[0] ?? path}: closed to every role, the owner included (get, list, create, update, delete)`, async () => {
+        const collectionPath = path.split("/").slice(0, -1).join("/");
+        for (const role of ["owner", "other", "admin", "signed-out"] as const) {
+          const db = await as(role);
+          await assertFails(getDoc(doc(db, path)));
+          await assertFails(getDocs(query(collection(db, collectionPath), limit(10))));
+          await assertFails(setDoc(doc(db, `${path}-new`), { folded: true }));
+          await assertFails(updateDoc(doc(db, path), { folded: true }));
+          await assertFails(deleteDoc(doc(db, path)));
+        }
+      });
+    }
+  });
 });

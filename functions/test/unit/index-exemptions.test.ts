@@ -30,7 +30,7 @@ describe("index exemptions (firestore.indexes.json fieldOverrides)", () => {
 
   it("exempts the monotonically increasing fields of the high-write collections", () => {
     const names = exempted.map((o) => `${o.collectionGroup}.${o.fieldPath}`);
-    for (const expected of ["providerEvents.processedAt", "events.occurredAt", "donations.updatedAt", "wishes.updatedAt", "wishes.raisedAsOf"]) {
+    for (const expected of ["providerEvents.processedAt", "events.occurredAt", "donations.updatedAt", "wishes.updatedAt", "wishes.raisedAsOf", "digestDonations.recordedAt", "feedDonations.recordedAt"]) {
       assert.ok(names.includes(expected), `${expected} is exempted`);
     }
   });

@@ -13,9 +13,26 @@ describe("notifications catalog (en + cs)", () => {
         assert.deepEqual(placeholders(t.body), placeholders(en.body), `${key}/${locale} body placeholders`);
         assert.deepEqual(placeholders(t.title), placeholders(en.title), `${key}/${locale} title placeholders`);
       }
-      const used = [...new Set(placeholders(en.body))];
+      // Title and body share one positional argument list.
+      const used = [...new Set([...placeholders(en.title), ...placeholders(en.body)])].sort();
       assert.deepEqual(used, used.map((_, i) => i), `${key} placeholders are 0..n-1`);
     }
+  });
+
+  it("a donation digest counts people and lists names with each locale's plural forms", () => {
+    const digest = (people: number, names: string[]) => [{ people }, { amount: 430_000, currency: "CZK" }, { text: "Kolo" }, { names, more: people - names.length }];
+    const en = render("donation_digest", digest(12, ["Ann", "Bob", "Cyd"]), "en");
+    assert.equal(en.title, "12 friends chipped in");
+    assert.equal(en.body, "CZK\u00a04,300.00 in total for “Kolo”: Ann, Bob, Cyd and 9 more");
+    assert.equal(render("donation_digest", digest(1, ["Ann"]), "en").title, "1 friend chipped in");
+    assert.equal(render("donation_digest", digest(2, []), "en").body, "CZK\u00a04,300.00 in total for “Kolo”: all anonymous");
+    const cs = (people: number, names: string[]) => render("donation_digest", digest(people, names), "cs");
+    assert.equal(cs(1, ["Ann"]).title, "1 přítel přispěl");
+    assert.equal(cs(3, ["Ann", "Bob"]).title, "3 přátelé přispěli");
+    assert.equal(cs(3, ["Ann", "Bob"]).body, "Celkem 4\u00a0300,00\u00a0Kč na „Kolo“: Ann, Bob a 1 další");
+    assert.equal(cs(12, ["Ann"]).title, "12 přátel přispělo");
+    assert.equal(cs(12, ["Ann"]).body, "Celkem 4\u00a0300,00\u00a0Kč na „Kolo“: Ann a 11 dalších");
+    assert.equal(cs(2, []).body, "Celkem 4\u00a0300,00\u00a0Kč na „Kolo“: všichni anonymně");
   });
 
   it("renders keys, args and text; money is formatted per locale", () => {

@@ -66,6 +66,7 @@ describe("notification recipients (event → who → which message)", () => {
         data: { wishId: "w1", donationId: "d1" },
         threadId: "w1",
         collapseKey: "donations-w1",
+        donation: { donorName: "Name of donor1", wishTitle: "Bike" },
       },
     ]);
     const anonymous = await planNotifications(donation(true), dir(wish()));
