@@ -2,7 +2,7 @@
 // Firestore emulator ("money" database, test/helpers/money.ts) and the fake Fio banka behind the real client. Pay
 // exactly, short, over; an unknown reference; pay after close; duplicate and reordered feed items; Fio down then back
 // and its 409; refunds on close and on expiry confirmed by the feed; reconciliation repairing a missed item; the money
-// invariant across card and bank transfer on one wish.
+// invariant across card and bank transfer on one wish, and across all three rails on one wish.
 import assert from "node:assert/strict";
 import { closeWish } from "../../src/closing/close";
 import { donate } from "../../src/donations/donate";
@@ -14,6 +14,9 @@ import { AUDIT_GRACE_MS, auditWish } from "../../src/settlement/audit";
 import { runFioPoll } from "../../src/settlement/fio";
 import { bankRefs } from "../../src/store/bank-transfer";
 import { BankWorld } from "../helpers/bank";
+import { bitcoinRail } from "../../src/donations/bitcoin";
+import type { BitcoinDonateResult } from "../../src/donations/rails";
+import { reconcileWish } from "../../src/donations/reconcile";
 import { clearMoneyDb } from "../helpers/money";
 
 const WISH = 100_000;
@@ -241,6 +244,47 @@ describe("bank transfer (Fio): the poller, matching, returns and refunds", funct
     const audit = await auditWish({ ...world.refundDeps, payouts: world.payouts }, wishId, { repair: false });
     assert.ok(audit && !audit.inFlight);
     assert.deepEqual(audit.ours, audit.stripe);
+    assert.deepEqual(audit.breaches, []);
+    assert.equal(audit.held, 0);
+  });
+
+  it("the money invariant across all three rails on one wish: card, bitcoin (over-paid) and bank transfer, then closed and refunded by each provider", async () => {
+    const { world, wishId } = await setUp();
+    const card = await world.paidDonation(wishId, "dave", 20_000);
+    const bitcoinDeps = { ...world.donateDeps(), rails: { bitcoin: bitcoinRail({ ...world.ledger, invoices: world.btcpayClient, redirectUrl: null }) } };
+    await world.db.collection("users").doc("dora").set({ displayName: "dora", photoUrl: null, facebookLinked: false, createdAt: world.clock.now(), updatedAt: world.clock.now() }, { merge: true });
+    const bitcoin = (await donate(bitcoinDeps, "dora", { wishId, amount: 30_000, currency: "CZK", method: "bitcoin" })) as BitcoinDonateResult;
+    world.btcpay.pay(bitcoin.invoiceId, 1.5);
+    world.btcpay.confirm(bitcoin.invoiceId);
+    const bank = await world.bankDonation(wishId, "dana", 30_000);
+    world.fio.addIncoming({ amount: 30_000, variableSymbol: bank.variableSymbol, counterAccount: "123456789", bankCode: "0100" });
+    await world.poll();
+    await world.quiesce(wishId);
+    const raised = (await world.doc(`wishes/${wishId}`))?.raised;
+    assert.equal(raised, 20_000 + 45_000 + 30_000, "each rail booked what arrived");
+
+    // Closed: every donor refunded by their own provider (the bitcoin donor claims both pull payments).
+    await closeWish(world.ledger, "olga", { wishId });
+    await world.quiesce(wishId);
+    await world.poll(); // Fio: import the refund order
+    world.fio.executeOrders();
+    await world.poll(); // Fio: its outgoing movement confirms the refund
+    for (const id of Object.keys((await donationOf(world, bitcoin.donationId)).refunds as Record<string, unknown>)) world.btcpay.claim(id);
+    await world.quiesce(wishId);
+    for (const id of Object.keys((await donationOf(world, bitcoin.donationId)).refunds as Record<string, unknown>)) world.btcpay.claim(id);
+    await world.quiesce(wishId);
+
+    for (const donationId of [card.donationId, bitcoin.donationId, bank.donationId]) {
+      const donation = await donationOf(world, donationId);
+      assert.deepEqual([donation.status, donation.netAmount], ["refunded", 0], `${String(donation.method)} donation refunded in full`);
+    }
+    const report = await reconcileWish(world.ledger, wishId, { repair: false });
+    assert.equal(report.drift, false, JSON.stringify(report));
+    assert.deepEqual([report.expected.raised, report.actual.raised], [0, 0], "ledger totals = raised");
+    world.clock.advance(AUDIT_GRACE_MS + 60_000);
+    const audit = await auditWish({ ...world.refundDeps, payouts: world.payouts }, wishId, { repair: false });
+    assert.ok(audit && !audit.inFlight);
+    assert.deepEqual(audit.ours, audit.stripe, "our ledger and the three providers' own figures agree");
     assert.deepEqual(audit.breaches, []);
     assert.equal(audit.held, 0);
   });
