@@ -150,7 +150,7 @@ export class InProcessFolds implements TaskEnqueuer {
   private schedule(wishId: string, delayMs: number): void {
     this.running.push(
       new Promise((resolve) => setTimeout(resolve, delayMs))
-        .then(() => foldWishCounters({ db: this.db, clock: systemClock }, wishId, { minSpacingMs: FOLD_INTERVAL_MS }))
+        .then(() => foldWishCounters({ db: this.db, clock: systemClock }, wishId, { minSpacingMs: FOLD_INTERVAL_MS, waitUpToMs: FOLD_INTERVAL_MS }))
         .then((result) => {
           this.folds.push({ wishId, readAt: result.readAt.getTime(), doneAt: Date.now() });
         })

@@ -6,7 +6,7 @@ import type { Clock } from "../lib/clock";
 import { FINDINGS, findingDocId } from "../model/closing";
 import type { Contribution, Donation, ProviderEventRecord } from "../model/donation";
 import { DONATIONS, contributionsCollection, supportersCollection } from "../model/donation";
-import { QUIET_WISH_AFTER_MS, WISHES, raisedShardId } from "../model/wish";
+import { BUSY_AFTER_FOLD_MS, QUIET_WISH_AFTER_MS, WISHES, raisedShardId } from "../model/wish";
 import type { Wish } from "../model/wish";
 import type { PaymentEvent, PaymentStatusEvent } from "../payments/provider";
 import type { FirestoreConflict } from "../lib/firestore-errors";
@@ -26,6 +26,8 @@ export interface LedgerDeps {
   tasks: TaskEnqueuer;
   /** A wish nobody wrote for this long is quiet and takes a donation directly (default QUIET_WISH_AFTER_MS; see quietWish). */
   quietAfterMs?: number;
+  /** ...unless a fold wrote it this recently (default BUSY_AFTER_FOLD_MS). Tests set both to force a path. */
+  busyAfterFoldMs?: number;
 }
 
 export type ProcessOutcome = "applied" | "no_change" | "unknown_donation" | "duplicate" | "ignored";
@@ -107,15 +109,18 @@ function snapshotPicker(wanted: DocumentReference[], snaps: DocumentSnapshot[]) 
 }
 
 /**
- * A wish whose document nobody wrote for QUIET_WISH_AFTER_MS is quiet: the webhook adds the donation to it directly
- * (one write, no fold, no lag). Otherwise it is busy, and the donation goes to a shard that a fold adds later
- * (counters.ts). Both times are the server's (the read time and the document's update time), so instances agree; the
- * wish's write carries the update time as a precondition, so of two webhooks that both found it quiet one writes it
- * and the other retries and finds it busy: the wish takes at most one such write per quiet period.
+ * A wish whose document nobody wrote for QUIET_WISH_AFTER_MS, and that no fold wrote for BUSY_AFTER_FOLD_MS, is quiet:
+ * the webhook adds the donation to it directly (one write, no fold, no lag). Otherwise it is busy, and the donation
+ * goes to a shard that a fold adds later (counters.ts). All times are the server's (the read time, the document's update
+ * time, the last fold's snapshot time `raisedAsOf`), so instances agree; the wish's write carries the update time as a
+ * precondition, so of two webhooks that both found it quiet one writes it and the other retries and finds it busy: the
+ * wish's writes stay more than a second apart.
  */
-function quietWish(snap: DocumentSnapshot<Wish> | null, wishId: string, quietAfterMs = QUIET_WISH_AFTER_MS): snap is DocumentSnapshot<Wish> {
+function quietWish(snap: DocumentSnapshot<Wish> | null, wishId: string, deps: Pick<LedgerDeps, "quietAfterMs" | "busyAfterFoldMs">): snap is DocumentSnapshot<Wish> {
   if (!snap?.exists || snap.id !== wishId || !snap.updateTime) return false;
-  return snap.readTime.toMillis() - snap.updateTime.toMillis() >= quietAfterMs;
+  const now = snap.readTime.toMillis();
+  const foldedAt = snap.data()?.raisedAsOf?.getTime() ?? Number.NEGATIVE_INFINITY;
+  return now - snap.updateTime.toMillis() >= (deps.quietAfterMs ?? QUIET_WISH_AFTER_MS) && now - foldedAt >= (deps.busyAfterFoldMs ?? BUSY_AFTER_FOLD_MS);
 }
 
 async function attemptOnce(deps: LedgerDeps, event: MoneyEvent, donationId: string | null, attempt: number): Promise<ProcessOutcome> {
@@ -202,7 +207,7 @@ async function attemptOnce(deps: LedgerDeps, event: MoneyEvent, donationId: stri
     if (newEntries.length > 0) {
       const firstFromDonor = await addToContribution(db, batch, { donation, delta, newCharge, now, attempt, guess: pick(contributionGuess) });
       const counters = { raised: delta, donorCount: firstFromDonor && newCharge ? 1 : 0 };
-      if (quietWish(wishSnap, donation.wishId, deps.quietAfterMs)) {
+      if (quietWish(wishSnap, donation.wishId, deps)) {
         // Quiet: straight into the wish (raised = directRaised + the folded shards). The funded flip stays the fold's.
         const wish = wishSnap.data();
         batch.update(

@@ -77,12 +77,20 @@ export const RAISED_ADJUSTMENT_SHARD = "adjustment";
 /** How often at most a wish's shards are folded into it (one Cloud Task per wish per interval). */
 export const FOLD_INTERVAL_MS = 1_000;
 /**
- * A wish nobody wrote for this long is quiet, and the webhook adds a donation straight into it instead of a shard
- * (src/donations/ledger.ts). Longer than a fold interval plus one retry of a refused fold (Cloud Tasks' 1 s minimum
- * backoff), so a quiet-wish write can delay a fold once but never starve it: while shards are being folded (at least
- * one write a second or so) the wish is never quiet.
+ * A wish nobody wrote for this long, and not folded for BUSY_AFTER_FOLD_MS, is quiet: the webhook adds a donation
+ * straight into it instead of a shard (src/donations/ledger.ts). A little over the fold interval, so that its direct
+ * writes stay more than a second apart, and a fold waiting out the rest of its second (counters.ts, `waitUpToMs`)
+ * writes before the next direct write may.
  */
-export const QUIET_WISH_AFTER_MS = 2_500;
+export const QUIET_WISH_AFTER_MS = 1_200;
+/**
+ * A wish folded this recently is busy (its donations go to shards) even when its last write is older than
+ * QUIET_WISH_AFTER_MS: while donations keep coming through shards, a fold writes the wish about once a second, and a
+ * direct write in a gap between folds would delay the next one (measured: with 1 s and no such rule, direct writes
+ * took every gap and `raised` lagged 7–19 s). The fold's own write is not donation activity: a wish that took a
+ * donation through a shard (two within a second) and was folded is quiet again once this has passed.
+ */
+export const BUSY_AFTER_FOLD_MS = 2_500;
 /** What clients may expect: `raised` is at most this far behind a confirmed donation (docs/donations.md). */
 export const COUNTER_FOLD_LAG_TARGET_MS = 2_000;
 

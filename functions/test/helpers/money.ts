@@ -151,7 +151,7 @@ export class MoneyWorld {
   readonly payouts = new LossyPayoutProvider(new StripePayoutProvider(this.sdk));
   readonly payments = new StripePaymentProvider(this.sdk);
   readonly webhooks = new StripeWebhookVerifier(this.sdk, this.stripe.webhookSecret);
-  /** Set `quietAfterMs` to force a path: Infinity → always shards (busy), 0 → always straight into the wish (quiet). */
+  /** Set `quietAfterMs` to force a path: Infinity → always shards (busy); 0 (and `busyAfterFoldMs` 0) → always straight into the wish (quiet). */
   readonly ledger: LedgerDeps = { db: this.db, clock: this.clock, tasks: this.tasks };
   /** Closing ports of the other rails this world has (test/helpers/bank.ts adds Fio's); Stripe's otherwise. */
   readonly providers: Partial<Record<ProviderName, ClosingProvider>> = {};

@@ -67,13 +67,20 @@ describe("sharded wish counters and their fold (in-process, money database)", fu
     assert.equal((await foldWishCounters(world.ledger, wishId)).outcome, "unchanged");
   });
 
-  it("a fold whose shard snapshot is older than the one folded writes nothing; a task's fold within a second of the last is refused", async () => {
+  it("a fold whose shard snapshot is older than the one folded writes nothing; a task's fold within a second of the last waits out a short gap and refuses a long one", async () => {
     const { world, wishId } = await openWish();
     await world.paidDonation(wishId, "dana", 20_000);
     await foldWishCounters(world.ledger, wishId);
     await world.paidDonation(wishId, "dave", 5_000);
-    await assert.rejects(foldWishCounters(world.ledger, wishId, { minSpacingMs: 60_000 }), FoldTooSoonError, "Cloud Tasks retries it later");
+    await assert.rejects(foldWishCounters(world.ledger, wishId, { minSpacingMs: 60_000, waitUpToMs: 1_000 }), FoldTooSoonError, "Cloud Tasks retries it later");
     assert.equal((await world.doc(`wishes/${wishId}`))?.raised, 20_000);
+    // A gap shorter than the wait: the task's fold waits it out and folds, still a second after the last write.
+    const before = (await world.db.doc(`wishes/${wishId}`).get()).updateTime?.toMillis() ?? 0;
+    const waited = await foldWishCounters(world.ledger, wishId, { minSpacingMs: 1_000, waitUpToMs: 1_000 });
+    assert.equal(waited.outcome, "folded");
+    const after = (await world.db.doc(`wishes/${wishId}`).get()).updateTime?.toMillis() ?? 0;
+    assert.ok(after - before >= 1_000, `the wish's writes stay a second apart (${after - before} ms)`);
+    assert.equal((await world.doc(`wishes/${wishId}`))?.raised, 25_000);
     const future = new Date(Date.now() + 60_000);
     await world.db.doc(`wishes/${wishId}`).update({ raisedAsOf: future, raised: 1 });
     assert.equal((await foldWishCounters(world.ledger, wishId)).outcome, "superseded");
@@ -116,6 +123,7 @@ describe("sharded wish counters and their fold (in-process, money database)", fu
   it("a quiet wish takes the donation directly (no shard, no fold task); a busy one in the same second goes to a shard; the fold adds both exactly", async () => {
     const world = new MoneyWorld();
     world.ledger.quietAfterMs = 0; // quiet as soon as written: the direct path, whatever the timing
+    world.ledger.busyAfterFoldMs = 0;
     const wishId = `quiet-${Date.now()}-${++counter}`;
     await world.seedWish(wishId, { amount: 50_000 });
     const pending = await world.pendingDonation(wishId, "dana", 20_000);
@@ -140,9 +148,32 @@ describe("sharded wish counters and their fold (in-process, money database)", fu
     assert.deepEqual([wish?.raised, wish?.donorCount, wish?.status], [50_000, 2, "funded"]);
   });
 
+  it("a wish a fold wrote recently stays busy (its donations go to shards) however long ago its last write was", async () => {
+    const world = new MoneyWorld();
+    world.ledger.quietAfterMs = 0;
+    world.ledger.busyAfterFoldMs = 60_000;
+    const wishId = `recently-folded-${Date.now()}-${++counter}`;
+    await world.seedWish(wishId, { amount: 90_000 });
+    const shardCount = async () => (await world.db.collection(`wishes/${wishId}/raisedShards`).get()).size;
+    await world.paidDonation(wishId, "dana", 10_000);
+    assert.deepEqual([(await world.doc(`wishes/${wishId}`))?.directRaised, await shardCount()], [10_000, 0], "never folded: quiet, straight in");
+    world.ledger.quietAfterMs = Number.POSITIVE_INFINITY;
+    await world.paidDonation(wishId, "dave", 20_000);
+    assert.equal((await foldWishCounters(world.ledger, wishId)).outcome, "folded");
+    world.ledger.quietAfterMs = 0;
+    await world.paidDonation(wishId, "erin", 30_000);
+    assert.deepEqual([(await world.doc(`wishes/${wishId}`))?.directRaised, await shardCount()], [10_000, 2], "folded a moment ago: busy, a shard");
+    world.ledger.busyAfterFoldMs = 0;
+    await world.paidDonation(wishId, "fred", 5_000);
+    assert.deepEqual([(await world.doc(`wishes/${wishId}`))?.directRaised, await shardCount()], [15_000, 2], "the fold long enough ago: quiet again");
+    assert.equal((await foldWishCounters(world.ledger, wishId)).outcome, "folded");
+    assert.deepEqual([(await world.doc(`wishes/${wishId}`))?.raised, (await world.doc(`wishes/${wishId}`))?.donorCount], [65_000, 4], "the fold adds both parts exactly");
+  });
+
   it("a quiet wish reaching its amount asks the fold to flip it (the webhook never flips it itself)", async () => {
     const world = new MoneyWorld();
     world.ledger.quietAfterMs = 0;
+    world.ledger.busyAfterFoldMs = 0;
     const wishId = `quiet-full-${Date.now()}-${++counter}`;
     await world.seedWish(wishId, { amount: 20_000 });
     await world.paidDonation(wishId, "dana", 20_000);
