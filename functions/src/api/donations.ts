@@ -3,7 +3,7 @@ import type { CallableRequest, Request } from "firebase-functions/v2/https";
 import type { Request as TaskRequest } from "firebase-functions/v2/tasks";
 import { FoldTooSoonError, foldTaskPayload, foldWishCounters as foldWishCountersOp } from "../donations/counters";
 import { logger } from "../lib/log";
-import { refuseEarlyDispatch } from "./tasks";
+import { awaitScheduleTime } from "./tasks";
 import { FOLD_INTERVAL_MS } from "../model/wish";
 import { cancelAbandonedDonations, cancelDonation as cancelDonationOp } from "../donations/cancel";
 import { bankTransferRail } from "../donations/bank-transfer";
@@ -72,7 +72,7 @@ export async function foldWishCounters(request: TaskRequest): Promise<void> {
   // is billed for it, and the wish's writes stay a second apart), or, written again meanwhile, refuses, and Cloud Tasks
   // retries it (minBackoffSeconds 1, index.ts). An HttpsError answers 503 without the SDK's "Unhandled error" log: a refusal is routine, not an alert.
   const { wishId } = foldTaskPayload.parse(request.data);
-  refuseEarlyDispatch(request, "foldWishCounters");
+  await awaitScheduleTime(request, "foldWishCounters");
   try {
     await foldWishCountersOp(baseDeps(), wishId, { minSpacingMs: FOLD_INTERVAL_MS, waitUpToMs: FOLD_INTERVAL_MS });
   } catch (error) {

@@ -9,7 +9,7 @@ import { markNotificationsRead as markNotificationsReadOp } from "../notificatio
 import { pushTransportFor } from "../notifications/transport";
 import { handleDomainEventMessage } from "../notifications/worker";
 import { baseDeps } from "./deps";
-import { refuseEarlyDispatch } from "./tasks";
+import { awaitScheduleTime } from "./tasks";
 import { requireAuth } from "./errors";
 
 /** Notifications (docs/notifications.md): the Pub/Sub worker and the inbox. */
@@ -28,6 +28,6 @@ export const markNotificationsRead = (request: CallableRequest) => markNotificat
 /** The donation digest fold (one per recipient, wish and second): markers → the digest inbox item, and its push. */
 export async function foldDonationDigest(request: TaskRequest): Promise<void> {
   const { uid, wishId } = digestTaskPayload.parse(request.data);
-  refuseEarlyDispatch(request, "foldDonationDigest");
+  await awaitScheduleTime(request, "foldDonationDigest");
   await foldDonationDigestOp(notificationDeps(), uid, wishId);
 }

@@ -11,7 +11,7 @@ import { reportContent, resolveReport } from "../moderation/reports";
 import { createWish as createWishOp } from "../wishes/create";
 import { cleanUpDeletedWish, deleteWish as deleteWishOp, onFriendDocWritten, onGroupChanged, setWishAudience as setWishAudienceOp } from "../wishes/manage";
 import { baseDeps, taskDeps } from "./deps";
-import { refuseEarlyDispatch } from "./tasks";
+import { awaitScheduleTime } from "./tasks";
 import { requireAdmin, requireAuth } from "./errors";
 
 /** Wishes, their audience, comments, the feed and reports (docs/wishes.md, docs/operations.md "Reports"). */
@@ -51,6 +51,6 @@ export async function feedFanOut(event: CloudEvent<MessagePublishedData>): Promi
 /** The feed's donation digest fold (one per wish per 10 s): markers → one feed item per viewer. */
 export async function foldFeedDigest(request: TaskRequest): Promise<void> {
   const { wishId } = feedDigestTaskPayload.parse(request.data);
-  refuseEarlyDispatch(request, "foldFeedDigest");
+  await awaitScheduleTime(request, "foldFeedDigest");
   await foldFeedDigestOp(taskDeps(), wishId);
 }
