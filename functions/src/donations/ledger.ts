@@ -1,5 +1,5 @@
 import { FieldValue } from "firebase-admin/firestore";
-import type { DocumentReference, DocumentSnapshot, Firestore, WriteBatch } from "firebase-admin/firestore";
+import type { DocumentReference, DocumentSnapshot, Firestore, Timestamp, WriteBatch } from "firebase-admin/firestore";
 import { logger } from "../lib/log";
 import { addToOutbox } from "../events/outbox";
 import type { Clock } from "../lib/clock";
@@ -116,11 +116,17 @@ function snapshotPicker(wanted: DocumentReference[], snaps: DocumentSnapshot[]) 
  * precondition, so of two webhooks that both found it quiet one writes it and the other retries and finds it busy: the
  * wish's writes stay more than a second apart.
  */
-function quietWish(snap: DocumentSnapshot<Wish> | null, wishId: string, deps: Pick<LedgerDeps, "quietAfterMs" | "busyAfterFoldMs">): snap is DocumentSnapshot<Wish> {
-  if (!snap?.exists || snap.id !== wishId || !snap.updateTime) return false;
+function quietWish(
+  snap: DocumentSnapshot<Wish> | null,
+  wishId: string,
+  deps: Pick<LedgerDeps, "quietAfterMs" | "busyAfterFoldMs">,
+): { wish: Wish; updateTime: Timestamp } | null {
+  const wish = snap?.exists && snap.id === wishId && snap.updateTime ? snap.data() : undefined;
+  if (!snap?.updateTime || !wish) return null;
   const now = snap.readTime.toMillis();
-  const foldedAt = snap.data()?.raisedAsOf?.getTime() ?? Number.NEGATIVE_INFINITY;
-  return now - snap.updateTime.toMillis() >= (deps.quietAfterMs ?? QUIET_WISH_AFTER_MS) && now - foldedAt >= (deps.busyAfterFoldMs ?? BUSY_AFTER_FOLD_MS);
+  const foldedAt = wish.raisedAsOf?.getTime() ?? Number.NEGATIVE_INFINITY;
+  const quiet = now - snap.updateTime.toMillis() >= (deps.quietAfterMs ?? QUIET_WISH_AFTER_MS) && now - foldedAt >= (deps.busyAfterFoldMs ?? BUSY_AFTER_FOLD_MS);
+  return quiet ? { wish, updateTime: snap.updateTime } : null;
 }
 
 async function attemptOnce(deps: LedgerDeps, event: MoneyEvent, donationId: string | null, attempt: number): Promise<ProcessOutcome> {
@@ -207,9 +213,10 @@ async function attemptOnce(deps: LedgerDeps, event: MoneyEvent, donationId: stri
     if (newEntries.length > 0) {
       const firstFromDonor = await addToContribution(db, batch, { donation, delta, newCharge, now, attempt, guess: pick(contributionGuess) });
       const counters = { raised: delta, donorCount: firstFromDonor && newCharge ? 1 : 0 };
-      if (quietWish(wishSnap, donation.wishId, deps)) {
+      const quiet = quietWish(wishSnap, donation.wishId, deps);
+      if (quiet) {
         // Quiet: straight into the wish (raised = directRaised + the folded shards). The funded flip stays the fold's.
-        const wish = wishSnap.data();
+        const { wish } = quiet;
         batch.update(
           db.collection(WISHES).doc(donation.wishId),
           {
@@ -220,11 +227,11 @@ async function attemptOnce(deps: LedgerDeps, event: MoneyEvent, donationId: stri
             ...(counters.donorCount > 0 ? { hasSucceededDonation: true } : {}),
             updatedAt: now,
           },
-          { lastUpdateTime: wishSnap.updateTime },
+          { lastUpdateTime: quiet.updateTime },
         );
         // Reaching the amount (as far as this wish knows: a shard may still hold an unfolded refund) asks the fold to
         // decide, from every shard, exactly once.
-        wroteShard = wish !== undefined && wish.status === "open" && wish.raised + counters.raised >= wish.amount;
+        wroteShard = wish.status === "open" && wish.raised + counters.raised >= wish.amount;
       } else {
         // Busy (or not read: a refund or dispute event names no wish): one of its shards, folded by counters.ts.
         batch.set(raisedShardRef(db, donation.wishId, raisedShardId(donationId)), { raised: FieldValue.increment(counters.raised), donorCount: FieldValue.increment(counters.donorCount) }, { merge: true });
