@@ -151,7 +151,7 @@ export class MoneyWorld {
   readonly payouts = new LossyPayoutProvider(new StripePayoutProvider(this.sdk));
   readonly payments = new StripePaymentProvider(this.sdk);
   readonly webhooks = new StripeWebhookVerifier(this.sdk, this.stripe.webhookSecret);
-  /** Set `quietAfterMs` to force a path: Infinity → always shards (busy); 0 (and `busyAfterFoldMs` 0) → always straight into the wish (quiet). */
+  /** `forceWishPath` (or its two knobs, `quietAfterMs` and `busyAfterFoldMs`) chooses the webhook's path whatever the timing. */
   readonly ledger: LedgerDeps = { db: this.db, clock: this.clock, tasks: this.tasks };
   /** Closing ports of the other rails this world has (test/helpers/bank.ts adds Fio's); Stripe's otherwise. */
   readonly providers: Partial<Record<ProviderName, ClosingProvider>> = {};
@@ -283,6 +283,12 @@ export class MoneyWorld {
   // ---- set-up ----
 
   /** An open wish in this world (the money database), as createWish would leave it. */
+  /** Every donation of this world goes straight into its wish ("quiet") or to one of its shards ("busy"). */
+  forceWishPath(path: "quiet" | "busy"): void {
+    this.ledger.quietAfterMs = path === "quiet" ? 0 : Number.POSITIVE_INFINITY;
+    this.ledger.busyAfterFoldMs = path === "quiet" ? 0 : undefined;
+  }
+
   async seedWish(wishId: string, over: Partial<Wish> = {}): Promise<void> {
     const now = this.clock.now();
     const wish = wishData({

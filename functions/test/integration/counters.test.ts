@@ -14,7 +14,7 @@ describe("sharded wish counters and their fold (in-process, money database)", fu
   let counter = 0;
   async function openWish(amount = 100_000): Promise<{ world: MoneyWorld; wishId: string }> {
     const world = new MoneyWorld();
-    world.ledger.quietAfterMs = Number.POSITIVE_INFINITY; // every wish busy: the shard path, whatever the timing
+    world.forceWishPath("busy"); // every wish busy: the shard path, whatever the timing
     const wishId = `shards-${Date.now()}-${++counter}`;
     await world.seedWish(wishId, { amount });
     return { world, wishId };
@@ -52,7 +52,7 @@ describe("sharded wish counters and their fold (in-process, money database)", fu
 
   it("funded exactly once when the shards reach the amount, however many folds race; a surprise is revealed in the same write", async () => {
     const world = new MoneyWorld();
-    world.ledger.quietAfterMs = Number.POSITIVE_INFINITY;
+    world.forceWishPath("busy");
     const wishId = `shards-surprise-${Date.now()}`;
     await world.seedWish(wishId, { amount: 30_000, isSurprise: true, ownerId: "olga", organizerId: "dora", viewerIds: ["dora", "dana", "dave"] });
     await world.paidDonation(wishId, "dana", 20_000);
@@ -122,8 +122,7 @@ describe("sharded wish counters and their fold (in-process, money database)", fu
   });
   it("a quiet wish takes the donation directly (no shard, no fold task); a busy one in the same second goes to a shard; the fold adds both exactly", async () => {
     const world = new MoneyWorld();
-    world.ledger.quietAfterMs = 0; // quiet as soon as written: the direct path, whatever the timing
-    world.ledger.busyAfterFoldMs = 0;
+    world.forceWishPath("quiet"); // quiet as soon as written: the direct path, whatever the timing
     const wishId = `quiet-${Date.now()}-${++counter}`;
     await world.seedWish(wishId, { amount: 50_000 });
     const pending = await world.pendingDonation(wishId, "dana", 20_000);
@@ -137,7 +136,7 @@ describe("sharded wish counters and their fold (in-process, money database)", fu
     assert.ok(!world.tasks.pending.some((task) => task.payload.wishId === wishId), "no fold task");
 
     // Now busy: the next donation goes to a shard, and reaching the amount is the fold's to decide.
-    world.ledger.quietAfterMs = Number.POSITIVE_INFINITY;
+    world.forceWishPath("busy");
     await world.paidDonation(wishId, "dave", 30_000);
     wish = await world.doc(`wishes/${wishId}`);
     assert.deepEqual([wish?.raised, wish?.status], [20_000, "open"]);
@@ -172,8 +171,7 @@ describe("sharded wish counters and their fold (in-process, money database)", fu
 
   it("a quiet wish reaching its amount asks the fold to flip it (the webhook never flips it itself)", async () => {
     const world = new MoneyWorld();
-    world.ledger.quietAfterMs = 0;
-    world.ledger.busyAfterFoldMs = 0;
+    world.forceWishPath("quiet");
     const wishId = `quiet-full-${Date.now()}-${++counter}`;
     await world.seedWish(wishId, { amount: 20_000 });
     await world.paidDonation(wishId, "dana", 20_000);
