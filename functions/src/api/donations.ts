@@ -69,8 +69,9 @@ export async function reconcileBtcpay(): Promise<void> {
 /** The fold task (one per wish per second): shards → `raised`/`donorCount`, and the funded flip. */
 export async function foldWishCounters(request: TaskRequest): Promise<void> {
   // Within a second of the last write of the wish it waits out the rest of that second (at most a second: the task
-  // is billed for it, and the wish's writes stay a second apart), or, written again meanwhile, refuses, and Cloud Tasks
-  // retries it (minBackoffSeconds 1, index.ts). An HttpsError answers 503 without the SDK's "Unhandled error" log: a refusal is routine, not an alert.
+  // is billed for it, and the wish's writes stay a second apart), or, written again meanwhile, refuses, and Cloud
+  // Tasks retries it (minBackoffSeconds 1, index.ts). An HttpsError answers 503 without the SDK's "Unhandled error"
+  // log: a refusal is routine, not an alert.
   const { wishId } = foldTaskPayload.parse(request.data);
   await awaitScheduleTime(request, "foldWishCounters");
   try {

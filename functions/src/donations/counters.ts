@@ -113,6 +113,7 @@ export async function foldWishCounters(deps: { db: Firestore; clock: Clock }, wi
       // Once: a wish written again while this fold waited is busy with something else, and Cloud Tasks retries it.
       if (waited || gapMs > (options.waitUpToMs ?? 0)) throw new FoldTooSoonError(`wish ${wishId} was written less than ${options.minSpacingMs} ms ago`);
       waited = true;
+      // A few ms past the gap: the next read's time must land beyond the spacing, not on it.
       await new Promise((resolve) => setTimeout(resolve, gapMs + 10));
       continue;
     }
