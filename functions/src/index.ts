@@ -124,7 +124,8 @@ export const refundDonation = onTaskDispatched(
   },
   closing.refundDonation,
 );
-export const donationRefundOnWrite = onDocumentWritten({ document: "donations/{donationId}", retry: true }, closing.donationWritten);
+// Every donation write: the charge's booking publishes donation.received; a closed wish's donation money is refunded.
+export const donationOnWrite = onDocumentWritten({ document: "donations/{donationId}", retry: true }, donations.donationWritten);
 // Reconciliation with Stripe (look-back and reasons in src/settlement/reconcile.ts and docs/operations.md).
 // A 4-day window can hold thousands of objects: allow more than the default 60 s.
 export const reconcileStripe = onSchedule(

@@ -16,6 +16,10 @@ import { bitcoinRail } from "../donations/bitcoin";
 import { handleBtcpayWebhook, reconcileBtcpay as reconcileBtcpayOp } from "../settlement/btcpay";
 import { requireAdmin, requireAuth } from "./errors";
 import type { HttpResponse } from "./http";
+import type { Change, DocumentSnapshot, FirestoreEvent } from "firebase-functions/v2/firestore";
+import { announceDonationReceived } from "../donations/received";
+import { pubSubEventBus } from "../events/publisher";
+import { donationWritten as refundOnDonationWritten } from "./closing";
 import { btcpayRedirectUrl, btcpayStoreId, btcpayWebhookSecret, fioAccountIban, fioAccountNumber, fioBankCode, stripeConnectWebhookSecret, stripeWebhookSecret } from "./params";
 
 /** Donations and the webhook endpoints of Stripe and BTCPay (docs/donations.md). Only the webhooks hold a signing secret. */
@@ -43,6 +47,16 @@ export const reconcileWishLedger = (request: CallableRequest) => {
 };
 export async function cancelAbandonedDonationsSweep(): Promise<void> {
   await cancelAbandonedDonations(paymentDeps());
+}
+
+/**
+ * Every write of a donation: the one that booked its charge announces `donation.received` (the donation is that event's
+ * outbox; received.ts), and a money change on a closed wish's donation is refunded (closing). Both are idempotent, so the
+ * trigger's retries repeat them harmlessly.
+ */
+export async function donationWritten(event: FirestoreEvent<Change<DocumentSnapshot> | undefined, { donationId: string }>): Promise<void> {
+  await announceDonationReceived({ bus: pubSubEventBus }, event.params.donationId, event.data?.before, event.data?.after);
+  await refundOnDonationWritten(event);
 }
 
 async function webhook(signingSecret: string, req: Request, res: HttpResponse): Promise<void> {

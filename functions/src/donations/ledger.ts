@@ -1,7 +1,6 @@
 import { FieldValue } from "firebase-admin/firestore";
 import type { DocumentReference, DocumentSnapshot, Firestore, Timestamp, WriteBatch } from "firebase-admin/firestore";
 import { logger } from "../lib/log";
-import { addToOutbox } from "../events/outbox";
 import type { Clock } from "../lib/clock";
 import { FINDINGS, findingDocId } from "../model/closing";
 import type { Contribution, Donation, ProviderEventRecord } from "../model/donation";
@@ -49,7 +48,8 @@ const CONFLICTS: FirestoreConflict[] = ["already-exists", "failed-precondition",
  * - the newly owed ledger entries are created (create precondition, deterministic ids);
  * - one of the wish's shards gets `FieldValue.increment`s (raised, donorCount; never the wish document, which may be
  *   hot), the contribution is created (first charge of this donor to this wish, which is what bumps donorCount) or
- *   incremented, the supporter entry appears or disappears, and `donation.received` goes to the outbox.
+ *   incremented, and the supporter entry appears or disappears. The donation's write is the outbox of
+ *   `donation.received`: the trigger on it publishes the event once the charge is booked (received.ts).
  * Two Firestore round trips: one batched read, one commit. Then a fold of the wish's shards is scheduled (one Cloud Task
  * per wish per second, most calls answered from memory), which updates the wish and flips it to funded (counters.ts).
  */
@@ -253,23 +253,6 @@ async function attemptOnce(deps: LedgerDeps, event: MoneyEvent, donationId: stri
       });
     } else if (shownBefore && !shownAfter) {
       batch.delete(supporterRef);
-    }
-    if (newCharge) {
-      addToOutbox(
-        db,
-        batch,
-        {
-          id: `donation.received:${donationId}`,
-          type: "donation.received",
-          wishId: donation.wishId,
-          donationId,
-          donorId: donation.donorId,
-          amount: after.amountReceived ?? donation.amount,
-          currency: donation.currency,
-          anonymous: donation.anonymous,
-        },
-        now,
-      );
     }
   }
   await batch.commit();

@@ -4,6 +4,7 @@ import { createRequire } from "node:module";
 import type { ClientConfig, PubSub } from "@google-cloud/pubsub";
 import type * as PubSubModule from "@google-cloud/pubsub";
 import { DOMAIN_EVENTS_TOPIC, OUTBOX, domainEventSchema } from "./schema";
+import type { DomainEvent } from "./schema";
 
 /** What the outbox relay needs from Pub/Sub; tests may pass a recording fake. */
 export interface EventBus {
@@ -60,10 +61,12 @@ export async function relayOutboxEvent(deps: { db: Firestore; bus: EventBus; now
     await ref.update({ publishError: parsed.error.message });
     return;
   }
-  const messageId = await deps.bus.publish(DOMAIN_EVENTS_TOPIC, Buffer.from(JSON.stringify(parsed.data)), {
-    eventId: parsed.data.id,
-    type: parsed.data.type,
-  });
+  const messageId = await publishDomainEvent(deps.bus, parsed.data);
   await ref.update({ publishedAt: deps.now, messageId });
   logger.info("domain event published", { eventId: parsed.data.id, type: parsed.data.type, messageId });
+}
+
+/** Publishes one domain event to `domain-events`, with its id and type as attributes (the consumers' dedup key). */
+export function publishDomainEvent(bus: EventBus, event: DomainEvent): Promise<string> {
+  return bus.publish(DOMAIN_EVENTS_TOPIC, Buffer.from(JSON.stringify(event)), { eventId: event.id, type: event.type });
 }

@@ -2,7 +2,8 @@ import { z } from "zod";
 
 /**
  * Domain events: what happened, published once per fact. Producers write them into the outbox (`events/{id}`) in the
- * same batch/transaction as the state change; a trigger publishes each to the Pub/Sub topic `domain-events`; the
+ * same batch/transaction as the state change (`donation.received` excepted: the donation's write is its outbox, and
+ * the donation trigger publishes it; donations/received.ts); a trigger publishes each to the Pub/Sub topic `domain-events`; the
  * feed and notification workers consume them. `id` is deterministic (e.g. `wish.funded:{wishId}`), so a retried
  * producer cannot create a second event, and consumers dedupe on it.
  */

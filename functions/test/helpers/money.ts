@@ -3,7 +3,7 @@
 // triggers listen on "(default)", so nothing runs behind the test's back), the fake Stripe through the real SDK,
 // Stripe's webhooks signed and handed to the webhook handler, Cloud Tasks as a queue the test dispatches (duplicates,
 // losses, retries and last attempts are the test's choices), and the Firestore triggers fired when the test says, as
-// the emulated `wishClosingOnWrite` and `donationRefundOnWrite` would (after the write, possibly late, coalesced).
+// the emulated `wishClosingOnWrite` and `donationOnWrite` would (after the write, possibly late, coalesced).
 import Stripe from "stripe";
 import { getFirestore } from "firebase-admin/firestore";
 import type { DocumentSnapshot, Firestore } from "firebase-admin/firestore";
@@ -205,7 +205,7 @@ export class MoneyWorld {
 
   /**
    * Fires the Firestore triggers of the wish and its donations for what changed since they last fired, as the
-   * emulated `wishClosingOnWrite` and `donationRefundOnWrite` would. Answers how many fired.
+   * emulated `wishClosingOnWrite` and `donationOnWrite` would. Answers how many fired.
    */
   async fireTriggers(wishId: string): Promise<number> {
     // The counters' fold (a task the webhook queued, which this harness may run before its time): run it here too.

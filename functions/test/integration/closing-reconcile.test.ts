@@ -12,7 +12,8 @@ import type { Clock } from "../../src/lib/clock";
 import type { TaskEnqueuer } from "../../src/lib/tasks";
 import { StripePayoutProvider } from "../../src/payments/transfers";
 import { adminDb } from "../../devtools/support/admin";
-import { outboxEvent, seedWish } from "../helpers/closing";
+import { seedWish } from "../helpers/closing";
+import { donationOf, donationReceivedEvent } from "../../src/donations/received";
 import { functionUrl } from "../../devtools/support/emulators";
 import { fakeStripe } from "../../devtools/support/fakes";
 import { MoneyWorld, clearMoneyDb } from "../helpers/money";
@@ -138,6 +139,7 @@ describe("closing: reconciliation with Stripe", function () {
     assert.equal((await adminDb().collection("donations").doc(pending.donationId).get()).get("paymentStatus"), "pending");
 
     clock.advance(10 * 60 * 1000);
+    const beforeRepair = donationOf(await adminDb().collection("donations").doc(pending.donationId).get());
     assert.deepEqual(await reconcileWithStripe(deps), { paymentsChecked: 1, refundsChecked: 0, transfersChecked: 0, repaired: 1, findings: 1 });
     const repaired = await moneyOf(wishId, pending.donationId, "dana");
     assert.deepEqual(repaired, {
@@ -155,7 +157,9 @@ describe("closing: reconciliation with Stripe", function () {
     assert.equal(donation?.chargeId, fakeStripe().paymentIntents.get(pending.paymentIntentId)?.latest_charge);
     const entry = (await adminDb().collection("ledger").doc(`charge_${pending.paymentIntentId}`).get()).data();
     assert.equal(entry?.eventId, `reconcile_${pending.paymentIntentId}_succeeded`);
-    assert.ok(await outboxEvent(`donation.received:${pending.donationId}`), "the donor's friends hear of it as after a webhook");
+    const afterRepair = donationOf(await adminDb().collection("donations").doc(pending.donationId).get());
+    // The donation trigger announces the repair's booking of the charge exactly as a webhook's (received.ts).
+    assert.equal(donationReceivedEvent(pending.donationId, beforeRepair, afterRepair)?.id, `donation.received:${pending.donationId}`, "the donor's friends hear of it as after a webhook");
     const finding = (await adminDb().collection(FINDINGS).doc(`missed_payment_webhook_${pending.paymentIntentId}`).get()).data();
     assert.equal(finding?.repaired, true);
     assert.equal(finding?.donationId, pending.donationId);
