@@ -207,14 +207,21 @@ export class FakeStripe {
    * resolves when it got there. `executing` (a money request in flight): its idempotency key counts as executing (a
    * concurrent request with the same key gets 409 `idempotency_key_in_use`, as at Stripe) and nothing it creates exists
    * yet. `answering`: Stripe has done it (objects and events exist, the answer is stored under the key) and its answer
-   * is on the way back — slower than the webhooks it caused.
+   * is on the way back — slower than the webhooks it caused. Released before a request came, it is disarmed.
    */
   hold(method: string, pathPrefix: string, phase: "executing" | "answering" = "executing"): { arrived: Promise<void>; release: () => void } {
     let arrived!: () => void;
     const arrivedPromise = new Promise<void>((resolve) => (arrived = resolve));
-    let release!: () => void;
-    const gate = new Promise<void>((resolve) => (release = resolve));
-    this.holds.push({ method, pathPrefix, phase, arrive: arrived, gate });
+    let open!: () => void;
+    const gate = new Promise<void>((resolve) => (open = resolve));
+    const hold = { method, pathPrefix, phase, arrive: arrived, gate };
+    this.holds.push(hold);
+    // Released before any request came: disarmed, so it cannot stop a later caller's request (another test's).
+    const release = () => {
+      const index = this.holds.indexOf(hold);
+      if (index >= 0) this.holds.splice(index, 1);
+      open();
+    };
     return { arrived: arrivedPromise, release };
   }
 

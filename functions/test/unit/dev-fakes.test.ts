@@ -79,6 +79,21 @@ describe("dev fakes: the fake Stripe's payment page", () => {
   const status = (id: string) => fake.stripe.paymentIntents.get(id)?.status;
   const lastEvent = () => fake.stripe.events.at(-1);
 
+  it("a hold released before any request came is disarmed: a later hold, not it, stops the next request", async () => {
+    const stale = fake.stripe.hold("POST", "/v1/customers");
+    stale.release();
+    const live = fake.stripe.hold("POST", "/v1/customers");
+    const request = fetch(`${fake.url}/v1/customers`, {
+      method: "POST",
+      headers: { authorization: "Bearer sk_test_fake", "content-type": "application/x-www-form-urlencoded" },
+      body: "email=dana%40example.com",
+    });
+    const stopped = await Promise.race([live.arrived.then(() => true), new Promise<boolean>((resolve) => setTimeout(() => resolve(false), 3_000))]);
+    live.release();
+    assert.equal(stopped, true, "the live hold stopped the request");
+    assert.equal((await request).status, 200);
+  });
+
   it("shows the sheet for a pending intent, by the client secret only", async () => {
     const { id, secret } = intent();
     const page = await fetch(`${fake.url}/pay/${secret}`);
