@@ -52,12 +52,22 @@ export type FoldOutcome =
 /**
  * The sums of a wish's shards now, and the read time of that snapshot. One `sum()` aggregation, not a read of every
  * shard: Firestore bills it one read per 1,000 index entries, so a viral wish's fold (up to 1,025 shards, once a
- * second) costs 2 reads instead of 1,025.
+ * second) costs 2 reads instead of 1,025. Every shard write sets both summed fields: a query with several sums counts only
+ * the documents that hold all of them.
  */
 export async function readShardTotals(db: Firestore, wishId: string): Promise<{ totals: CounterTotals; readAt: Date }> {
   const snap = await raisedShards(db, wishId).aggregate({ raised: AggregateField.sum("raised"), donorCount: AggregateField.sum("donorCount") }).get();
   const { raised, donorCount } = snap.data();
   return { totals: { raised, donorCount }, readAt: snap.readTime.toDate() };
+}
+
+/**
+ * The payments the shards counted (their `donations`), for the quiet/busy rule only (ledger.ts). Its own aggregation:
+ * a query with several sums counts only the documents that hold every summed field, so a shard without `donations`
+ * (the ledger re-derivation's adjustment shard) must never drop out of the money sums above.
+ */
+export async function readShardPayments(db: Firestore, wishId: string): Promise<number> {
+  return (await raisedShards(db, wishId).aggregate({ donations: AggregateField.sum("donations") }).get()).data().donations;
 }
 
 /** A wish's counters: the sums of its shards plus what quiet-wish donations wrote straight into it (ledger.ts). */
@@ -97,7 +107,7 @@ export async function foldWishCounters(deps: { db: Firestore; clock: Clock }, wi
   const ref = wishRef(db, wishId);
   let waited = false;
   for (let attempt = 1; ; attempt++) {
-    const [{ totals: shardTotals, readAt }, snap] = await Promise.all([readShardTotals(db, wishId), ref.get()]);
+    const [{ totals: shardTotals, readAt }, donations, snap] = await Promise.all([readShardTotals(db, wishId), readShardPayments(db, wishId), ref.get()]);
     const wish = snap.data();
     if (!wish || !snap.updateTime) return { outcome: "no_wish", totals: shardTotals, readAt };
     const totals = wishCounterTotals(shardTotals, wish);
@@ -120,7 +130,9 @@ export async function foldWishCounters(deps: { db: Firestore; clock: Clock }, wi
     const now = deps.clock.now();
     const batch = db.batch();
     const funded = fundIfReached(db, batch, wishId, wish, totals.raised, now);
-    batch.update(db.collection(WISHES).doc(wishId), { ...totals, hasSucceededDonation, raisedAsOf: readAt, updatedAt: now, ...funded }, { lastUpdateTime: snap.updateTime });
+    // How many payments this fold adds decides whether the wish stays busy (ledger.ts, BUSY_AFTER_FOLD_MS).
+    const added = { shardDonations: donations, lastFoldDonations: donations - (wish.shardDonations ?? 0) };
+    batch.update(db.collection(WISHES).doc(wishId), { ...totals, ...added, hasSucceededDonation, raisedAsOf: readAt, updatedAt: now, ...funded }, { lastUpdateTime: snap.updateTime });
     try {
       await batch.commit();
     } catch (error) {
