@@ -61,15 +61,6 @@ export async function readShardTotals(db: Firestore, wishId: string): Promise<{ 
   return { totals: { raised, donorCount }, readAt: snap.readTime.toDate() };
 }
 
-/**
- * The payments the shards counted (their `donations`), for the quiet/busy rule only (ledger.ts). Its own aggregation:
- * a query with several sums counts only the documents that hold every summed field, so a shard without `donations`
- * (the ledger re-derivation's adjustment shard) must never drop out of the money sums above.
- */
-export async function readShardPayments(db: Firestore, wishId: string): Promise<number> {
-  return (await raisedShards(db, wishId).aggregate({ donations: AggregateField.sum("donations") }).get()).data().donations;
-}
-
 /** A wish's counters: the sums of its shards plus what quiet-wish donations wrote straight into it (ledger.ts). */
 export function wishCounterTotals(shards: CounterTotals, wish: Pick<Wish, "directRaised" | "directDonorCount">): CounterTotals {
   return { raised: shards.raised + (wish.directRaised ?? 0), donorCount: shards.donorCount + (wish.directDonorCount ?? 0) };
@@ -107,7 +98,7 @@ export async function foldWishCounters(deps: { db: Firestore; clock: Clock }, wi
   const ref = wishRef(db, wishId);
   let waited = false;
   for (let attempt = 1; ; attempt++) {
-    const [{ totals: shardTotals, readAt }, donations, snap] = await Promise.all([readShardTotals(db, wishId), readShardPayments(db, wishId), ref.get()]);
+    const [{ totals: shardTotals, readAt }, snap] = await Promise.all([readShardTotals(db, wishId), ref.get()]);
     const wish = snap.data();
     if (!wish || !snap.updateTime) return { outcome: "no_wish", totals: shardTotals, readAt };
     const totals = wishCounterTotals(shardTotals, wish);
@@ -130,9 +121,9 @@ export async function foldWishCounters(deps: { db: Firestore; clock: Clock }, wi
     const now = deps.clock.now();
     const batch = db.batch();
     const funded = fundIfReached(db, batch, wishId, wish, totals.raised, now);
-    // How many payments this fold adds decides whether the wish stays busy (ledger.ts, BUSY_AFTER_FOLD_MS).
-    const added = { shardDonations: donations, lastFoldDonations: donations - (wish.shardDonations ?? 0) };
-    batch.update(db.collection(WISHES).doc(wishId), { ...totals, ...added, hasSucceededDonation, raisedAsOf: readAt, updatedAt: now, ...funded }, { lastUpdateTime: snap.updateTime });
+    // How many donors this fold adds decides whether the wish stays busy (ledger.ts, BUSY_AFTER_FOLD_MS).
+    const lastFoldDonors = totals.donorCount - wish.donorCount;
+    batch.update(db.collection(WISHES).doc(wishId), { ...totals, lastFoldDonors, hasSucceededDonation, raisedAsOf: readAt, updatedAt: now, ...funded }, { lastUpdateTime: snap.updateTime });
     try {
       await batch.commit();
     } catch (error) {

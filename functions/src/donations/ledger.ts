@@ -109,7 +109,7 @@ function snapshotPicker(wanted: DocumentReference[], snaps: DocumentSnapshot[]) 
 }
 
 /**
- * A wish whose document nobody wrote for QUIET_WISH_AFTER_MS, and that no fold of several payments wrote for
+ * A wish whose document nobody wrote for QUIET_WISH_AFTER_MS, and that no fold of several donors wrote for
  * BUSY_AFTER_FOLD_MS, is quiet:
  * the webhook adds the donation to it directly (one write, no fold, no lag). Otherwise it is busy, and the donation
  * goes to a shard that a fold adds later (counters.ts). All times are the server's (the read time, the document's update
@@ -126,8 +126,8 @@ function quietWish(
   if (!snap?.updateTime || !wish) return null;
   const now = snap.readTime.toMillis();
   const foldedAt = wish.raisedAsOf?.getTime() ?? Number.NEGATIVE_INFINITY;
-  // A wish folded before the payment count was kept (lastFoldDonations absent) counts as a fold of several.
-  const busyFold = now - foldedAt < (deps.busyAfterFoldMs ?? BUSY_AFTER_FOLD_MS) && (wish.lastFoldDonations ?? Number.POSITIVE_INFINITY) > 1;
+  // A wish folded before the donor count was kept (lastFoldDonors absent) counts as a fold of several.
+  const busyFold = now - foldedAt < (deps.busyAfterFoldMs ?? BUSY_AFTER_FOLD_MS) && (wish.lastFoldDonors ?? Number.POSITIVE_INFINITY) > 1;
   const quiet = now - snap.updateTime.toMillis() >= (deps.quietAfterMs ?? QUIET_WISH_AFTER_MS) && !busyFold;
   return quiet ? { wish, updateTime: snap.updateTime } : null;
 }
@@ -237,11 +237,7 @@ async function attemptOnce(deps: LedgerDeps, event: MoneyEvent, donationId: stri
         wroteShard = wish.status === "open" && wish.raised + counters.raised >= wish.amount;
       } else {
         // Busy (or not read: a refund or dispute event names no wish): one of its shards, folded by counters.ts.
-        batch.set(
-          raisedShardRef(db, donation.wishId, raisedShardId(donationId)),
-          { raised: FieldValue.increment(counters.raised), donorCount: FieldValue.increment(counters.donorCount), donations: FieldValue.increment(newCharge ? 1 : 0) },
-          { merge: true },
-        );
+        batch.set(raisedShardRef(db, donation.wishId, raisedShardId(donationId)), { raised: FieldValue.increment(counters.raised), donorCount: FieldValue.increment(counters.donorCount) }, { merge: true });
         wroteShard = true;
       }
     }

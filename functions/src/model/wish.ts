@@ -41,10 +41,9 @@ export const wishSchema = z.object({
   // wishes"): raised = directRaised + the sum of the shards as of raisedAsOf. Absent (0) until the first such write.
   directRaised: z.number().int().optional(),
   directDonorCount: z.number().int().optional(),
-  // The payments the shards counted as of raisedAsOf, and how many of them the last fold added: a fold of one payment
-  // (a warm wish, a donation every few seconds) does not keep the wish busy; a fold of several does (ledger.ts).
-  shardDonations: z.number().int().optional(),
-  lastFoldDonations: z.number().int().optional(),
+  // The donors the last fold added to donorCount: a fold of one (a warm wish, a donation every few seconds) does not
+  // keep the wish busy; a fold of several does (ledger.ts, BUSY_AFTER_FOLD_MS).
+  lastFoldDonors: z.number().int().optional(),
   createdAt: z.date(),
   updatedAt: z.date(),
   fundedAt: z.date().nullable(),
@@ -88,14 +87,15 @@ export const FOLD_INTERVAL_MS = 1_000;
  */
 export const QUIET_WISH_AFTER_MS = 1_200;
 /**
- * A wish whose last fold, this recently, added more than one payment is busy (its donations go to shards) even when
+ * A wish whose last fold, this recently, added more than one donor is busy (its donations go to shards) even when
  * its last write is older than QUIET_WISH_AFTER_MS: while donations keep coming through shards, a fold writes the
  * wish about once a second, and a direct write in a gap between folds would delay the next one (measured: with 1 s
  * and no such rule, direct writes took every gap and `raised` lagged 7–19 s). The fold's own write is not donation
  * activity: a wish that took a donation through a shard (two within a second) and was folded is quiet again once this
- * has passed. A fold of a single payment does not keep it busy: a warm wish (a donation every 2–4 s) that once went
+ * has passed. A fold of a single donor does not keep it busy: a warm wish (a donation every 2–4 s) that once went
  * to a shard would otherwise stay on shards, with a fold for each donation (measured: 1,466 folds for 2,000 donations
- * over 200 wishes, against 569 direct).
+ * over 200 wishes, against 569 direct). Donors, not payments: the fold knows them without another query, and a hot
+ * wish's folds add many new donors; a burst of repeat donors read as quiet costs lag, never the write limit.
  */
 export const BUSY_AFTER_FOLD_MS = 2_500;
 /** What clients may expect: `raised` is at most this far behind a confirmed donation (docs/donations.md). */
@@ -104,8 +104,6 @@ export const COUNTER_FOLD_LAG_TARGET_MS = 2_000;
 export const raisedShardSchema = z.object({
   raised: z.number().int(),
   donorCount: z.number().int(),
-  /** Payments (new charges) counted on this shard; absent on shards written before it was kept. */
-  donations: z.number().int().optional(),
 });
 export type RaisedShard = z.infer<typeof raisedShardSchema>;
 

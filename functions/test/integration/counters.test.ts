@@ -160,7 +160,7 @@ describe("sharded wish counters and their fold (in-process, money database)", fu
     await world.paidDonation(wishId, "dave", 20_000);
     await world.paidDonation(wishId, "gina", 1_000);
     assert.equal((await foldWishCounters(world.ledger, wishId)).outcome, "folded");
-    assert.equal((await world.doc(`wishes/${wishId}`))?.lastFoldDonations, 2);
+    assert.equal((await world.doc(`wishes/${wishId}`))?.lastFoldDonors, 2);
     world.ledger.quietAfterMs = 0;
     await world.paidDonation(wishId, "erin", 30_000);
     const shards = await shardCount();
@@ -172,7 +172,7 @@ describe("sharded wish counters and their fold (in-process, money database)", fu
     assert.deepEqual([(await world.doc(`wishes/${wishId}`))?.raised, (await world.doc(`wishes/${wishId}`))?.donorCount], [66_000, 5], "the fold adds both parts exactly");
   });
 
-  it("a warm wish: a fold of a single payment does not keep it busy, so its next donation goes straight in", async () => {
+  it("a warm wish: a fold of a single donor does not keep it busy, so its next donation goes straight in", async () => {
     const world = new MoneyWorld();
     world.ledger.quietAfterMs = Number.POSITIVE_INFINITY;
     world.ledger.busyAfterFoldMs = 60_000;
@@ -180,11 +180,11 @@ describe("sharded wish counters and their fold (in-process, money database)", fu
     await world.seedWish(wishId, { amount: 90_000 });
     await world.paidDonation(wishId, "dana", 10_000);
     assert.equal((await foldWishCounters(world.ledger, wishId)).outcome, "folded");
-    assert.deepEqual([(await world.doc(`wishes/${wishId}`))?.lastFoldDonations, (await world.doc(`wishes/${wishId}`))?.shardDonations], [1, 1]);
+    assert.equal((await world.doc(`wishes/${wishId}`))?.lastFoldDonors, 1);
     world.ledger.quietAfterMs = 0;
     await world.paidDonation(wishId, "dave", 20_000);
     const wish = await world.doc(`wishes/${wishId}`);
-    assert.deepEqual([wish?.raised, wish?.directRaised, wish?.donorCount], [30_000, 20_000, 2], "folded a moment ago, but one payment: quiet, straight in");
+    assert.deepEqual([wish?.raised, wish?.directRaised, wish?.donorCount], [30_000, 20_000, 2], "folded a moment ago, but one donor: quiet, straight in");
   });
 
   it("a quiet wish reaching its amount asks the fold to flip it (the webhook never flips it itself)", async () => {
