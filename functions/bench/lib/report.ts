@@ -82,6 +82,7 @@ export function targets(scenarios: ScenarioResult[]): Target[] {
   const feed = ok("fan-out.feed");
   const notifications = ok("fan-out.notifications");
   const donation = ok("cost.donation")?.cost;
+  const busyDonation = ok("cost.donation-busy")?.cost;
   const hotRatio = hot?.ratio?.median;
   const p99 = hot?.p99Ms?.median;
   const exact = hot?.check?.ok;
@@ -128,13 +129,20 @@ export function targets(scenarios: ScenarioResult[]): Target[] {
       met: notifications?.ratio ? notifications.ratio.median <= 2 && notifications.check?.ok === true : null,
     },
     {
-      label: "≤ 6 Firestore operations per donation",
-      measured: donation
-        ? `${fmt(donation.operations)} (${fmt(donation.reads)} reads + ${fmt(donation.writes)} writes; ${Object.values(donation.rpcs).reduce((a, b) => a + b, 0)} round trips)`
-        : "not measured",
+      label: "≤ 6 Firestore operations per donation: to a busy wish (viral)",
+      measured: busyDonation ? costLine(busyDonation) : "not measured",
+      met: busyDonation ? busyDonation.operations <= 6 : null,
+    },
+    {
+      label: "≤ 6 Firestore operations per donation: to a quiet wish (the wish read picks its route)",
+      measured: donation ? costLine(donation) : "not measured",
       met: donation ? donation.operations <= 6 : null,
     },
   ];
+}
+
+function costLine(cost: { operations: number; reads: number; writes: number; rpcs: Record<string, number> }): string {
+  return `${fmt(cost.operations)} (${fmt(cost.reads)} reads + ${fmt(cost.writes)} writes; ${Object.values(cost.rpcs).reduce((a, b) => a + b, 0)} round trips)`;
 }
 
 /** The largest figure `key` of a scenario's repeats (the worst repeat), undefined when no repeat has it. */

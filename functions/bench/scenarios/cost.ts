@@ -20,6 +20,7 @@ import type { RequestLookups } from "../lib/rules-coverage";
 import { amountOf, donationLike, feedItemLike } from "./baseline";
 import { benchWish } from "./seed";
 import { seedDonations, signDeliveries, webhookVerifier } from "./webhooks";
+import type { WebhookPlan } from "./webhooks";
 
 const ADMIN_COUNT = "instrumented Admin SDK client";
 const PAGE = 20;
@@ -47,29 +48,32 @@ async function naiveDonationCost(ctx: BenchContext): Promise<ScenarioResult> {
   return costResult("cost.naive-donation", "Naive transaction donation (counter check)", units, costFigure("donation", ops, units, `${ADMIN_COUNT}, ${units} sequential donations`));
 }
 
-/** A donation confirmed through the webhook handler, and a redelivery of the same event. */
+/**
+ * A donation confirmed through the webhook handler, and a redelivery of the same event; and a donation made while its
+ * wish was busy (`busyWish`: the webhook does not read the wish).
+ */
 async function donationCosts(ctx: BenchContext): Promise<ScenarioResult[]> {
   const db = ctx.freshDb("cost-donation");
   const counter = instrumentFirestore(db);
   const units = 20;
-  const plan = await seedDonations(ctx.db, "cost", 1, units);
   const { webhooks, stripe } = webhookVerifier();
-  const firsts = signDeliveries(stripe, { ...plan, deliveries: plan.donationIds.map((_, i) => i) }, 1);
   const deps = { db, clock: systemClock, webhooks, tasks: noTasks };
-  const deliver = async (delivery: (typeof firsts)[number] | undefined) => {
-    if (!delivery) throw new Error("missing delivery");
-    const response = await handlePaymentWebhook(deps, { method: "POST", rawBody: delivery.rawBody, signature: delivery.signature });
-    if (response.status !== 200) throw new Error(`webhook answered HTTP ${response.status}`);
+  const deliverAll = async (plan: WebhookPlan) => {
+    const firsts = signDeliveries(stripe, { ...plan, deliveries: plan.donationIds.map((_, i) => i) }, 1);
+    for (const delivery of firsts) {
+      const response = await handlePaymentWebhook(deps, { method: "POST", rawBody: delivery.rawBody, signature: delivery.signature });
+      if (response.status !== 200) throw new Error(`webhook answered HTTP ${response.status}`);
+    }
   };
-  const { ops } = await measureOps(counter, async () => {
-    for (const delivery of firsts) await deliver(delivery);
-  });
-  const { ops: dupOps } = await measureOps(counter, async () => {
-    for (const delivery of firsts) await deliver(delivery);
-  });
+  const plan = await seedDonations(ctx.db, "cost", 1, units);
+  const { ops } = await measureOps(counter, () => deliverAll(plan));
+  const { ops: dupOps } = await measureOps(counter, () => deliverAll(plan));
+  const busyPlan = await seedDonations(ctx.db, "cost-busy", 1, units, true);
+  const { ops: busyOps } = await measureOps(counter, () => deliverAll(busyPlan));
   const how = `${ADMIN_COUNT} around handlePaymentWebhook, ${units} sequential signed payment_intent.succeeded events`;
   return [
     costResult("cost.donation", "Donation confirmed by its webhook", units, costFigure("donation", ops, units, how)),
+    costResult("cost.donation-busy", "Donation made while its wish was busy, confirmed", units, costFigure("donation", busyOps, units, `${how} with busyWish`)),
     costResult("cost.donation-redelivery", "Redelivered webhook (duplicate)", units, costFigure("delivery", dupOps, units, how)),
   ];
 }

@@ -35,10 +35,12 @@ export interface WebhookPlan {
   donationIds: string[];
   /** Index of the donation each delivery confirms (duplicates included). */
   deliveries: number[];
+  /** The donations were made while their wish was busy (`busyWish`, on the donation and in the event's metadata). */
+  busyWish?: boolean;
 }
 
 /** A donation as the `donate` callable leaves it: pending, with its PaymentIntent id. */
-export function pendingDonation(i: number, wishId: string, run: string): Donation {
+export function pendingDonation(i: number, wishId: string, run: string, busyWish = false): Donation {
   const now = new Date();
   return donationSchema.parse({
     wishId,
@@ -48,6 +50,7 @@ export function pendingDonation(i: number, wishId: string, run: string): Donatio
     currency: "CZK",
     message: null,
     anonymous: i % 7 === 0,
+    ...(busyWish ? { busyWish: true } : {}),
     ...newPendingDonationState(now, "card"),
     customerId: `cus_bench_${i}`,
     paymentIntentId: `pi_${run}_${i}`,
@@ -55,12 +58,12 @@ export function pendingDonation(i: number, wishId: string, run: string): Donatio
 }
 
 /** Seeds `wishes` wishes and `donations` pending donations spread round-robin over them. */
-export async function seedDonations(db: Firestore, run: string, wishes: number, donations: number): Promise<WebhookPlan> {
+export async function seedDonations(db: Firestore, run: string, wishes: number, donations: number, busyWish = false): Promise<WebhookPlan> {
   const wishIds = Array.from({ length: wishes }, (_, w) => `${run}-wish-${w}`);
   const donationIds = Array.from({ length: donations }, (_, i) => `${run}-don-${i}`);
   const writes: [string, Record<string, unknown>][] = [
     ...wishIds.map((id, w): [string, Record<string, unknown>] => [`wishes/${id}`, benchWish(`${run}-owner-${w}`)]),
-    ...donationIds.map((id, i): [string, Record<string, unknown>] => [`donations/${id}`, pendingDonation(i, wishIds[i % wishes] ?? "", run)]),
+    ...donationIds.map((id, i): [string, Record<string, unknown>] => [`donations/${id}`, pendingDonation(i, wishIds[i % wishes] ?? "", run, busyWish)]),
   ];
   const commits: Promise<unknown>[] = [];
   for (let start = 0; start < writes.length; start += 500) {
@@ -73,7 +76,7 @@ export async function seedDonations(db: Firestore, run: string, wishes: number, 
   // Duplicates go in after the half-way mark, so some race their original and some arrive long after it.
   const half = Math.floor(donations / 2);
   for (let i = 0; i < donations; i += DUPLICATE_EVERY) deliveries.splice(Math.min(deliveries.length, half + i), 0, i);
-  return { run, wishIds, donationIds, deliveries };
+  return { run, wishIds, donationIds, deliveries, busyWish };
 }
 
 /** The signed Stripe event that confirms donation `i` (as Stripe would send it). */
@@ -101,7 +104,7 @@ export function succeededEvent(plan: WebhookPlan, i: number, wishes: number): st
         customer: `cus_bench_${i}`,
         latest_charge: `ch_${plan.run}_${i}`,
         last_payment_error: null,
-        metadata: { donationId, wishId, donorId: `donor-${plan.run}-${i}` },
+        metadata: { donationId, wishId, donorId: `donor-${plan.run}-${i}`, ...(plan.busyWish ? { busyWish: "1" } : {}) },
       },
     },
   });

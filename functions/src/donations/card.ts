@@ -32,12 +32,13 @@ export function unavailable(step: string, error: unknown): DomainError {
  * the donation, so every call for the same donation (the SDK's retries, a retried `donate`) gets the same intent
  * from Stripe within its 24 h key lifetime.
  */
-export function createPaymentFor(deps: PaymentDeps, donationId: string, donation: Pick<Donation, "amount" | "currency" | "wishId" | "donorId">, customerId: string) {
+export function createPaymentFor(deps: PaymentDeps, donationId: string, donation: Pick<Donation, "amount" | "currency" | "wishId" | "donorId" | "busyWish">, customerId: string) {
   return deps.provider.createPayment({
     amount: donation.amount,
     currency: donation.currency,
     customerId,
-    metadata: { donationId, wishId: donation.wishId, donorId: donation.donorId },
+    // busyWish comes from the stored donation, so a retried donate repeats the very request under its idempotency key.
+    metadata: { donationId, wishId: donation.wishId, donorId: donation.donorId, ...(donation.busyWish ? { busyWish: true as const } : {}) },
     idempotencyKey: `elateme_donation_${donationId}`,
   });
 }

@@ -14,6 +14,7 @@ import type { DonateResult, DonationRail, OtherRails } from "./rails";
 import { DONATION_METHODS, newPendingDonationState } from "../model/donation";
 import type { DonationMethod } from "../model/donation";
 import { deadlinePassed } from "../lib/deadline";
+import { wishIsBusy } from "../model/wish";
 
 /** Callable input. `.strict()`: a client cannot smuggle in a status, a donor or anything else. */
 export const donateInput = z
@@ -88,7 +89,8 @@ export async function donate(deps: DonateDeps, uid: string, data: unknown, token
   const rail = railOf(deps, input.method);
 
   // A missing wish and a wish the caller may not see (e.g. a surprise for them) are indistinguishable.
-  const wish = requireVisibleWish((await refs.wish(deps.db, input.wishId).get()).data(), uid);
+  const wishSnap = await refs.wish(deps.db, input.wishId).get();
+  const wish = requireVisibleWish(wishSnap.data(), uid);
   if (wish.ownerId === uid) throw new DomainError("donate_own_wish");
   if (wish.status !== "open") throw new DomainError("wish_not_open", { params: { status: wish.status } });
   // Ops froze it (freezeWish, docs/operations.md): refuse before any provider call, so no payment is left behind.
@@ -118,6 +120,8 @@ export async function donate(deps: DonateDeps, uid: string, data: unknown, token
     currency: wish.currency,
     message: input.message ? input.message : null,
     anonymous: input.anonymous ?? false,
+    // A viral wish: its confirmation goes to a shard without the webhook reading the wish (ledger.ts).
+    ...(wishIsBusy(wish, wishSnap.readTime.toMillis()) ? { busyWish: true } : {}),
     ...newPendingDonationState(now, input.method),
     customerId: null,
     paymentIntentId: null,

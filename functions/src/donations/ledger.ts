@@ -5,7 +5,7 @@ import type { Clock } from "../lib/clock";
 import { FINDINGS, findingDocId } from "../model/closing";
 import type { Contribution, Donation, ProviderEventRecord } from "../model/donation";
 import { DONATIONS, contributionsCollection, supportersCollection } from "../model/donation";
-import { BUSY_AFTER_FOLD_MS, QUIET_WISH_AFTER_MS, WISHES, raisedShardId } from "../model/wish";
+import { QUIET_WISH_AFTER_MS, WISHES, raisedShardId, wishIsBusy } from "../model/wish";
 import type { Wish } from "../model/wish";
 import type { PaymentEvent, PaymentStatusEvent } from "../payments/provider";
 import type { FirestoreConflict } from "../lib/firestore-errors";
@@ -125,10 +125,7 @@ function quietWish(
   const wish = snap?.exists && snap.id === wishId && snap.updateTime ? snap.data() : undefined;
   if (!snap?.updateTime || !wish) return null;
   const now = snap.readTime.toMillis();
-  const foldedAt = wish.raisedAsOf?.getTime() ?? Number.NEGATIVE_INFINITY;
-  // A wish folded before the donor count was kept (lastFoldDonors absent) counts as a fold of several.
-  const busyFold = now - foldedAt < (deps.busyAfterFoldMs ?? BUSY_AFTER_FOLD_MS) && (wish.lastFoldDonors ?? Number.POSITIVE_INFINITY) > 1;
-  const quiet = now - snap.updateTime.toMillis() >= (deps.quietAfterMs ?? QUIET_WISH_AFTER_MS) && !busyFold;
+  const quiet = now - snap.updateTime.toMillis() >= (deps.quietAfterMs ?? QUIET_WISH_AFTER_MS) && !wishIsBusy(wish, now, deps.busyAfterFoldMs);
   return quiet ? { wish, updateTime: snap.updateTime } : null;
 }
 
@@ -140,8 +137,9 @@ async function attemptOnce(deps: LedgerDeps, event: MoneyEvent, donationId: stri
   // wish, quiet or busy. Not read on the first attempt: the event record (kept only for events that changed no
   // donation; its create() is the duplicate check, and a duplicate fails it and comes back here) and the donor's
   // contribution (a new charge creates it; a repeat donor's create() fails, and the retry reads it).
+  // A payment whose wish was busy when it was made (donate put that in its metadata) goes to a shard unread: 1 read.
   const donationRef = donationId ? refs.donation(db, donationId) : null;
-  const wishGuess = metadata ? wishRef(db, metadata.wishId) : null;
+  const wishGuess = metadata && !metadata.busyWish ? wishRef(db, metadata.wishId) : null;
   const contributionGuess = attempt > 0 && metadata ? refs.contribution(db, metadata.donorId, metadata.wishId) : null;
   const eventCheck = attempt > 0 ? eventRef : null;
   const wanted = [eventCheck, donationRef, wishGuess, contributionGuess].filter((ref): ref is NonNullable<typeof ref> => ref !== null) as DocumentReference[];

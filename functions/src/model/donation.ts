@@ -78,6 +78,11 @@ export const donationSchema = z.object({
   currency: currencySchema,
   message: z.string().nullable(),
   anonymous: z.boolean(),
+  /**
+   * Set (true) when its wish was busy as the donation was made (`wishIsBusy`: folds adding several donors a second):
+   * its payment is added to a shard without the webhook reading the wish (docs/donations.md "Operation count").
+   */
+  busyWish: z.boolean().optional(),
   status: donationStatusSchema,
   paymentStatus: paymentStatusSchema,
   /** Provider time (ms since epoch) of the event that set `paymentStatus`; breaks ties between failed/processing. */

@@ -98,6 +98,15 @@ export const QUIET_WISH_AFTER_MS = 1_200;
  * wish's folds add many new donors; a burst of repeat donors read as quiet costs lag, never the write limit.
  */
 export const BUSY_AFTER_FOLD_MS = 2_500;
+/**
+ * Whether `wish`, as read at `atMs` (server time), is busy by its folds: folded within `busyAfterFoldMs` by a fold that
+ * added more than one donor. A wish folded before `lastFoldDonors` existed counts as a fold of several.
+ */
+export function wishIsBusy(wish: Pick<Wish, "raisedAsOf" | "lastFoldDonors">, atMs: number, busyAfterFoldMs = BUSY_AFTER_FOLD_MS): boolean {
+  const foldedAt = wish.raisedAsOf?.getTime() ?? Number.NEGATIVE_INFINITY;
+  return atMs - foldedAt < busyAfterFoldMs && (wish.lastFoldDonors ?? Number.POSITIVE_INFINITY) > 1;
+}
+
 /** What clients may expect: `raised` is at most this far behind a confirmed donation (docs/donations.md). */
 export const COUNTER_FOLD_LAG_TARGET_MS = 2_000;
 

@@ -13,6 +13,8 @@ export interface PaymentMetadata {
   donationId: string;
   wishId: string;
   donorId: string;
+  /** The donation's `busyWish` (its wish was busy when it was made): the webhook does not read the wish. */
+  busyWish?: true;
 }
 
 export interface PaymentProvider {

@@ -62,7 +62,7 @@ export function idOf(value: string | { id: string } | null | undefined): string 
  * access can edit: a missing or empty value is null.
  */
 export function paymentMetadataOf(metadata: Stripe.Metadata | null | undefined): { donationId: string | null; wishId: string | null; donorId: string | null } {
-  const value = (key: keyof PaymentMetadata) => {
+  const value = (key: "donationId" | "wishId" | "donorId") => {
     const found = metadata?.[key];
     return typeof found === "string" && found.length > 0 ? found : null;
   };
@@ -72,7 +72,13 @@ export function paymentMetadataOf(metadata: Stripe.Metadata | null | undefined):
 /** Our metadata when all of it is there (a payment of ours), else null. */
 function ourMetadata(metadata: Stripe.Metadata | null | undefined): PaymentMetadata | null {
   const { donationId, wishId, donorId } = paymentMetadataOf(metadata);
-  return donationId && wishId && donorId ? { donationId, wishId, donorId } : null;
+  if (!donationId || !wishId || !donorId) return null;
+  return { donationId, wishId, donorId, ...(metadata?.busyWish === "1" ? { busyWish: true as const } : {}) };
+}
+
+/** Our metadata as Stripe stores it (strings only). */
+function stripeMetadata({ donationId, wishId, donorId, busyWish }: PaymentMetadata): Stripe.MetadataParam {
+  return { donationId, wishId, donorId, ...(busyWish ? { busyWish: "1" } : {}) };
 }
 
 /**
@@ -250,7 +256,7 @@ export class StripePaymentProvider implements PaymentProvider {
           currency: input.currency.toLowerCase(),
           customer: input.customerId,
           automatic_payment_methods: { enabled: true },
-          metadata: { ...input.metadata },
+          metadata: stripeMetadata(input.metadata),
         },
         { idempotencyKey: input.idempotencyKey },
       );

@@ -324,9 +324,11 @@ export class MoneyWorld {
   }
 
   /** A donation as `donate` leaves it, with its PaymentIntent on the fake Stripe carrying our metadata. */
-  async pendingDonation(wishId: string, donorId: string, amount: number): Promise<{ donationId: string; paymentIntentId: string }> {
+  /** As `donate` leaves it; `busyWish`: as made while its wish was busy (the flag on the donation and the intent). */
+  async pendingDonation(wishId: string, donorId: string, amount: number, options: { busyWish?: boolean } = {}): Promise<{ donationId: string; paymentIntentId: string }> {
     const donationId = `don-${donorId}-${Math.random().toString(36).slice(2, 10)}`;
-    const intent = await this.sdk.paymentIntents.create({ amount, currency: "czk", metadata: { donationId, wishId, donorId } });
+    const busy: Record<string, string> = options.busyWish ? { busyWish: "1" } : {};
+    const intent = await this.sdk.paymentIntents.create({ amount, currency: "czk", metadata: { donationId, wishId, donorId, ...busy } });
     const now = this.clock.now();
     await this.db.collection("donations").doc(donationId).set({
       wishId,
@@ -336,6 +338,7 @@ export class MoneyWorld {
       currency: "CZK",
       message: null,
       anonymous: false,
+      ...(options.busyWish ? { busyWish: true } : {}),
       ...newPendingDonationState(now, "card"),
       customerId: null,
       paymentIntentId: intent.id,

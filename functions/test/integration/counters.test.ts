@@ -120,6 +120,20 @@ describe("sharded wish counters and their fold (in-process, money database)", fu
     const ids = new Set(Array.from({ length: 2000 }, (_, i) => raisedShardId(`don-${i}`)));
     assert.ok(ids.size > RAISED_SHARD_COUNT * 0.8, `2,000 donations use most of the ${RAISED_SHARD_COUNT} shards (${ids.size})`);
   });
+  it("a donation made while its wish was busy is confirmed without reading the wish: 1 read + 5 writes, into a shard", async () => {
+    const { world, wishId } = await openWish();
+    world.forceWishPath("quiet"); // the wish would be quiet if read: the flag alone sends the payment to a shard
+    const pending = await world.pendingDonation(wishId, "dana", 20_000, { busyWish: true });
+    const counter = instrumentFirestore(world.db);
+    const { ops } = await measureOps(counter, () => world.deliver(world.stripe.succeed(pending.paymentIntentId)));
+    assert.deepEqual(ops.rpcs, { batchGetDocuments: 1, commit: 1 });
+    assert.deepEqual([ops.reads, ops.writes], [1, 5], "the donation read; donation, ledger entry, shard, contribution, supporter written");
+    assert.equal((await world.doc(`wishes/${wishId}`))?.raised, 0, "not the wish");
+    assert.equal((await world.db.doc(`wishes/${wishId}/raisedShards/${raisedShardId(pending.donationId)}`).get()).get("raised"), 20_000);
+    assert.equal((await foldWishCounters(world.ledger, wishId)).outcome, "folded");
+    assert.equal((await world.doc(`wishes/${wishId}`))?.raised, 20_000);
+  });
+
   it("a quiet wish takes the donation directly (no shard, no fold task); a busy one in the same second goes to a shard; the fold adds both exactly", async () => {
     const world = new MoneyWorld();
     world.forceWishPath("quiet"); // quiet as soon as written: the direct path, whatever the timing

@@ -118,6 +118,24 @@ describe("donations (emulators + fake Stripe)", function () {
     assert.equal(digest.get("digest.donations"), 1);
   });
 
+  it("a donation made while its wish is busy (folds of several donors) carries busyWish on the donation and its PaymentIntent", async () => {
+    const quiet = await dana.call<CardDonateResult>("donate", { wishId: WISH, amount: 10_000, currency: "CZK" });
+    const metadataOf = (result: CardDonateResult) => {
+      const intent = [...fakeStripe().paymentIntents.values()].find((candidate) => (candidate.metadata as Record<string, string>).donationId === result.donationId);
+      return intent?.metadata as Record<string, string>;
+    };
+    assert.equal(metadataOf(quiet).busyWish, undefined);
+    assert.equal((await adminDb().doc(`donations/${quiet.donationId}`).get()).get("busyWish"), undefined);
+    // As a fold of a viral wish leaves it: folded a moment ago, 12 new donors in that fold.
+    await adminDb().doc(`wishes/${WISH}`).update({ raisedAsOf: new Date(), lastFoldDonors: 12 });
+    const busy = await dana.call<CardDonateResult>("donate", { wishId: WISH, amount: 10_000, currency: "CZK" });
+    assert.equal(metadataOf(busy).busyWish, "1");
+    assert.equal((await adminDb().doc(`donations/${busy.donationId}`).get()).get("busyWish"), true);
+    // Confirmed, it is counted like any other (through a shard and the fold).
+    await webhook(fakeStripe().succeed(intentOf(busy)));
+    await waitFor("the busy-wish donation in raised", async () => ((await adminDb().doc(`wishes/${WISH}`).get()).get("raised") === 10_000 ? true : undefined));
+  });
+
   it("an anonymous donation shows neither name nor amount to viewers", async () => {
     const result = await dana.call<CardDonateResult>("donate", { wishId: WISH, amount: 20_000, currency: "CZK", anonymous: true });
     await webhook(fakeStripe().succeed(intentOf(result)));
