@@ -4,18 +4,14 @@ import { domainEventSchema } from "../events/schema";
 import type { DomainEvent } from "../events/schema";
 import { publishDomainEvent } from "../events/publisher";
 import type { EventBus } from "../events/publisher";
+import { donationSchema } from "../model/donation";
 import type { Donation } from "../model/donation";
-import { donationConverter } from "../store/donations";
+import { parseStored } from "../store/digests";
 import { ledgerEntryId } from "./state";
 
 /** A donation trigger snapshot as a Donation; undefined for a missing document or one that does not parse. */
 export function donationOf(snap: DocumentSnapshot | undefined): Donation | undefined {
-  if (!snap?.exists) return undefined;
-  try {
-    return donationConverter.fromFirestore(snap as Parameters<typeof donationConverter.fromFirestore>[0]);
-  } catch {
-    return undefined;
-  }
+  return parseStored(donationSchema, snap?.data()) ?? undefined;
 }
 
 const bookedCharge = (donation: Donation | undefined): boolean =>
