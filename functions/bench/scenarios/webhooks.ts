@@ -154,9 +154,10 @@ export class InProcessFolds implements TaskEnqueuer {
   }
 
   /**
-   * One dispatch of the task. A failed one is dispatched again as the deployed queue would (index.ts: up to 20
-   * attempts, backoff from 1 s doubling twice to 4 s, at most 10 s): a fold too soon after the last write is a routine
-   * refusal; anything else (its conflicts exhausted under load) is counted by message in the check.
+   * One dispatch of the task. A failed one is dispatched again, up to the deployed queue's 20 attempts, after 1 s, 2 s,
+   * then every 4 s (the queue, index.ts, doubles twice from 1 s and then goes on to 8 s and 10 s; the difference only
+   * shows from a fold's fifth attempt): a fold too soon after the last write is a routine refusal; anything else (its
+   * conflicts exhausted under load) is counted by message in the check.
    */
   private schedule(wishId: string, delayMs: number, attempt = 0): void {
     this.running.push(
@@ -171,7 +172,7 @@ export class InProcessFolds implements TaskEnqueuer {
             this.retried.set(reason, (this.retried.get(reason) ?? 0) + 1);
           }
           if (attempt + 1 >= FOLD_MAX_ATTEMPTS) this.failures++;
-          else this.schedule(wishId, Math.min(FOLD_INTERVAL_MS * 2 ** Math.min(attempt, 2), 10_000), attempt + 1);
+          else this.schedule(wishId, FOLD_INTERVAL_MS * 2 ** Math.min(attempt, 2), attempt + 1);
         }),
     );
   }

@@ -110,9 +110,8 @@ function snapshotPicker(wanted: DocumentReference[], snaps: DocumentSnapshot[]) 
 
 /**
  * A wish whose document nobody wrote for QUIET_WISH_AFTER_MS, and that no fold of several donors wrote for
- * BUSY_AFTER_FOLD_MS, is quiet:
- * the webhook adds the donation to it directly (one write, no fold, no lag). Otherwise it is busy, and the donation
- * goes to a shard that a fold adds later (counters.ts). All times are the server's (the read time, the document's update
+ * BUSY_AFTER_FOLD_MS (`wishIsBusy`), is quiet: the webhook adds the donation to it directly (one write, no fold, no
+ * lag). Otherwise it is busy, and the donation goes to a shard that a fold adds later (counters.ts). All times are the server's (the read time, the document's update
  * time, the last fold's snapshot time `raisedAsOf`), so instances agree; the wish's write carries the update time as a
  * precondition, so of two webhooks that both found it quiet one writes it and the other retries and finds it busy: the
  * wish's writes stay more than a second apart.
@@ -234,7 +233,7 @@ async function attemptOnce(deps: LedgerDeps, event: MoneyEvent, donationId: stri
         // decide, from every shard, exactly once.
         wroteShard = wish.status === "open" && wish.raised + counters.raised >= wish.amount;
       } else {
-        // Busy (or not read: a refund or dispute event names no wish): one of its shards, folded by counters.ts.
+        // Busy, or not read (a refund or dispute event names no wish; a `busyWish` payment): a shard, folded by counters.ts.
         batch.set(raisedShardRef(db, donation.wishId, raisedShardId(donationId)), { raised: FieldValue.increment(counters.raised), donorCount: FieldValue.increment(counters.donorCount) }, { merge: true });
         wroteShard = true;
       }
