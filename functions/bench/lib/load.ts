@@ -1,6 +1,8 @@
 // Concurrency-limited request loops, bounded both in count and in time, with per-operation latency.
 import { performance } from "node:perf_hooks";
 import { percentile } from "./stats";
+import { startCpuMeasure } from "./cpu";
+import type { CpuSpent } from "./cpu";
 
 export interface LoadOptions {
   /** Operations to attempt at most. */
@@ -33,6 +35,8 @@ export interface LoadResult {
   throughputPerSec: number;
   p50Ms: number;
   p99Ms: number;
+  /** CPU this process and the emulator spent from the first operation to the last one's end (lib/cpu.ts). */
+  cpu: CpuSpent;
 }
 
 const GRPC_CODES: Record<number, string> = {
@@ -87,6 +91,7 @@ export async function runLoad(options: LoadOptions): Promise<LoadResult> {
   let failed = 0;
   let stoppedBy: "count" | "time" = "count";
   const started = performance.now();
+  const cpuSince = startCpuMeasure();
   const deadline = started + timeLimitMs;
 
   async function worker(): Promise<void> {
@@ -112,6 +117,7 @@ export async function runLoad(options: LoadOptions): Promise<LoadResult> {
 
   await Promise.all(Array.from({ length: Math.min(concurrency, Math.max(total, 1)) }, () => worker()));
   const wallMs = performance.now() - started;
+  const cpu = cpuSince();
   const attempted = next;
   const measured = latenciesMs.slice(0, attempted);
   const succeeded = succeededIndexes.length;
@@ -129,6 +135,7 @@ export async function runLoad(options: LoadOptions): Promise<LoadResult> {
     throughputPerSec: wallMs > 0 ? (succeeded / wallMs) * 1000 : Number.NaN,
     p50Ms: percentile(measured, 50),
     p99Ms: percentile(measured, 99),
+    cpu,
   };
 }
 

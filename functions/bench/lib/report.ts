@@ -1,6 +1,6 @@
 // The Markdown report (stdout and bench/results.md) and the ratios to this run's baselines.
 import type { BenchResults, ScenarioResult } from "./results";
-import { ratio, round } from "./stats";
+import { percentile, ratio, round } from "./stats";
 import type { Summary } from "./stats";
 
 /** Adds `ratio` to every scenario that has a same-run baseline: throughput to the raw write rate, fan-out wall time to the raw batches. */
@@ -151,6 +151,15 @@ function worstExtra(s: ScenarioResult | undefined, key: string): number | undefi
   return values.length > 0 ? Math.max(...values) : undefined;
 }
 
+/** Median over repeats of this process's / the emulator's CPU per operation ("–" where not measured). */
+function cpuCell(s: ScenarioResult): string {
+  const median = (key: string) => {
+    const values = s.repeats.map((r) => r.extra?.[key]).filter((v): v is number => v !== undefined && Number.isFinite(v));
+    return values.length > 0 ? fmt(percentile(values, 50)) : "–";
+  };
+  return `${median("clientCpuMsPerOp")} / ${median("emulatorCpuMsPerOp")}`;
+}
+
 function extraCell(s: ScenarioResult, key: string): string {
   const value = worstExtra(s, key);
   return value === undefined ? "–" : Number.isFinite(value) ? fmt(value) : "never";
@@ -166,25 +175,29 @@ export function markdownReport(results: BenchResults): string {
       `node ${meta.node}, ${meta.cpus} CPUs, load ${meta.loadAverageAtStart.map((l) => l.toFixed(2)).join("/")}` +
       `${meta.gitCommit ? `; commit ${meta.gitCommit.slice(0, 7)}` : ""}).`,
     "",
+    ...(meta.warmUpRates?.length
+      ? [`Warm-up, not measured: rounds of the hot-wish webhook path until its rate settled (${meta.warmUpRates.join(", ")} donations/s).`, ""]
+      : []),
     `Medians over repeats, (min–max) across repeats. "× raw" is the throughput divided by this run's raw parallel-write rate` +
       ` (${raw?.throughput ? `${fmt(raw.throughput.median)} writes/s` : "not measured"}).`,
     "",
     `"max w/doc/s": the most writes any single document took in any 10-second window, per second (counted by the` +
       ` instrumented client; Firestore sustains about 1). "raised lag": from a donation's confirmation to the commit of` +
-      ` the first fold that read its shard (p50/p99).`,
+      ` the first fold that read its shard (p50/p99). "CPU ms/op": CPU time per operation of this process (the` +
+      ` handler, the SDK, in-process folds) / of the Firestore emulator; they share the machine's cores.`,
     "",
-    "| Scenario | c | ops/run | ops/s | × raw | p50 ms | p99 ms | max w/doc/s | raised lag p50/p99 ms | errors | check |",
-    "|---|---:|---:|---:|---:|---:|---:|---:|---:|---|---|",
+    "| Scenario | c | ops/run | ops/s | × raw | p50 ms | p99 ms | max w/doc/s | raised lag p50/p99 ms | CPU ms/op | errors | check |",
+    "|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---|---|",
   );
   for (const s of scenarios.filter((x) => x.group !== "fan-out" && x.group !== "cost")) {
     if (s.status !== "ok") {
-      lines.push(unavailableRow(s, 11, s.concurrency === null ? "–" : String(s.concurrency)));
+      lines.push(unavailableRow(s, 12, s.concurrency === null ? "–" : String(s.concurrency)));
       continue;
     }
     lines.push(
       `| ${s.title} | ${s.concurrency ?? "–"} | ${doneCell(s)} | ${spread(s.throughput)} | ${ratioCell(s)} | ${spread(s.p50Ms)} | ` +
         `${spread(s.p99Ms)} | ${extraCell(s, "maxDocWritesPerSec")} | ` +
-        `${worstExtra(s, "lagP50Ms") === undefined ? "–" : `${extraCell(s, "lagP50Ms")} / ${extraCell(s, "lagP99Ms")}`} | ${errorsCell(s)} | ${checkCell(s)} |`,
+        `${worstExtra(s, "lagP50Ms") === undefined ? "–" : `${extraCell(s, "lagP50Ms")} / ${extraCell(s, "lagP99Ms")}`} | ${cpuCell(s)} | ${errorsCell(s)} | ${checkCell(s)} |`,
     );
   }
   lines.push(

@@ -75,6 +75,8 @@ export interface BenchResults {
     node: string;
     cpus: number;
     loadAverageAtStart: number[];
+    /** Donations/s of each unmeasured warm-up round of the webhook path (empty when it did not run). */
+    warmUpRates?: number[];
     gitCommit: string | null;
     database: string;
     options: Record<string, number | string | boolean>;
@@ -98,6 +100,12 @@ export function singleCallSample(n: number, stored: number, ms: number, extra: R
   };
 }
 
+/** CPU milliseconds per succeeded operation, this process's and the emulator's (when known). */
+function cpuPerOp(load: LoadResult): Record<string, number> {
+  const ops = Math.max(load.succeeded, 1);
+  return { clientCpuMsPerOp: load.cpu.clientMs / ops, ...(load.cpu.emulatorMs === null ? {} : { emulatorCpuMsPerOp: load.cpu.emulatorMs / ops }) };
+}
+
 export function sampleOf(load: LoadResult, extra?: Record<string, number>): RepeatSample {
   return {
     attempted: load.attempted,
@@ -109,7 +117,7 @@ export function sampleOf(load: LoadResult, extra?: Record<string, number>): Repe
     p50Ms: load.p50Ms,
     p99Ms: load.p99Ms,
     stoppedBy: load.stoppedBy,
-    ...(extra ? { extra } : {}),
+    extra: { ...cpuPerOp(load), ...extra },
   };
 }
 

@@ -188,8 +188,14 @@ describe("benchmark smoke (npm run bench, tiny N)", () => {
           assert.equal(sample.failed, 0);
           assert.ok(sample.throughputPerSec > 0 && sample.p50Ms <= sample.p99Ms);
           assert.ok(scenario.ratio && scenario.ratio.median > 0);
+          // CPU per delivery: this process's always; the emulator's wherever /proc names it (Linux, as here and in CI).
+          assert.ok((sample.extra?.clientCpuMsPerOp ?? 0) > 0, `${scenario.id}: this process's CPU per delivery is measured`);
+          if (process.platform === "linux") assert.ok((sample.extra?.emulatorCpuMsPerOp ?? -1) >= 0, `${scenario.id}: the emulator's CPU per delivery is measured`);
         }
       }
+      // The webhook path was warmed until two rounds in a row agreed, or for its 8 rounds.
+      const rounds = results.meta.warmUpRates ?? [];
+      assert.ok(rounds.length >= 2 && rounds.length <= 8 && rounds.every((rate) => rate > 0), `warm-up rounds: ${rounds.join(", ")}`);
     });
 
     it("counts the cost of a donation (to a quiet and to a busy wish), a redelivery, a wish view and a feed page", () => {
