@@ -29,6 +29,8 @@ export interface BenchOptions {
   txnTimeLimitMs: number;
   /** Time bound of one webhook run (the run stops starting new deliveries after it; totals are still exact). */
   webhookTimeLimitMs: number;
+  /** Unmeasured rounds of the webhook path at most before timing (scenarios/webhooks.ts, warmUpWebhooks). */
+  warmUpRounds: number;
   concurrencies: number[];
   database: string;
   log: (line: string) => void;
@@ -46,6 +48,7 @@ export const FULL: Omit<BenchOptions, "log"> = {
   naiveTransactions: 200,
   txnTimeLimitMs: 8_000,
   webhookTimeLimitMs: 30_000,
+  warmUpRounds: 8,
   concurrencies: [1, 8, 64],
   database: "bench",
 };
@@ -62,6 +65,7 @@ export const QUICK: Omit<BenchOptions, "log"> = {
   naiveTransactions: 16,
   txnTimeLimitMs: 5_000,
   webhookTimeLimitMs: 15_000,
+  warmUpRounds: 2,
   concurrencies: [1, 8, 64],
   database: "bench-quick",
 };

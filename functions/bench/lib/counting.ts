@@ -93,17 +93,22 @@ function logWrites(request: unknown): void {
   if (!openLog) return;
   const writes = (request as { writes?: unknown } | undefined)?.writes;
   if (!Array.isArray(writes)) return;
-  const now = Date.now();
-  const documents: string[] = [];
-  for (const write of writes) {
-    const document = documentOf(write);
-    if (!document) continue;
-    documents.push(relativePath(document));
+  const documents = writes.map(documentOf).filter((document): document is string => document !== null).map(relativePath);
+  recordCommit(documents, Date.now());
+}
+
+/**
+ * Adds one commit's documents (paths relative to the database) to the open log, as if this process had committed
+ * them at `at`: for commits made elsewhere, e.g. by the benchmark's fold worker (lib/fold-worker.ts).
+ */
+export function recordCommit(documents: readonly string[], at: number): void {
+  if (!openLog) return;
+  for (const document of documents) {
     const times = openLog.get(document);
-    if (times) times.push(now);
-    else openLog.set(document, [now]);
+    if (times) times.push(at);
+    else openLog.set(document, [at]);
   }
-  commitListener?.(documents);
+  commitListener?.([...documents]);
 }
 
 const UNARY_WRITES = new Set(["commit", "batchWrite"]);

@@ -11,10 +11,12 @@ import { donationSchema, newPendingDonationState } from "../../src/model/donatio
 import type { Donation } from "../../src/model/donation";
 import { handlePaymentWebhook } from "../../src/settlement/webhook";
 import { StripeWebhookVerifier } from "../../src/payments/stripe";
-import { FOLD_QUEUE, FoldTooSoonError, foldTaskPayload, foldWishCounters } from "../../src/donations/counters";
-import { FOLD_INTERVAL_MS } from "../../src/model/wish";
+import path from "node:path";
+import { Worker } from "node:worker_threads";
+import { FOLD_QUEUE, foldTaskPayload } from "../../src/donations/counters";
 import type { EnqueueOptions, TaskEnqueuer } from "../../src/lib/tasks";
-import { startDocumentWriteLog } from "../lib/counting";
+import { recordCommit, startDocumentWriteLog } from "../lib/counting";
+import type { FoldReport, FoldRequest, FoldWorkerData } from "../lib/fold-worker";
 import { percentile } from "../lib/stats";
 import type { BenchContext } from "../lib/context";
 import { runLoad } from "../lib/load";
@@ -28,6 +30,7 @@ const WEBHOOK_SECRET = "whsec_bench_local_only";
 const DUPLICATE_EVERY = 20;
 /** The fold queue's retry budget (index.ts, foldWishCounters' retryConfig.maxAttempts). */
 const FOLD_MAX_ATTEMPTS = 20;
+const FOLD_WORKER_FILE = path.join(__dirname, "..", "lib", "fold-worker.ts");
 
 export interface WebhookPlan {
   run: string;
@@ -130,56 +133,64 @@ export function signDeliveries(stripe: Stripe, plan: WebhookPlan, wishes: number
 }
 
 /**
- * Cloud Tasks for the fold of the wish counters, in-process: a task runs `foldWishCounters` at its schedule time (the
- * end of its one-second interval), as the deployed foldWishCounters task would; a repeated id is refused as Cloud
- * Tasks refuses it. Records each fold's shard read time and when it committed, for the lag of `raised`.
+ * Cloud Tasks for the fold of the wish counters: a task runs `foldWishCounters` at its schedule time (the end of its
+ * one-second interval), as the deployed foldWishCounters task would, in a worker thread of its own (lib/fold-worker.ts:
+ * in production the folds run on other instances than the webhooks); a repeated id is refused as Cloud Tasks refuses
+ * it. Records each fold's shard read time and when it committed, for the lag of `raised`, and feeds the folds' commits
+ * into the per-document write log.
  */
-export class InProcessFolds implements TaskEnqueuer {
+export class FoldWorker implements TaskEnqueuer {
   readonly folds: { wishId: string; readAt: number; doneAt: number }[] = [];
   /** Folds that failed every attempt (Cloud Tasks would give up too), and the retried failures by message. */
   failures = 0;
   readonly retried = new Map<string, number>();
   private readonly ids = new Set<string>();
-  private readonly running: Promise<void>[] = [];
+  private readonly worker: Worker;
+  private pending = 0;
+  private idle: (() => void)[] = [];
+  private crashed: Error | null = null;
 
-  constructor(private readonly db: Firestore) {}
+  constructor(ctx: Pick<BenchContext, "projectId" | "options">) {
+    const workerData: FoldWorkerData = { projectId: ctx.projectId, database: ctx.options.database, maxAttempts: FOLD_MAX_ATTEMPTS };
+    // The thread compiles its TypeScript with tsx, as the benchmark itself (run by tsx, or by mocha with tsx/cjs).
+    this.worker = new Worker(`require("tsx/cjs"); require(${JSON.stringify(FOLD_WORKER_FILE)});`, { eval: true, workerData });
+    this.worker.on("message", (report: FoldReport) => this.onReport(report));
+    this.worker.on("error", (error) => {
+      this.crashed = error;
+      this.settleAll();
+    });
+  }
 
   enqueue(queue: string, payload: Record<string, unknown>, options: EnqueueOptions = {}): Promise<"enqueued" | "duplicate"> {
     if (queue !== FOLD_QUEUE) return Promise.resolve("enqueued");
     if (options.id && this.ids.has(options.id)) return Promise.resolve("duplicate");
     if (options.id) this.ids.add(options.id);
     const { wishId } = foldTaskPayload.parse(payload);
-    this.schedule(wishId, Math.max(0, (options.scheduleTime?.getTime() ?? Date.now()) - Date.now()));
+    this.pending++;
+    this.worker.postMessage({ wishId, delayMs: Math.max(0, (options.scheduleTime?.getTime() ?? Date.now()) - Date.now()) } satisfies FoldRequest);
     return Promise.resolve("enqueued");
   }
 
-  /**
-   * One dispatch of the task. A failed one is dispatched again, up to the deployed queue's 20 attempts, after 1 s, 2 s,
-   * then every 4 s (the queue, index.ts, doubles twice from 1 s and then goes on to 8 s and 10 s; the difference only
-   * shows from a fold's fifth attempt): a fold too soon after the last write is a routine refusal; anything else (its
-   * conflicts exhausted under load) is counted by message in the check.
-   */
-  private schedule(wishId: string, delayMs: number, attempt = 0): void {
-    this.running.push(
-      new Promise((resolve) => setTimeout(resolve, delayMs))
-        .then(() => foldWishCounters({ db: this.db, clock: systemClock }, wishId, { minSpacingMs: FOLD_INTERVAL_MS, waitUpToMs: FOLD_INTERVAL_MS }))
-        .then((result) => {
-          this.folds.push({ wishId, readAt: result.readAt.getTime(), doneAt: Date.now() });
-        })
-        .catch((error: unknown) => {
-          if (!(error instanceof FoldTooSoonError)) {
-            const reason = error instanceof Error ? error.message.slice(0, 80) : String(error);
-            this.retried.set(reason, (this.retried.get(reason) ?? 0) + 1);
-          }
-          if (attempt + 1 >= FOLD_MAX_ATTEMPTS) this.failures++;
-          else this.schedule(wishId, FOLD_INTERVAL_MS * 2 ** Math.min(attempt, 2), attempt + 1);
-        }),
-    );
+  private onReport(report: FoldReport): void {
+    if (report.type === "folded") this.folds.push({ wishId: report.wishId, readAt: report.readAt, doneAt: report.doneAt });
+    else if (report.type === "retried") this.retried.set(report.reason, (this.retried.get(report.reason) ?? 0) + 1);
+    else if (report.type === "commit") recordCommit(report.documents, report.at);
+    else {
+      if (report.failed) this.failures++;
+      this.pending--;
+      if (this.pending === 0) this.settleAll();
+    }
   }
 
-  /** Waits for every fold queued so far (and any they queue). */
+  private settleAll(): void {
+    for (const resolve of this.idle.splice(0)) resolve();
+  }
+
+  /** Waits for every fold queued so far (and their retries), then stops the thread. */
   async drain(): Promise<void> {
-    while (this.running.length > 0) await Promise.all(this.running.splice(0));
+    if (this.pending > 0 && !this.crashed) await new Promise<void>((resolve) => this.idle.push(resolve));
+    await this.worker.terminate();
+    if (this.crashed) throw this.crashed;
   }
 
   /**
@@ -247,7 +258,7 @@ async function webhookRun(ctx: BenchContext, wishes: number, concurrency: number
   const plan = await seedDonations(db, run, wishes, options.donations);
   const { webhooks, stripe } = webhookVerifier();
   const deliveries = signDeliveries(stripe, plan, wishes);
-  const folds = new InProcessFolds(db);
+  const folds = new FoldWorker(ctx);
   const deps = { db, clock: systemClock, webhooks, tasks: folds };
   const confirmed = new Set<number>();
   const confirmations: { wishId: string; at: number; direct: boolean }[] = [];
@@ -300,9 +311,8 @@ async function webhookRun(ctx: BenchContext, wishes: number, concurrency: number
   return { sample, check };
 }
 
-/** Warm-up rounds of the webhook path: until a round's rate is within WARM_STEADY of the last one's, at most this many. */
-const WARM_MAX_ROUNDS = 8;
-const WARM_STEADY = 0.1;
+/** Warm-up rounds of the webhook path go on until a round's rate is within this fraction of the last one's. */
+const WARM_STEADY = 0.05;
 
 /**
  * Runs the webhook path (hot wish, c=64, with its folds) in unmeasured rounds until its rate stops rising: measured on
@@ -313,7 +323,7 @@ const WARM_STEADY = 0.1;
  */
 export async function warmUpWebhooks(ctx: BenchContext): Promise<number[]> {
   const rates: number[] = [];
-  for (let round = 0; round < WARM_MAX_ROUNDS; round++) {
+  for (let round = 0; round < ctx.options.warmUpRounds; round++) {
     const rate = await webhookRun(ctx, 1, 64, round, "warm").then(({ sample }) => sample.throughputPerSec);
     rates.push(Math.round(rate));
     const previous = rates.at(-2);
