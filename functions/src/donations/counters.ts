@@ -1,6 +1,6 @@
 import { z } from "zod";
 import { AggregateField } from "firebase-admin/firestore";
-import type { Firestore } from "firebase-admin/firestore";
+import type { DocumentSnapshot, Firestore } from "firebase-admin/firestore";
 import { logger } from "../lib/log";
 import type { Clock } from "../lib/clock";
 import { idSchema } from "../lib/ids";
@@ -97,24 +97,29 @@ export async function foldWishCounters(deps: { db: Firestore; clock: Clock }, wi
   const { db } = deps;
   const ref = wishRef(db, wishId);
   let waited = false;
+  const spacingGapMs = (snap: DocumentSnapshot) =>
+    options.minSpacingMs && snap.updateTime ? options.minSpacingMs - (snap.readTime.toMillis() - snap.updateTime.toMillis()) : 0;
   for (let attempt = 1; ; attempt++) {
     // The wish first, alone: a fold too soon after its last write waits or is refused before it pays for the shards'
     // aggregation (in the emulator a query costs several times a lookup; in production it saves a read a refusal).
-    const snap = await ref.get();
-    const wish = snap.data();
-    if (!wish || !snap.updateTime) return { outcome: "no_wish", totals: { raised: 0, donorCount: 0 }, readAt: snap.readTime.toDate() };
+    let snap = await ref.get();
+    let shardRead: { totals: CounterTotals; readAt: Date } | null = null;
     // Any write of the wish counts (a fold, a quiet-wish donation, an edit): the wish takes at most one per interval.
-    const gapMs = options.minSpacingMs ? options.minSpacingMs - (snap.readTime.toMillis() - snap.updateTime.toMillis()) : 0;
+    const gapMs = spacingGapMs(snap);
     if (gapMs > 0) {
       // Once: a wish written again while this fold waited is busy with something else, and Cloud Tasks retries it.
       if (waited || gapMs > (options.waitUpToMs ?? 0)) throw new FoldTooSoonError(`wish ${wishId} was written less than ${options.minSpacingMs} ms ago`);
       waited = true;
       // A few ms past the gap: the next read's time must land beyond the spacing, not on it.
       await new Promise((resolve) => setTimeout(resolve, gapMs + 10));
-      continue;
+      // The wish and the shards together after the wait (the wish may have been written meanwhile).
+      [shardRead, snap] = await Promise.all([readShardTotals(db, wishId), ref.get()]);
+      if (spacingGapMs(snap) > 0) throw new FoldTooSoonError(`wish ${wishId} was written while its fold waited`);
     }
-    // Read after the wish: the commit's precondition (the wish's update time) refuses it if the wish changed since.
-    const { totals: shardTotals, readAt } = await readShardTotals(db, wishId);
+    const wish = snap.data();
+    if (!wish || !snap.updateTime) return { outcome: "no_wish", totals: shardRead?.totals ?? { raised: 0, donorCount: 0 }, readAt: snap.readTime.toDate() };
+    // Read right after the wish; the commit's precondition (the wish's update time) refuses it if the wish changed since.
+    const { totals: shardTotals, readAt } = shardRead ?? (await readShardTotals(db, wishId));
     const totals = wishCounterTotals(shardTotals, wish);
     if (wish.raisedAsOf && wish.raisedAsOf.getTime() >= readAt.getTime()) return { outcome: "superseded", totals, readAt };
     const hasSucceededDonation = wish.hasSucceededDonation || totals.donorCount > 0;

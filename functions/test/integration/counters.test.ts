@@ -87,6 +87,30 @@ describe("sharded wish counters and their fold (in-process, money database)", fu
     assert.equal((await world.doc(`wishes/${wishId}`))?.raised, 1);
   });
 
+  it("a task's fold that must wait reads the wish alone (no aggregation), and refuses when the wish is written while it waits", async () => {
+    const { world, wishId } = await openWish();
+    await world.paidDonation(wishId, "dana", 20_000);
+    await foldWishCounters(world.ledger, wishId);
+    await world.paidDonation(wishId, "dave", 5_000);
+    const db = world.db;
+    const reads = instrumentFirestore(db);
+    // Refused at once (a gap longer than it may wait): one get of the wish, no sum() of the shards.
+    const { ops: refused } = await measureOps(reads, () =>
+      assert.rejects(foldWishCounters({ db, clock: world.ledger.clock }, wishId, { minSpacingMs: 60_000, waitUpToMs: 1_000 }), FoldTooSoonError),
+    );
+    assert.deepEqual(refused.rpcs, { batchGetDocuments: 1 }, "a refused fold pays for the wish's read only");
+    // Waiting out a short gap while the wish is edited: the fold reads again after its wait and refuses.
+    const waiting = foldWishCounters({ db, clock: world.ledger.clock }, wishId, { minSpacingMs: 1_000, waitUpToMs: 1_000 });
+    await new Promise((resolve) => setTimeout(resolve, 300));
+    await db.doc(`wishes/${wishId}`).update({ title: "Edited while the fold waited" });
+    await assert.rejects(waiting, FoldTooSoonError, "Cloud Tasks retries it later");
+    assert.equal((await world.doc(`wishes/${wishId}`))?.raised, 20_000, "the wish's counters wait for the retry");
+    // Its retry, a second after the edit, folds.
+    await new Promise((resolve) => setTimeout(resolve, FOLD_INTERVAL_MS));
+    assert.equal((await foldWishCounters({ db, clock: world.ledger.clock }, wishId, { minSpacingMs: 1_000, waitUpToMs: 1_000 })).outcome, "folded");
+    assert.equal((await world.doc(`wishes/${wishId}`))?.raised, 25_000);
+  });
+
   it("one fold task per wish per interval, scheduled after the interval; refunds fold down", async () => {
     const tasks = recordingTasks();
     const at = new Date(Date.UTC(2026, 10, 30, 12, 0, 0, 100));
