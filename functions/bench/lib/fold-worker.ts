@@ -26,6 +26,7 @@ export interface FoldRequest {
 
 /** Worker → main thread. `settled` ends one requested task (folded, or failed every attempt). */
 export type FoldReport =
+  | { type: "ready" }
   | { type: "folded"; wishId: string; readAt: number; doneAt: number }
   | { type: "retried"; reason: string }
   | { type: "settled"; failed: boolean }
@@ -64,4 +65,7 @@ if (parentPort) {
   };
 
   port.on("message", ({ wishId, delayMs }: FoldRequest) => schedule(wishId, delayMs));
+  // Ready once the fold's modules are loaded and the client's channel is open: a fold of a wish that does not exist
+  // (one get). Otherwise the first folds of a run would pay for both and the lag would measure the thread's start.
+  void foldWishCounters({ db, clock: systemClock }, "bench-fold-worker-ready").then(() => port.postMessage({ type: "ready" } satisfies FoldReport));
 }

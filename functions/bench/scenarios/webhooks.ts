@@ -149,16 +149,26 @@ export class FoldWorker implements TaskEnqueuer {
   private pending = 0;
   private idle: (() => void)[] = [];
   private crashed: Error | null = null;
+  private readonly started: Promise<void>;
+  private markReady: () => void = () => undefined;
 
   constructor(ctx: Pick<BenchContext, "projectId" | "options">) {
     const workerData: FoldWorkerData = { projectId: ctx.projectId, database: ctx.options.database, maxAttempts: FOLD_MAX_ATTEMPTS };
     // The thread compiles its TypeScript with tsx, as the benchmark itself (run by tsx, or by mocha with tsx/cjs).
     this.worker = new Worker(`require("tsx/cjs"); require(${JSON.stringify(FOLD_WORKER_FILE)});`, { eval: true, workerData });
+    this.started = new Promise((resolve) => (this.markReady = resolve));
     this.worker.on("message", (report: FoldReport) => this.onReport(report));
     this.worker.on("error", (error) => {
       this.crashed = error;
+      this.markReady();
       this.settleAll();
     });
+  }
+
+  /** Resolves once the thread has loaded the fold and opened its client (fold-worker.ts); rejects if it crashed. */
+  async ready(): Promise<void> {
+    await this.started;
+    if (this.crashed) throw this.crashed;
   }
 
   enqueue(queue: string, payload: Record<string, unknown>, options: EnqueueOptions = {}): Promise<"enqueued" | "duplicate"> {
@@ -172,7 +182,8 @@ export class FoldWorker implements TaskEnqueuer {
   }
 
   private onReport(report: FoldReport): void {
-    if (report.type === "folded") this.folds.push({ wishId: report.wishId, readAt: report.readAt, doneAt: report.doneAt });
+    if (report.type === "ready") this.markReady();
+    else if (report.type === "folded") this.folds.push({ wishId: report.wishId, readAt: report.readAt, doneAt: report.doneAt });
     else if (report.type === "retried") this.retried.set(report.reason, (this.retried.get(report.reason) ?? 0) + 1);
     else if (report.type === "commit") recordCommit(report.documents, report.at);
     else {
@@ -259,6 +270,7 @@ async function webhookRun(ctx: BenchContext, wishes: number, concurrency: number
   const { webhooks, stripe } = webhookVerifier();
   const deliveries = signDeliveries(stripe, plan, wishes);
   const folds = new FoldWorker(ctx);
+  await folds.ready();
   const deps = { db, clock: systemClock, webhooks, tasks: folds };
   const confirmed = new Set<number>();
   const confirmations: { wishId: string; at: number; direct: boolean }[] = [];
