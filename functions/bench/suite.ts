@@ -13,6 +13,7 @@ import {
   RAW_BATCHES_ID,
   RAW_WRITES_ID,
   batchedFanOut,
+  donationShapedWrites,
   hotIncrements,
   naiveHotTransactions,
   parallelWrites,
@@ -34,6 +35,7 @@ interface Step {
 function steps(options: BenchOptions): Step[] {
   return [
     { family: "baseline", id: RAW_WRITES_ID, run: async (ctx) => [await parallelWrites(ctx)] },
+    { family: "baseline", id: "baseline.donation-shaped", run: async (ctx) => [await donationShapedWrites(ctx)] },
     ...options.concurrencies.map(
       (c): Step => ({ family: "baseline", id: `baseline.naive-transaction.c${c}`, run: async (ctx) => [await naiveHotTransactions(ctx, c)] }),
     ),

@@ -93,6 +93,53 @@ export async function parallelWrites(ctx: BenchContext): Promise<ScenarioResult>
   );
 }
 
+export const DONATION_SHAPED_ID = "baseline.donation-shaped";
+
+/**
+ * The shape of work the webhook does per donation, with none of its logic: per operation one `getAll` of 2 documents
+ * and one commit of 5 writes, all to distinct documents, at concurrency 64. What this machine's emulator and client
+ * can do at most for that shape, beside the raw rate of one write per operation: the hot wish's ratio to it says how
+ * much the handler's own logic costs (issue 17).
+ */
+export async function donationShapedWrites(ctx: BenchContext): Promise<ScenarioResult> {
+  const { db, options } = ctx;
+  const concurrency = 64;
+  const repeats: RepeatSample[] = [];
+  const checks: CheckResult[] = [];
+  for (let rep = 0; rep < options.repeats; rep++) {
+    const collection = `benchShaped-r${rep}`;
+    const seeds = `benchShapedReads-r${rep}`;
+    const seedBatches: Promise<unknown>[] = [];
+    for (let start = 0; start < 2 * options.parallelWrites; start += 500) {
+      const batch = db.batch();
+      for (let k = start; k < Math.min(start + 500, 2 * options.parallelWrites); k++) batch.set(db.collection(seeds).doc(`r${k}`), donationLike(k, "r"));
+      seedBatches.push(batch.commit());
+    }
+    await Promise.all(seedBatches);
+    const writeLog = startDocumentWriteLog();
+    const load = await runLoad({
+      total: options.parallelWrites,
+      concurrency,
+      timeLimitMs: 60_000,
+      opTimeoutMs: 30_000,
+      op: async (i) => {
+        await db.getAll(db.collection(seeds).doc(`r${2 * i}`), db.collection(seeds).doc(`r${2 * i + 1}`));
+        const batch = db.batch();
+        for (let k = 0; k < 5; k++) batch.set(db.collection(collection).doc(`d${i}-${k}`), donationLike(i, "w"));
+        await batch.commit();
+      },
+    });
+    repeats.push(sampleOf(load, { maxDocWritesPerSec: writeLog.stop().maxPerSec }));
+    const stored = await countDocs(db, collection);
+    checks.push({ ok: stored === 5 * load.succeeded, detail: `${stored} stored of ${5 * load.succeeded} acknowledged` });
+  }
+  return loadScenario(
+    { id: DONATION_SHAPED_ID, group: "baseline", title: "Donation-shaped: getAll of 2 + commit of 5, distinct documents", concurrency, n: options.parallelWrites },
+    repeats,
+    combine(checks),
+  );
+}
+
 /** A naive transaction per donation on one hot document: read the wish, add the amount, record the donation. */
 export async function naiveHotTransactions(ctx: BenchContext, concurrency: number): Promise<ScenarioResult> {
   const { db, options } = ctx;

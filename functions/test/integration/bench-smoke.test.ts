@@ -161,12 +161,13 @@ describe("benchmark smoke (npm run bench, tiny N)", () => {
       }
       assert.ok(raw.throughput && raw.throughput.min <= raw.throughput.median && raw.throughput.median <= raw.throughput.max);
       assert.equal(raw.ratio?.median, 1, "the raw rate is its own baseline");
-      for (const id of ["baseline.parallel-writes", "baseline.naive-transaction.c1", "baseline.naive-transaction.c8", "baseline.hot-increment"]) {
+      for (const id of ["baseline.parallel-writes", "baseline.donation-shaped", "baseline.naive-transaction.c1", "baseline.naive-transaction.c8", "baseline.hot-increment"]) {
         const scenario = find(id);
         assert.equal(scenario.status, "ok", `${id}: ${scenario.reason ?? ""}`);
         assert.ok(scenario.check?.ok, `${id}: ${scenario.check?.detail ?? "no check"}`);
         assert.ok(scenario.ratio && scenario.ratio.median > 0, `${id} has a ratio to the raw rate`);
       }
+      assert.match(find("baseline.donation-shaped").check?.detail ?? "", /^200 stored of 200 acknowledged/, "5 documents per operation");
       const c1 = find("baseline.naive-transaction.c1");
       assert.equal(c1.repeats[0]?.succeeded, 6, "sequential transactions on one document all commit");
       const batches = find("baseline.batched-fan-out");
