@@ -64,33 +64,44 @@ export async function warmUp(ctx: BenchContext): Promise<void> {
   });
 }
 
-/** Parallel single-document writes to distinct documents at concurrency 64: the raw rate everything is compared to. */
-export async function parallelWrites(ctx: BenchContext): Promise<ScenarioResult> {
+/**
+ * Repeats of a load at concurrency 64 whose operations write `docsPerOp` distinct documents each into `collection`
+ * (what `prepare` returns for the repeat); the check counts what was stored against what was acknowledged.
+ */
+async function distinctWritesLoad(
+  ctx: BenchContext,
+  meta: { id: string; title: string },
+  docsPerOp: number,
+  prepare: (rep: number) => Promise<{ collection: string; op: (i: number) => Promise<void> }>,
+): Promise<ScenarioResult> {
   const { db, options } = ctx;
   const concurrency = 64;
   const repeats: RepeatSample[] = [];
   const checks: CheckResult[] = [];
   for (let rep = 0; rep < options.repeats; rep++) {
-    const collection = `benchWrites-r${rep}`;
+    const { collection, op } = await prepare(rep);
     const writeLog = startDocumentWriteLog();
-    const load = await runLoad({
-      total: options.parallelWrites,
-      concurrency,
-      timeLimitMs: 60_000,
-      opTimeoutMs: 30_000,
-      op: async (i) => {
+    const load = await runLoad({ total: options.parallelWrites, concurrency, timeLimitMs: 60_000, opTimeoutMs: 30_000, op });
+    repeats.push(sampleOf(load, { maxDocWritesPerSec: writeLog.stop().maxPerSec }));
+    const stored = await countDocs(db, collection);
+    const acknowledged = docsPerOp * load.succeeded;
+    checks.push({ ok: stored === acknowledged, detail: `${stored} stored of ${acknowledged} acknowledged` });
+  }
+  return loadScenario({ ...meta, group: "baseline", concurrency, n: options.parallelWrites }, repeats, combine(checks));
+}
+
+/** Parallel single-document writes to distinct documents at concurrency 64: the raw rate everything is compared to. */
+export async function parallelWrites(ctx: BenchContext): Promise<ScenarioResult> {
+  const { db } = ctx;
+  return distinctWritesLoad(ctx, { id: RAW_WRITES_ID, title: "Parallel writes, distinct documents (raw rate)" }, 1, (rep) => {
+    const collection = `benchWrites-r${rep}`;
+    return Promise.resolve({
+      collection,
+      op: async (i: number) => {
         await db.collection(collection).doc(`d${i}`).set(donationLike(i, "w"));
       },
     });
-    repeats.push(sampleOf(load, { maxDocWritesPerSec: writeLog.stop().maxPerSec }));
-    const stored = await countDocs(db, collection);
-    checks.push({ ok: stored === load.succeeded, detail: `${stored} stored of ${load.succeeded} acknowledged` });
-  }
-  return loadScenario(
-    { id: RAW_WRITES_ID, group: "baseline", title: "Parallel writes, distinct documents (raw rate)", concurrency, n: options.parallelWrites },
-    repeats,
-    combine(checks),
-  );
+  });
 }
 
 export const DONATION_SHAPED_ID = "baseline.donation-shaped";
@@ -103,41 +114,28 @@ export const DONATION_SHAPED_ID = "baseline.donation-shaped";
  */
 export async function donationShapedWrites(ctx: BenchContext): Promise<ScenarioResult> {
   const { db, options } = ctx;
-  const concurrency = 64;
-  const repeats: RepeatSample[] = [];
-  const checks: CheckResult[] = [];
-  for (let rep = 0; rep < options.repeats; rep++) {
+  const title = "Donation-shaped: getAll of 2 + commit of 5, distinct documents";
+  return distinctWritesLoad(ctx, { id: DONATION_SHAPED_ID, title }, 5, async (rep) => {
     const collection = `benchShaped-r${rep}`;
-    const seeds = `benchShapedReads-r${rep}`;
+    const seeds = db.collection(`benchShapedReads-r${rep}`);
+    const reads = 2 * options.parallelWrites;
     const seedBatches: Promise<unknown>[] = [];
-    for (let start = 0; start < 2 * options.parallelWrites; start += 500) {
+    for (let start = 0; start < reads; start += 500) {
       const batch = db.batch();
-      for (let k = start; k < Math.min(start + 500, 2 * options.parallelWrites); k++) batch.set(db.collection(seeds).doc(`r${k}`), donationLike(k, "r"));
+      for (let k = start; k < Math.min(start + 500, reads); k++) batch.set(seeds.doc(`r${k}`), donationLike(k, "r"));
       seedBatches.push(batch.commit());
     }
     await Promise.all(seedBatches);
-    const writeLog = startDocumentWriteLog();
-    const load = await runLoad({
-      total: options.parallelWrites,
-      concurrency,
-      timeLimitMs: 60_000,
-      opTimeoutMs: 30_000,
-      op: async (i) => {
-        await db.getAll(db.collection(seeds).doc(`r${2 * i}`), db.collection(seeds).doc(`r${2 * i + 1}`));
+    return {
+      collection,
+      op: async (i: number) => {
+        await db.getAll(seeds.doc(`r${2 * i}`), seeds.doc(`r${2 * i + 1}`));
         const batch = db.batch();
         for (let k = 0; k < 5; k++) batch.set(db.collection(collection).doc(`d${i}-${k}`), donationLike(i, "w"));
         await batch.commit();
       },
-    });
-    repeats.push(sampleOf(load, { maxDocWritesPerSec: writeLog.stop().maxPerSec }));
-    const stored = await countDocs(db, collection);
-    checks.push({ ok: stored === 5 * load.succeeded, detail: `${stored} stored of ${5 * load.succeeded} acknowledged` });
-  }
-  return loadScenario(
-    { id: DONATION_SHAPED_ID, group: "baseline", title: "Donation-shaped: getAll of 2 + commit of 5, distinct documents", concurrency, n: options.parallelWrites },
-    repeats,
-    combine(checks),
-  );
+    };
+  });
 }
 
 /** A naive transaction per donation on one hot document: read the wish, add the amount, record the donation. */
