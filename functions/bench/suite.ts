@@ -10,6 +10,7 @@ import { attachRatios, markdownReport } from "./lib/report";
 import { failed } from "./lib/results";
 import type { BenchResults, ScenarioResult } from "./lib/results";
 import {
+  DONATION_SHAPED_ID,
   RAW_BATCHES_ID,
   RAW_WRITES_ID,
   batchedFanOut,
@@ -35,7 +36,7 @@ interface Step {
 function steps(options: BenchOptions): Step[] {
   return [
     { family: "baseline", id: RAW_WRITES_ID, run: async (ctx) => [await parallelWrites(ctx)] },
-    { family: "baseline", id: "baseline.donation-shaped", run: async (ctx) => [await donationShapedWrites(ctx)] },
+    { family: "baseline", id: DONATION_SHAPED_ID, run: async (ctx) => [await donationShapedWrites(ctx)] },
     ...options.concurrencies.map(
       (c): Step => ({ family: "baseline", id: `baseline.naive-transaction.c${c}`, run: async (ctx) => [await naiveHotTransactions(ctx, c)] }),
     ),

@@ -1,6 +1,6 @@
 // The Markdown report (stdout and bench/results.md) and the ratios to this run's baselines.
 import type { BenchResults, ScenarioResult } from "./results";
-import { percentile, ratio, round } from "./stats";
+import { ratio, round, summarize } from "./stats";
 import type { Summary } from "./stats";
 
 /** Adds `ratio` to every scenario that has a same-run baseline: throughput to the raw write rate, fan-out wall time to the raw batches. */
@@ -156,10 +156,8 @@ function worstExtra(s: ScenarioResult | undefined, key: string): number | undefi
 
 /** Median over repeats of this process's / the emulator's CPU per operation ("–" where not measured). */
 function cpuCell(s: ScenarioResult): string {
-  const median = (key: string) => {
-    const values = s.repeats.map((r) => r.extra?.[key]).filter((v): v is number => v !== undefined && Number.isFinite(v));
-    return values.length > 0 ? fmt(percentile(values, 50)) : "–";
-  };
+  // summarize (as loadScenario's medians) drops the repeats without the figure; fmt shows "–" for none.
+  const median = (key: string) => fmt(summarize(s.repeats.map((r) => r.extra?.[key] ?? Number.NaN)).median);
   return `${median("clientCpuMsPerOp")} / ${median("emulatorCpuMsPerOp")}`;
 }
 
@@ -187,7 +185,7 @@ export function markdownReport(results: BenchResults): string {
     `"max w/doc/s": the most writes any single document took in any 10-second window, per second (counted by the` +
       ` instrumented client; Firestore sustains about 1). "raised lag": from a donation's confirmation to the commit of` +
       ` the first fold that read its shard (p50/p99). "CPU ms/op": CPU time per operation of this process (the` +
-      ` handler, the SDK, in-process folds) / of the Firestore emulator; they share the machine's cores.`,
+      ` handler, the SDK, the folds' thread) / of the Firestore emulator; they share the machine's cores.`,
     "",
     "| Scenario | c | ops/run | ops/s | × raw | p50 ms | p99 ms | max w/doc/s | raised lag p50/p99 ms | CPU ms/op | errors | check |",
     "|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---|---|",
