@@ -12,8 +12,10 @@ import type { BenchResults, ScenarioResult } from "./lib/results";
 import {
   DONATION_SHAPED_ID,
   RAW_BATCHES_ID,
+  RAW_INBOX_ITEMS_ID,
   RAW_WRITES_ID,
   batchedFanOut,
+  batchedInboxItems,
   donationShapedWrites,
   hotIncrements,
   naiveHotTransactions,
@@ -42,6 +44,7 @@ function steps(options: BenchOptions): Step[] {
     ),
     { family: "baseline", id: "baseline.hot-increment", run: async (ctx) => [await hotIncrements(ctx)] },
     { family: "baseline", id: RAW_BATCHES_ID, run: async (ctx) => [await batchedFanOut(ctx)] },
+    { family: "baseline", id: RAW_INBOX_ITEMS_ID, run: async (ctx) => [await batchedInboxItems(ctx)] },
     { family: "fan-out", id: "fan-out", run: fanOutScenarios },
     { family: "webhooks", id: "webhooks", run: webhookScenarios },
     { family: "cost", id: "cost", run: costScenarios },

@@ -7,9 +7,13 @@ import { runLoad, timed } from "../lib/load";
 import { startDocumentWriteLog } from "../lib/counting";
 import { loadScenario, sampleOf, singleCallSample } from "../lib/results";
 import type { CheckResult, RepeatSample, ScenarioResult } from "../lib/results";
+import { render } from "../../src/notifications/catalog";
+import { inboxItem, pushState } from "../../src/notifications/delivery";
+import { notificationsCollection } from "../../src/notifications/model";
 
 export const RAW_WRITES_ID = "baseline.parallel-writes";
 export const RAW_BATCHES_ID = "baseline.batched-fan-out";
+export const RAW_INBOX_ITEMS_ID = "baseline.batched-inbox-items";
 
 /** A donation-sized document (what a handler would write per payment). */
 export function donationLike(index: number, wishId: string): Record<string, unknown> {
@@ -238,20 +242,33 @@ export function feedItemLike(eventId: string): Record<string, unknown> {
   };
 }
 
-/** Writes `count` documents into `users/{friend}/feed/{eventId}` as parallel 500-document batches; returns ms. */
-export async function writeParallelBatches(db: Firestore, count: number, eventId: string): Promise<number> {
+/**
+ * The inbox item the notification worker writes for a friend.joined (src/notifications/worker.ts): built by the same
+ * functions, with its push already final. About twice the fields of a feed item (the push's state is a map of eight).
+ */
+export function inboxItemLike(eventId: string, locale: "cs" | "en"): Record<string, unknown> {
+  const now = new Date();
+  const push = pushState("sent", { attempts: 1, devices: 1, delivered: 1, finishedAt: now });
+  return inboxItem({ type: "friend.joined", category: "friends", eventId, data: { userId: "bench-owner" }, createdAt: now, push }, render("friend_joined", [{ text: "Bench Owner" }], locale));
+}
+
+/** Writes `count` documents at `path(i)` as parallel 500-document batches; returns ms. */
+async function writeParallelBatchesOf(db: Firestore, count: number, path: (i: number) => string, data: (i: number) => Record<string, unknown>): Promise<number> {
   const { ms } = await timed(async () => {
     const batches: Promise<unknown>[] = [];
     for (let start = 0; start < count; start += 500) {
       const batch = db.batch();
-      for (let i = start; i < Math.min(start + 500, count); i++) {
-        batch.set(db.collection("users").doc(`friend-${i}`).collection("feed").doc(eventId), feedItemLike(eventId));
-      }
+      for (let i = start; i < Math.min(start + 500, count); i++) batch.set(db.doc(path(i)), data(i));
       batches.push(batch.commit());
     }
     await Promise.all(batches);
   });
   return ms;
+}
+
+/** Writes `count` documents into `users/{friend}/feed/{eventId}` as parallel 500-document batches; returns ms. */
+export function writeParallelBatches(db: Firestore, count: number, eventId: string): Promise<number> {
+  return writeParallelBatchesOf(db, count, (i) => `users/friend-${i}/feed/${eventId}`, () => feedItemLike(eventId));
 }
 
 /** The raw fan-out baseline: `friends` feed documents written as parallel 500-document batches. */
@@ -274,6 +291,31 @@ export async function batchedFanOut(ctx: BenchContext): Promise<ScenarioResult> 
       concurrency: null,
       n: options.friends,
     },
+    repeats,
+    combine(checks),
+  );
+  result.extra = { writes: options.friends, reads: 0 };
+  return result;
+}
+
+/**
+ * The same raw write with the notification fan-out's own documents: `friends` inbox items, as the worker builds them,
+ * in parallel 500-document batches, no reads and no logic. The notification fan-out is also reported against it, so
+ * that what its reads and unread counters cost is told apart from what its bigger documents cost.
+ */
+export async function batchedInboxItems(ctx: BenchContext): Promise<ScenarioResult> {
+  const { db, options } = ctx;
+  const repeats: RepeatSample[] = [];
+  const checks: CheckResult[] = [];
+  for (let rep = 0; rep < options.repeats; rep++) {
+    const eventId = `raw-inbox-items-r${rep}`;
+    const ms = await writeParallelBatchesOf(db, options.friends, (i) => `${notificationsCollection(`friend-${i}`)}/${eventId}`, (i) => inboxItemLike(eventId, i % 3 === 0 ? "cs" : "en"));
+    const stored = (await db.collectionGroup("notifications").where("eventId", "==", eventId).count().get()).data().count;
+    checks.push({ ok: stored === options.friends, detail: `${stored} of ${options.friends} inbox items stored` });
+    repeats.push(singleCallSample(options.friends, stored, ms, { writes: options.friends }));
+  }
+  const result = loadScenario(
+    { id: RAW_INBOX_ITEMS_ID, group: "fan-out", title: `Raw fan-out: ${options.friends} inbox items (the notification fan-out's documents) as parallel 500-doc batches`, concurrency: null, n: options.friends },
     repeats,
     combine(checks),
   );

@@ -173,6 +173,9 @@ describe("benchmark smoke (npm run bench, tiny N)", () => {
       const batches = find("baseline.batched-fan-out");
       assert.ok(batches.check?.ok, batches.check?.detail);
       assert.equal(batches.extra?.writes, 120);
+      const items = find("baseline.batched-inbox-items");
+      assert.equal(items.check?.detail, "120 of 120 inbox items stored");
+      assert.ok(items.ratio && items.ratio.median > 0, "the inbox items' raw write is compared to the feed items'");
       assert.deepEqual(problems(results), []);
     });
 
@@ -242,6 +245,7 @@ describe("benchmark smoke (npm run bench, tiny N)", () => {
         assert.match(markdown, /Naive transaction per donation, one hot document \| 8 \|/);
         assert.match(markdown, /\| ≤ 6 Firestore operations per donation: to a busy wish \(viral\) \| \d+(\.\d+)? \(/, "the targets are evaluated on measured figures");
         assert.match(markdown, /\| ≤ 6 Firestore operations per donation: to a quiet wish [^|]*\| \d+(\.\d+)? \(/);
+        assert.match(markdown, /\| Notification fan-out [^|]*\| [\d.]+× \([^|]*; [\d.]+× the raw batched write of the same inbox items \(/);
         const json = JSON.parse(readFileSync(path.join(dir, "results.json"), "utf8")) as BenchResults;
         assert.equal(json.scenarios.length, results.scenarios.length);
         assert.ok(existsSync(path.join(dir, "results.md")));
