@@ -124,14 +124,14 @@ export const ERROR_CATALOGUE = {
   },
   app_check_missing: {
     code: "unauthenticated",
-    when: "Defensive: a money callable reached our code without an App Check token (the platform refuses such calls first, without `details`).",
+    when: "Defensive: a replay-protected callable reached our code without an App Check token (the platform refuses such calls first, without `details`).",
     app: "Set up App Check (docs/client-setup.md); in the emulator, use a debug token.",
     en: () => "This app could not be verified (App Check). Update the app and try again.",
     cs: () => "Aplikaci se nepodařilo ověřit (App Check). Aktualizujte ji a zkuste to znovu.",
   },
   app_check_token_reused: {
     code: "unauthenticated",
-    when: "A money callable (`donate`, `cancelDonation`, `retryRefund`, `retryPayout`) arrives with a limited-use App Check token that was already used.",
+    when: "A replay-protected callable (the money and admin callables listed in docs/client-setup.md \"App Check\") arrives with a limited-use App Check token that was already used.",
     app: "Get a fresh limited-use token and send the call again (the same `requestId` is safe).",
     en: () => "This request's App Check token was already used. Send the call again with a fresh limited-use token.",
     cs: () => "Token App Check tohoto požadavku už byl použit. Pošlete požadavek znovu s novým jednorázovým tokenem.",
@@ -182,7 +182,7 @@ export const ERROR_CATALOGUE = {
   },
   request_id_reused: {
     code: "already-exists",
-    when: "`donate` got a `requestId` that was used for a different donation (another wish, amount or currency).",
+    when: "`donate` got a `requestId` that was used for a different donation (another wish, amount, currency or method).",
     app: "Generate a new `requestId` for each new donation; reuse one only to retry the same donation.",
     en: ({ field }) => `Field '${field}': already used for a different donation; use a new requestId for a new donation.`,
     cs: ({ field }) => `Pole '${field}': už bylo použito pro jiný příspěvek; pro nový příspěvek použijte nové requestId.`,
@@ -461,7 +461,7 @@ export const ERROR_CATALOGUE = {
   },
   donation_already_final: {
     code: "failed-precondition",
-    when: "`donate` retried with the `requestId` of a donation that has already succeeded, failed or been canceled.",
+    when: "`donate` retried with the `requestId` of a donation that has already succeeded or been canceled, or of a bitcoin donation whose invoice expired or failed (a failed card payment is retried with the same PaymentIntent).",
     app: "Show the donation's outcome; a new donation needs a new `requestId`.",
     params: ["status"],
     en: ({ p }) => `This donation is already ${str(p.status)}; use a new requestId for a new donation.`,
