@@ -502,7 +502,7 @@ export const CALLABLES: CallableContract[] = [
   },
   {
     name: "reconcileWishLedger",
-    doc: ops,
+    doc: donations,
     request: reconcileInput,
     response: answers<Answer<typeof reconcileWishCallable>>(z.object({ drift: z.boolean(), repaired: z.boolean(), expected: counts, actual: counts })),
     requestExample: { wishId: "wish-1", repair: false },
@@ -523,7 +523,7 @@ export const CALLABLES: CallableContract[] = [
   },
   {
     name: "closeWish",
-    doc: wishes,
+    doc: ops,
     request: closeWishInput,
     response: answers<Answer<typeof closeWish>>(z.object({ status: z.literal("closed") })),
     requestExample: { wishId: "wish-1" },
