@@ -14,7 +14,8 @@ import { deadlinePassed, sameDeadline } from "../lib/deadline";
  * reached in hops: each task is scheduled at min(deadline, now + 29 days); when it runs before the deadline it
  * enqueues the next hop. The task id hashes (wishId, deadline, hop), so a double enqueue of the same hop is refused
  * as a duplicate, and a moved deadline starts a fresh chain while the old chain sees a mismatched deadline and stops.
- * The hourly sweep ({@link sweepExpiredWishes}) is the safety net for any chain that broke.
+ * The sweep every 15 minutes ({@link sweepExpiredWishes}, `wishDeadlineSweep` in index.ts) is the safety net for any
+ * chain that broke.
  */
 export const WISH_DEADLINE_QUEUE = "wishDeadline";
 

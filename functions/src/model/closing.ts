@@ -9,12 +9,14 @@ import { currencySchema } from "./money";
 /**
  * Why a refund generation was queued: the wish closed or expired; a payment succeeded after its wish closed; ops
  * retried; a dispute open at close was won (the money came back); what an earlier refund left (`remainder`: Stripe
- * had refunded part of it already, e.g. from the dashboard); the money audit found the money still held.
+ * had refunded part of it already, e.g. from the dashboard); the money audit found the money still held; a bitcoin or
+ * bank-transfer donation paid more than asked (`overpayment`: only the excess goes back, the wish may still be open).
  */
 export const REFUND_REASONS = ["closed", "expired", "late_donation", "ops_retry", "dispute_won", "remainder", "audit_repair", "overpayment"] as const;
 
 /**
- * `refundRequests/{donationId}`: our side of giving one donor their money back when the wish closed or expired.
+ * `refundRequests/{donationId}`: our side of giving one donor their money back when the wish closed or expired, or
+ * the excess of an over-payment (reason `overpayment`).
  * queued (a task will ask the provider) → requested (the provider accepted a refund; pending) → succeeded (nothing of
  * the donor's money is left with us) | settled (nothing is left because a lost dispute gave it back through the bank);
  * disputed (a chargeback is open: Stripe refuses refunds; resumes when the bank decides); failed (a permanent provider

@@ -55,10 +55,11 @@ export const payoutTransferSchema = z.object({
 });
 
 /**
- * `payouts/{wishId}`: paying a funded wish out to its owner. The money owed is always `wish.raised − grossAccounted`;
- * each transfer is numbered (`seq`) and fixed (`pendingTransfer`) before the provider is called, so a retry sends
- * the same request under the same idempotency key. A donation that succeeds after the first transfer (it was in
- * flight when the wish was funded) is paid out by a further transfer.
+ * `payouts/{wishId}`: paying a funded wish out to its owner. The money owed is `wish.raised − grossAccounted`, less
+ * the excess of over-paid bitcoin or bank-transfer donations still awaiting their `overpayment` refund
+ * (src/payouts/payouts.ts `excessAwaitingRefund`); each transfer is numbered (`seq`) and fixed (`pendingTransfer`)
+ * before the provider is called, so a retry sends the same request under the same idempotency key. A donation that
+ * succeeds after the first transfer (it was in flight when the wish was funded) is paid out by a further transfer.
  *
  * Status: queued (a task will transfer) → transferring (the provider accepted, its event not yet here) → paid;
  * pending_onboarding (the owner has no Connect account able to receive transfers yet; released when Stripe reports

@@ -27,11 +27,14 @@ import { currencySchema } from "../model/money";
  * its owner's Express account (separate charges and transfers), less the platform fee (0 today, see
  * PLATFORM_FEE_BASIS_POINTS). One `payouts/{wishId}` document per wish; one `payOutWish` task per round.
  *
- * Exactly once: each transfer is numbered and fixed in the payout document before the provider is called, with an
- * idempotency key of (wish, transfer number, round); a retry within the round repeats the same request and Stripe
- * answers it from its idempotency store; a later round first adopts a transfer an earlier round made (listed by the
- * wish's transfer_group and number) instead of making another. The transfer counts as paid only on the provider's
- * verified transfer event, which also writes the `payout` ledger entry.
+ * Exactly once: each transfer is numbered (`seq`, never reused) and fixed in the payout document (`pendingTransfer`)
+ * before the provider is called, with the idempotency key `payout-{wishId}-{seq}-k{keyAttempt}`
+ * ({@link transferIdempotencyKey}); the round is not part of it. Every retry of that transfer, in its round or a
+ * later one, first adopts a transfer Stripe already made (listed by the wish's transfer_group and number), and
+ * otherwise repeats the same request under the same key, which Stripe answers from its idempotency store.
+ * `keyAttempt` grows only after Stripe refused the request under the previous key, so no transfer exists under it
+ * and a new key cannot pay twice ({@link runPayoutTask}). The transfer counts as paid only on the provider's verified
+ * transfer event, which also writes the `payout` ledger entry.
  */
 export const PAYOUT_QUEUE = "payOutWish";
 /** Cloud Tasks attempts per payout task (the queue's retryConfig.maxAttempts, wired in index.ts). */
