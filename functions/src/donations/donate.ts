@@ -15,6 +15,7 @@ import { DONATION_METHODS, newPendingDonationState } from "../model/donation";
 import type { DonationMethod } from "../model/donation";
 import { deadlinePassed } from "../lib/deadline";
 import { wishIsBusy } from "../model/wish";
+import type { Wish } from "../model/wish";
 
 /** Callable input. `.strict()`: a client cannot smuggle in a status, a donor or anything else. */
 export const donateInput = z
@@ -51,11 +52,11 @@ function railOf(deps: DonateDeps, method: DonationMethod): DonationRail {
 }
 
 /**
- * A `donate` retried with the `requestId` of a donation that exists: the same donation and the same provider payment
- * are answered again by its rail, nothing new is created. A requestId reused for another wish, amount, currency or
- * method is refused; a donation that is already paid or canceled cannot be paid again.
+ * A `donate` retried with the `requestId` of a donation that exists answers the same donation, but only if it is the
+ * same request: a requestId reused for another wish, amount, currency or method is refused, and a donation that is
+ * already paid or canceled cannot be paid again.
  */
-async function resumeDonation(deps: DonateDeps, uid: string, donationId: string, existing: Donation, input: z.infer<typeof donateInput>): Promise<DonateResult> {
+function requireResumable(uid: string, existing: Donation, input: z.infer<typeof donateInput>): void {
   if (
     existing.donorId !== uid ||
     existing.wishId !== input.wishId ||
@@ -68,7 +69,22 @@ async function resumeDonation(deps: DonateDeps, uid: string, donationId: string,
   if (existing.paymentStatus === "succeeded" || existing.paymentStatus === "canceled") {
     throw new DomainError("donation_already_final", { params: { status: existing.paymentStatus } });
   }
-  return railOf(deps, existing.method).resume(uid, donationId, existing);
+}
+
+/**
+ * The wish checks every `donate` passes, a new donation and a retried one alike (a retry hands out a live payment
+ * again, so the wish must still take this donor's money now, not only when the first call ran): the caller sees the
+ * wish, does not own it, and it is open, not frozen and before its deadline.
+ */
+function requireDonatableWish(wish: Wish | undefined, uid: string, now: Date): Wish {
+  // A missing wish and a wish the caller may not see (e.g. a surprise for them) are indistinguishable.
+  const visible = requireVisibleWish(wish, uid);
+  if (visible.ownerId === uid) throw new DomainError("donate_own_wish");
+  if (visible.status !== "open") throw new DomainError("wish_not_open", { params: { status: visible.status } });
+  // Ops froze it (freezeWish, docs/operations.md): refuse before any provider call, so no payment is left behind.
+  if (visible.frozenAt != null) throw new DomainError("wish_frozen");
+  if (deadlinePassed(visible.deadline, now)) throw new DomainError("wish_deadline_passed");
+  return visible;
 }
 
 /**
@@ -82,20 +98,20 @@ export async function donate(deps: DonateDeps, uid: string, data: unknown, token
   const input = parseInput(donateInput, data);
   await admit(deps, uid, "donations");
   const now = deps.clock.now();
-  // A retry of a donation that exists answers it again (before any check: the first call passed them).
   const requested = input.requestId ? refs.donation(deps.db, requestDocId(uid, input.requestId)) : undefined;
   const earlier = requested ? (await requested.get()).data() : undefined;
-  if (requested && earlier) return resumeDonation(deps, uid, requested.id, earlier, input);
+  if (requested && earlier) {
+    // A retry of a donation that exists answers the same payment again, after the same wish checks as a new one: the
+    // donor may have lost sight of the wish, or it may have been frozen or closed since. A refused retry leaves the
+    // payment as it is (docs/donations.md, "donate callable").
+    requireResumable(uid, earlier, input);
+    requireDonatableWish((await refs.wish(deps.db, input.wishId).get()).data(), uid, now);
+    return railOf(deps, earlier.method).resume(uid, requested.id, earlier);
+  }
   const rail = railOf(deps, input.method);
 
-  // A missing wish and a wish the caller may not see (e.g. a surprise for them) are indistinguishable.
   const wishSnap = await refs.wish(deps.db, input.wishId).get();
-  const wish = requireVisibleWish(wishSnap.data(), uid);
-  if (wish.ownerId === uid) throw new DomainError("donate_own_wish");
-  if (wish.status !== "open") throw new DomainError("wish_not_open", { params: { status: wish.status } });
-  // Ops froze it (freezeWish, docs/operations.md): refuse before any provider call, so no payment is left behind.
-  if (wish.frozenAt != null) throw new DomainError("wish_frozen");
-  if (deadlinePassed(wish.deadline, now)) throw new DomainError("wish_deadline_passed");
+  const wish = requireDonatableWish(wishSnap.data(), uid, now);
   if (input.currency !== wish.currency) {
     throw new DomainError("currency_mismatch", { field: "currency", params: { currency: wish.currency } });
   }
@@ -131,6 +147,12 @@ export async function donate(deps: DonateDeps, uid: string, data: unknown, token
     wish,
     donationRef: requested ?? refs.donations(deps.db).doc(),
     donation,
-    answerRaced: requested ? (existing) => resumeDonation(deps, uid, requested.id, existing, input) : null,
+    // A concurrent retry created it first: this call has just passed the wish checks.
+    answerRaced: requested
+      ? (existing) => {
+          requireResumable(uid, existing, input);
+          return railOf(deps, existing.method).resume(uid, requested.id, existing);
+        }
+      : null,
   });
 }

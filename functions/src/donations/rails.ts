@@ -60,7 +60,8 @@ export interface RailStart {
   donation: Donation;
   /**
    * With a requestId, a concurrent retry may create the document first: the rail answers that donation through this
-   * (donate's own retry path: the same checks, then the rail's `resume`). Null without a requestId.
+   * (donate's retry path: the requestId checks, then the rail's `resume`; the wish checks this call has just passed).
+   * Null without a requestId.
    */
   answerRaced: ((existing: Donation) => Promise<DonateResult>) | null;
 }

@@ -509,6 +509,38 @@ describe("donations (emulators + fake Stripe)", function () {
     await expectCode(dana.call("donate", input), "failed-precondition", /already succeeded/);
   });
 
+  it("a retried donate passes the wish checks again: frozen, no longer visible or closed → refused as a new donation; the payment is left as it was", async () => {
+    const input = { wishId: WISH, amount: 20_000, currency: "CZK", requestId: "tap-2026-12-01-b2" };
+    const first = await dana.call<CardDonateResult>("donate", input);
+    const wishDoc = adminDb().collection("wishes").doc(WISH);
+    const viewerIds = ((await wishDoc.get()).get("viewerIds") as string[]).slice();
+    const retryRefused = async (code: string, expected: RegExp | Record<string, unknown>) => {
+      await expectCode(dana.call("donate", input), code, expected);
+      // Nothing new, and the payment already handed out is neither canceled nor changed.
+      assert.equal(fakeStripe().paymentIntents.size, 1, "one PaymentIntent");
+      assert.equal(fakeStripe().paymentIntents.get(intentOf(first))?.status, "requires_payment_method");
+      assert.equal((await donation(first.donationId)).paymentStatus, "pending");
+    };
+
+    // Ops froze the wish: the retry is refused like a new donation; once the freeze is lifted, the same payment again.
+    await wishDoc.update({ frozenAt: new Date(), frozenReason: "chargeback investigation" });
+    await retryRefused("failed-precondition", { reason: "wish_frozen" });
+    await wishDoc.update({ frozenAt: null, frozenReason: null });
+    const resumed = await dana.call<CardDonateResult>("donate", input);
+    assert.equal(resumed.donationId, first.donationId);
+    assert.equal(resumed.paymentIntentClientSecret, first.paymentIntentClientSecret);
+
+    // Dana left the wish's audience (or moderation hid it): the same answer as for a wish that does not exist.
+    await wishDoc.update({ viewerIds: viewerIds.filter((uid) => uid !== "dana") });
+    await retryRefused("permission-denied", /^No such wish, or you cannot see it\./);
+    await wishDoc.update({ viewerIds });
+
+    // The wish closed meanwhile.
+    await wishDoc.update({ status: "closed", closedAt: new Date() });
+    await retryRefused("failed-precondition", { reason: "wish_not_open", status: "closed" });
+    assert.equal(await countDocs("donations"), 1);
+  });
+
   it("cancelDonation: the donor cancels an unpaid donation at Stripe; not theirs → not-found; paid → failed-precondition", async () => {
     const unpaid = await dana.call<CardDonateResult>("donate", { wishId: WISH, amount: 20_000, currency: "CZK" });
     const paid = await dana.call<CardDonateResult>("donate", { wishId: WISH, amount: 15_000, currency: "CZK" });
