@@ -190,8 +190,9 @@ const keptBy = (request: Pick<RefundRequest, "reason"> | undefined, donation: Do
  * Brings `refundRequests/{donationId}` in line with the donation's money, in one transaction, and enqueues the task
  * when a generation is queued. Safe to call any number of times from anywhere (the close fan-out, the donation
  * trigger, the task, the audit, ops): the same state gives the same answer. `reason` names why a new request is made
- * (default: the wish's own status). A wish that is not closed or expired is left alone, except for an over-payment
- * (docs/donations.md, "Paid another amount"): the excess over the amount asked goes back (reason `overpayment`).
+ * (default: the wish's own status; a deleted wish counts as closed). A wish that is not closed or expired is left
+ * alone, except for an over-payment (docs/donations.md, "Paid another amount"): the excess over the amount asked goes
+ * back (reason `overpayment`).
  */
 export async function settleDonation(
   deps: RefundDeps,
@@ -204,8 +205,11 @@ export async function settleDonation(
     const wishId = options.wishId ?? (await ref.get()).data()?.wishId;
     if (!wishId) return "missing";
     const wish = (await wishRef(deps.db, wishId).get()).data();
-    wishStatus = wish?.status;
+    // A wish that no longer exists (deleteWish, or an admin) has nobody to pay out to: money that reaches it (a payment
+    // that was still pending when it was deleted) goes back, as for a closed wish.
+    wishStatus = wish ? wish.status : "closed";
     closedAt = wish?.closedAt;
+    if (!wish) logger.warn("donation to a wish that no longer exists: settled as closed", { donationId, wishId });
   }
   const closing = wishStatus === "closed" || wishStatus === "expired";
   const closingReason: RefundRequest["reason"] = wishStatus === "closed" || wishStatus === "expired" ? (options.reason ?? wishStatus) : "overpayment";

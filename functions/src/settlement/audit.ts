@@ -143,9 +143,8 @@ export async function auditWish(deps: AuditDeps, wishId: string, options: { repa
   // The wish's counters are first folded from its shards (a fold lost for any reason heals here), so `raised` below is
   // what the shards say, and the check against the ledger covers the shards.
   if (options.repair) await foldWishCounters(deps, wishId);
-  const wish = (await wishRef(deps.db, wishId).get()).data();
-  if (!wish) return null;
-  const [entriesSnap, donationsSnap, requestsSnap, payoutSnap] = await Promise.all([
+  const [wishSnap, entriesSnap, donationsSnap, requestsSnap, payoutSnap] = await Promise.all([
+    wishRef(deps.db, wishId).get(),
     deps.db.collection(LEDGER).withConverter(ledgerConverter).where("wishId", "==", wishId).get(),
     refs.donations(deps.db).where("wishId", "==", wishId).get(),
     deps.db.collection(REFUND_REQUESTS).withConverter(requestConverter).where("wishId", "==", wishId).get(),
@@ -156,6 +155,8 @@ export async function auditWish(deps: AuditDeps, wishId: string, options: { repa
   const requests = new Map(requestsSnap.docs.map((doc) => [doc.id, doc.data()]));
   const payout = payoutSnap.data();
   const ours = ledgerFigures(entries, payout?.feeAmount ?? 0);
+  const wish = wishSnap.data() ?? deletedWish(entries, donations, ours);
+  if (!wish) return null;
   const held = heldBy(ours);
   const now = deps.clock.now();
   const newest = Math.max(0, ...entries.map((entry) => entry.createdAt.getTime()));
@@ -174,9 +175,23 @@ export async function auditWish(deps: AuditDeps, wishId: string, options: { repa
   return audit;
 }
 
+/** What the audit judges: a wish, or what is left of one that was deleted while money still reached it. */
+type AuditedWish = Pick<Wish, "raised" | "ownerId" | "currency"> & { status: Wish["status"] | "deleted" };
+
+/**
+ * A wish whose document is gone (deleteWish refuses a wish with a succeeded donation, but a payment still pending
+ * may succeed after the delete): judged as a closed wish that must hold 0, its `raised` taken from the ledger (there
+ * is no counter left to drift). Null when nothing of its money exists either.
+ */
+function deletedWish(entries: Pick<LedgerEntry, "currency">[], donations: Pick<Donation, "currency">[], ours: MoneyFigures): AuditedWish | null {
+  const currency = entries[0]?.currency ?? donations[0]?.currency;
+  if (!currency) return null;
+  return { status: "deleted", raised: ours.charges - ours.refunds - ours.disputes, ownerId: "", currency };
+}
+
 /** The invariant, judged on a wish whose money is at rest. Pure (given the figures). */
 export function judge(
-  wish: Pick<Wish, "status" | "raised" | "ownerId" | "currency">,
+  wish: AuditedWish,
   wishId: string,
   payout: Pick<Payout, "status" | "paidAmount" | "shortfall"> | undefined,
   donations: (Donation & { id: string })[],
@@ -207,7 +222,7 @@ export function judge(
       `${-held} more has left the platform than this wish took in: refunds or lost disputes after the payout (payout shortfall ${payout?.shortfall ?? 0}). ` +
         "The platform carries it (Connect platforms are liable), unless ops reverse part of the transfer in the Stripe dashboard.",
     );
-  } else if (held - waitingForTheBank(donations) > 0 && (wish.status === "closed" || wish.status === "expired")) {
+  } else if (held - waitingForTheBank(donations) > 0 && (wish.status === "closed" || wish.status === "expired" || wish.status === "deleted")) {
     const holding = donations
       .filter((donation) => donation.netAmount > 0 && refundPlan(donation).kind !== "wait_dispute")
       .slice(0, 20)

@@ -8,6 +8,7 @@ import type { Audience, Wish } from "../model/wish";
 import { withdrawAllFeedItems, withdrawFeedItems } from "../store/feed";
 import { resolveViewerIds } from "./audience";
 import { wishesCollection } from "../store/wishes";
+import { refs } from "../store/donations";
 import type { WishDeps } from "./create";
 import { setAudienceInput, wishIdInput } from "./input";
 import { retryOnConflict } from "../lib/retry";
@@ -19,17 +20,21 @@ export function requireOrganizer(wish: Wish, uid: string): void {
 
 /**
  * `deleteWish` (F8): the organizer deletes a wish nobody has donated to yet. Once any donation has succeeded the
- * answer is `failed-precondition`: close the wish instead, which refunds the donors. The check and the delete run in
- * one transaction; comments, followers and feed items are cleaned up by the `wishDeleted` trigger.
+ * answer is `failed-precondition`: close the wish instead, which refunds the donors. "Succeeded" is asked of the
+ * donations themselves, not only of `hasSucceededDonation`, which the counters' fold sets up to a few seconds after a
+ * payment. The check and the delete run in one transaction; comments, followers and feed items are cleaned up by the
+ * `wishDeleted` trigger. A donation still pending does not block the delete (an abandoned payment sheet would block it
+ * for ever): if it is paid afterwards, the money goes back as for a closed wish (closing/refunds.ts, settleDonation).
  */
 export async function deleteWish(deps: WishDeps, uid: string, data: unknown): Promise<{ deleted: true }> {
   const { wishId } = parseInput(wishIdInput, data);
   await admit(deps, uid);
   const ref = wishesCollection(deps.db).doc(wishId);
   await deps.db.runTransaction(async (tx) => {
-    const wish = requireVisibleWish((await tx.get(ref)).data(), uid);
+    const [wishSnap, succeeded] = await Promise.all([tx.get(ref), tx.get(refs.donations(deps.db).where("wishId", "==", wishId).where("paymentStatus", "==", "succeeded").limit(1))]);
+    const wish = requireVisibleWish(wishSnap.data(), uid);
     requireOrganizer(wish, uid);
-    if (wish.hasSucceededDonation) {
+    if (wish.hasSucceededDonation || !succeeded.empty) {
       throw new DomainError("wish_has_donations");
     }
     tx.delete(ref);

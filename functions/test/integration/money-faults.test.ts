@@ -6,6 +6,7 @@ import assert from "node:assert/strict";
 import { AUDIT_GRACE_MS, auditMoney, auditWish } from "../../src/settlement/audit";
 import { closeWish } from "../../src/closing/close";
 import { retryRefund } from "../../src/ops/refunds";
+import { deleteWish } from "../../src/wishes/manage";
 import { runRefundTask } from "../../src/closing/refunds";
 import { PAYOUT_MAX_ATTEMPTS, runPayoutTask } from "../../src/payouts/payouts";
 import { retryPayout } from "../../src/ops/payouts";
@@ -263,6 +264,56 @@ describe("money under faults: the five reproduced (in-process, money database)",
     world.clock.advance(60 * 60 * 1000);
     assert.deepEqual((await auditWish(auditDeps, wishId))?.breaches, []);
     assert.ok((await world.doc(`ops/moneyAudit/breaches/closed_wish_holds_money_${wishId}`))?.resolvedAt, "resolved by the audit that found it clean");
+  });
+
+  it("deleteWish: a payment that succeeded but is not folded into the wish yet already refuses the delete", async () => {
+    const { world, wishId } = await openWish();
+    const paid = await world.pendingDonation(wishId, "dana", 20_000, { busyWish: true });
+    await world.deliver(world.stripe.succeed(paid.paymentIntentId)); // to a shard: the wish learns of it at the next fold
+    assert.equal((await world.doc(`wishes/${wishId}`))?.hasSucceededDonation, false);
+    await assert.rejects(deleteWish(world.ledger, "olga", { wishId }), /close it instead/);
+    assert.ok(await world.doc(`wishes/${wishId}`), "the wish stays");
+  });
+
+  it("a wish deleted while a payment was pending, then paid: refunded in full once, and the audit finds what is left clean", async () => {
+    const { world, wishId } = await openWish();
+    const pending = await world.pendingDonation(wishId, "dave", 15_000);
+    // A pending donation does not block the delete (an abandoned payment sheet would block it for ever) ...
+    assert.deepEqual(await deleteWish(world.ledger, "olga", { wishId }), { deleted: true });
+    // ... and the payment, made after it, reaches a wish that no longer exists: it goes back, as for a closed wish.
+    const succeeded = world.stripe.succeed(pending.paymentIntentId);
+    await world.deliver(succeeded);
+    await world.deliver(succeeded); // a redelivery changes nothing
+    await world.quiesce(wishId);
+    assert.equal(refundedAtStripe(world, pending.paymentIntentId), 15_000);
+    assert.equal(refundCalls(world, pending.paymentIntentId).length, 1, "one refund request to Stripe");
+    assert.equal((await world.doc(`refundRequests/${pending.donationId}`))?.reason, "closed");
+    world.clock.advance(AUDIT_GRACE_MS + 1000);
+    const audit = await auditWish({ ...world.refundDeps, payouts: world.payouts }, wishId, { repair: false });
+    assert.ok(audit, "a deleted wish whose money moved is still audited");
+    assert.deepEqual(audit.breaches, []);
+    assert.equal(audit.held, 0);
+  });
+
+  it("a deleted wish's late payment whose trigger was lost: the hourly audit finds the money and refunds it", async () => {
+    const { world, wishId } = await openWish();
+    const pending = await world.pendingDonation(wishId, "dana", 20_000);
+    await deleteWish(world.ledger, "olga", { wishId });
+    await world.deliver(world.stripe.succeed(pending.paymentIntentId)); // booked; the donation trigger never runs
+    world.clock.advance(AUDIT_GRACE_MS + 1000);
+    const deps = { ...world.refundDeps, payouts: world.payouts };
+    const first = await auditMoney(deps);
+    assert.ok(first.repaired >= 1, JSON.stringify(first));
+    const breach = await world.doc(`ops/moneyAudit/breaches/closed_wish_holds_money_${wishId}`);
+    assert.equal(breach?.wishStatus, "deleted");
+    assert.equal(breach?.held, 20_000);
+    assert.match(String(breach?.suspectedCause), /A deleted wish must hold 0/);
+    assert.equal((await world.doc(`refundRequests/${pending.donationId}`))?.reason, "audit_repair");
+    await world.quiesce(wishId);
+    assert.equal(refundedAtStripe(world, pending.paymentIntentId), 20_000);
+    world.clock.advance(AUDIT_GRACE_MS + 1000);
+    await auditMoney(deps);
+    assert.ok((await world.doc(`ops/moneyAudit/breaches/closed_wish_holds_money_${wishId}`))?.resolvedAt, "resolved once the money went back");
   });
 
   it("the hourly audit finds the wishes whose money moved, repairs a closed wish's forgotten refund, and resolves it later", async () => {
