@@ -38,9 +38,10 @@ export const WATCHES = {
     since: "updatedAt",
   },
   reconciliationFindings: {
-    label: "reconciliation findings nobody repaired",
+    label: "reconciliation findings nobody repaired or resolved",
     runbook: "Reconciliation with Stripe",
-    query: (db) => db.collection(FINDINGS).where("repaired", "==", false),
+    // Every writer sets `resolvedAt` (null while open); ops set it by hand once a finding is handled, which clears it here.
+    query: (db) => db.collection(FINDINGS).where("repaired", "==", false).where("resolvedAt", "==", null),
     since: "detectedAt",
   },
   moneyBreaches: {

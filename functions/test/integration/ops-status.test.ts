@@ -3,6 +3,8 @@ import { closeWish } from "../../src/closing/close";
 import { freezeWish, retryRefund } from "../../src/ops/refunds";
 import { handleDomainEventMessage } from "../../src/notifications/worker";
 import { OPS_STATUS, WATCHES, refreshOpsStatus } from "../../src/ops/status";
+import { FINDINGS, recordFinding } from "../../src/settlement/reconcile";
+import type { Finding } from "../../src/settlement/reconcile";
 import type { OpsStatus, WatchName } from "../../src/ops/status";
 import { emulatorsRunning } from "../../devtools/support/emulators";
 import { MoneyWorld, clearMoneyDb } from "../helpers/money";
@@ -73,6 +75,42 @@ describe("ops: the status page ops/status (in-process, money database)", functio
     assert.deepEqual(counts(clear), {});
     assert.deepEqual(clear.attention, []);
     assert.equal(clear.watches.failedRefunds.oldestPath, null);
+  });
+
+  it("counts reconciliation findings until they are repaired or ops set resolvedAt by hand", async () => {
+    await clearMoneyDb();
+    const world = new MoneyWorld();
+    const deps = { db: world.db, clock: world.clock };
+    const finding = (objectId: string, repaired: boolean): Finding => ({
+      kind: repaired ? "missed_payment_webhook" : "payment_unknown_donation",
+      objectId,
+      paymentIntentId: objectId,
+      donationId: null,
+      amount: 20_000,
+      currency: "czk",
+      repaired,
+      detail: "status test",
+    });
+    // Two that need a human, one the reconciliation repaired itself (resolvedAt set at once).
+    await recordFinding(deps, finding("pi_status_a", false));
+    world.clock.advance(1_000);
+    await recordFinding(deps, finding("pi_status_b", false));
+    await recordFinding(deps, finding("pi_status_c", true));
+    const open = await refreshOpsStatus(deps);
+    assert.deepEqual(counts(open), { reconciliationFindings: 2 });
+    assert.equal(open.watches.reconciliationFindings.oldestPath, `${FINDINGS}/payment_unknown_donation_pi_status_a`);
+
+    // Ops handled the oldest (refunded it in the dashboard) and set resolvedAt in the console: it is off the page.
+    await world.db.doc(`${FINDINGS}/payment_unknown_donation_pi_status_a`).update({ resolvedAt: world.clock.now() });
+    const one = await refreshOpsStatus(deps);
+    assert.deepEqual(counts(one), { reconciliationFindings: 1 });
+    assert.equal(one.watches.reconciliationFindings.oldestPath, `${FINDINGS}/payment_unknown_donation_pi_status_b`);
+    // A rerun that sees the resolved one again keeps it resolved.
+    await recordFinding(deps, finding("pi_status_a", false));
+    await world.db.doc(`${FINDINGS}/payment_unknown_donation_pi_status_b`).update({ resolvedAt: world.clock.now() });
+    const clear = await refreshOpsStatus(deps);
+    assert.deepEqual(counts(clear), {});
+    assert.deepEqual(clear.attention, []);
   });
 
   it("shows work that is overdue: a refund queued for over an hour, an open wish an hour past its deadline", async () => {
