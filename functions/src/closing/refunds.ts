@@ -38,7 +38,10 @@ export const REFUND_QUEUE = "refundDonation";
 /** Cloud Tasks attempts per refund task (the queue's retryConfig.maxAttempts, wired in index.ts). */
 export const REFUND_MAX_ATTEMPTS = 8;
 
-/** A donation gets at most this many generations (automatic and ops retries) before it waits for ops for good. */
+/**
+ * Automatic generations stop here: a donation that would need more waits for ops (`too_many_generations`). An ops
+ * retry (`reopenRefund`) is a deliberate human action and is not capped: each one adds one generation past it.
+ */
 export const MAX_REFUND_GENERATIONS = 12;
 
 /** Stripe said more was asked than is left to refund: learn what was refunded and ask for the rest (a new generation). */
@@ -347,7 +350,9 @@ export type ReopenOutcome = { outcome: "queued"; generation: number } | { outcom
 /**
  * Ops retry (`retryRefund`): a failed request gets a new generation (a new idempotency key: Stripe replays a stored
  * error for the old one); the task first learns what Stripe already did, so a retry can never refund twice. A
- * donation of a closed wish that never got a request (it should have) gets one.
+ * donation of a closed wish that never got a request (it should have) gets one. Not capped by
+ * {@link MAX_REFUND_GENERATIONS}, which stops automatic generations only: a request that failed at the cap
+ * (`too_many_generations`) must stay retryable by ops, one deliberate generation per retry.
  */
 export async function reopenRefund(deps: RefundDeps, donationId: string): Promise<ReopenOutcome> {
   const requestDoc = refundRequestRef(deps.db, donationId);

@@ -1,6 +1,7 @@
 import assert from "node:assert/strict";
 import { closeWish } from "../../src/closing/close";
-import { refundIdempotencyKey, runRefundTask, settleDonation } from "../../src/closing/refunds";
+import { MAX_REFUND_GENERATIONS, refundIdempotencyKey, runRefundTask, settleDonation } from "../../src/closing/refunds";
+import { retryRefund } from "../../src/ops/refunds";
 import { adminDb } from "../../devtools/support/admin";
 import { signedInClient } from "../../devtools/support/clients";
 import { outboxEvent, seedWish } from "../helpers/closing";
@@ -162,6 +163,34 @@ describe("closing: refunds (fan-out, idempotency, failures, ops)", function () {
     const audit = await adminDb().collection("auditLog").where("action", "==", "retryRefund").get();
     assert.deepEqual(audit.docs.map((doc) => String(doc.get("result"))).sort(), ["queued", "refused: failed-precondition"]);
     assert.ok(audit.docs.every((doc) => doc.get("actorId") === "ada" && doc.get("target") === `donations/${paid.donationId}`));
+  });
+
+  it("an ops retry past the automatic cap of generations is accepted: the cap stops automatic generations only", async () => {
+    const world = new MoneyWorld();
+    const wishId = `refund-cap-${Date.now()}`;
+    await world.seedWish(wishId);
+    const paid = await world.paidDonation(wishId, "dana", 20_000);
+    await world.fireTriggers(wishId);
+    await closeWish(world.ledger, "olga", { wishId });
+    await world.quiesce(wishId);
+    const [refund] = world.stripe.refundsApi.refundsOf(paid.paymentIntentId);
+    assert.ok(refund);
+    world.stripe.refundsApi.settle(String(refund.id), "failed", "expired_or_canceled_card");
+    await world.quiesce(wishId);
+    // The request failed at the last automatic generation (no automatic one may follow it).
+    await world.db.collection("refundRequests").doc(paid.donationId).update({ generation: MAX_REFUND_GENERATIONS - 1 });
+    assert.equal((await world.doc(`refundRequests/${paid.donationId}`))?.status, "failed");
+
+    assert.deepEqual(await retryRefund(world.refundDeps, "ada", { donationId: paid.donationId, reason: "the donor has a new card" }), {
+      result: "queued",
+      generation: MAX_REFUND_GENERATIONS,
+    });
+    await world.quiesce(wishId);
+    const request = await world.doc(`refundRequests/${paid.donationId}`);
+    assert.equal(request?.status, "succeeded");
+    assert.equal(request?.generation, MAX_REFUND_GENERATIONS);
+    assert.ok(world.stripe.callsTo("POST", "/v1/refunds").some((call) => call.idempotencyKey === refundIdempotencyKey(paid.donationId, MAX_REFUND_GENERATIONS)));
+    assert.deepEqual(world.stripe.refundsApi.refundsOf(paid.paymentIntentId).map((item) => String(item.status)).sort(), ["failed", "succeeded"]);
   });
 
   it("a payment that succeeds after its wish closed is refunded too", async () => {
