@@ -12,10 +12,12 @@ export class CommentRateLimited extends Error {
 
 /**
  * Writes the comment document `data` (normally `{authorId, text, createdAt: serverTimestamp()}`) as `uid` through the
- * client SDK, counting it in `uid`'s comments window in the same transaction; returns the comment's id.
+ * client SDK, counting it in `uid`'s comments window in the same transaction; returns the comment's id. The app always
+ * lets the SDK pick a fresh id; tests may name one (`commentId`) to try ids the rules refuse.
  */
-export async function writeComment(db: Firestore, uid: string, wishId: string, data: Record<string, unknown>): Promise<string> {
-  const commentRef = doc(collection(db, "wishes", wishId, "comments"));
+export async function writeComment(db: Firestore, uid: string, wishId: string, data: Record<string, unknown>, commentId?: string): Promise<string> {
+  const comments = collection(db, "wishes", wishId, "comments");
+  const commentRef = commentId === undefined ? doc(comments) : doc(comments, commentId);
   const windowRef = doc(db, "users", uid, "rateLimits", "comments");
   const { max, windowSeconds } = RATE_LIMITS.comments;
   await runTransaction(db, async (tx) => {

@@ -29,6 +29,7 @@ import type { Firestore } from "firebase/firestore";
 import { writeComment } from "../../devtools/support/comments";
 import { RULES_FILE, rulesEnv } from "../helpers/rules";
 import { newWishState } from "../../src/model/wish";
+import { idSchema } from "../../src/lib/ids";
 
 const W = "w-normal";
 const S = "w-surprise";
@@ -327,6 +328,28 @@ describe("rules: wishes, comments, supporters, feed", () => {
       }
       await assertFails(writeComment(ann, "ann", W, { authorId: "ann", createdAt: serverTimestamp() }));
       await assertSucceeds(writeComment(ann, "ann", W, comment("ann", { text: "x".repeat(1000) })));
+    });
+
+    it("create: only a comment id every callable accepts (idSchema), so that every comment can be reported", async () => {
+      const ann = await as("ann");
+      const write = (id: string) => writeComment(ann, "ann", W, comment("ann"), id);
+      // zod counts code points, the emulator's size() UTF-16 units (an emoji is 2): 64 emoji pass both, 129 neither.
+      const accepted = ["a".repeat(128), "Ab3-_x y.z", "é".repeat(128), "😀".repeat(64), "__x", "x__", "_x_", "__", "...", "a..b"];
+      for (const id of accepted) {
+        assert.ok(idSchema.safeParse(id).success, `idSchema accepts ${JSON.stringify(id)}`);
+        await assertSucceeds(write(id)).catch((e: unknown) => assert.fail(`${JSON.stringify(id)} should be allowed: ${String(e)}`));
+      }
+      // Too long for idSchema, and '____' (reserved to idSchema, and to the rules, though Firestore lets it through).
+      const refused = { "129 characters": "a".repeat(129), "near Firestore's 1,500 bytes": "a".repeat(1400), "129 emoji": "😀".repeat(129), "____": "____" };
+      for (const [name, id] of Object.entries(refused)) {
+        assert.ok(!idSchema.safeParse(id).success, `idSchema refuses ${name}`);
+        await assertFails(write(id)).catch((e: unknown) => assert.fail(`${name} should be denied: ${String(e)}`));
+      }
+      // The rest of idSchema Firestore enforces itself, before any rule ('/' cannot even be written in one segment).
+      for (const id of [".", "..", "__x__", "__a\nb__"]) {
+        assert.ok(!idSchema.safeParse(id).success, `idSchema refuses ${JSON.stringify(id)}`);
+        await assert.rejects(write(id), (e: { code?: string }) => e.code === "invalid-argument", JSON.stringify(id));
+      }
     });
 
     it("update: nobody edits a comment, not even its author", async () => {
