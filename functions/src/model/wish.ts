@@ -174,6 +174,13 @@ export const commentSchema = z.object({
 });
 export type Comment = z.infer<typeof commentSchema>;
 
+/** A document of {@link COMMENT_TOMBSTONES}: the moderation case that retired the id, and when it last took it off. */
+export const commentTombstoneSchema = z.object({
+  caseId: z.string(),
+  retiredAt: z.date(),
+});
+export type CommentTombstone = z.infer<typeof commentTombstoneSchema>;
+
 /**
  * `wishes/{wishId}/followers/{uid}`: server-only record of who follows a wish's conversation beyond its organizer and
  * owner (people who commented on it or donated to it). Closed to clients.
@@ -212,6 +219,13 @@ export const feedItemSchema = z.object({
 export type FeedItem = z.infer<typeof feedItemSchema>;
 
 export const COMMENTS = "comments";
+/**
+ * `wishes/{wishId}/commentTombstones/{commentId}`: a comment id that moderation took off the wish (hidden at the report
+ * threshold, or removed by ops), kept for good even if ops keep the comment; server-only, closed to clients. The rules
+ * refuse a new comment under such an id, so a hidden or removed comment cannot come back under its old id, whose
+ * moderation case is no longer open (docs/operations.md "Reports"). Deleted with the wish.
+ */
+export const COMMENT_TOMBSTONES = "commentTombstones";
 export const FOLLOWERS = "followers";
 export const FEED = "feed";
 export const feedCollection = (uid: string) => `users/${uid}/feed`;

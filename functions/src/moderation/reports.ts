@@ -12,7 +12,7 @@ import { idSchema } from "../lib/ids";
 import { requireVisibleWish } from "../lib/visibility";
 import { MODERATION_CASES, REPORTS, contentReportSchema, moderationCaseId, moderationCaseSchema, reportReasonSchema } from "../model/moderation";
 import type { ModerationCase } from "../model/moderation";
-import { COMMENTS } from "../model/wish";
+import { COMMENTS, COMMENT_TOMBSTONES, commentTombstoneSchema } from "../model/wish";
 import type { Wish } from "../model/wish";
 import { hiddenWishViewers } from "../wishes/audience";
 import { wishesCollection } from "../store/wishes";
@@ -25,7 +25,10 @@ import { applyAudience } from "../wishes/manage";
  * pending review, in the same transaction as that report:
  * - a wish keeps only {@link hiddenWishViewers} in `viewerIds` (its organizer, and its owner unless it is an unrevealed
  *   surprise) and gets `hiddenAt`; everyone else loses it, and its feed items, as if the audience had shrunk;
- * - a comment is taken off the wish; the case keeps its document, to put back if ops keep it.
+ * - a comment is taken off the wish; the case keeps its document, to put back if ops keep it. Its id is retired for
+ *   good: a tombstone (`wishes/{wishId}/commentTombstones/{commentId}`) that the rules check, so nobody can post a
+ *   new comment under it. The case is one per wish and comment id and is no longer open, so a comment re-posted under
+ *   a hidden or removed id could never be hidden again; the apps use fresh auto-ids and lose nothing.
  * Ops resolve a case with the admin `resolveReport` (audited like the other ops actions).
  */
 export interface ModerationDeps {
@@ -50,6 +53,18 @@ export const resolveReportInput = z
 const casesRef = (db: Firestore) => db.collection(MODERATION_CASES).withConverter(zodConverter(moderationCaseSchema));
 const reportsRef = (caseRef: DocumentReference) => caseRef.collection(REPORTS).withConverter(zodConverter(contentReportSchema));
 const commentRef = (db: Firestore, wishId: string, commentId: string) => wishesCollection(db).doc(wishId).collection(COMMENTS).doc(commentId);
+const tombstoneRef = (db: Firestore, wishId: string, commentId: string) =>
+  wishesCollection(db).doc(wishId).collection(COMMENT_TOMBSTONES).withConverter(zodConverter(commentTombstoneSchema)).doc(commentId);
+
+/**
+ * Takes the case's comment off the wish inside `tx` (when it is there) and retires its id with a tombstone, unless the
+ * wish is gone (its comments went with it, and a tombstone would outlive it).
+ */
+function retireComment(tx: Transaction, db: Firestore, found: ModerationCase, wish: Wish | undefined, comment: DocumentData | undefined, now: Date): void {
+  if (found.commentId === null) return;
+  if (comment) tx.delete(commentRef(db, found.wishId, found.commentId));
+  if (wish) tx.set(tombstoneRef(db, found.wishId, found.commentId), { caseId: moderationCaseId(found.wishId, found.commentId), retiredAt: now });
+}
 
 /** What hiding changed: the wish's viewers who lost it (their feed items go after the commit). */
 interface Hidden {
@@ -62,7 +77,7 @@ interface Hidden {
  */
 function hideContent(tx: Transaction, db: Firestore, found: ModerationCase, wish: Wish | undefined, comment: DocumentData | undefined, now: Date): Partial<ModerationCase> & Hidden {
   if (found.kind === "comment") {
-    if (comment && found.commentId) tx.delete(commentRef(db, found.wishId, found.commentId));
+    retireComment(tx, db, found, wish, comment, now);
     return { hiddenAt: now, hiddenComment: comment ?? found.hiddenComment, removedViewers: [] };
   }
   if (!wish) return { hiddenAt: now, removedViewers: [] };
@@ -71,7 +86,10 @@ function hideContent(tx: Transaction, db: Firestore, found: ModerationCase, wish
   return { hiddenAt: now, viewerIdsBeforeHide: wish.viewerIds, removedViewers: wish.viewerIds.filter((uid) => !viewerIds.includes(uid)) };
 }
 
-/** Puts hidden content back inside `tx`. A wish's viewers are restored; an open wish is recomputed afterwards. */
+/**
+ * Puts hidden content back inside `tx`. A wish's viewers are restored; an open wish is recomputed afterwards. A
+ * comment's tombstone stays: the comment is back under its id, and once it is deleted the id stays retired.
+ */
 function unhideContent(tx: Transaction, db: Firestore, found: ModerationCase, wish: Wish | undefined, comment: DocumentData | undefined): void {
   if (!wish) return; // deleted meanwhile: nothing to put back (a deleted wish's comments went with it)
   if (found.kind === "comment") {
@@ -200,6 +218,9 @@ export async function resolveReport(deps: ModerationDeps, adminUid: string, data
       }
       if (found.status === "removed") return { result: "unchanged" as const, removedViewers: [], recompute: false };
       const { removedViewers, ...hidden } = found.hiddenAt ? { removedViewers: [] } : hideContent(tx, db, found, wish, comment, now);
+      // Already hidden: a comment hidden before ids were retired may have been re-posted under its id; it goes too
+      // (the case keeps the hidden original), and the id is retired now.
+      if (found.hiddenAt && found.kind === "comment") retireComment(tx, db, found, wish, comment, now);
       tx.set(caseRef, { ...found, ...hidden, ...resolved, status: "removed" });
       return { result: "removed" as const, removedViewers, recompute: false };
     });

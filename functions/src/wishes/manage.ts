@@ -3,7 +3,7 @@ import { DomainError, parseInput } from "../lib/errors";
 import { logger } from "../lib/log";
 import { admit } from "../lib/admission";
 import { requireVisibleWish } from "../lib/visibility";
-import { COMMENTS, FOLLOWERS, WISHES } from "../model/wish";
+import { COMMENTS, COMMENT_TOMBSTONES, FOLLOWERS, WISHES } from "../model/wish";
 import type { Audience, Wish } from "../model/wish";
 import { withdrawAllFeedItems, withdrawFeedItems } from "../store/feed";
 import { resolveViewerIds } from "./audience";
@@ -43,10 +43,13 @@ export async function deleteWish(deps: WishDeps, uid: string, data: unknown): Pr
   return { deleted: true };
 }
 
-/** After a wish document is deleted (by deleteWish or an admin): its comments, followers and every feed item go. */
+/**
+ * After a wish document is deleted (by deleteWish or an admin): its comments, their moderation tombstones, followers
+ * and every feed item go.
+ */
 export async function cleanUpDeletedWish(db: Firestore, wishId: string): Promise<void> {
   const wish = db.collection(WISHES).doc(wishId);
-  await Promise.all([db.recursiveDelete(wish.collection(COMMENTS)), db.recursiveDelete(wish.collection(FOLLOWERS))]);
+  await Promise.all([COMMENTS, COMMENT_TOMBSTONES, FOLLOWERS].map((name) => db.recursiveDelete(wish.collection(name))));
   const withdrawn = await withdrawAllFeedItems(db, wishId);
   logger.info("deleted wish cleaned up", { wishId, feedItemsWithdrawn: withdrawn });
 }

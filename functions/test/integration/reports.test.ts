@@ -1,7 +1,7 @@
 // Reports of wishes and comments (docs/wishes.md "Reporting", docs/operations.md "Reports"), through the callables and
 // rules-checked client reads: the moderation queue, the threshold that hides content pending review, and ops resolving.
 import assert from "node:assert/strict";
-import { collection, doc, getDoc, getDocs } from "firebase/firestore";
+import { collection, doc, getDoc, getDocs, serverTimestamp } from "firebase/firestore";
 import { REPORT_HIDE_THRESHOLD } from "../../src/config";
 import { domainEventSchema } from "../../src/events/schema";
 import { fanOutEvent } from "../../src/feed/worker";
@@ -10,12 +10,18 @@ import { systemClock } from "../../src/lib/clock";
 import { MODERATION_CASES, moderationCaseId } from "../../src/model/moderation";
 import { adminDb } from "../../devtools/support/admin";
 import { signedInClient } from "../../devtools/support/clients";
-import { addComment } from "../../devtools/support/comments";
+import type { TestClient } from "../../devtools/support/clients";
+import { addComment, writeComment } from "../../devtools/support/comments";
 import { expectCode } from "../helpers/errors";
+import { waitFor } from "../helpers/wait";
 import { befriend, feedOf, wishInput } from "../helpers/wish-fixtures";
 
 const caseDoc = (wishId: string, commentId: string | null = null) => adminDb().doc(`${MODERATION_CASES}/${moderationCaseId(wishId, commentId)}`);
 const viewersOf = async (wishId: string) => (await adminDb().doc(`wishes/${wishId}`).get()).get("viewerIds") as string[];
+const tombstoneOf = (wishId: string, commentId: string) => adminDb().doc(`wishes/${wishId}/commentTombstones/${commentId}`);
+/** `uid` posts `text` on the wish under the id `commentId` of their choosing, as a modified app could. */
+const postAs = (client: TestClient, uid: string, wishId: string, commentId: string, text: string) =>
+  writeComment(client.db, uid, wishId, { authorId: uid, text, createdAt: serverTimestamp() }, commentId);
 
 describe("reports and the moderation queue", function () {
   this.timeout(120_000);
@@ -110,6 +116,70 @@ describe("reports and the moderation queue", function () {
     const restored = await getDoc(doc(olga.db, "wishes", wishId, "comments", commentId));
     assert.equal(restored.get("authorId"), "dan");
     assert.equal(restored.get("text"), "Something nasty");
+  });
+
+  it("a comment taken off the wish cannot be posted again under its id, by its author or anyone else", async () => {
+    await befriend("olga", "ann", "bea", "cat", "dan", "eve");
+    const [olga, ann, bea, cat, dan, eve, ops] = await Promise.all([
+      signedInClient("olga"),
+      signedInClient("ann"),
+      signedInClient("bea"),
+      signedInClient("cat"),
+      signedInClient("dan"),
+      signedInClient("eve"),
+      signedInClient("ops", {}, { admin: true }),
+    ]);
+    const { wishId } = await olga.call<{ wishId: string }>("createWish", wishInput());
+    const commentId = await addComment(dan.db, "dan", wishId, "Something nasty");
+    for (const reporter of [ann, bea, cat]) await reporter.call("reportContent", { wishId, commentId, reason: "harassment" });
+    const caseId = moderationCaseId(wishId, commentId);
+    assert.equal((await caseDoc(wishId, commentId).get()).get("status"), "hidden");
+    assert.equal((await tombstoneOf(wishId, commentId).get()).get("caseId"), caseId, "hiding retired the id");
+    // Hidden pending review: the author cannot put it back under its id.
+    await assert.rejects(postAs(dan, "dan", wishId, commentId, "Something nasty"), /permission/i);
+
+    assert.deepEqual(await ops.call("resolveReport", { caseId, resolution: "remove", reason: "Harassment" }), { result: "removed" });
+    // Removed: not the author, not his second account, not the organizer.
+    for (const [client, uid] of [[dan, "dan"], [eve, "eve"], [olga, "olga"]] as const) {
+      await assert.rejects(postAs(client, uid, wishId, commentId, "Something nasty"), /permission/i, `${uid} re-posts under a removed id`);
+    }
+    const visible = async () => (await getDocs(collection(olga.db, "wishes", wishId, "comments"))).docs.map((d) => d.id);
+    assert.deepEqual(await visible(), []);
+    const hidden = (await caseDoc(wishId, commentId).get()).data();
+    assert.equal(hidden?.status, "removed");
+    assert.equal((hidden?.hiddenComment as { text?: string } | null)?.text, "Something nasty", "the case keeps the original");
+    // A fresh id is a comment like any other (reportable, and hidden by its own case).
+    const fresh = await addComment(dan.db, "dan", wishId, "Sorry");
+    assert.deepEqual(await visible(), [fresh]);
+    assert.deepEqual(await ann.call("reportContent", { wishId, commentId: fresh, reason: "spam" }), { received: true, alreadyReported: false });
+
+    // The tombstones go with the wish.
+    assert.deepEqual(await olga.call("deleteWish", { wishId }), { deleted: true });
+    await waitFor("the tombstone to go with the wish", async () => ((await tombstoneOf(wishId, commentId).get()).exists ? undefined : true), { timeoutMs: 60_000, intervalMs: 250 });
+  });
+
+  it("ops remove a comment hidden before ids were retired: a comment re-posted under its id goes too, and the id is retired", async () => {
+    await befriend("olga", "ann", "bea", "cat", "dan");
+    const [olga, ann, bea, cat, dan, ops] = await Promise.all([
+      signedInClient("olga"),
+      signedInClient("ann"),
+      signedInClient("bea"),
+      signedInClient("cat"),
+      signedInClient("dan"),
+      signedInClient("ops", {}, { admin: true }),
+    ]);
+    const { wishId } = await olga.call<{ wishId: string }>("createWish", wishInput());
+    const commentId = await addComment(dan.db, "dan", wishId, "Something nasty");
+    for (const reporter of [ann, bea, cat]) await reporter.call("reportContent", { wishId, commentId, reason: "harassment" });
+    // As hiding left things before tombstones: no tombstone, so the author could re-post under the id.
+    await tombstoneOf(wishId, commentId).delete();
+    await postAs(dan, "dan", wishId, commentId, "Something nasty again");
+    const caseId = moderationCaseId(wishId, commentId);
+    assert.deepEqual(await ops.call("resolveReport", { caseId, resolution: "remove", reason: "Harassment" }), { result: "removed" });
+    assert.deepEqual((await getDocs(collection(olga.db, "wishes", wishId, "comments"))).docs.map((d) => d.id), []);
+    assert.equal((await tombstoneOf(wishId, commentId).get()).get("caseId"), caseId);
+    assert.equal(((await caseDoc(wishId, commentId).get()).get("hiddenComment") as { text: string }).text, "Something nasty");
+    await assert.rejects(postAs(dan, "dan", wishId, commentId, "Third time"), /permission/i);
   });
 
   it("ops remove a wish that was only reported once: it is hidden for good", async () => {

@@ -352,6 +352,17 @@ describe("rules: wishes, comments, supporters, feed", () => {
       }
     });
 
+    it("create: an id moderation retired (its tombstone) is refused to every account; a fresh id is still fine", async () => {
+      await seedDocs({ [`wishes/${W}/commentTombstones/c-gone`]: { caseId: "comment-x", retiredAt: Timestamp.now() } });
+      await matrix([], (db, role) => writeComment(db, role, W, comment(role), "c-gone"));
+      await matrix(["olga", "ann"], (db, role) => writeComment(db, role, W, comment(role), `c-new-${role}`));
+      // Tombstones are the server's: nobody reads, writes or deletes them.
+      await matrix([], (db) => getDoc(doc(db, "wishes", W, "commentTombstones", "c-gone")));
+      await matrix([], (db) => getDocs(collection(db, "wishes", W, "commentTombstones")));
+      await matrix([], (db) => deleteDoc(doc(db, "wishes", W, "commentTombstones", "c-gone")));
+      await matrix([], (db) => setDoc(doc(db, "wishes", W, "commentTombstones", "c-ann"), { caseId: "comment-y", retiredAt: Timestamp.now() }));
+    });
+
     it("update: nobody edits a comment, not even its author", async () => {
       await matrix([], (db) => updateDoc(doc(db, "wishes", W, "comments", "c-ann"), { text: "edited" }));
       await matrix([], (db) => updateDoc(doc(db, "wishes", S, "comments", "c-oscar"), { text: "edited" }));
