@@ -48,14 +48,28 @@ export const moderationCaseSchema = z.object({
 });
 export type ModerationCase = z.infer<typeof moderationCaseSchema>;
 
-/** `ops/moderation/cases/{caseId}/reports/{reporterId}`: one person's report (one per person and case, ever). */
+/**
+ * `ops/moderation/cases/{caseId}/reports/{reporterId}`: one person's latest report. One per person and case, except
+ * that after ops kept the content, a person may report it again once it has changed (the organizer edited the wish):
+ * that report replaces theirs, in the new round.
+ */
 export const contentReportSchema = z.object({
   reporterId: z.string(),
   reason: reportReasonSchema,
   note: z.string().nullable(),
   round: z.number().int(),
+  /** Which version of the content was reported ({@link contentVersion}); absent on reports from before it was kept. */
+  contentVersion: z.string().optional(),
   createdAt: z.date(),
 });
+
+/** A fingerprint of what a report is about: a wish's title, description and image; a comment's text. */
+export function contentVersion(content: { title: string | null; text: string | null; imageUrl?: string | null }): string {
+  return createHash("sha256")
+    .update(JSON.stringify([content.title, content.text, content.imageUrl ?? null]))
+    .digest("base64url")
+    .slice(0, 22);
+}
 
 export const MODERATION_CASES = "ops/moderation/cases";
 export const REPORTS = "reports";

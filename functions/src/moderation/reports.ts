@@ -10,7 +10,7 @@ import type { Clock } from "../lib/clock";
 import { zodConverter } from "../lib/converter";
 import { idSchema } from "../lib/ids";
 import { requireVisibleWish } from "../lib/visibility";
-import { MODERATION_CASES, REPORTS, contentReportSchema, moderationCaseId, moderationCaseSchema, reportReasonSchema } from "../model/moderation";
+import { MODERATION_CASES, REPORTS, contentReportSchema, contentVersion, moderationCaseId, moderationCaseSchema, reportReasonSchema } from "../model/moderation";
 import type { ModerationCase } from "../model/moderation";
 import { COMMENTS, COMMENT_TOMBSTONES, commentTombstoneSchema } from "../model/wish";
 import type { Wish } from "../model/wish";
@@ -102,7 +102,8 @@ function unhideContent(tx: Transaction, db: Firestore, found: ModerationCase, wi
 
 /**
  * `reportContent({wishId, commentId?, reason, note?})`: the caller must see the wish (otherwise the same answer as a
- * missing wish) and not be the author. Reporting the same thing twice changes nothing (`alreadyReported: true`).
+ * missing wish) and not be the author. Reporting the same thing twice changes nothing (`alreadyReported: true`), also
+ * after ops kept it, until its organizer changes it (a new version of the content may be reported again).
  */
 export async function reportContent(deps: ModerationDeps, uid: string, data: unknown): Promise<{ received: true; alreadyReported: boolean }> {
   const input = parseInput(reportContentInput, data);
@@ -125,7 +126,14 @@ export async function reportContent(deps: ModerationDeps, uid: string, data: unk
     if (authorId === uid || (!comment && wish.ownerId === uid)) {
       throw new DomainError("report_own_content", { params: { content: comment ? "comment" : "wish" } });
     }
-    if (reportSnap.exists) return { alreadyReported: true, removedViewers: [], hidden: false };
+    const content = comment ? { title: null, text: typeof comment.text === "string" ? comment.text : null } : { title: wish.title, text: wish.description };
+    const version = contentVersion({ ...content, imageUrl: comment ? null : wish.imageUrl });
+    const earlier = reportSnap.data();
+    // One report per person and case: a kept case's reporters may not hide it again by reporting what ops reviewed.
+    // But a wish its organizer changed after that review is new content: its earlier reporters may report it again.
+    if (earlier && (earlier.round === caseSnap.data()?.round || earlier.contentVersion === undefined || earlier.contentVersion === version)) {
+      return { alreadyReported: true, removedViewers: [], hidden: false };
+    }
 
     const now = deps.clock.now();
     const found: ModerationCase = caseSnap.data() ?? {
@@ -133,7 +141,7 @@ export async function reportContent(deps: ModerationDeps, uid: string, data: unk
       wishId: input.wishId,
       commentId,
       authorId,
-      content: comment ? { title: null, text: typeof comment.text === "string" ? comment.text : null } : { title: wish.title, text: wish.description },
+      content,
       status: "open",
       reporterCount: 0,
       reasons: {},
@@ -150,11 +158,13 @@ export async function reportContent(deps: ModerationDeps, uid: string, data: unk
       resolvedAt: null,
       updatedAt: now,
     };
-    // A kept case that is reported again needs review again: a new round.
-    const status = found.status === "kept" ? "open" : found.status;
+    // A kept case that is reported again needs review again: a new round, of the content as it is now.
+    const newRound = found.status === "kept";
+    const status = newRound ? "open" : found.status;
     const reporterCount = found.reporterCount + 1;
     const next: ModerationCase = {
       ...found,
+      ...(newRound ? { content } : {}),
       status,
       reporterCount,
       reasons: { ...found.reasons, [input.reason]: (found.reasons[input.reason] ?? 0) + 1 },
@@ -169,7 +179,8 @@ export async function reportContent(deps: ModerationDeps, uid: string, data: unk
       removedViewers = removed;
     }
     tx.set(caseRef, next);
-    tx.create(reportRef, { reporterId: uid, reason: input.reason, note: input.note ? input.note : null, round: next.round, createdAt: now });
+    // set, not create: a report of the content after it changed replaces the person's report of an earlier round.
+    tx.set(reportRef, { reporterId: uid, reason: input.reason, note: input.note ? input.note : null, round: next.round, contentVersion: version, createdAt: now });
     return { alreadyReported: false, removedViewers, hidden: next.status === "hidden" && found.status !== "hidden" };
   });
   if (outcome.removedViewers.length) await withdrawFeedItems(db, input.wishId, outcome.removedViewers);

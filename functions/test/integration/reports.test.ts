@@ -1,7 +1,7 @@
 // Reports of wishes and comments (docs/wishes.md "Reporting", docs/operations.md "Reports"), through the callables and
 // rules-checked client reads: the moderation queue, the threshold that hides content pending review, and ops resolving.
 import assert from "node:assert/strict";
-import { collection, doc, getDoc, getDocs, serverTimestamp } from "firebase/firestore";
+import { collection, doc, getDoc, getDocs, serverTimestamp, updateDoc } from "firebase/firestore";
 import { REPORT_HIDE_THRESHOLD } from "../../src/config";
 import { domainEventSchema } from "../../src/events/schema";
 import { fanOutEvent } from "../../src/feed/worker";
@@ -79,8 +79,19 @@ describe("reports and the moderation queue", function () {
     assert.deepEqual(audit.docs.map((entry) => entry.get("result") as string).sort(), ["kept"]);
     const refused = await adminDb().collection("auditLog").where("target", "==", `${MODERATION_CASES}/wish-nope`).get();
     assert.deepEqual(refused.docs.map((entry) => entry.get("result") as string), ["refused: not-found"]);
-    // A new round: the same reporters count once ever; new ones start over.
+    // A new round: the same reporters cannot report what ops reviewed again; new ones start over.
     assert.deepEqual(await bea.call("reportContent", { wishId, reason: "spam" }), { received: true, alreadyReported: true });
+    // Once the organizer changes it, it is new content: its earlier reporters may report it again, and ops review it as
+    // it is now.
+    await updateDoc(doc(olga.db, "wishes", wishId), { title: "Buy followers cheap", updatedAt: serverTimestamp() });
+    assert.deepEqual(await bea.call("reportContent", { wishId, reason: "scam" }), { received: true, alreadyReported: false });
+    assert.deepEqual(await bea.call("reportContent", { wishId, reason: "scam" }), { received: true, alreadyReported: true }, "once per round");
+    const reopened = (await caseDoc(wishId).get()).data();
+    assert.equal(reopened?.status, "open");
+    assert.equal(reopened?.round, 2);
+    assert.equal(reopened?.reporterCount, 1);
+    assert.deepEqual(reopened?.content, { title: "Buy followers cheap", text: "A red one" });
+    assert.equal((await caseDoc(wishId).collection("reports").doc("bea").get()).get("round"), 2, "her report of the new content replaces her first");
   });
 
   it("a reported comment is taken off the wish at the threshold; ops remove it for good, or keep it and it comes back", async () => {
