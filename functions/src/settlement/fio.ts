@@ -334,13 +334,19 @@ interface FindingSubject {
   currency: string;
 }
 
-/** `ops/reconciliation/findings/{kind}_{objectId}` (docs/operations.md): set with merge, one per movement or order. */
+/**
+ * `ops/reconciliation/findings/{kind}_{objectId}` (docs/operations.md), one per movement or order. Seen again (a stuck
+ * order is flagged on every run), it only moves `lastSeenAt`: `detectedAt` stays the first sighting, and a finding ops
+ * resolved by hand stays resolved (as reconciliation's findings, settlement/reconcile.ts).
+ */
 async function writeFinding(deps: Pick<FioSettlementDeps, "db" | "clock">, kind: string, objectId: string, subject: FindingSubject, detail: string): Promise<void> {
   const now = deps.clock.now();
-  await deps.db
-    .collection(FINDINGS)
-    .doc(findingDocId(kind, objectId))
-    .set({ kind, provider: "fio", providerObjectId: objectId, ...subject, repaired: false, detail, detectedAt: now, lastSeenAt: now, resolvedAt: null }, { merge: true });
+  const ref = deps.db.collection(FINDINGS).doc(findingDocId(kind, objectId));
+  await deps.db.runTransaction(async (tx) => {
+    const existing = await tx.get(ref);
+    const firstSighting = existing.exists ? {} : { detectedAt: now, resolvedAt: null };
+    tx.set(ref, { kind, provider: "fio", providerObjectId: objectId, ...subject, repaired: false, detail, lastSeenAt: now, ...firstSighting }, { merge: true });
+  });
   logger.warn("Fio finding for ops", { kind, objectId, amount: subject.amount });
 }
 

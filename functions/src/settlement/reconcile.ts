@@ -131,6 +131,9 @@ export async function recordFinding(deps: Pick<ReconcileDeps, "db" | "clock">, f
   const now = deps.clock.now();
   await deps.db.runTransaction(async (tx) => {
     const existing = await tx.get(ref);
+    // Resolved at once when repaired, also when a later run repaired what an earlier one could not; a finding ops
+    // resolved by hand stays resolved when a rerun sees its object again (only `lastSeenAt` moves).
+    const resolvedAt = existing.exists ? (finding.repaired && existing.get("resolvedAt") == null ? { resolvedAt: now } : {}) : { resolvedAt: finding.repaired ? now : null };
     tx.set(
       ref,
       {
@@ -144,7 +147,8 @@ export async function recordFinding(deps: Pick<ReconcileDeps, "db" | "clock">, f
         repaired: finding.repaired,
         detail: finding.detail,
         lastSeenAt: now,
-        ...(existing.exists ? {} : { detectedAt: now, resolvedAt: finding.repaired ? now : null }),
+        ...(existing.exists ? {} : { detectedAt: now }),
+        ...resolvedAt,
       },
       { merge: true },
     );

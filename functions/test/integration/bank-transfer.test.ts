@@ -158,6 +158,32 @@ describe("bank transfer (Fio): the poller, matching, returns and refunds", funct
     assert.deepEqual([order?.reason, order?.amount], ["wish_closed", 40_000]);
   });
 
+  it("an order the bank holds for days is an ops finding: flagged on every run, it keeps its first sighting and stays resolved once ops resolve it", async () => {
+    const { world, wishId } = await setUp();
+    const { variableSymbol } = await world.bankDonation(wishId, "dana", 30_000);
+    world.fio.requireConfirmation(true);
+    world.fio.addIncoming({ amount: 30_000, variableSymbol, counterAccount: "123456789", bankCode: "0100" });
+    await world.poll();
+    await closeWish(world.ledger, "olga", { wishId });
+    await world.quiesce(wishId);
+    await world.poll(); // the refund order is imported; the bank waits for a confirmation nobody gives
+    const [order] = (await ordersOf(world)).filter((candidate) => candidate.kind === "refund");
+    assert.equal(order?.status, "sent");
+    world.later(3 * 24 * 60 * 60 * 1000);
+    await world.poll();
+    const id = `fio_order_unconfirmed_${order?.id ?? ""}`;
+    const first = await finding(world, id);
+    assert.ok(first?.detectedAt, "flagged once the order has waited for days");
+    assert.equal(first?.resolvedAt, null);
+    // Ops confirmed it in internet banking and resolved the finding; the bank has not executed it yet.
+    await world.db.doc(`ops/reconciliation/findings/${id}`).update({ resolvedAt: world.clock.now() });
+    await world.poll();
+    const again = await finding(world, id);
+    assert.deepEqual(again?.detectedAt, first.detectedAt, "the first sighting stays");
+    assert.ok(again?.resolvedAt, "resolved by ops stays resolved");
+    assert.ok((again?.lastSeenAt as { toMillis(): number }).toMillis() > (first.lastSeenAt as { toMillis(): number }).toMillis(), "seen again");
+  });
+
   it("duplicate and reordered feed items: a second payment to one symbol goes back; a movement seen twice (period) is applied once", async () => {
     const { world, wishId } = await setUp();
     const { donationId, variableSymbol } = await world.bankDonation(wishId, "dana", 30_000);

@@ -105,8 +105,17 @@ describe("ops: the status page ops/status (in-process, money database)", functio
     const one = await refreshOpsStatus(deps);
     assert.deepEqual(counts(one), { reconciliationFindings: 1 });
     assert.equal(one.watches.reconciliationFindings.oldestPath, `${FINDINGS}/payment_unknown_donation_pi_status_b`);
-    // A rerun that sees the resolved one again keeps it resolved.
+    // A rerun that sees the resolved one again keeps it resolved, and its first sighting.
+    const firstSeen = (await world.db.doc(`${FINDINGS}/payment_unknown_donation_pi_status_a`).get()).get("detectedAt") as unknown;
+    world.clock.advance(60_000);
     await recordFinding(deps, finding("pi_status_a", false));
+    const seenAgain = (await world.db.doc(`${FINDINGS}/payment_unknown_donation_pi_status_a`).get()).data();
+    assert.deepEqual(seenAgain?.detectedAt, firstSeen);
+    assert.ok(seenAgain?.resolvedAt, "still resolved");
+    // A finding a later run repaired is resolved then (the status page counts it no more).
+    await recordFinding(deps, { ...finding("pi_status_b", false), repaired: true });
+    assert.ok((await world.db.doc(`${FINDINGS}/payment_unknown_donation_pi_status_b`).get()).get("resolvedAt"), "repaired by a rerun: resolved");
+    assert.deepEqual(counts(await refreshOpsStatus(deps)), {});
     await world.db.doc(`${FINDINGS}/payment_unknown_donation_pi_status_b`).update({ resolvedAt: world.clock.now() });
     const clear = await refreshOpsStatus(deps);
     assert.deepEqual(counts(clear), {});
