@@ -52,4 +52,14 @@ describe("index exemptions (firestore.indexes.json fieldOverrides)", () => {
       assert.deepEqual(hits, [], `a query on ${collectionGroup}.${fieldPath}`);
     }
   });
+
+  it("every composite index docs/operations.md names for a console query exists, its fields in that order", () => {
+    const docs = readFileSync(path.join(ROOT, "docs", "operations.md"), "utf8");
+    const named = [...docs.matchAll(/composite index ((?:`[^`]+`(?: \+ )?)+)/g)].map((m) => [...(m[1] ?? "").matchAll(/`([^`]+)`/g)].map((f) => f[1] ?? ""));
+    assert.ok(named.some((fields) => fields.join("+") === "status+createdAt"), "the runbook's pending_onboarding payouts query names its index");
+    for (const fields of named) {
+      const found = config.indexes.some((index) => index.fields.length === fields.length && index.fields.every((f, i) => f.fieldPath === fields[i]));
+      assert.ok(found, `composite index ${fields.join(" + ")} is in firestore.indexes.json`);
+    }
+  });
 });
