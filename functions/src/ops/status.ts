@@ -81,9 +81,11 @@ export const WATCHES = {
     since: "deadline",
   },
   openReports: {
-    label: "moderation cases waiting for a decision",
+    label: "moderation cases waiting for a decision (reported, or hidden by enough reporters)",
     runbook: "Runbook: reports",
-    query: (db) => db.collection("ops/moderation/cases").where("status", "==", "open"),
+    // A hidden case waits for review too (the content is off everybody's screen until ops keep or remove it); the
+    // oldest item needs the composite index (status, lastReportedAt).
+    query: (db) => db.collection("ops/moderation/cases").where("status", "in", ["open", "hidden"]),
     since: "lastReportedAt",
   },
 } satisfies Record<string, Watch>;

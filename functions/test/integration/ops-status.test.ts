@@ -8,6 +8,8 @@ import type { Finding } from "../../src/settlement/reconcile";
 import type { OpsStatus, WatchName } from "../../src/ops/status";
 import { emulatorsRunning } from "../../devtools/support/emulators";
 import { MoneyWorld, clearMoneyDb } from "../helpers/money";
+import { reportContent, resolveReport } from "../../src/moderation/reports";
+import { MODERATION_CASES, moderationCaseId } from "../../src/model/moderation";
 
 /** Counts per watch, only those above zero. */
 const counts = (status: OpsStatus) => Object.fromEntries(Object.entries(status.watches).filter(([, watch]) => watch.count > 0).map(([name, watch]) => [name, watch.count]));
@@ -120,6 +122,37 @@ describe("ops: the status page ops/status (in-process, money database)", functio
     const clear = await refreshOpsStatus(deps);
     assert.deepEqual(counts(clear), {});
     assert.deepEqual(clear.attention, []);
+  });
+
+  it("counts moderation cases waiting for a decision, hidden ones included, until ops keep or remove them", async () => {
+    await clearMoneyDb();
+    const world = new MoneyWorld();
+    const deps = { db: world.db, clock: world.clock };
+    for (const uid of ["dana", "dave", "dora"]) await world.db.collection("users").doc(uid).set({ displayName: uid, photoUrl: null, facebookLinked: false, createdAt: world.clock.now(), updatedAt: world.clock.now() });
+    // Three people report one wish: it is hidden pending review (off everybody's screen, so nobody reports it again).
+    const hiddenWish = `status-hidden-${Date.now()}`;
+    await world.seedWish(hiddenWish);
+    for (const uid of ["dana", "dave", "dora"]) await reportContent(deps, uid, { wishId: hiddenWish, reason: "scam" });
+    const hiddenCase = moderationCaseId(hiddenWish, null);
+    assert.equal((await world.doc(`${MODERATION_CASES}/${hiddenCase}`))?.status, "hidden");
+    // Later, one person reports another wish: reported, still visible.
+    world.clock.advance(60_000);
+    const openWish = `status-open-${Date.now()}`;
+    await world.seedWish(openWish);
+    await reportContent(deps, "dana", { wishId: openWish, reason: "spam" });
+    assert.equal((await world.doc(`${MODERATION_CASES}/${moderationCaseId(openWish, null)}`))?.status, "open");
+
+    const both = await refreshOpsStatus(deps);
+    assert.deepEqual(counts(both), { openReports: 2 });
+    assert.equal(both.watches.openReports.oldestPath, `${MODERATION_CASES}/${hiddenCase}`, "the hidden case waits longest");
+
+    // Ops keep the hidden wish (it comes back) and remove the other: nothing waits.
+    assert.deepEqual(await resolveReport(deps, "ada", { caseId: hiddenCase, resolution: "keep", reason: "not a scam" }), { result: "kept" });
+    const one = await refreshOpsStatus(deps);
+    assert.deepEqual(counts(one), { openReports: 1 });
+    assert.equal(one.watches.openReports.oldestPath, `${MODERATION_CASES}/${moderationCaseId(openWish, null)}`);
+    assert.deepEqual(await resolveReport(deps, "ada", { caseId: moderationCaseId(openWish, null), resolution: "remove", reason: "spam indeed" }), { result: "removed" });
+    assert.deepEqual(counts(await refreshOpsStatus(deps)), {});
   });
 
   it("shows work that is overdue: a refund queued for over an hour, an open wish an hour past its deadline", async () => {
