@@ -12,6 +12,7 @@ import { REFUND_FAILURES, REFUND_REQUESTS, refundFailureSchema, refundRequestSch
 import type { RefundFailure, RefundRequest, RefundRequestStatus } from "../model/closing";
 import { DONATIONS, disputeStateSchema, donationSchema, refundStateSchema } from "../model/donation";
 import type { Donation, RefundState } from "../model/donation";
+import type { Wish } from "../model/wish";
 import { PaymentProviderError } from "../payments/provider";
 import type { DisputeEvent, RefundEvent } from "../payments/provider";
 import type { ClosingProvider, ClosingProviderOf, ProviderDispute, ProviderRefund } from "../payments/refunds";
@@ -186,8 +187,16 @@ export function overpaymentKeep(donation: Pick<Donation, "provider" | "amount" |
   return donation.provider !== "stripe" && donation.amountReceived !== null && donation.amountReceived > donation.amount ? donation.amount : null;
 }
 
-/** What a refund request may leave with the wish: the asked amount of an over-payment refund, else nothing. */
-const keptBy = (request: Pick<RefundRequest, "reason"> | undefined, donation: Donation) => (request?.reason === "overpayment" ? (overpaymentKeep(donation) ?? 0) : 0);
+/**
+ * What a refund leaves with the wish, decided by the wish as it is now, never by the generation's reason: nothing once
+ * it closed, expired or is gone; otherwise all but an over-payment's excess. A request's reason names why its latest
+ * generation was made (an ops retry, a remainder, a won dispute), so an over-payment's request retried by ops or
+ * requeued for a remainder, while its wish stays open, still gives back only the excess, never the donation itself.
+ */
+function keptFor(donation: Donation, wish: Pick<Wish, "status"> | undefined): number {
+  if (!wish || wish.status === "closed" || wish.status === "expired") return 0;
+  return overpaymentKeep(donation) ?? donation.netAmount;
+}
 
 /**
  * Brings `refundRequests/{donationId}` in line with the donation's money, in one transaction, and enqueues the task
@@ -504,7 +513,8 @@ async function prepare(deps: RefundTaskDeps, donationId: string, generation: num
     const donation = donationSnap.data();
     if (!request || request.generation !== generation) return { kind: "stop", outcome: "stale" };
     if (request.status !== "queued" || !donation) return { kind: "stop", outcome: "already-handled" };
-    const plan = refundPlan(donation, keptBy(request, donation));
+    const wish = (await tx.get(wishRef(deps.db, donation.wishId))).data();
+    const plan = refundPlan(donation, keptFor(donation, wish));
     const now = deps.clock.now();
     if (plan.kind !== "refund") {
       // Nothing to ask for now: settled, waiting for the bank, or covered by refunds already on their way.

@@ -13,6 +13,7 @@ import { encodeEventId } from "../../src/events/outbox";
 import type { Donation } from "../../src/model/donation";
 import { auditWish } from "../../src/settlement/audit";
 import { reconcileBtcpay } from "../../src/settlement/btcpay";
+import { retryRefund } from "../../src/ops/refunds";
 import { MoneyWorld, clearMoneyDb } from "../helpers/money";
 import { fakeBtcpay, fakeStripe } from "../../devtools/support/fakes";
 import { doc, getDoc } from "firebase/firestore";
@@ -155,6 +156,33 @@ describe("bitcoin rail (BTCPay Server)", function () {
     assert.equal((await world.doc(`refundRequests/${result.donationId}`))?.status, "succeeded");
     assert.equal((await world.doc(`wishes/${wishId}`))?.raised, AMOUNT);
     assert.equal(world.btcpay.pullPayments.size, 1, "one pull payment, however often the task and the trigger ran");
+  });
+
+  it("an over-payment's refund the donor never claimed, archived, then retried by ops: the new pull payment is for the excess again", async () => {
+    const wishId = await openWish(world);
+    const result = await donateBitcoin(world, "dana", wishId);
+    world.btcpay.pay(result.invoiceId, 1.25);
+    world.btcpay.confirm(result.invoiceId);
+    await world.quiesce(wishId);
+    const first = await pullPaymentOf(world, result.donationId);
+    assert.equal(first.amount, 25_000);
+    // Ops archive the unclaimed pull payment in BTCPay (docs/operations.md): the refund is canceled, the request fails.
+    const archived = world.btcpay.pullPayments.get(first.id);
+    assert.ok(archived);
+    archived.archived = true;
+    world.clock.advance(10 * 60_000);
+    await reconcileBtcpay(world.btcpayDeps); // BTCPay sends no webhook for an archive: the reconciliation learns it
+    await world.quiesce(wishId);
+    assert.equal((await world.doc(`refundRequests/${result.donationId}`))?.status, "failed");
+
+    assert.deepEqual(await retryRefund(world.refundDeps, "ada", { donationId: result.donationId, reason: "the donor asked again" }), { result: "queued", generation: 1 });
+    await world.quiesce(wishId);
+    const refunds = Object.values((await donationOf(world, result.donationId)).refunds);
+    assert.deepEqual(refunds.map((refund) => [refund.amount, refund.status]).sort(), [[25_000, "canceled"], [25_000, "pending"]], "the excess again, never the whole donation");
+    world.btcpay.claim([...world.btcpay.pullPayments.keys()].find((id) => id !== first.id) ?? "");
+    await world.quiesce(wishId);
+    assert.equal((await donationOf(world, result.donationId)).netAmount, AMOUNT, "the wish keeps the amount asked");
+    assert.equal((await world.doc(`wishes/${wishId}`))?.raised, AMOUNT);
   });
 
   it("an over-payment that funds the wish: the owner is paid the amount asked, never the excess waiting for its donor", async () => {
