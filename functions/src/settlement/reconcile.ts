@@ -91,7 +91,12 @@ function judgeable(window: ReconcileWindow, createdMs: number): boolean {
   return window.now.getTime() - createdMs >= RECONCILE_GRACE_MS;
 }
 
-/** One run's totals: `…Checked` counts our provider objects past the grace period; findings include repairs. */
+/**
+ * One run's totals: `…Checked` counts our provider objects past the grace period; `findings` counts the repairs this
+ * run made and the findings it could not repair that are new or still unresolved, not one seen again after it was
+ * resolved (repaired by an earlier run, or by ops by hand): the `reconciliation-findings` alert fires on
+ * `findings > 0`, so it stops once every finding is handled, though their objects stay in the window for days.
+ */
 export interface ReconcileSummary {
   paymentsChecked: number;
   refundsChecked: number;
@@ -126,10 +131,15 @@ export interface Finding {
   detail: string;
 }
 
-export async function recordFinding(deps: Pick<ReconcileDeps, "db" | "clock">, finding: Finding): Promise<void> {
+/**
+ * Records a sighting of a finding (one document per kind and provider object). Answers whether it was new or still
+ * unresolved before this sighting (a run counts those in `findings`); false when its document already had
+ * `resolvedAt` (repaired, or resolved by ops by hand), which a sighting never undoes.
+ */
+export async function recordFinding(deps: Pick<ReconcileDeps, "db" | "clock">, finding: Finding): Promise<boolean> {
   const ref = deps.db.collection(FINDINGS).doc(findingDocId(finding.kind, finding.objectId));
   const now = deps.clock.now();
-  await deps.db.runTransaction(async (tx) => {
+  return deps.db.runTransaction(async (tx) => {
     const existing = await tx.get(ref);
     // Resolved at once when repaired, also when a later run repaired what an earlier one could not; a finding ops
     // resolved by hand stays resolved when a rerun sees its object again (only `lastSeenAt` moves).
@@ -152,6 +162,7 @@ export async function recordFinding(deps: Pick<ReconcileDeps, "db" | "clock">, f
       },
       { merge: true },
     );
+    return !existing.exists || existing.get("resolvedAt") == null;
   });
 }
 
@@ -210,15 +221,13 @@ async function judgePayment(deps: PaymentReconcileDeps, payment: OurPayment, don
     const detail = otherIntent
       ? `Stripe took this payment for donation ${donationId}, which is paid by ${otherIntent}; our ledger will never count it.`
       : `Stripe took this payment for donation ${donationId}, which does not exist.`;
-    await recordFinding(deps, { ...finding, kind: "payment_unknown_donation", repaired: false, detail });
-    summary.findings++;
+    if (await recordFinding(deps, { ...finding, kind: "payment_unknown_donation", repaired: false, detail })) summary.findings++;
     return;
   }
   const mismatch = amountMismatch(payment, donation);
   if (mismatch) {
     const detail = otherCurrency(payment, donation) ? `Not applied. ${mismatch}` : `Booked as Stripe received it. ${mismatch}`;
-    await recordFinding(deps, { ...finding, kind: "payment_amount_mismatch", repaired: false, detail });
-    summary.findings++;
+    if (await recordFinding(deps, { ...finding, kind: "payment_amount_mismatch", repaired: false, detail })) summary.findings++;
     if (otherCurrency(payment, donation)) return;
   }
   const status = missedStatus(payment, donation);
@@ -242,7 +251,7 @@ async function judgePayment(deps: PaymentReconcileDeps, payment: OurPayment, don
   // Say "repaired" only if the ledger really moved the donation there.
   const after = (await donationRef(deps.db, donationId).get()).data();
   const repaired = after?.paymentStatus === status;
-  await recordFinding(deps, {
+  const counted = await recordFinding(deps, {
     ...finding,
     kind: "missed_payment_webhook",
     repaired,
@@ -251,7 +260,8 @@ async function judgePayment(deps: PaymentReconcileDeps, payment: OurPayment, don
       : `The payment_intent.${status} webhook never arrived and the ledger did not apply it (donation is ${after?.paymentStatus ?? "missing"}).`,
   });
   if (repaired) summary.repaired++;
-  summary.findings++;
+  // A repair is this run's news; a finding it could not repair counts until it is resolved.
+  if (repaired || counted) summary.findings++;
 }
 
 /** Refunds step. */
@@ -264,8 +274,7 @@ export async function reconcileRefunds(deps: RefundReconcileDeps, window = recon
     const donation = donationId ? (await donationRef(deps.db, donationId).get()).data() : undefined;
     const finding = { objectId: refund.refundId, paymentIntentId: refund.paymentIntentId, donationId, amount: refund.amount, currency: refund.currency };
     if (!donationId || !donation) {
-      await recordFinding(deps, { ...finding, kind: "refund_unknown_payment", repaired: false, detail: "Stripe refunded a payment we have no donation for." });
-      summary.findings++;
+      if (await recordFinding(deps, { ...finding, kind: "refund_unknown_payment", repaired: false, detail: "Stripe refunded a payment we have no donation for." })) summary.findings++;
       continue;
     }
     // Stripe's state of the refund is newer than ours whenever they differ (a refund only moves forward).
@@ -300,8 +309,7 @@ export async function reconcileTransfers(deps: TransferReconcileDeps, window = r
     const finding = { objectId: transfer.transferId, paymentIntentId: null, donationId: null, amount: transfer.amount, currency: transfer.currency };
     const payout = (await payoutRef(deps.db, transfer.wishId).get()).data();
     if (!payout) {
-      await recordFinding(deps, { ...finding, kind: "transfer_unknown_payout", repaired: false, detail: `A transfer for wish ${transfer.wishId}, which has no payout.` });
-      summary.findings++;
+      if (await recordFinding(deps, { ...finding, kind: "transfer_unknown_payout", repaired: false, detail: `A transfer for wish ${transfer.wishId}, which has no payout.` })) summary.findings++;
       continue;
     }
     const booked = payout.transfers[transfer.transferId];

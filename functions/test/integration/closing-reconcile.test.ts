@@ -202,9 +202,20 @@ describe("closing: reconciliation with Stripe", function () {
     for (const path of ["donations", "ledger", "providerEvents"]) assert.equal(await countDocs(path), 0, path);
     assert.equal((await foldedWish(wishId)).get("raised"), 0);
 
-    // Still unexplained on the next run: the same finding, not a second one.
+    // Still unexplained on the next run: the same finding, not a second one, counted again while unresolved.
     assert.deepEqual(await reconcileWithStripe(reconDeps(clock)), { paymentsChecked: 2, refundsChecked: 0, transfersChecked: 0, repaired: 0, findings: 1 });
     assert.equal(await countDocs(FINDINGS), 1);
+
+    // Ops handled it and set resolvedAt: the PaymentIntent stays in the window, but the runs count it no more (the
+    // reconciliation-findings alert, on findings > 0, stops) and it stays resolved.
+    const resolvedAt = new Date();
+    await adminDb().collection(FINDINGS).doc(`payment_unknown_donation_${ghost.id}`).update({ resolvedAt });
+    clock.advance(60 * 60 * 1000);
+    assert.deepEqual(await reconcileWithStripe(reconDeps(clock)), { paymentsChecked: 2, refundsChecked: 0, transfersChecked: 0, repaired: 0, findings: 0 });
+    assert.equal((await adminDb().doc(RECONCILIATION_DOC).get()).get("findings"), 0);
+    const seenAgain = (await adminDb().collection(FINDINGS).doc(`payment_unknown_donation_${ghost.id}`).get()).data();
+    assert.equal((seenAgain?.resolvedAt as Timestamp).toMillis(), resolvedAt.getTime());
+    assert.equal((seenAgain?.lastSeenAt as Timestamp).toMillis(), clock.now().getTime());
   });
 
   it("a dropped payment_intent.canceled cancels the donation; an amount other than the donation's is booked as received and goes to ops", async () => {
@@ -236,8 +247,11 @@ describe("closing: reconciliation with Stripe", function () {
     assert.deepEqual(ledger, ["charge:20000", "charge_adjustment:5000"]);
     assert.equal((await foldedWish(wishId)).get("raised"), 25_000);
 
-    // Both are settled; the mismatch stays one finding until ops resolve it.
+    // Both are settled; the mismatch stays one finding, counted in each run, until ops resolve it.
     assert.deepEqual(await reconcileWithStripe(reconDeps(clock)), { paymentsChecked: 2, refundsChecked: 0, transfersChecked: 0, repaired: 0, findings: 1 });
+    assert.equal(await countDocs(FINDINGS), 3);
+    await adminDb().collection(FINDINGS).doc(`payment_amount_mismatch_${odd.paymentIntentId}`).update({ resolvedAt: new Date() });
+    assert.deepEqual(await reconcileWithStripe(reconDeps(clock)), { paymentsChecked: 2, refundsChecked: 0, transfersChecked: 0, repaired: 0, findings: 0 });
     assert.equal(await countDocs(FINDINGS), 3);
   });
   it("the PaymentIntent list pages through Stripe newest first and stops at the window's start", async () => {

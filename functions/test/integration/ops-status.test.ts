@@ -94,10 +94,12 @@ describe("ops: the status page ops/status (in-process, money database)", functio
       detail: "status test",
     });
     // Two that need a human, one the reconciliation repaired itself (resolvedAt set at once).
-    await recordFinding(deps, finding("pi_status_a", false));
+    // recordFinding answers whether a run counts the sighting in its summary's findings: new or still unresolved.
+    assert.equal(await recordFinding(deps, finding("pi_status_a", false)), true);
     world.clock.advance(1_000);
-    await recordFinding(deps, finding("pi_status_b", false));
-    await recordFinding(deps, finding("pi_status_c", true));
+    assert.equal(await recordFinding(deps, finding("pi_status_b", false)), true);
+    assert.equal(await recordFinding(deps, finding("pi_status_c", true)), true, "new, though repaired at once");
+    assert.equal(await recordFinding(deps, finding("pi_status_c", true)), false, "resolved by its repair: not counted again");
     const open = await refreshOpsStatus(deps);
     assert.deepEqual(counts(open), { reconciliationFindings: 2 });
     assert.equal(open.watches.reconciliationFindings.oldestPath, `${FINDINGS}/payment_unknown_donation_pi_status_a`);
@@ -110,12 +112,12 @@ describe("ops: the status page ops/status (in-process, money database)", functio
     // A rerun that sees the resolved one again keeps it resolved, and its first sighting.
     const firstSeen = (await world.db.doc(`${FINDINGS}/payment_unknown_donation_pi_status_a`).get()).get("detectedAt") as unknown;
     world.clock.advance(60_000);
-    await recordFinding(deps, finding("pi_status_a", false));
+    assert.equal(await recordFinding(deps, finding("pi_status_a", false)), false, "resolved by ops: not counted again");
     const seenAgain = (await world.db.doc(`${FINDINGS}/payment_unknown_donation_pi_status_a`).get()).data();
     assert.deepEqual(seenAgain?.detectedAt, firstSeen);
     assert.ok(seenAgain?.resolvedAt, "still resolved");
     // A finding a later run repaired is resolved then (the status page counts it no more).
-    await recordFinding(deps, { ...finding("pi_status_b", false), repaired: true });
+    assert.equal(await recordFinding(deps, { ...finding("pi_status_b", false), repaired: true }), true, "still unresolved when the rerun repaired it");
     assert.ok((await world.db.doc(`${FINDINGS}/payment_unknown_donation_pi_status_b`).get()).get("resolvedAt"), "repaired by a rerun: resolved");
     assert.deepEqual(counts(await refreshOpsStatus(deps)), {});
     await world.db.doc(`${FINDINGS}/payment_unknown_donation_pi_status_b`).update({ resolvedAt: world.clock.now() });
