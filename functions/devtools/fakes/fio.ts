@@ -60,6 +60,8 @@ export interface FakeFio extends RunningServer {
   executeOrders(): number;
   /** While down, every request is answered 503 (and does not count for the rate limit). */
   setDown(down: boolean): void;
+  /** Imports with an order to this account are refused (errorCode 11, as for an account the bank will not pay to). */
+  refuseAccount(account: string | null): void;
   reset(): void;
 }
 
@@ -115,6 +117,7 @@ export async function startFakeFio(port: number, account = DEFAULT_ACCOUNT): Pro
   let offsetMs = 0;
   let down = false;
   let confirmationRequired = false;
+  let refusedAccount: string | null = null;
   let nextMovementId = 30_000_000_001;
   let nextInstructionId = 105_000_001;
   const now = () => Date.now() + offsetMs;
@@ -203,6 +206,9 @@ export async function startFakeFio(port: number, account = DEFAULT_ACCOUNT): Pro
     setDown(value) {
       down = value;
     },
+    refuseAccount(account) {
+      refusedAccount = account;
+    },
     reset() {
       movements = [];
       orders = [];
@@ -212,6 +218,7 @@ export async function startFakeFio(port: number, account = DEFAULT_ACCOUNT): Pro
       offsetMs = 0;
       down = false;
       confirmationRequired = false;
+      refusedAccount = null;
     },
   };
 
@@ -254,7 +261,14 @@ export async function startFakeFio(port: number, account = DEFAULT_ACCOUNT): Pro
         message: tagValue(block, "messageForRecipient"),
         comment: tagValue(block, "comment"),
       }));
-      const bad = parsed.find((order) => order.accountFrom !== account.accountId || !order.accountTo || !/^\d{4}$/.test(order.bankCode ?? "") || !/^\d+\.\d{2}$/.test(order.amount ?? ""));
+      const bad = parsed.find(
+        (order) =>
+          order.accountFrom !== account.accountId ||
+          !order.accountTo ||
+          order.accountTo === refusedAccount ||
+          !/^\d{4}$/.test(order.bankCode ?? "") ||
+          !/^\d+\.\d{2}$/.test(order.amount ?? ""),
+      );
       if (form.get("type") !== "xml" || blocks.length === 0 || bad) {
         res.writeHead(200, { "content-type": "application/xml" }).end(importAnswer(11, "error", null, bad ? "Chybné údaje příkazu" : "Chybný soubor"));
         return 200;

@@ -86,9 +86,13 @@ export class FioClosingProvider implements ClosingProvider {
   }
 }
 
-/** Executed → succeeded; everything else is still on its way (refused and unknown orders wait for ops, as pending). */
+/**
+ * Executed → succeeded; refused by the bank → failed (no money left: the refund request goes to ops, whose
+ * retryRefund makes a new order); anything else is still on its way (an unknown order may have reached the bank: ops
+ * look in internet banking, and it stays pending).
+ */
 function toRefund(orderId: string, order: FioOrder): ProviderRefund {
-  const status: RefundStatus = order.status === "executed" ? "succeeded" : "pending";
+  const status: RefundStatus = order.status === "executed" ? "succeeded" : order.status === "refused" ? "failed" : "pending";
   return {
     provider: "fio",
     refundId: orderId,

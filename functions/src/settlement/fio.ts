@@ -301,6 +301,28 @@ export async function createOrder(
   }
 }
 
+/**
+ * Refund orders the bank refused moved no money: their refunds fail, through the ledger like every refund event (once
+ * per order), so the donation's refund request fails into the ops queue (refundFailures) and `retryRefund` makes a new
+ * order. Without it the request stayed `requested` for good: never retried, and the money audit saw a refund under way.
+ */
+async function failRefusedRefunds(deps: FioSettlementDeps, claimed: { id: string; order: FioOrder }[]): Promise<void> {
+  for (const { id, order } of claimed) {
+    if (order.kind !== "refund" || !order.paymentIntentId) continue;
+    await deps.applyPaymentEvent({
+      provider: "fio",
+      kind: "refund",
+      eventId: `fio_refused_${id}`,
+      type: "fio.import_refused",
+      createdMs: deps.clock.now().getTime(),
+      paymentIntentId: order.paymentIntentId,
+      chargeId: order.sourceMovementId ?? "",
+      currency: order.currency,
+      refunds: [{ id, amount: order.amount, status: "failed" }],
+    });
+  }
+}
+
 async function orderExecuted(deps: FioSettlementDeps, record: FioTransactionRecord, orderId: string): Promise<void> {
   const ref = bankRefs.order(deps.db, orderId);
   const order = (await ref.get()).data();
@@ -391,6 +413,7 @@ async function importQueuedOrders(deps: FioSettlementDeps): Promise<number> {
     for (const { id } of claimed) batch.update(bankRefs.order(deps.db, id), { ...change, updatedAt: deps.clock.now() });
     await batch.commit();
   };
+  let refusedByBank = false;
   try {
     const answer = await deps.bank.importOrders(orders);
     if (answer.errorCode === 0) {
@@ -399,6 +422,7 @@ async function importQueuedOrders(deps: FioSettlementDeps): Promise<number> {
     } else {
       await setAll({ status: "refused", awaitingSince: null, lastError: `${answer.errorCode}: ${answer.detail ?? answer.status}` });
       for (const { id, order } of claimed) await orderFinding(deps, "fio_order_refused", id, order, `Fio refused the import (${answer.errorCode}: ${answer.detail ?? answer.status}).`);
+      refusedByBank = true;
     }
   } catch (error) {
     if (error instanceof FioRateLimited) {
@@ -411,8 +435,11 @@ async function importQueuedOrders(deps: FioSettlementDeps): Promise<number> {
     for (const { id, order } of claimed) {
       await orderFinding(deps, refused ? "fio_order_refused" : "fio_order_unknown", id, order, refused ? "Fio refused the import." : "No answer to the import: look in internet banking whether the order is there.");
     }
+    if (refused) await failRefusedRefunds(deps, claimed);
     throw error;
   }
+  // After the try: a failure to book the refused refunds must not be taken for a failed import.
+  if (refusedByBank) await failRefusedRefunds(deps, claimed);
   return claimed.length;
 }
 

@@ -18,6 +18,7 @@ import { bitcoinRail } from "../../src/donations/bitcoin";
 import type { BitcoinDonateResult } from "../../src/donations/rails";
 import { reconcileWish } from "../../src/donations/reconcile";
 import { clearMoneyDb } from "../helpers/money";
+import { retryRefund } from "../../src/ops/refunds";
 
 const WISH = 100_000;
 
@@ -156,6 +157,42 @@ describe("bank transfer (Fio): the poller, matching, returns and refunds", funct
     assert.deepEqual(await ledgerOf(world, donationId), []);
     const order = (await ordersOf(world)).find((candidate) => candidate.id === `x_${late.id}`);
     assert.deepEqual([order?.reason, order?.amount], ["wish_closed", 40_000]);
+  });
+
+  it("a refund order the bank refuses: the refund fails into the ops queue, ops retry, and a new order pays the donor back once", async () => {
+    const { world, wishId } = await setUp();
+    const { donationId, variableSymbol } = await world.bankDonation(wishId, "dana", 30_000);
+    world.fio.addIncoming({ amount: 30_000, variableSymbol, counterAccount: "123456789", bankCode: "0100" });
+    await world.poll();
+    world.fio.refuseAccount("123456789"); // e.g. the payer's account was closed meanwhile
+    await closeWish(world.ledger, "olga", { wishId });
+    await world.quiesce(wishId);
+    await world.poll(); // the import is refused
+    await world.quiesce(wishId);
+    const [refused] = (await ordersOf(world)).filter((candidate) => candidate.kind === "refund");
+    assert.equal(refused?.status, "refused");
+    assert.ok(await finding(world, `fio_order_refused_${refused?.id ?? ""}`));
+    const request = await world.doc(`refundRequests/${donationId}`);
+    assert.equal(request?.status, "failed", "no money left: the request fails instead of waiting for ever");
+    assert.equal((await world.doc(`ops/refundFailures/items/${donationId}`))?.resolvedAt, null, "in the ops queue");
+
+    world.fio.refuseAccount(null); // the donor's account works again (ops checked with them)
+    assert.deepEqual(await retryRefund(world.refundDeps, "ada", { donationId, reason: "the donor's account is open again" }), { result: "queued", generation: 1 });
+    await world.quiesce(wishId);
+    await world.poll(); // one call per run: the feed first ...
+    await world.poll(); // ... then the new order is imported
+    assert.equal(world.fio.executeOrders(), 1);
+    await world.poll(); // its outgoing movement confirms the refund
+    await world.quiesce(wishId);
+    const orders = (await ordersOf(world)).filter((candidate) => candidate.kind === "refund");
+    assert.deepEqual(orders.map((order) => order.status).sort(), ["executed", "refused"], "one new order, once");
+    const refunded = await donationOf(world, donationId);
+    assert.deepEqual([refunded.status, refunded.netAmount], ["refunded", 0]);
+    // The refused order's refund was booked when it was made and reversed when it failed; the new one stays.
+    const entries = await ledgerOf(world, donationId);
+    assert.deepEqual(entries, [["charge", 30_000, "fio"], ["refund", -30_000, "fio"], ["refund", -30_000, "fio"], ["refund_failed", 30_000, "fio"]]);
+    assert.equal(entries.reduce((sum, [, amount]) => sum + Number(amount), 0), 0, "the wish holds nothing");
+    assert.equal((await world.doc(`refundRequests/${donationId}`))?.status, "succeeded");
   });
 
   it("an order the bank holds for days is an ops finding: flagged on every run, it keeps its first sighting and stays resolved once ops resolve it", async () => {
