@@ -206,6 +206,10 @@ export function resolveEmulatorEnv(env = { ...process.env }) {
   resolved.PATH = `${path.join(ROOT, "node_modules", ".bin")}${path.delimiter}${resolved.PATH}`;
   // google-gax probes the GCE metadata server; there is none here.
   resolved.METADATA_SERVER_DETECTION ??= "none";
+  // The Functions emulator waits 30 s for a new function worker to load our code, then never answers the request that
+  // wanted it (the callable hangs until its client gives up). On a busy 2-core machine loading takes longer: measured,
+  // `npm run seed` failed twice at load 11–14 and passed with 120 s. (firebase-tools reads this variable, in seconds.)
+  resolved.FUNCTIONS_DISCOVERY_TIMEOUT ??= "120";
   // firebase-tools' own cache of downloaded emulators (and the UI) is where we looked.
   resolved.FIREBASE_EMULATORS_PATH = firebaseCacheDir(env);
   return { env: resolved, found };
@@ -293,6 +297,7 @@ function run(mode, command) {
     process.stdout.write(`ui: ${emulatorUiBinary(env) ?? "not installed"}\n`);
     process.stdout.write(`emulator cache (FIREBASE_EMULATORS_PATH): ${env.FIREBASE_EMULATORS_PATH}\n`);
     process.stdout.write(`listening on: ${bindHost(env)}\n`);
+    process.stdout.write(`functions worker start timeout (FUNCTIONS_DISCOVERY_TIMEOUT): ${env.FUNCTIONS_DISCOVERY_TIMEOUT} s\n`);
     return Promise.resolve(0);
   }
   const ui = mode === "start" && uiAvailable(env);

@@ -103,5 +103,13 @@ describe("emulator set-up script", () => {
     assert.ok(javaLine && Number(javaLine[1]) >= 21, result.stdout);
     assert.match(result.stdout, /firestore: /);
     assert.match(result.stdout, /pubsub: /);
+    // A busy machine loads a function worker in over firebase-tools' default 30 s: the script gives it 120 s.
+    assert.match(result.stdout, /^functions worker start timeout \(FUNCTIONS_DISCOVERY_TIMEOUT\): 120 s$/m);
+  });
+
+  it("keeps a FUNCTIONS_DISCOVERY_TIMEOUT given by the caller", () => {
+    const result = runCheck({ FUNCTIONS_DISCOVERY_TIMEOUT: "300" });
+    assert.equal(result.status, 0, result.stderr);
+    assert.match(result.stdout, /FUNCTIONS_DISCOVERY_TIMEOUT\): 300 s$/m);
   });
 });
