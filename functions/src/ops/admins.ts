@@ -30,9 +30,19 @@ async function findUser(auth: Auth, who: string): Promise<UserRecord> {
 /** Sets (`admin` true) or removes the admin claim of the user `who` (uid or email), audited with `actorId` and `reason`. */
 export async function setAdminClaim(deps: AdminClaimDeps, who: string, admin: boolean, actorId: string, reason: string): Promise<AdminChange> {
   if (reason.trim().length < 3) throw new DomainError("invalid_input", { field: "reason", params: { problem: "too_short", min: 3 } });
-  const user = await findUser(deps.auth, who);
+  // An unknown user is a refusal like any other, audited ("refused: not-found") under the uid or email given.
+  let found: UserRecord | DomainError;
+  try {
+    found = await findUser(deps.auth, who);
+  } catch (error) {
+    if (!(error instanceof DomainError)) throw error;
+    found = error;
+  }
   const action = admin ? "grantAdmin" : "revokeAdmin";
-  return audited(deps, { action, actorId, target: `users/${user.uid}`, reason: reason.trim() }, async () => {
+  const target = `users/${found instanceof DomainError ? who : found.uid}`;
+  return audited(deps, { action, actorId, target, reason: reason.trim() }, async () => {
+    if (found instanceof DomainError) throw found;
+    const user = found;
     const claims: Record<string, unknown> = { ...(user.customClaims ?? {}) };
     const isAdmin = claims.admin === true;
     if (isAdmin === admin) return { result: "unchanged" as const, uid: user.uid, email: user.email ?? null };

@@ -48,8 +48,13 @@ describe("ops: granting and revoking admin", function () {
     );
   });
 
-  it("refuses an unknown user and a missing reason, changing and auditing nothing", async () => {
-    await assert.rejects(setAdminClaim(deps(), "nobody-here@example.com", true, "operator:ana", "on-call rota"), /No user 'nobody-here@example.com'/);
+  it("refuses an unknown user (audited, like every refusal) and a missing reason (nothing audited), changing nothing", async () => {
+    const nobody = `nobody-${Date.now()}@example.com`;
+    await assert.rejects(setAdminClaim(deps(), nobody, true, "operator:ana", "on-call rota"), new RegExp(`No user '${nobody}'`));
+    assert.deepEqual(
+      (await auditEntries(nobody)).map((entry) => [entry.action, entry.result, entry.actorId, entry.reason]),
+      [["grantAdmin", "refused: not-found", "operator:ana", "on-call rota"]],
+    );
     const uid = `ops-admin-noreason-${Date.now()}`;
     await adminAuth().createUser({ uid });
     await assert.rejects(setAdminClaim(deps(), uid, true, "operator:ana", " "), /reason/);

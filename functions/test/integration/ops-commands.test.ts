@@ -182,6 +182,12 @@ describe("ops commands: actions as documents from the console", function () {
     const both = await command({ action: "grantAdmin", uid, email: `${uid}@example.com`, reason: "joins on-call", operator: "ana" });
     assert.equal(both.outcome.status, "rejected");
     assert.match(String(both.outcome.error), /exactly one of uid or email/);
+    // An unknown user: rejected, and audited as the refusal it is (under the uid given).
+    const nobody = `ops-cmd-nobody-${Date.now()}`;
+    const unknownUser = await command({ action: "grantAdmin", uid: nobody, reason: "joins on-call", operator: "ana" });
+    assert.equal(unknownUser.outcome.status, "rejected");
+    assert.match(String(unknownUser.outcome.error), new RegExp(`No user '${nobody}'`));
+    assert.deepEqual(await auditOf(`users/${nobody}`), [{ action: "grantAdmin", result: "refused: not-found", actorId: unknownUser.outcome.actor }]);
   });
 
   it("retry a failed refund: refunded once", async () => {
