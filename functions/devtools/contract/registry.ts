@@ -12,7 +12,7 @@ import type { cancelDonation } from "../../src/donations/cancel";
 import { donateInput } from "../../src/donations/donate";
 import type { DonateResult } from "../../src/donations/donate";
 import { reconcileInput } from "../../src/donations/reconcile";
-import type { reconcileWishCallable } from "../../src/donations/reconcile";
+import type { reconcileWishAction } from "../../src/donations/reconcile";
 import { rateWindowSchema } from "../../src/lib/rate-limit";
 import { contributionSchema, donationSchema, supporterSchema } from "../../src/model/donation";
 import { payoutAccountSchema, payoutSchema } from "../../src/model/payout";
@@ -504,13 +504,24 @@ export const CALLABLES: CallableContract[] = [
     name: "reconcileWishLedger",
     doc: donations,
     request: reconcileInput,
-    response: answers<Answer<typeof reconcileWishCallable>>(z.object({ drift: z.boolean(), repaired: z.boolean(), expected: counts, actual: counts })),
-    requestExample: { wishId: "wish-1", repair: false },
+    response: answers<Answer<typeof reconcileWishAction>>(
+      z.object({
+        result: z.enum(["in_order", "drift", "repaired"]),
+        drift: z.boolean(),
+        repaired: z.boolean(),
+        expected: counts,
+        actual: counts,
+        paidAmount: z.object({ expected: z.number().int(), actual: z.number().int() }).nullable(),
+      }),
+    ),
+    requestExample: { wishId: "wish-1", repair: false, reason: "donor asked why the total changed" },
     responseExample: {
+      result: "in_order",
       drift: false,
       repaired: false,
       expected: { raised: 120000, donorCount: 1, hasSucceededDonation: true },
       actual: { raised: 120000, donorCount: 1, hasSucceededDonation: true },
+      paidAmount: null,
     },
   },
   {

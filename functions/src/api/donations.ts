@@ -8,7 +8,7 @@ import { FOLD_INTERVAL_MS } from "../model/wish";
 import { cancelAbandonedDonations, cancelDonation as cancelDonationOp } from "../donations/cancel";
 import { bankTransferRail } from "../donations/bank-transfer";
 import { donate as donateOp } from "../donations/donate";
-import { reconcileWishCallable } from "../donations/reconcile";
+import { reconcileWishAction } from "../donations/reconcile";
 import { handlePaymentWebhook } from "../settlement/webhook";
 import { adminTaskEnqueuer } from "../lib/tasks";
 import { baseDeps, btcpayClient, btcpayEnabled, paymentProvider, webhookVerifier } from "./deps";
@@ -41,10 +41,8 @@ export const donate = (request: CallableRequest) => {
   return donateOp({ ...paymentDeps(), rails: otherRails() }, uid, request.data, request.auth?.token.name);
 };
 export const cancelDonation = (request: CallableRequest) => cancelDonationOp(paymentDeps(), requireAuth(request), request.data);
-export const reconcileWishLedger = (request: CallableRequest) => {
-  requireAdmin(request);
-  return reconcileWishCallable(baseDeps(), request.data);
-};
+/** Admins only; audited as `reconcileWish`, like the ops command of that name (docs/operations.md). */
+export const reconcileWishLedger = (request: CallableRequest) => reconcileWishAction(baseDeps(), requireAdmin(request), request.data);
 export async function cancelAbandonedDonationsSweep(): Promise<void> {
   await cancelAbandonedDonations(paymentDeps());
 }

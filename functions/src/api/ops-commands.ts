@@ -3,7 +3,7 @@ import type { Change, DocumentSnapshot, FirestoreAuthEvent } from "firebase-func
 import { z } from "zod";
 import { ADS_CONSUMER } from "../analytics/conversions";
 import { redriveAdsDeadLetter } from "../analytics/redrive";
-import { reconcileWish } from "../donations/reconcile";
+import { reconcileWishAction } from "../donations/reconcile";
 import { deadLetterConsumer } from "../events/consume";
 import { parseInput } from "../lib/errors";
 import { idSchema } from "../lib/ids";
@@ -24,7 +24,6 @@ import { notificationDeps } from "./notifications";
  * run, so a command and a callable do exactly the same thing, audited the same way. Each action's fields are those of
  * its callable; actions without a callable validate theirs here.
  */
-const reconcileWishInput = z.object({ wishId: idSchema, repair: z.boolean().optional(), reason: reasonSchema }).strict();
 const redriveInput = z.object({ deadLetterId: idSchema, reason: reasonSchema }).strict();
 const adminInput = z
   .object({ uid: idSchema.optional(), email: z.email().optional(), reason: reasonSchema })
@@ -42,13 +41,7 @@ export function opsActions(): Record<OpsAction, ActionHandler> {
     freezeWish: (actor, input) => freezeWish(taskDeps(), actor, { ...input, frozen: true }),
     unfreezeWish: (actor, input) => freezeWish(taskDeps(), actor, { ...input, frozen: false }),
     resolveReport: (actor, input) => resolveReport(baseDeps(), actor, input),
-    reconcileWish: async (actor, input) => {
-      const parsed = parseInput(reconcileWishInput, input);
-      return audited(baseDeps(), { action: "reconcileWish", actorId: actor, target: `wishes/${parsed.wishId}`, reason: parsed.reason }, async () => {
-        const report = await reconcileWish(baseDeps(), parsed.wishId, { repair: parsed.repair ?? false });
-        return { result: !report.drift ? "in_order" : report.repaired ? "repaired" : "drift", expected: report.expected, actual: report.actual };
-      });
-    },
+    reconcileWish: (actor, input) => reconcileWishAction(baseDeps(), actor, input),
     redriveDeadLetter: async (actor, input) => {
       const parsed = parseInput(redriveInput, input);
       // Each consumer re-drives its own letters: the notification worker re-reads the message, the ads consumer re-queues

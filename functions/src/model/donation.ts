@@ -249,6 +249,8 @@ export const driftReportSchema = z.object({
   expected: z.object({ raised: z.number().int(), donorCount: z.number().int(), hasSucceededDonation: z.boolean() }),
   actual: z.object({ raised: z.number().int(), donorCount: z.number().int(), hasSucceededDonation: z.boolean() }),
   contributionDrift: z.array(z.object({ donorId: z.string(), expected: z.number().int(), actual: z.number().int().nullable() })),
+  /** The payout's `paidAmount` against the ledger's transfers less reversals; null when the wish has no payout. */
+  paidAmount: z.object({ expected: z.number().int(), actual: z.number().int() }).nullable().default(null),
 });
 export type DriftReport = z.infer<typeof driftReportSchema>;
 

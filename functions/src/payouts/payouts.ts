@@ -10,7 +10,7 @@ import type { TaskEnqueuer } from "../lib/tasks";
 import { PROVIDER_EVENTS } from "../model/donation";
 import type { ProviderName } from "../model/donation";
 import type { ProviderEventRecord } from "../model/donation";
-import { PAYOUTS, PAYOUT_ACCOUNTS, payoutAccountSchema, payoutSchema, platformFee } from "../model/payout";
+import { PAYOUTS, PAYOUT_ACCOUNTS, payoutAccountSchema, platformFee } from "../model/payout";
 import type { Payout, PayoutAccount } from "../model/payout";
 import type { Wish } from "../model/wish";
 import { PaymentProviderError } from "../payments/provider";
@@ -19,6 +19,7 @@ import { wishRef } from "../store/wishes";
 import { refs } from "../store/donations";
 import type { Transfers } from "../payments/transfers";
 import { appendLedgerEntry } from "../store/ledger";
+import { payoutRef } from "../store/payouts";
 import { currencySchema } from "../model/money";
 
 /**
@@ -54,10 +55,9 @@ export interface PayoutDeps {
   tasks: TaskEnqueuer;
 }
 
-const payoutConverter = zodConverter(payoutSchema);
 const accountConverter = zodConverter(payoutAccountSchema);
 
-export const payoutRef = (db: Firestore, wishId: string) => db.collection(PAYOUTS).doc(wishId).withConverter(payoutConverter);
+export { payoutRef };
 export const payoutAccountRef = (db: Firestore, uid: string) => db.collection(PAYOUT_ACCOUNTS).doc(uid).withConverter(accountConverter);
 
 export function payoutTaskId(wishId: string, round: number): string {

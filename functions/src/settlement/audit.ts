@@ -212,7 +212,9 @@ export function judge(
     add(
       "ledger_totals_drift",
       `wish.raised ${wish.raised} vs the ledger's ${raisedByLedger}; payout.paidAmount ${payout?.paidAmount ?? 0} vs the ledger's ${ours.transfers}. ` +
-        "A write that bypassed the ledger, or a crash between the ledger and the totals: run reconcileWishLedger({wishId, repair: true}).",
+        "A write that bypassed the ledger, or a crash between the ledger and the totals: run reconcileWishLedger({wishId, repair: true, reason}), " +
+        "which re-derives both from the ledger (paidAmount moves no money: what is owed comes from grossAccounted). " +
+        "If the transfers also disagree with Stripe (stripe_disagrees), the ledger itself is off: settle that first.",
     );
   }
 

@@ -61,7 +61,7 @@ const TABLE: Record<string, Row> = {
     wishInput: (wishId) => ({ wishId, amount: 5000, currency: "CZK" }),
   },
   cancelDonation: { caller: "user", input: (id) => ({ donationId: id }), field: "donationId" },
-  reconcileWishLedger: { caller: "admin", input: (id) => ({ wishId: id }), field: "wishId" },
+  reconcileWishLedger: { caller: "admin", input: (id) => ({ wishId: id, reason }), field: "wishId" },
   markNotificationsRead: { caller: "user", input: (id) => ({ ids: [id] }), field: "ids.0" },
   closeWish: { caller: "user", input: (id) => ({ wishId: id }), field: "wishId", wishInput: (wishId) => ({ wishId }) },
   retryRefund: { caller: "admin", input: (id) => ({ donationId: id, reason }), field: "donationId" },

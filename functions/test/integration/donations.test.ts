@@ -2,6 +2,7 @@
 // SDK) → signed webhook deliveries over HTTP to the emulated stripeWebhook → Firestore state read by clients.
 import assert from "node:assert/strict";
 import { doc, getDoc } from "firebase/firestore";
+import type { Timestamp } from "firebase-admin/firestore";
 import type { StripeEventObject } from "../../devtools/fakes/stripe";
 import { foldWishCounters } from "../../src/donations/counters";
 import { systemClock } from "../../src/lib/clock";
@@ -413,29 +414,52 @@ describe("donations (emulators + fake Stripe)", function () {
     assert.equal(fakeStripe().paymentIntents.size, 6);
   });
 
-  it("reconcileWishLedger (admin) re-derives totals from the ledger, reports drift and repairs it", async () => {
+  it("reconcileWishLedger (admin) re-derives totals from the ledger, reports drift and repairs it; every call audited with its reason", async () => {
     const result = await dana.call<CardDonateResult>("donate", { wishId: WISH, amount: 50_000, currency: "CZK" });
     await webhook(fakeStripe().succeed(intentOf(result)));
     await wishState();
     const admin = await signedInClient("ada", {}, { admin: true });
-    const clean = await admin.call<{ drift: boolean }>("reconcileWishLedger", { wishId: WISH });
-    assert.equal(clean.drift, false);
+    const reason = "donor asked about the total";
+    // Like the ops command reconcileWish: a reason is required, for the read-only check too.
+    await expectCode(admin.call("reconcileWishLedger", { wishId: WISH }), "invalid-argument", { field: "reason" });
+    await expectCode(admin.call("reconcileWishLedger", { wishId: WISH, repair: true }), "invalid-argument", { field: "reason" });
+    const clean = await admin.call<{ result: string; drift: boolean }>("reconcileWishLedger", { wishId: WISH, reason });
+    assert.deepEqual([clean.result, clean.drift], ["in_order", false]);
 
     // Drift as it can happen now: the counter shards disagree with the ledger (and the wish shows what they say).
     await adminDb().doc(`wishes/${WISH}/raisedShards/adjustment`).set({ raised: 7 - 50_000, donorCount: 2 });
     assert.equal((await wishState()).raised, 7);
-    const report = await admin.call<{ drift: boolean; repaired: boolean }>("reconcileWishLedger", { wishId: WISH });
-    assert.deepEqual(report, { drift: true, repaired: false, expected: { raised: 50_000, donorCount: 1, hasSucceededDonation: true }, actual: { raised: 7, donorCount: 3, hasSucceededDonation: true } });
+    const report = await admin.call<{ drift: boolean; repaired: boolean }>("reconcileWishLedger", { wishId: WISH, reason });
+    assert.deepEqual(report, {
+      result: "drift",
+      drift: true,
+      repaired: false,
+      expected: { raised: 50_000, donorCount: 1, hasSucceededDonation: true },
+      actual: { raised: 7, donorCount: 3, hasSucceededDonation: true },
+      paidAmount: null,
+    });
     const stored = await adminDb().doc(`ops/ledger/drift/${WISH}`).get();
     assert.equal(stored.get("drift"), true);
     assert.equal((await wishState()).raised, 7, "report-only by default");
 
-    const repaired = await admin.call<{ repaired: boolean }>("reconcileWishLedger", { wishId: WISH, repair: true });
-    assert.equal(repaired.repaired, true);
+    const repaired = await admin.call<{ result: string; repaired: boolean }>("reconcileWishLedger", { wishId: WISH, repair: true, reason: "repair after the check" });
+    assert.deepEqual([repaired.result, repaired.repaired], ["repaired", true]);
     assert.equal((await wishState()).raised, 50_000);
     assert.equal((await wishState()).donorCount, 1);
     assert.deepEqual((await adminDb().doc(`wishes/${WISH}/raisedShards/adjustment`).get()).data(), { raised: 0, donorCount: 0 }, "the correction went into the shards");
-    await expectCode(dana.call("reconcileWishLedger", { wishId: WISH }), "permission-denied");
+    await expectCode(admin.call("reconcileWishLedger", { wishId: "no-such-wish", reason }), "not-found");
+    await expectCode(dana.call("reconcileWishLedger", { wishId: WISH, reason }), "permission-denied");
+
+    // The audit log, as for the ops command: calls that passed validation, refusals included; none for dana's call.
+    const entries = (await adminDb().collection("auditLog").where("action", "==", "reconcileWish").get()).docs
+      .sort((a, b) => (a.get("at") as Timestamp).toMillis() - (b.get("at") as Timestamp).toMillis())
+      .map((entry) => ["actorId", "target", "reason", "result"].map((field) => String(entry.get(field))));
+    assert.deepEqual(entries, [
+      ["ada", `wishes/${WISH}`, reason, "in_order"],
+      ["ada", `wishes/${WISH}`, reason, "drift"],
+      ["ada", `wishes/${WISH}`, "repair after the check", "repaired"],
+      ["ada", "wishes/no-such-wish", reason, "refused: not-found"],
+    ]);
   });
 
   it("refunds as Stripe reports them today: refund.created / refund.updated / refund.failed / charge.refund.updated; charge.refunded without its list changes nothing", async () => {
