@@ -49,7 +49,7 @@ export interface AuditDeps {
 export const AUDIT_LOOKBACK_MS = 4 * 24 * 60 * 60 * 1000;
 /** A wish whose ledger moved less than this ago may still have webhooks in flight: judged on a later run. */
 export const AUDIT_GRACE_MS = 10 * 60 * 1000;
-/** At most this many wishes per run (the rest, and anything still in flight, on the next hourly run). */
+/** At most this many wishes per run (the rest on the next runs, in turn: `auditRotation`; in-flight ones on a later run). */
 export const AUDIT_MAX_WISHES = 300;
 
 const ledgerConverter = zodConverter(ledgerEntrySchema);
@@ -271,21 +271,35 @@ async function recordAudit(deps: Pick<AuditDeps, "db">, wishId: string, breaches
   for (const breach of breaches) logger.error("money invariant breached", { wishId, kind: breach.kind, held: breach.held, repaired: breach.repaired });
 }
 
-/** The wishes to audit: money moved, or they closed, expired or were funded, within the window; or a breach is open. */
-async function wishesToAudit(db: Firestore, since: Date): Promise<string[]> {
+/**
+ * The wishes to audit: money moved, or they closed, expired or were funded, within the window; or a breach is open.
+ * Beyond `max` of them a run takes the next `max` in id order after the last wish the previous run took (`cursor`,
+ * kept in `ops/moneyAudit`), wrapping round, so consecutive runs go through all of them in turn rather than auditing
+ * the same head every hour. A wish that joins the list is reached within one round.
+ */
+export function auditRotation(candidates: Iterable<string>, cursor: string | null, max: number): { wishIds: string[]; cursor: string | null } {
+  const all = [...new Set(candidates)].sort();
+  if (all.length <= max) return { wishIds: all, cursor: null };
+  const after = cursor === null ? 0 : all.findIndex((wishId) => wishId > cursor);
+  const from = after < 0 ? 0 : after;
+  const wishIds = [...all.slice(from), ...all.slice(0, from)].slice(0, max);
+  return { wishIds, cursor: wishIds[wishIds.length - 1] ?? null };
+}
+
+async function auditCandidates(db: Firestore, since: Date): Promise<string[]> {
   const [ledger, closed, funded, open] = await Promise.all([
     db.collection(LEDGER).where("createdAt", ">=", since).select("wishId").get(),
     db.collection("wishes").where("closedAt", ">=", since).select().get(),
     db.collection("wishes").where("fundedAt", ">=", since).select().get(),
     db.collection(MONEY_AUDIT_BREACHES).where("resolvedAt", "==", null).select("wishId").get(),
   ]);
-  const ids = new Set<string>();
+  const ids: string[] = [];
   for (const doc of [...open.docs, ...ledger.docs]) {
     const wishId: unknown = doc.get("wishId");
-    if (typeof wishId === "string") ids.add(wishId);
+    if (typeof wishId === "string") ids.push(wishId);
   }
-  for (const doc of [...closed.docs, ...funded.docs]) ids.add(doc.id);
-  return [...ids].slice(0, AUDIT_MAX_WISHES);
+  for (const doc of [...closed.docs, ...funded.docs]) ids.push(doc.id);
+  return ids;
 }
 
 export interface MoneyAuditSummary {
@@ -295,15 +309,22 @@ export interface MoneyAuditSummary {
   repaired: number;
 }
 
+/** One run: its summary, and the wishes it took (in order). */
+export type MoneyAuditRun = MoneyAuditSummary & { wishIds: string[] };
+
 /**
- * The hourly job (`auditMoney`): audits every wish whose money moved in the window and writes one summary to
- * `ops/moneyAudit`. A run that fails (Stripe unreachable) writes no summary: a stale `lastRunAt` tells ops.
+ * The hourly job (`auditMoney`): audits the wishes whose money moved in the window, at most `maxWishes` of them in
+ * turn (`auditRotation`), and writes one summary to `ops/moneyAudit` with the rotation's `cursor`. A run that fails
+ * (Stripe unreachable) writes no summary: a stale `lastRunAt` tells ops, and the next run takes the same wishes again.
  */
-export async function auditMoney(deps: AuditDeps): Promise<MoneyAuditSummary> {
+export async function auditMoney(deps: AuditDeps, options: { maxWishes?: number } = {}): Promise<MoneyAuditRun> {
   const now = deps.clock.now();
   const since = new Date(now.getTime() - AUDIT_LOOKBACK_MS);
   const summary: MoneyAuditSummary = { wishesAudited: 0, inFlight: 0, breaches: 0, repaired: 0 };
-  for (const wishId of await wishesToAudit(deps.db, since)) {
+  const [candidates, previous] = await Promise.all([auditCandidates(deps.db, since), deps.db.doc(MONEY_AUDIT).get()]);
+  const previousCursor: unknown = previous.get("cursor");
+  const { wishIds, cursor } = auditRotation(candidates, typeof previousCursor === "string" ? previousCursor : null, options.maxWishes ?? AUDIT_MAX_WISHES);
+  for (const wishId of wishIds) {
     const audit = await auditWish(deps, wishId);
     if (!audit) continue;
     summary.wishesAudited++;
@@ -311,7 +332,7 @@ export async function auditMoney(deps: AuditDeps): Promise<MoneyAuditSummary> {
     summary.breaches += audit.breaches.length;
     summary.repaired += audit.breaches.filter((breach) => breach.repaired).length;
   }
-  await deps.db.doc(MONEY_AUDIT).set({ lastRunAt: now, windowStart: since, ...summary });
-  logger.info("money audit finished", { ...summary });
-  return summary;
+  await deps.db.doc(MONEY_AUDIT).set({ lastRunAt: now, windowStart: since, ...summary, candidates: new Set(candidates).size, cursor });
+  logger.info("money audit finished", { ...summary, candidates: new Set(candidates).size, cursor });
+  return { ...summary, wishIds };
 }

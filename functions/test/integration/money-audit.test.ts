@@ -1,12 +1,13 @@
-// The money audit and one of its remedies, in-process against the money database (test/helpers/money.ts): a
-// `ledger_totals_drift` on `payouts.paidAmount` that reconcileWishLedger's repair clears without moving money.
+// The money audit's reach and one of its remedies, in-process against the money database (test/helpers/money.ts):
+// a `ledger_totals_drift` on `payouts.paidAmount` that reconcileWishLedger's repair clears without moving money, and
+// the rotation that lets consecutive hourly runs reach every candidate when there are more than a run takes.
 import assert from "node:assert/strict";
-import { AUDIT_GRACE_MS, auditWish } from "../../src/settlement/audit";
+import { AUDIT_GRACE_MS, auditMoney, auditWish } from "../../src/settlement/audit";
 import { reconcileWishAction } from "../../src/donations/reconcile";
 import { emulatorsRunning } from "../../devtools/support/emulators";
 import { MoneyWorld, clearMoneyDb } from "../helpers/money";
 
-describe("the money audit: paidAmount drift (in-process, money database)", function () {
+describe("the money audit: paidAmount drift and rotation (in-process, money database)", function () {
   this.timeout(120_000);
 
   before(function () {
@@ -52,5 +53,27 @@ describe("the money audit: paidAmount drift (in-process, money database)", funct
     world.clock.advance(AUDIT_GRACE_MS + 1000);
     assert.deepEqual((await auditWish(deps, wishId))?.breaches, []);
     assert.ok((await world.doc(`ops/moneyAudit/breaches/ledger_totals_drift_${wishId}`))?.resolvedAt, "the breach is resolved");
+  });
+
+  it("more candidates than a run takes: consecutive runs audit each in turn, not the same head every hour", async () => {
+    const world = new MoneyWorld();
+    const wishIds = ["rot-a", "rot-b", "rot-c", "rot-d", "rot-e"].map((id) => `${id}-${Date.now()}`);
+    for (const wishId of wishIds) await world.seedWish(wishId, { status: "closed", closedAt: world.clock.now() });
+    const deps = { ...world.refundDeps, payouts: world.payouts };
+
+    const runs: string[][] = [];
+    for (let run = 0; run < 3; run++) runs.push((await auditMoney(deps, { maxWishes: 2 })).wishIds);
+    assert.deepEqual(runs, [wishIds.slice(0, 2), wishIds.slice(2, 4), [wishIds[4], wishIds[0]]], "in id order, wrapping round");
+    assert.deepEqual([...new Set(runs.flat())].sort(), [...wishIds].sort(), "three runs of two covered all five");
+    const summary = await world.doc("ops/moneyAudit");
+    assert.deepEqual([summary?.wishesAudited, summary?.candidates, summary?.cursor], [2, 5, wishIds[0]]);
+
+    // A wish that joins the list is reached within one round; without the cap a run takes every candidate.
+    const late = `rot-bb-${Date.now()}`;
+    await world.seedWish(late, { status: "closed", closedAt: world.clock.now() });
+    assert.deepEqual((await auditMoney(deps, { maxWishes: 2 })).wishIds, [wishIds[1], late], "the next run goes on after the cursor, the late wish in its place");
+    const all = await auditMoney(deps);
+    assert.equal(all.wishIds.length, 6);
+    assert.equal((await world.doc("ops/moneyAudit"))?.cursor, null);
   });
 });
