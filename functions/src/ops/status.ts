@@ -13,6 +13,11 @@ export const OPS_STATUS = "ops/status";
 
 /** Work that should have happened by now: a refund task, a payout round or a deadline this late is a backlog. */
 export const OVERDUE_AFTER_MS = 60 * 60 * 1000;
+/**
+ * A refund the provider accepted but has not completed after this long needs a human: a card refund completes within
+ * days, a bank-transfer order waits for a confirmation in internet banking, a bitcoin pull payment for its donor.
+ */
+export const STALLED_REFUND_AFTER_MS = 7 * 24 * 60 * 60 * 1000;
 
 interface Watch {
   /** What it means for ops, in words (shown on the page). */
@@ -66,6 +71,14 @@ export const WATCHES = {
     label: "refunds queued for more than an hour (task backlog)",
     runbook: "alert queue-backlog",
     query: (db, now) => db.collection(REFUND_REQUESTS).where("status", "==", "queued").where("updatedAt", "<", new Date(now.getTime() - OVERDUE_AFTER_MS)),
+    since: "updatedAt",
+  },
+  stalledRefunds: {
+    label: "refunds requested from the provider more than 7 days ago and not completed (unclaimed, unconfirmed)",
+    runbook: "The status page: stalled refunds",
+    // While a request is `requested` the money audit counts its wish as in flight and judges nothing there: only this
+    // watch shows it. Same composite index (status, updatedAt) as overdueRefunds.
+    query: (db, now) => db.collection(REFUND_REQUESTS).where("status", "==", "requested").where("updatedAt", "<", new Date(now.getTime() - STALLED_REFUND_AFTER_MS)),
     since: "updatedAt",
   },
   overduePayouts: {

@@ -2,7 +2,7 @@ import assert from "node:assert/strict";
 import { closeWish } from "../../src/closing/close";
 import { freezeWish, retryRefund } from "../../src/ops/refunds";
 import { handleDomainEventMessage } from "../../src/notifications/worker";
-import { OPS_STATUS, WATCHES, refreshOpsStatus } from "../../src/ops/status";
+import { OPS_STATUS, STALLED_REFUND_AFTER_MS, WATCHES, refreshOpsStatus } from "../../src/ops/status";
 import { FINDINGS, recordFinding } from "../../src/settlement/reconcile";
 import type { Finding } from "../../src/settlement/reconcile";
 import type { OpsStatus, WatchName } from "../../src/ops/status";
@@ -166,6 +166,21 @@ describe("ops: the status page ops/status (in-process, money database)", functio
     const status = await refreshOpsStatus(deps);
     assert.deepEqual(counts(status), { overdueDeadlines: 1 });
     world.clock.advance(-90 * 60 * 1000); // 90 minutes earlier, the deadline was only 30 minutes past
+    assert.deepEqual(counts(await refreshOpsStatus(deps)), {});
+  });
+
+  it("shows a refund the provider accepted a week ago and never completed (an unclaimed pull payment), until it completes", async () => {
+    await clearMoneyDb();
+    const world = new MoneyWorld();
+    const deps = { db: world.db, clock: world.clock };
+    const now = world.clock.now().getTime();
+    const request = (updatedAt: number) => ({ donationId: "d", wishId: "w", donorId: "dana", status: "requested", generation: 0, reason: "overpayment", updatedAt: new Date(updatedAt) });
+    await world.db.doc("refundRequests/status-stalled").set(request(now - STALLED_REFUND_AFTER_MS - 60_000));
+    await world.db.doc("refundRequests/status-recent").set(request(now - 24 * 60 * 60 * 1000)); // a day: still on its way
+    const status = await refreshOpsStatus(deps);
+    assert.deepEqual(counts(status), { stalledRefunds: 1 });
+    assert.equal(status.watches.stalledRefunds.oldestPath, "refundRequests/status-stalled");
+    await world.db.doc("refundRequests/status-stalled").update({ status: "succeeded", updatedAt: world.clock.now() });
     assert.deepEqual(counts(await refreshOpsStatus(deps)), {});
   });
 });
