@@ -139,7 +139,20 @@ export async function handleConversionsMessage(deps: ConversionsDeps, message: I
   }
 
   const flush = await flushDueConversions(deps, deps.api);
-  const after = (await ref.get()).data();
+  const afterSnap = await ref.get();
+  const after = afterSnap.data();
+  if (after?.state === "pending" && after.datasetId !== deps.api.datasetId && afterSnap.updateTime) {
+    // Queued for a dataset that is no longer configured (ops changed META_DATASET_ID): every flush sends the current
+    // dataset's queue only, so it would wait for ever and its message would fail until Pub/Sub dropped it. Meta
+    // attributes per dataset, so it is not moved to the new one: it ends `skipped` (the precondition leaves it alone if
+    // a sender of the old dataset is still at work on it; the redelivery looks again).
+    await ref.update({ state: "skipped", skippedReason: "dataset_changed" }, { lastUpdateTime: afterSnap.updateTime }).catch((error: unknown) => {
+      if (!isFirestoreError(error, "failed-precondition")) throw error;
+      throw new ConversionPendingError(`conversion of ${event.id} changed while it was being skipped; Pub/Sub redelivers`);
+    });
+    logger.warn("conversion queued for a dataset no longer configured: skipped", { eventId: event.id, datasetId: after.datasetId });
+    return { outcome: "done", state: "skipped", flush };
+  }
   if (!after || after.state === "pending") {
     throw new ConversionPendingError(`conversion of ${event.id} not sent yet (attempts ${after?.attempts ?? 0}); Pub/Sub redelivers`);
   }

@@ -211,6 +211,21 @@ describe("ads attribution: Conversions API events (in-process consumer, fake Gra
     assert.deepEqual(w.sent().map((event) => (event.user_data as { external_id: string[] }).external_id[0]).sort(), [sha256("ann"), sha256("bea")].sort());
   });
 
+  it("a conversion queued for a dataset ops since replaced ends skipped (dataset_changed) instead of failing its message for ever", async () => {
+    const old = world();
+    await person("cleo", { consent: true });
+    outage(1);
+    await assert.rejects(old.deliver(signedUp("cleo")), ConversionPendingError);
+    // Ops point META_DATASET_ID at another dataset; the redelivery reaches a consumer configured with it.
+    const next = world();
+    next.clock.advance(60_000);
+    const outcome = await next.deliver(signedUp("cleo"));
+    assert.deepEqual(outcome.outcome === "done" && outcome.state, "skipped");
+    const queued = await item("cleo", signedUp("cleo"));
+    assert.deepEqual([queued.get("state"), queued.get("skippedReason")], ["skipped", "dataset_changed"]);
+    assert.equal(next.sent().length + old.sent().length, 0, "sent to neither dataset");
+  });
+
   it("a consent withdrawn while the event waits for a retry stops it at once; so does deleting the account", async () => {
     const w = world();
     await bothSignUpsFail(w, "wil", "del");
