@@ -108,7 +108,7 @@ export const fioOrderSchema = z.object({
   status: z.enum(FIO_ORDER_STATUSES),
   /** Set while queued (the import's query), null after. */
   queuedAt: z.date().nullable(),
-  /** Set while sent and not yet executed (the unconfirmed-order check's query), null after. */
+  /** Set while sending or sent and not yet executed (the stuck-order checks query it with the status), null after. */
   awaitingSince: z.date().nullable(),
   idInstruction: z.string().nullable(),
   executedMovementId: z.string().nullable(),
@@ -127,6 +127,14 @@ export const fioPollerStateSchema = z.object({
   /** The last failure (HTTP status or code), for ops; null after a good call. */
   lastError: z.string().nullable(),
   lastErrorAt: z.date().nullable(),
+  /**
+   * The feed is known complete up to here: the time a download (all since the bank's cursor) was made whose movements
+   * are all recorded (every movement the bank booked before it is in fioTransactions). References expire only once this is
+   * past the end of their expiry day. Null until the first good read (older documents: absent).
+   */
+  feedCompleteAt: z.date().nullable().default(null),
+  /** The first failed call since the last good one (null while calls go through): how long Fio has been failing. */
+  failingSince: z.date().nullable().default(null),
 });
 export type FioPollerState = z.infer<typeof fioPollerStateSchema>;
 

@@ -1,4 +1,4 @@
-import type { Firestore } from "firebase-admin/firestore";
+import type { Firestore, QueryDocumentSnapshot } from "firebase-admin/firestore";
 import type { Clock } from "../lib/clock";
 import { logger } from "../lib/log";
 import { isFirestoreError } from "../lib/firestore-errors";
@@ -8,7 +8,7 @@ import type { BankTransferReference, FioOrder, FioPollerState, FioTransactionRec
 import { DONATIONS } from "../model/donation";
 import { FIO_MIN_INTERVAL_MS, FioRateLimited } from "../payments/fio";
 import type { FioBankApi, FioDomesticOrder, FioMovement } from "../payments/fio";
-import { decideIncoming, decideOutgoing, normaliseVariableSymbol, orderComment } from "../payments/fio-match";
+import { decideIncoming, decideOutgoing, normaliseVariableSymbol, orderComment, startOfBankDay } from "../payments/fio-match";
 import type { IncomingDecision, MovementDecision, ReturnReason } from "../payments/fio-match";
 import { PaymentProviderError } from "../payments/provider";
 import type { PaymentEvent } from "../payments/provider";
@@ -28,6 +28,9 @@ import { wishRef } from "../store/wishes";
  * unapplied record is decided once (the decision stored on it, in the transaction that claims its variable symbol) and
  * applied through idempotent steps (provider events deduplicated by `fio_<movementId>`, orders and findings with
  * deterministic ids), then marked applied. A crash anywhere re-runs the remaining steps, never a step twice.
+ * Unpaid references expire last, and only once the feed is known complete past the end of their expiry day
+ * (`fioState/poller.feedCompleteAt`) and every recorded movement is decided: Fio being down never expires a reference
+ * whose money the bank booked in time.
  */
 
 export interface FioSettlementDeps {
@@ -51,6 +54,12 @@ export interface FioRunReport {
   expired: number;
 }
 
+export interface FioRunOptions {
+  call?: FioCall;
+  /** Page size of the stuck-order sweep (tests lower it). */
+  stuckBatch?: number;
+}
+
 /** A day of movements is re-read this far back by the daily reconciliation. */
 export const RECONCILE_DAYS = 7;
 const RECONCILE_EVERY_MS = 24 * 60 * 60 * 1000;
@@ -61,31 +70,41 @@ const SENDING_STUCK_MS = 60 * 60 * 1000;
 /** A sent order not executed after this probably waits for a confirmation in internet banking. */
 const UNCONFIRMED_MS = 3 * 24 * 60 * 60 * 1000;
 const APPLY_BATCH = 200;
+const STUCK_BATCH = 100;
+/** Past this without a good read of the feed, every run logs FEED_STALE_MESSAGE (the alert `fio-feed-stale`). */
+export const FEED_STALE_MS = 30 * 60 * 1000;
+export const FEED_STALE_MESSAGE = "Fio feed stale: no good read of the account for 30 minutes";
 const IMPORT_BATCH = 100;
 
 const isoDay = (date: Date) => date.toISOString().slice(0, 10);
 
 /** One run of the poller (the scheduled function fioPoll). */
-export async function runFioPoll(deps: FioSettlementDeps, options: { call?: FioCall } = {}): Promise<FioRunReport> {
-  const expired = await expireUnpaidReferences(deps);
-  const call = await claimCall(deps, options.call);
+export async function runFioPoll(deps: FioSettlementDeps, options: FioRunOptions = {}): Promise<FioRunReport> {
+  const claimed = await claimCall(deps, options.call);
+  const call = claimed?.call ?? null;
   let result: FioRunReport["result"] = "too_soon";
   let recorded = 0;
-  if (call) {
+  if (claimed) {
     try {
-      recorded = await performCall(deps, call);
+      recorded = await performCall(deps, claimed.call);
       result = "ok";
-      await bankRefs.pollerState(deps.db).set({ lastError: null, lastErrorAt: null }, { merge: true });
+      // A download's movements (everything since the bank's cursor) are all recorded: the feed is complete up to the
+      // moment the call was made. Not a period read: it covers RECONCILE_DAYS only, and may start after the last gap.
+      const read = claimed.call === "download" ? { feedCompleteAt: claimed.at } : {};
+      await bankRefs.pollerState(deps.db).set({ lastError: null, lastErrorAt: null, failingSince: null, ...read }, { merge: true });
     } catch (error) {
       result = error instanceof FioRateLimited ? "rate_limited" : "unavailable";
       if (!(error instanceof FioRateLimited) && !(error instanceof PaymentProviderError)) throw error;
       const code = error instanceof PaymentProviderError ? (error.providerCode ?? "fio_error") : "fio_409";
-      await bankRefs.pollerState(deps.db).set({ lastError: code, lastErrorAt: deps.clock.now() }, { merge: true });
-      logger.warn("Fio call did not go through; the next run tries again", { call, code });
+      const ref = bankRefs.pollerState(deps.db);
+      const failingSince = (await ref.get()).data()?.failingSince ?? deps.clock.now();
+      await ref.set({ lastError: code, lastErrorAt: deps.clock.now(), failingSince }, { merge: true });
+      logger.warn("Fio call did not go through; the next run tries again", { call, code, failingSince: failingSince.toISOString() });
     }
   }
   const applied = await applyRecorded(deps);
-  await flagStuckOrders(deps);
+  const expired = await expireUnpaidReferences(deps);
+  await flagStuckOrders(deps, options.stuckBatch ?? STUCK_BATCH);
   return { call, result, recorded, applied, expired };
 }
 
@@ -96,9 +115,18 @@ export async function reconcileFioPeriod(deps: FioSettlementDeps): Promise<FioRu
 
 // ---- the lease ----
 
-const EMPTY_STATE: FioPollerState = { lastCalledAt: null, lastCall: null, lastDownloadAt: null, lastReconciledAt: null, lastError: null, lastErrorAt: null };
+const EMPTY_STATE: FioPollerState = {
+  lastCalledAt: null,
+  lastCall: null,
+  lastDownloadAt: null,
+  lastReconciledAt: null,
+  lastError: null,
+  lastErrorAt: null,
+  feedCompleteAt: null,
+  failingSince: null,
+};
 
-async function claimCall(deps: FioSettlementDeps, forced: FioCall | undefined): Promise<FioCall | null> {
+async function claimCall(deps: FioSettlementDeps, forced: FioCall | undefined): Promise<{ call: FioCall; at: Date } | null> {
   const queued = forced ? false : !(await bankRefs.orders(deps.db).where("queuedAt", "<=", deps.clock.now()).limit(1).get()).empty;
   const ref = bankRefs.pollerState(deps.db);
   return deps.db.runTransaction(async (tx) => {
@@ -118,7 +146,7 @@ async function claimCall(deps: FioSettlementDeps, forced: FioCall | undefined): 
       },
       { merge: true },
     );
-    return call;
+    return { call, at: now };
   });
 }
 
@@ -193,7 +221,6 @@ async function decide(deps: FioSettlementDeps, movementId: string): Promise<Move
     const record = (await tx.get(recordRef)).data();
     if (!record) return null;
     if (record.decision) return record.decision as MovementDecision;
-    const now = deps.clock.now();
     let decision: MovementDecision;
     if (record.amount < 0) {
       decision = decideOutgoing(record);
@@ -204,7 +231,7 @@ async function decide(deps: FioSettlementDeps, movementId: string): Promise<Move
       const referenceRef = symbol ? bankRefs.reference(deps.db, symbol) : null;
       const reference = referenceRef ? (await tx.get(referenceRef)).data() : undefined;
       const wish = reference ? (await tx.get(wishRef(deps.db, reference.wishId))).data() : undefined;
-      decision = decideIncoming(record, reference ?? null, wish ?? null, now);
+      decision = decideIncoming(record, reference ?? null, wish ?? null);
       if (decision.kind === "book" && referenceRef) {
         tx.update(referenceRef, {
           paidByMovementId: record.movementId,
@@ -431,7 +458,7 @@ async function importQueuedOrders(deps: FioSettlementDeps): Promise<number> {
       throw error;
     }
     const refused = error instanceof PaymentProviderError && error.refused;
-    await setAll(refused ? { status: "refused", awaitingSince: null, lastError: error.providerCode } : { status: "unknown", lastError: error instanceof PaymentProviderError ? error.providerCode : "error" });
+    await setAll(refused ? { status: "refused", awaitingSince: null, lastError: error.providerCode } : { status: "unknown", awaitingSince: null, lastError: error instanceof PaymentProviderError ? error.providerCode : "error" });
     for (const { id, order } of claimed) {
       await orderFinding(deps, refused ? "fio_order_refused" : "fio_order_unknown", id, order, refused ? "Fio refused the import." : "No answer to the import: look in internet banking whether the order is there.");
     }
@@ -443,19 +470,32 @@ async function importQueuedOrders(deps: FioSettlementDeps): Promise<number> {
   return claimed.length;
 }
 
-/** Orders without an answer we recorded (`sending`) → unknown; sent but not executed for days → unconfirmed. */
-async function flagStuckOrders(deps: FioSettlementDeps): Promise<void> {
+/**
+ * Orders without an answer we recorded (`sending` for an hour) → unknown; sent but not executed for days →
+ * unconfirmed (flagged again on every run until executed). Queried by status, so orders already handled (unknown,
+ * refused, executed; an `unknown` order also drops `awaitingSince`) never take the places of those still to flag, and
+ * paged, so any number of waiting orders are all seen.
+ */
+async function flagStuckOrders(deps: FioSettlementDeps, batch: number): Promise<void> {
   const now = deps.clock.now().getTime();
-  const waiting = await bankRefs.orders(deps.db).where("awaitingSince", "<=", new Date(now - SENDING_STUCK_MS)).limit(100).get();
-  for (const doc of waiting.docs) {
-    const order = doc.data();
-    const since = order.awaitingSince?.getTime() ?? now;
-    if (order.status === "sending") {
-      await doc.ref.update({ status: "unknown", lastError: "no_answer_recorded", updatedAt: new Date(now) });
+  const stuck = (status: "sending" | "sent", olderThanMs: number) => bankRefs.orders(deps.db).where("status", "==", status).where("awaitingSince", "<=", new Date(now - olderThanMs)).orderBy("awaitingSince");
+  // `sending` orders leave the query as they are marked: each page is the query's head again.
+  for (let page = await stuck("sending", SENDING_STUCK_MS).limit(batch).get(); !page.empty; page = await stuck("sending", SENDING_STUCK_MS).limit(batch).get()) {
+    for (const doc of page.docs) {
+      const order = doc.data();
+      await doc.ref.update({ status: "unknown", awaitingSince: null, lastError: "no_answer_recorded", updatedAt: new Date(now) });
       await orderFinding(deps, "fio_order_unknown", doc.id, order, "The import was sent but no answer was recorded: look in internet banking whether the order is there.");
-    } else if (order.status === "sent" && now - since >= UNCONFIRMED_MS) {
-      await orderFinding(deps, "fio_order_unconfirmed", doc.id, order, "Sent days ago and not executed: confirm it in internet banking (the bank may require it).");
     }
+  }
+  let last: QueryDocumentSnapshot<FioOrder> | undefined;
+  for (;;) {
+    const query = stuck("sent", UNCONFIRMED_MS).limit(batch);
+    const page = await (last ? query.startAfter(last) : query).get();
+    for (const doc of page.docs) {
+      await orderFinding(deps, "fio_order_unconfirmed", doc.id, doc.data(), "Sent days ago and not executed: confirm it in internet banking (the bank may require it).");
+    }
+    if (page.size < batch) break;
+    last = page.docs[page.docs.length - 1];
   }
 }
 
@@ -465,9 +505,31 @@ async function flagStuckOrders(deps: FioSettlementDeps): Promise<void> {
  * References whose due date and grace passed without money: the donation is canceled (`expired`), the reference closed
  * (in a transaction with its claim by a payment, so money that arrived meanwhile is booked, never lost), and money
  * arriving later goes back. Closed first, then the cancel event, then `expiresAt` cleared: a crash re-runs the rest.
+ *
+ * Money booked by the bank on or before the expiry day is in time (docs/donations.md "Bank transfer"), so a reference
+ * expires only once the feed is known complete past the end of that day (`feedCompleteAt` at or after the next bank
+ * day's start, i.e. `expiresAt` before the start of `feedCompleteAt`'s bank day) and no recorded movement is still
+ * undecided: while Fio is down nothing expires, and what it booked in time is booked when it comes back. Also where a
+ * stale feed is logged for ops (FEED_STALE_MESSAGE).
  */
 async function expireUnpaidReferences(deps: FioSettlementDeps): Promise<number> {
-  const due = await bankRefs.references(deps.db).where("expiresAt", "<=", deps.clock.now()).limit(100).get();
+  const now = deps.clock.now();
+  const state = (await bankRefs.pollerState(deps.db).get()).data();
+  const knownUpTo = state?.feedCompleteAt ?? null;
+  const staleSince = knownUpTo ?? state?.failingSince ?? null;
+  if (staleSince && now.getTime() - staleSince.getTime() >= FEED_STALE_MS) {
+    logger.warn(FEED_STALE_MESSAGE, {
+      feedCompleteAt: knownUpTo?.toISOString() ?? null,
+      failingSince: state?.failingSince?.toISOString() ?? null,
+      lastError: state?.lastError ?? null,
+      staleMinutes: Math.floor((now.getTime() - staleSince.getTime()) / 60_000),
+    });
+  }
+  if (!knownUpTo) return 0;
+  const undecided = await bankRefs.transactions(deps.db).where("decision", "==", null).limit(1).get();
+  if (!undecided.empty) return 0;
+  const cutoff = startOfBankDay(knownUpTo);
+  const due = await bankRefs.references(deps.db).where("expiresAt", "<", cutoff).limit(100).get();
   let expired = 0;
   for (const doc of due.docs) {
     const closed = await deps.db.runTransaction(async (tx) => {
@@ -483,7 +545,7 @@ async function expireUnpaidReferences(deps: FioSettlementDeps): Promise<number> 
     await doc.ref.update({ expiresAt: null });
     expired++;
   }
-  if (expired > 0) logger.info("unpaid bank-transfer references expired", { expired });
+  if (expired > 0) logger.info("unpaid bank-transfer references expired", { expired, feedCompleteAt: knownUpTo.toISOString() });
   return expired;
 }
 

@@ -11,7 +11,9 @@ import { BANK_TRANSFER_GRACE_DAYS } from "../../src/model/bank-transfer";
 import { DomainError } from "../../src/lib/errors";
 import { expireWish } from "../../src/closing/deadline";
 import { AUDIT_GRACE_MS, auditWish } from "../../src/settlement/audit";
-import { runFioPoll } from "../../src/settlement/fio";
+import { createOrder, FEED_STALE_MESSAGE, runFioPoll } from "../../src/settlement/fio";
+import { bankDay } from "../../src/payments/fio-match";
+import { referenceExpiresAt } from "../../src/donations/bank-transfer";
 import { bankRefs } from "../../src/store/bank-transfer";
 import { BankWorld } from "../helpers/bank";
 import { bitcoinRail } from "../../src/donations/bitcoin";
@@ -83,7 +85,8 @@ describe("bank transfer (Fio): the poller, matching, returns and refunds", funct
     const { wishId } = await setUp();
     const { donationId } = await world.bankDonation(wishId, "dana", 20_000);
     await reserveVariableSymbol(world.db, { ...reference, donationId, wishId }, next);
-    world.later(BANK_TRANSFER_GRACE_DAYS * 86_400_000 + 60_000);
+    // Expired once the feed is known complete past the end of the expiry day (a bank day later at most).
+    world.later((BANK_TRANSFER_GRACE_DAYS + 1) * 86_400_000 + 60_000);
     assert.equal((await world.poll()).expired, 3, "d1, d2 (no donation) and the race loser");
     assert.equal((await donationOf(world, donationId)).status, "pending");
   });
@@ -151,7 +154,8 @@ describe("bank transfer (Fio): the poller, matching, returns and refunds", funct
     assert.deepEqual([unmatched?.amount, unmatched?.provider, unmatched?.resolvedAt], [12_300, "fio", null]);
 
     await world.db.collection("wishes").doc(wishId).update({ status: "closed", closedAt: world.clock.now() });
-    const late = world.fio.addIncoming({ amount: 40_000, variableSymbol });
+    // Booked the day after the wish closed: too late (booked on the closing day it would be booked, then refunded).
+    const late = world.fio.addIncoming({ amount: 40_000, variableSymbol, date: bankDay(new Date(world.clock.now().getTime() + 86_400_000)) });
     await world.poll();
     assert.equal((await donationOf(world, donationId)).status, "pending");
     assert.deepEqual(await ledgerOf(world, donationId), []);
@@ -263,6 +267,109 @@ describe("bank transfer (Fio): the poller, matching, returns and refunds", funct
     assert.equal((await donationOf(world, donationId)).status, "succeeded");
   });
 
+  it("Fio down across a reference's expiry and a wish's deadline: transfers the bank booked in time are booked when it is back (the closed wish's refunded through the refund path), never returned unbooked", async () => {
+    const { world, wishId } = await setUp({ deadline: new Date(Date.now() + 30 * 86_400_000) });
+    const shortWish = `${wishId}-short`;
+    await world.seedWish(shortWish, { amount: WISH, currency: "CZK", deadline: new Date(world.clock.now().getTime() + 3 * 86_400_000) });
+    const a = await world.bankDonation(wishId, "dana", 30_000); // due in 7 days, expires 4 days later
+    const b = await world.bankDonation(shortWish, "dave", 20_000); // due on the wish's deadline (3 days)
+    const expiresA = referenceExpiresAt(new Date(world.clock.now().getTime() + 7 * 86_400_000));
+    const deadlineB = new Date(world.clock.now().getTime() + 3 * 86_400_000);
+    assert.equal((await world.poll()).result, "ok");
+
+    world.fio.setDown(true); // e.g. the token was revoked
+    // The bank books both in time: A on its reference's expiry day, B on its wish's deadline day.
+    world.fio.addIncoming({ amount: 30_000, variableSymbol: a.variableSymbol, date: bankDay(expiresA) });
+    world.fio.addIncoming({ amount: 20_000, variableSymbol: b.variableSymbol, counterAccount: "123456789", bankCode: "0100", date: bankDay(deadlineB) });
+    world.later(12 * 86_400_000);
+    const down = await world.poll();
+    assert.deepEqual([down.result, down.expired], ["unavailable", 0], "nothing expires while the feed is not read");
+    assert.ok(await expireWish(world.ledger, shortWish, "test"), "the short wish's deadline passed meanwhile");
+    await world.quiesce(shortWish);
+    world.later(40 * 60_000);
+    assert.equal((await world.poll()).expired, 0);
+    const state = await world.doc("fioState/poller");
+    assert.ok(state?.failingSince, "how long Fio has been failing, for ops");
+    assert.ok(FEED_STALE_MESSAGE.startsWith("Fio feed stale"));
+    assert.equal((await donationOf(world, a.donationId)).status, "pending");
+
+    world.fio.setDown(false);
+    await world.poll();
+    await world.poll();
+    await world.quiesce(wishId);
+    await world.quiesce(shortWish);
+    assert.equal((await world.doc("fioState/poller"))?.failingSince, null);
+    const donationA = await donationOf(world, a.donationId);
+    assert.deepEqual([donationA.status, donationA.netAmount], ["succeeded", 30_000], "booked on the expiry day: in time");
+    assert.deepEqual(await ledgerOf(world, a.donationId), [["charge", 30_000, "fio"]]);
+    assert.deepEqual(await ledgerOf(world, b.donationId), [["charge", 20_000, "fio"]], "booked on the deadline day: booked, though the wish has expired since");
+    assert.deepEqual((await ordersOf(world)).filter((order) => order.kind === "return"), [], "nothing returned unbooked");
+    assert.ok(await world.doc(`refundRequests/${b.donationId}`), "the expired wish's donation goes back through the refund path");
+
+    await world.poll(); // import the refund order
+    assert.equal(world.fio.executeOrders(), 1);
+    await world.poll(); // its outgoing movement confirms the refund
+    await world.quiesce(shortWish);
+    const donationB = await donationOf(world, b.donationId);
+    assert.deepEqual([donationB.status, donationB.netAmount], ["refunded", 0], "never kept for the closed wish");
+    assert.deepEqual(await ledgerOf(world, b.donationId), [["charge", 20_000, "fio"], ["refund", -20_000, "fio"]]);
+  });
+
+  it("a reference expires once the feed is known complete past its expiry day: not while Fio is down, at the first good read after", async () => {
+    const { world, wishId } = await setUp({ deadline: new Date(Date.now() + 30 * 86_400_000) });
+    const unpaid = await world.bankDonation(wishId, "dana", 10_000);
+    await world.poll();
+    world.fio.setDown(true);
+    world.later(13 * 86_400_000);
+    assert.equal((await world.poll()).expired, 0);
+    assert.equal((await donationOf(world, unpaid.donationId)).status, "pending");
+    world.fio.setDown(false);
+    const back = await world.poll(); // a download: everything since the bank's cursor (a period read would not count)
+    assert.deepEqual([back.call, back.result, back.expired], ["download", "ok", 1], "the feed is complete past the expiry day and nothing arrived");
+    const donation = await donationOf(world, unpaid.donationId);
+    assert.deepEqual([donation.status, donation.cancellationReason], ["canceled", "expired"]);
+
+    // Read normally all along: it expires on the first run after its expiry day ends.
+    const other = await world.bankDonation(wishId, "dave", 10_000);
+    world.later(10 * 86_400_000);
+    assert.equal((await world.poll()).expired, 0, "before its expiry");
+    world.later(2 * 86_400_000);
+    assert.equal((await world.poll()).expired + (await world.poll()).expired, 1, "after the day's period read, the next download");
+    assert.equal((await donationOf(world, other.donationId)).status, "canceled");
+  });
+
+  it("stuck orders: handled ones leave the sweep, so more than a page of them never hides a crash-stuck `sending` order", async () => {
+    const { world } = await setUp();
+    const old = new Date(world.clock.now().getTime() - 4 * 86_400_000);
+    const order = (id: string) =>
+      createOrder(world.fioDeps, id, {
+        kind: "return",
+        donationId: null,
+        wishId: null,
+        paymentIntentId: null,
+        sourceMovementId: null,
+        reason: "wish_closed",
+        amount: 100,
+        accountTo: "123456789",
+        bankCode: "0100",
+        variableSymbol: null,
+        message: "test",
+      });
+    // Three orders already unknown (from before unknown orders dropped awaitingSince), three sent and unconfirmed,
+    // then one an instance crashed on while sending: a page of two.
+    for (const [id, status] of [["u1", "unknown"], ["u2", "unknown"], ["u3", "unknown"], ["s1", "sent"], ["s2", "sent"], ["s3", "sent"], ["z_sending", "sending"]] as const) {
+      await order(id);
+      await bankRefs.order(world.db, id).update({ status, queuedAt: null, awaitingSince: id === "z_sending" ? new Date(old.getTime() + 60_000) : old });
+    }
+    world.later();
+    await runFioPoll(world.fioDeps, { stuckBatch: 2 });
+    const crashed = (await bankRefs.order(world.db, "z_sending").get()).data();
+    assert.deepEqual([crashed?.status, crashed?.awaitingSince], ["unknown", null]);
+    assert.ok(await finding(world, "fio_order_unknown_z_sending"));
+    for (const id of ["s1", "s2", "s3"]) assert.ok(await finding(world, `fio_order_unconfirmed_${id}`), `${id} flagged`);
+    for (const id of ["u1", "u2", "u3"]) assert.equal(await finding(world, `fio_order_unknown_${id}`), undefined, "already handled: not flagged again");
+  });
+
   it("reconciliation: a download lost between the bank's answer and our record is repaired by the period download", async () => {
     const { world, wishId } = await setUp();
     const { donationId, variableSymbol } = await world.bankDonation(wishId, "dana", 25_000);
@@ -364,7 +471,8 @@ describe("bank transfer (Fio): the poller, matching, returns and refunds", funct
     await world.poll(); // import the refund
     assert.equal((await donationOf(world, unpaid.donationId)).status, "pending", "a transfer sent on the due day may still land");
     world.later(4 * 86_400_000);
-    await world.poll(); // the unpaid reference expires (due date + grace passed)
+    await world.poll(); // the daily period read (it does not tell that the feed is complete)
+    await world.poll(); // a download: the feed is complete past the expiry day, so the unpaid reference expires
     assert.deepEqual([(await donationOf(world, unpaid.donationId)).status, (await donationOf(world, unpaid.donationId)).cancellationReason], ["canceled", "expired"]);
     world.fio.executeOrders();
     const late = world.fio.addIncoming({ amount: 10_000, variableSymbol: unpaid.variableSymbol });

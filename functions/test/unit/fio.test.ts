@@ -4,7 +4,7 @@ import assert from "node:assert/strict";
 import { importXml, parseImportResponse, parseStatement, toDecimal, toMinorUnits } from "../../src/payments/fio";
 import type { FioMovement } from "../../src/payments/fio";
 import { buildSpd, spdText, spdValue } from "../../src/payments/fio-spd";
-import { decideIncoming, decideOutgoing, normaliseVariableSymbol, orderComment } from "../../src/payments/fio-match";
+import { bankDay, decideIncoming, decideOutgoing, startOfBankDay, normaliseVariableSymbol, orderComment } from "../../src/payments/fio-match";
 import type { ReferenceView } from "../../src/payments/fio-match";
 
 // A statement as Fio documents it (API Bankovnictví, "Pohyby na účtu" in JSON): columns by number, null when empty.
@@ -154,23 +154,35 @@ describe("SPD QR Platba string", () => {
 
 describe("matching a movement to a reference", () => {
   it("exact, short and over: booked as it arrived (an over-payment's excess is refunded by the refund machinery)", () => {
-    assert.deepEqual(decideIncoming(movement(), reference(), openWish, now), { kind: "book", donationId: "d1", received: 50_000 });
-    assert.deepEqual(decideIncoming(movement({ amount: 30_000 }), reference(), openWish, now), { kind: "book", donationId: "d1", received: 30_000 });
-    assert.deepEqual(decideIncoming(movement({ amount: 70_000 }), reference(), openWish, now), { kind: "book", donationId: "d1", received: 70_000 });
+    assert.deepEqual(decideIncoming(movement(), reference(), openWish), { kind: "book", donationId: "d1", received: 50_000 });
+    assert.deepEqual(decideIncoming(movement({ amount: 30_000 }), reference(), openWish), { kind: "book", donationId: "d1", received: 30_000 });
+    assert.deepEqual(decideIncoming(movement({ amount: 70_000 }), reference(), openWish), { kind: "book", donationId: "d1", received: 70_000 });
   });
 
   it("a closed or expired wish, a closed or paid reference → everything back; the paying movement itself is still a booking", () => {
-    assert.deepEqual(decideIncoming(movement(), reference(), { ...openWish, status: "closed" }, now), { kind: "return", donationId: "d1", amount: 50_000, reason: "wish_closed" });
-    assert.equal((decideIncoming(movement(), reference(), { status: "open", deadline: now }, now) as { reason: string }).reason, "wish_closed");
-    assert.equal((decideIncoming(movement(), reference({ closedAt: now }), openWish, now) as { reason: string }).reason, "reference_closed");
-    assert.equal((decideIncoming(movement(), reference({ paidByMovementId: "99" }), openWish, now) as { reason: string }).reason, "already_paid");
-    assert.equal(decideIncoming(movement(), reference({ paidByMovementId: "100" }), openWish, now).kind, "book");
+    assert.deepEqual(decideIncoming(movement(), reference(), { ...openWish, status: "closed", closedAt: new Date("2026-11-29T10:00:00Z") }), { kind: "return", donationId: "d1", amount: 50_000, reason: "wish_closed" });
+    assert.equal((decideIncoming(movement({ date: "2026-12-01" }), reference(), { status: "open", deadline: now }) as { reason: string }).reason, "wish_closed", "booked the day after the deadline");
+    assert.equal((decideIncoming(movement({ date: "2026-12-01" }), reference(), { status: "closed", deadline: openWish.deadline, closedAt: now }) as { reason: string }).reason, "wish_closed");
+    assert.equal((decideIncoming(movement(), reference(), { status: "funded", deadline: openWish.deadline }) as { reason: string }).reason, "wish_closed", "a funded wish takes no more");
+    assert.equal((decideIncoming(movement(), reference({ closedAt: now }), openWish) as { reason: string }).reason, "reference_closed");
+    assert.equal((decideIncoming(movement(), reference({ paidByMovementId: "99" }), openWish) as { reason: string }).reason, "already_paid");
+    assert.equal(decideIncoming(movement(), reference({ paidByMovementId: "100" }), openWish).kind, "book");
+  });
+
+  it("timeliness is the booking date (a Prague day): booked on or before the day the wish stopped taking money → booked, even if it closed since", () => {
+    // Deadline 2026-11-30 12:00 UTC; the poller reads the feed only days later (Fio was down).
+    assert.equal(decideIncoming(movement({ date: "2026-11-30" }), reference(), { status: "open", deadline: now }).kind, "book", "the deadline's day");
+    assert.equal(decideIncoming(movement({ date: "2026-11-29" }), reference(), { status: "expired", deadline: now, closedAt: new Date("2026-12-03T08:00:00Z") }).kind, "book");
+    assert.equal(decideIncoming(movement({ date: "2026-11-30" }), reference(), { status: "closed", deadline: openWish.deadline, closedAt: now }).kind, "book", "the day it was closed");
+    assert.equal(bankDay(new Date("2026-11-30T23:30:00Z")), "2026-12-01", "a Prague day");
+    assert.deepEqual(startOfBankDay(new Date("2026-11-30T23:30:00Z")), new Date("2026-11-30T23:00:00Z"));
+    assert.deepEqual(startOfBankDay(new Date("2026-07-01T12:00:00Z")), new Date("2026-06-30T22:00:00Z"), "summer time");
   });
 
   it("unknown symbol → ops; a foreign sender or currency → returned by hand", () => {
-    assert.deepEqual(decideIncoming(movement(), null, openWish, now), { kind: "unknown_reference" });
-    assert.equal(decideIncoming(movement({ bankCode: null, bic: "DEUTDEFF" }), reference(), { ...openWish, status: "closed" }, now).kind, "manual_return");
-    assert.deepEqual(decideIncoming(movement({ currency: "EUR" }), reference(), openWish, now), {
+    assert.deepEqual(decideIncoming(movement(), null, openWish), { kind: "unknown_reference" });
+    assert.equal(decideIncoming(movement({ bankCode: null, bic: "DEUTDEFF" }), reference(), { ...openWish, status: "closed", closedAt: new Date("2026-11-29T10:00:00Z") }).kind, "manual_return");
+    assert.deepEqual(decideIncoming(movement({ currency: "EUR" }), reference(), openWish), {
       kind: "manual_return",
       donationId: "d1",
       amount: 50_000,
