@@ -59,7 +59,7 @@ async function startBitcoin(deps: BitcoinRailDeps, { donationRef, donation, answ
   const pending: Donation = { ...donation, bitcoin: { checkoutLink: null, expiresAt: null, invoiceLeaseUntil: new Date(deps.clock.now().getTime() + INVOICE_LEASE_MS) } };
   const raced = await createPendingDonation(donationRef, pending, answerRaced !== null);
   if (raced && answerRaced) return answerRaced(raced);
-  return invoiceFor(deps, donationRef, pending, { leased: true });
+  return invoiceFor(deps, donationRef, pending, { leasedUntil: pending.bitcoin?.invoiceLeaseUntil ?? null });
 }
 
 function resultOf(donationId: string, donation: Pick<Donation, "paymentIntentId" | "bitcoin">): BitcoinDonateResult | null {
@@ -79,18 +79,19 @@ async function resumeBitcoin(deps: BitcoinRailDeps, donationId: string, existing
     logger.info("donate retried; answering the existing invoice", { donationId });
     return known;
   }
-  return invoiceFor(deps, refs.donation(deps.db, donationId), existing, { leased: false });
+  return invoiceFor(deps, refs.donation(deps.db, donationId), existing, { leasedUntil: null });
 }
 
-/** Takes the lease unless another call holds it; answers the invoice once some call stored it. */
-async function takeLease(deps: BitcoinRailDeps, ref: DocumentReference<Donation>): Promise<{ taken: true } | { taken: false; donation: Donation | undefined }> {
+/** Takes the lease unless another call holds it (answering until when it is ours); answers the invoice once some call stored it. */
+async function takeLease(deps: BitcoinRailDeps, ref: DocumentReference<Donation>): Promise<{ taken: true; until: Date } | { taken: false; donation: Donation | undefined }> {
   return deps.db.runTransaction(async (tx) => {
     const current = (await tx.get(ref)).data();
     const now = deps.clock.now();
     const lease = current?.bitcoin?.invoiceLeaseUntil;
     if (!current || current.paymentIntentId || (lease && lease > now)) return { taken: false, donation: current };
-    tx.update(ref, { bitcoin: { checkoutLink: null, expiresAt: null, invoiceLeaseUntil: new Date(now.getTime() + INVOICE_LEASE_MS) }, updatedAt: now });
-    return { taken: true };
+    const until = new Date(now.getTime() + INVOICE_LEASE_MS);
+    tx.update(ref, { bitcoin: { checkoutLink: null, expiresAt: null, invoiceLeaseUntil: until }, updatedAt: now });
+    return { taken: true, until };
   });
 }
 
@@ -106,8 +107,14 @@ async function waitForInvoice(ref: DocumentReference<Donation>): Promise<Bitcoin
   return null;
 }
 
-async function invoiceFor(deps: BitcoinRailDeps, ref: DocumentReference<Donation>, donation: Donation, { leased }: { leased: boolean }): Promise<DonateResult> {
-  if (!leased) {
+/**
+ * The lease `until` is this call's own (the value it wrote); null when the caller does not hold one yet. Every write
+ * after the BTCPay calls is conditional on what it reads then, so a call that outlived its lease never overwrites a
+ * donation another call completed.
+ */
+async function invoiceFor(deps: BitcoinRailDeps, ref: DocumentReference<Donation>, donation: Donation, { leasedUntil }: { leasedUntil: Date | null }): Promise<DonateResult> {
+  let leaseUntil = leasedUntil;
+  if (!leaseUntil) {
     const lease = await takeLease(deps, ref);
     if (!lease.taken) {
       const known = lease.donation ? resultOf(ref.id, lease.donation) : null;
@@ -115,6 +122,7 @@ async function invoiceFor(deps: BitcoinRailDeps, ref: DocumentReference<Donation
       if (!answer) throw unavailable("invoice_wait", new Error("another call holds the invoice lease"));
       return answer;
     }
+    leaseUntil = lease.until;
   }
   const metadata = { donationId: ref.id, wishId: donation.wishId, donorId: donation.donorId };
   let invoice: BitcoinInvoice;
@@ -124,8 +132,11 @@ async function invoiceFor(deps: BitcoinRailDeps, ref: DocumentReference<Donation
       (await deps.invoices.invoicesOfOrder(ref.id))[0] ??
       (await deps.invoices.createInvoice({ amount: donation.amount, currency: donation.currency, metadata, expirationMinutes: INVOICE_EXPIRATION_MINUTES, redirectUrl: deps.redirectUrl }));
   } catch (error) {
-    // Explain the pending donation: it has no invoice, so nobody can pay it; a retry (same requestId) makes one.
-    await ref.update({ status: "failed", paymentStatus: "failed", failureCode: "provider_unavailable", bitcoin: { checkoutLink: null, expiresAt: null, invoiceLeaseUntil: null }, updatedAt: deps.clock.now() });
+    const completed = await markUnavailable(deps, ref, leaseUntil);
+    if (completed) {
+      logger.info("invoice call failed after another call stored the invoice; answering that one", { donationId: ref.id });
+      return completed;
+    }
     throw unavailable("invoice", error);
   }
   const expiresAt = new Date(invoice.expirationTime * 1000);
@@ -146,4 +157,25 @@ async function invoiceFor(deps: BitcoinRailDeps, ref: DocumentReference<Donation
   if (!answer) throw unavailable("invoice_store", new Error("the donation disappeared while its invoice was made"));
   logger.info("bitcoin donation created", { donationId: ref.id, wishId: donation.wishId, invoiceId: answer.invoiceId, amount: donation.amount, currency: donation.currency });
   return answer;
+}
+
+/**
+ * Explains the pending donation after BTCPay failed: it has no invoice, so nobody can pay it; a retry (same requestId)
+ * makes one. Only while this call still holds its lease (`invoiceLeaseUntil` is the value it wrote) and no invoice is
+ * stored, in a transaction: a slow call whose lease another call took over writes nothing, and answers the invoice
+ * that call stored, if it did.
+ */
+export async function markUnavailable(deps: Pick<BitcoinRailDeps, "db" | "clock">, ref: DocumentReference<Donation>, leaseUntil: Date): Promise<BitcoinDonateResult | null> {
+  return deps.db.runTransaction(async (tx) => {
+    const current = (await tx.get(ref)).data();
+    if (!current) return null;
+    const stored = resultOf(ref.id, current);
+    if (stored || current.paymentIntentId) return stored;
+    if (current.bitcoin?.invoiceLeaseUntil?.getTime() !== leaseUntil.getTime()) {
+      logger.warn("invoice call failed after losing its lease; the donation is left to the call that holds it", { donationId: ref.id });
+      return null;
+    }
+    tx.update(ref, { status: "failed", paymentStatus: "failed", failureCode: "provider_unavailable", bitcoin: { checkoutLink: null, expiresAt: null, invoiceLeaseUntil: null }, updatedAt: deps.clock.now() });
+    return null;
+  });
 }

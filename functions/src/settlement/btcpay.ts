@@ -44,7 +44,37 @@ export async function applyInvoiceEvent(deps: BtcpaySettlementDeps, event: Payme
   if (outcome === "unknown_donation" && event.status !== "failed") {
     await recordFinding(deps, { ...finding, kind: "btcpay_unknown_invoice", detail: `Invoice ${event.paymentIntentId} (${event.status}, ${event.amountReceived} ${event.currency}) matches no donation: recorded, not credited. Refund it from BTCPay if it was paid.` });
   }
+  if (donation && event.status === "succeeded") await flagLatePayment(deps, event, donationId ?? "");
   return outcome;
+}
+
+/**
+ * Bitcoin that reached the invoice after the donation's amount was booked (BTCPay's `PaidLate` after a partial payment,
+ * or a second payment to a settled invoice): the ledger books what the invoice showed when it first settled
+ * (`amountReceived` is fixed then), so the rest is neither credited nor refunded. Until it is, ops hear of it: a
+ * `btcpay_late_payment_{invoiceId}_{paid}` finding (one per total BTCPay reports, so a further payment is a new one),
+ * written after the event was applied, by the webhook and reconciliation alike (docs/operations.md).
+ */
+async function flagLatePayment(deps: BtcpaySettlementDeps, event: PaymentStatusEvent, donationId: string): Promise<void> {
+  const donation = (await refs.donation(deps.db, donationId).get()).data();
+  const booked = donation?.amountReceived;
+  if (!donation || booked === null || booked === undefined || donation.currency !== event.currency || event.amountReceived <= booked) return;
+  const extra = event.amountReceived - booked;
+  const isNew = await recordFinding(deps, {
+    provider: "btcpay",
+    kind: "btcpay_late_payment",
+    objectId: `${event.paymentIntentId}_${event.amountReceived}`,
+    paymentIntentId: event.paymentIntentId,
+    donationId,
+    amount: extra,
+    currency: event.currency,
+    repaired: false,
+    detail:
+      `Invoice ${event.paymentIntentId} shows ${event.amountReceived} ${event.currency} paid; donation ${donationId} booked ${booked} when it settled. ` +
+      `The other ${extra} ${event.currency} is neither credited nor refunded: refund it in BTCPay (Invoice → Issue refund, custom amount ${extra} ${event.currency}; ` +
+      `less what an earlier btcpay_late_payment finding of this invoice already refunded) and resolve the finding.`,
+  });
+  if (isNew) logger.error("bitcoin paid after the invoice settled: not booked; flagged for ops", { donationId, invoiceId: event.paymentIntentId, paid: event.amountReceived, booked });
 }
 
 /** A pull payment of ours, as its refund event through the ledger (id per pull payment and status: once each). */
@@ -56,7 +86,8 @@ async function applyDelivery(deps: BtcpaySettlementDeps, delivery: BtcpayDeliver
   if (delivery.storeId !== deps.storeId) return "ignored";
   if (INVOICE_TYPES.has(delivery.type) && delivery.invoiceId) {
     const event = await deps.btcpay.currentInvoiceEvent(delivery.invoiceId, { type: delivery.type, atMs: delivery.timestamp * 1000 });
-    return event ? applyInvoiceEvent(deps, event) : "ignored";
+    // An invoice without our metadata is another app's on the same store: ignored, as reconciliation ignores it.
+    return event?.metadata ? applyInvoiceEvent(deps, event) : "ignored";
   }
   if (PAYOUT_TYPES.has(delivery.type) && delivery.pullPaymentId) {
     const pullPayment = await deps.btcpay.pullPayment(delivery.pullPaymentId);

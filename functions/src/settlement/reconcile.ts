@@ -75,6 +75,7 @@ export type FindingKind =
   // BTCPay (settlement/btcpay.ts)
   | "btcpay_unknown_invoice"
   | "btcpay_stray_invoice"
+  | "btcpay_late_payment"
   | "missed_btcpay_webhook";
 
 /** The provider objects one run judges: created in [since, now - grace]. */

@@ -4,7 +4,10 @@
 // database of test/helpers/money.ts, so no emulated trigger runs behind the test's back) and the fake BTCPay Server.
 import assert from "node:assert/strict";
 import { donate } from "../../src/donations/donate";
-import { bitcoinRail } from "../../src/donations/bitcoin";
+import { INVOICE_LEASE_MS, bitcoinRail } from "../../src/donations/bitcoin";
+import type { BitcoinInvoices } from "../../src/donations/bitcoin";
+import { PaymentProviderError } from "../../src/payments/provider";
+import { refs } from "../../src/store/donations";
 import type { BitcoinDonateResult } from "../../src/donations/rails";
 import { reconcileWish } from "../../src/donations/reconcile";
 import { DomainError } from "../../src/lib/errors";
@@ -322,6 +325,114 @@ describe("bitcoin rail (BTCPay Server)", function () {
     assert.equal((await reconcileBtcpay(world.btcpayDeps)).repaired, 0, "a second run changes nothing");
     await world.quiesce(wishId);
     assert.deepEqual(await ledgerOf(world, result.donationId), [{ kind: "charge", amount: AMOUNT, provider: "btcpay" }]);
+  });
+
+  /** The btcpay_late_payment findings of a donation (docs/operations.md). */
+  async function latePaymentFindings(donationId: string): Promise<{ id: string; amount: number; resolvedAt: unknown }[]> {
+    const snap = await world.db.collection("ops/reconciliation/findings").where("donationId", "==", donationId).where("kind", "==", "btcpay_late_payment").get();
+    return snap.docs.map((found) => ({ id: found.id, amount: Number(found.get("amount")), resolvedAt: found.get("resolvedAt") as unknown }));
+  }
+
+  it("the rest of a short payment sent after it was booked: not booked (known gap), an ops finding with the extra, once, from the webhook and reconciliation", async () => {
+    const wishId = await openWish(world);
+    const result = await donateBitcoin(world, "dana", wishId);
+    world.btcpay.pay(result.invoiceId, 0.4);
+    world.btcpay.expire(result.invoiceId);
+    world.btcpay.confirm(result.invoiceId);
+    await world.quiesce(wishId);
+    assert.equal((await donationOf(world, result.donationId)).amountReceived, 40_000);
+    assert.deepEqual(await latePaymentFindings(result.donationId), [], "no finding while nothing more was paid");
+
+    world.btcpay.pay(result.invoiceId, 0.6);
+    world.btcpay.confirm(result.invoiceId);
+    assert.equal(world.btcpay.invoices.get(result.invoiceId)?.additionalStatus, "PaidLate");
+    const deliveries = world.btcpay.takeDeliveries();
+    for (const delivery of [...deliveries, ...deliveries]) assert.equal(await world.deliverBtcpay(delivery), 200, "redelivered too");
+    world.clock.advance(10 * 60_000);
+    await reconcileBtcpay(world.btcpayDeps);
+    await world.quiesce(wishId);
+    const findings = await latePaymentFindings(result.donationId);
+    assert.deepEqual(findings, [{ id: `btcpay_late_payment_${result.invoiceId}_100000`, amount: 60_000, resolvedAt: null }], "one finding for the extra");
+    const donation = await donationOf(world, result.donationId);
+    assert.equal(donation.amountReceived, 40_000, "the booked amount does not move (the gap the finding reports)");
+    assert.equal((await ledgerOf(world, result.donationId)).reduce((sum, entry) => sum + entry.amount, 0), 40_000);
+  });
+
+  it("a second payment to a settled invoice: an ops finding with the excess (reconciliation first, then the webhook), once", async () => {
+    const wishId = await openWish(world);
+    const result = await donateBitcoin(world, "dana", wishId);
+    world.btcpay.pay(result.invoiceId, 1);
+    world.btcpay.confirm(result.invoiceId);
+    await world.quiesce(wishId);
+    world.btcpay.pay(result.invoiceId, 0.25);
+    world.btcpay.confirm(result.invoiceId);
+    const deliveries = world.btcpay.takeDeliveries();
+    world.clock.advance(10 * 60_000);
+    await reconcileBtcpay(world.btcpayDeps);
+    for (const delivery of deliveries) assert.equal(await world.deliverBtcpay(delivery), 200);
+    await reconcileBtcpay(world.btcpayDeps);
+    await world.quiesce(wishId);
+    assert.deepEqual(await latePaymentFindings(result.donationId), [{ id: `btcpay_late_payment_${result.invoiceId}_125000`, amount: 25_000, resolvedAt: null }]);
+    assert.deepEqual(await ledgerOf(world, result.donationId), [{ kind: "charge", amount: AMOUNT, provider: "btcpay" }]);
+  });
+
+  it("an invoice of another app of the store (no metadata of ours) is ignored by the webhook as by reconciliation: 200, nothing written", async () => {
+    const other = await world.btcpayClient.createInvoice({ amount: 50_000, currency: "CZK", metadata: { donationId: "x", wishId: "x", donorId: "x" }, expirationMinutes: 30, redirectUrl: null });
+    const invoice = world.btcpay.invoices.get(other.id);
+    assert.ok(invoice);
+    invoice.metadata = { orderId: "another-app-order-1" };
+    world.btcpay.pay(other.id, 1);
+    world.btcpay.confirm(other.id);
+    for (const delivery of world.btcpay.takeDeliveries()) assert.equal(await world.deliverBtcpay(delivery), 200);
+    world.clock.advance(10 * 60_000);
+    await reconcileBtcpay(world.btcpayDeps);
+    for (const status of ["processing", "succeeded"]) assert.equal(await world.doc(`providerEvents/btcpay_${other.id}_${status}`), undefined, `no ${status} event record`);
+    const findings = await world.db.collection("ops/reconciliation/findings").where("providerObjectId", "==", other.id).get();
+    assert.equal(findings.size, 0, "no finding: not ours to refund");
+  });
+
+  it("an invoice call that outlived its lease never overwrites the invoice a retry stored meanwhile: it answers that invoice", async () => {
+    const wishId = await openWish(world);
+    let retried: BitcoinDonateResult | undefined;
+    const slow: BitcoinInvoices = {
+      invoicesOfOrder: async () => {
+        // The first call's BTCPay call is slow: its lease runs out, a retry takes it over and stores the invoice,
+        // then the first call's call fails.
+        world.clock.advance(INVOICE_LEASE_MS + 1_000);
+        retried = await donateBitcoin(world, "dana", wishId, AMOUNT, "btc-slow-1");
+        throw new PaymentProviderError("BTCPay GET /invoices: timeout", null, null);
+      },
+      createInvoice: (input) => world.btcpayClient.createInvoice(input),
+    };
+    const deps = { ...world.ledger, provider: world.payments, rails: { bitcoin: bitcoinRail({ ...world.ledger, invoices: slow, redirectUrl: null }) } };
+    const first = (await donate(deps, "dana", { wishId, amount: AMOUNT, currency: "CZK", method: "bitcoin", requestId: "btc-slow-1" })) as BitcoinDonateResult;
+    assert.ok(retried);
+    assert.deepEqual(first, retried, "the slow call answers the invoice the retry stored");
+    const donation = await donationOf(world, first.donationId);
+    assert.equal(donation.paymentStatus, "pending");
+    assert.equal(donation.failureCode, null);
+    assert.equal(donation.paymentIntentId, retried.invoiceId);
+    assert.ok(donation.bitcoin?.checkoutLink, "the checkout link is kept");
+    assert.deepEqual(await donateBitcoin(world, "dana", wishId, AMOUNT, "btc-slow-1"), retried, "a later retry answers it too");
+  });
+
+  it("BTCPay failing after the call lost its lease to a call still at work writes nothing: that call's donation stays pending", async () => {
+    const wishId = await openWish(world);
+    const donationId = requestDocId("dana", "btc-slow-2");
+    const theirs = new Date(world.clock.now().getTime() + 2 * INVOICE_LEASE_MS + 1_000);
+    const slow: BitcoinInvoices = {
+      invoicesOfOrder: async () => {
+        world.clock.advance(INVOICE_LEASE_MS + 1_000);
+        // Another call took the lease over and is still making the invoice.
+        await refs.donation(world.db, donationId).update({ bitcoin: { checkoutLink: null, expiresAt: null, invoiceLeaseUntil: theirs } });
+        throw new PaymentProviderError("BTCPay GET /invoices: timeout", null, null);
+      },
+      createInvoice: (input) => world.btcpayClient.createInvoice(input),
+    };
+    const deps = { ...world.ledger, provider: world.payments, rails: { bitcoin: bitcoinRail({ ...world.ledger, invoices: slow, redirectUrl: null }) } };
+    await assert.rejects(donate(deps, "dana", { wishId, amount: AMOUNT, currency: "CZK", method: "bitcoin", requestId: "btc-slow-2" }), (error: unknown) => error instanceof DomainError && error.reason === "provider_unavailable");
+    const donation = (await refs.donation(world.db, donationId).get()).data();
+    assert.deepEqual([donation?.paymentStatus, donation?.failureCode, donation?.bitcoin?.invoiceLeaseUntil?.getTime()], ["pending", null, theirs.getTime()], "the other call's lease and donation untouched");
   });
 
   it("the money invariant across card and bitcoin on one wish: ledger totals = raised, and the audit agrees with Stripe and BTCPay", async () => {
