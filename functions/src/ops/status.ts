@@ -18,6 +18,8 @@ export const OVERDUE_AFTER_MS = 60 * 60 * 1000;
  * days, a bank-transfer order waits for a confirmation in internet banking, a bitcoin pull payment for its donor.
  */
 export const STALLED_REFUND_AFTER_MS = 7 * 24 * 60 * 60 * 1000;
+/** The Fio poller runs every minute: failing this long is an outage, not a blip (docs/operations.md, fio-feed-stale). */
+export const FIO_FAILING_AFTER_MS = 30 * 60 * 1000;
 
 interface Watch {
   /** What it means for ops, in words (shown on the page). */
@@ -80,6 +82,13 @@ export const WATCHES = {
     // watch shows it. Same composite index (status, updatedAt) as overdueRefunds.
     query: (db, now) => db.collection(REFUND_REQUESTS).where("status", "==", "requested").where("updatedAt", "<", new Date(now.getTime() - STALLED_REFUND_AFTER_MS)),
     since: "updatedAt",
+  },
+  fioFeedFailing: {
+    label: "the Fio bank feed failing for more than 30 minutes (bank transfers are not being read)",
+    runbook: "alert fio-feed-stale",
+    // The poller sets failingSince at its first failed call and clears it at the next good one (settlement/fio.ts).
+    query: (db, now) => db.collection("fioState").where("failingSince", "<", new Date(now.getTime() - FIO_FAILING_AFTER_MS)),
+    since: "failingSince",
   },
   overduePayouts: {
     label: "payouts queued for more than an hour (task backlog)",

@@ -2,7 +2,7 @@ import assert from "node:assert/strict";
 import { closeWish } from "../../src/closing/close";
 import { freezeWish, retryRefund } from "../../src/ops/refunds";
 import { handleDomainEventMessage } from "../../src/notifications/worker";
-import { OPS_STATUS, STALLED_REFUND_AFTER_MS, WATCHES, refreshOpsStatus } from "../../src/ops/status";
+import { FIO_FAILING_AFTER_MS, OPS_STATUS, STALLED_REFUND_AFTER_MS, WATCHES, refreshOpsStatus } from "../../src/ops/status";
 import { FINDINGS, recordFinding } from "../../src/settlement/reconcile";
 import type { Finding } from "../../src/settlement/reconcile";
 import type { OpsStatus, WatchName } from "../../src/ops/status";
@@ -181,6 +181,21 @@ describe("ops: the status page ops/status (in-process, money database)", functio
     assert.deepEqual(counts(status), { stalledRefunds: 1 });
     assert.equal(status.watches.stalledRefunds.oldestPath, "refundRequests/status-stalled");
     await world.db.doc("refundRequests/status-stalled").update({ status: "succeeded", updatedAt: world.clock.now() });
+    assert.deepEqual(counts(await refreshOpsStatus(deps)), {});
+  });
+
+  it("shows the Fio feed failing for over 30 minutes, until the poller's next good call clears it", async () => {
+    await clearMoneyDb();
+    const world = new MoneyWorld();
+    const deps = { db: world.db, clock: world.clock };
+    const poller = world.db.doc("fioState/poller");
+    await poller.set({ failingSince: new Date(world.clock.now().getTime() - 5 * 60 * 1000) }, { merge: true });
+    assert.deepEqual(counts(await refreshOpsStatus(deps)), {}, "five minutes: a blip");
+    world.clock.advance(FIO_FAILING_AFTER_MS);
+    const failing = await refreshOpsStatus(deps);
+    assert.deepEqual(counts(failing), { fioFeedFailing: 1 });
+    assert.equal(failing.watches.fioFeedFailing.oldestPath, "fioState/poller");
+    await poller.set({ failingSince: null }, { merge: true }); // what a good call writes
     assert.deepEqual(counts(await refreshOpsStatus(deps)), {});
   });
 });
