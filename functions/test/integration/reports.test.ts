@@ -23,6 +23,22 @@ const tombstoneOf = (wishId: string, commentId: string) => adminDb().doc(`wishes
 const postAs = (client: TestClient, uid: string, wishId: string, commentId: string, text: string) =>
   writeComment(client.db, uid, wishId, { authorId: uid, text, createdAt: serverTimestamp() }, commentId);
 
+/** olga's wish with dan's comment "Something nasty" on it, and the clients of everyone in the story (ops an admin). */
+async function wishWithNastyComment() {
+  await befriend("olga", "ann", "bea", "cat", "dan");
+  const [olga, ann, bea, cat, dan, ops] = await Promise.all([
+    signedInClient("olga"),
+    signedInClient("ann"),
+    signedInClient("bea"),
+    signedInClient("cat"),
+    signedInClient("dan"),
+    signedInClient("ops", {}, { admin: true }),
+  ]);
+  const { wishId } = await olga.call<{ wishId: string }>("createWish", wishInput());
+  const commentId = await addComment(dan.db, "dan", wishId, "Something nasty");
+  return { olga, ann, bea, cat, dan, ops, wishId, commentId };
+}
+
 describe("reports and the moderation queue", function () {
   this.timeout(120_000);
 
@@ -95,17 +111,7 @@ describe("reports and the moderation queue", function () {
   });
 
   it("a reported comment is taken off the wish at the threshold; ops remove it for good, or keep it and it comes back", async () => {
-    await befriend("olga", "ann", "bea", "cat", "dan");
-    const [olga, ann, bea, cat, dan, ops] = await Promise.all([
-      signedInClient("olga"),
-      signedInClient("ann"),
-      signedInClient("bea"),
-      signedInClient("cat"),
-      signedInClient("dan"),
-      signedInClient("ops", {}, { admin: true }),
-    ]);
-    const { wishId } = await olga.call<{ wishId: string }>("createWish", wishInput());
-    const commentId = await addComment(dan.db, "dan", wishId, "Something nasty");
+    const { olga, ann, bea, cat, dan, ops, wishId, commentId } = await wishWithNastyComment();
     await expectCode(dan.call("reportContent", { wishId, commentId, reason: "spam" }), "failed-precondition", /your own comment/);
     await expectCode(ann.call("reportContent", { wishId, commentId: "nope", reason: "spam" }), "not-found", /Field 'commentId'/);
     for (const reporter of [ann, bea, cat]) await reporter.call("reportContent", { wishId, commentId, reason: "harassment" });
@@ -170,17 +176,7 @@ describe("reports and the moderation queue", function () {
   });
 
   it("ops remove a comment hidden before ids were retired: a comment re-posted under its id goes too, and the id is retired", async () => {
-    await befriend("olga", "ann", "bea", "cat", "dan");
-    const [olga, ann, bea, cat, dan, ops] = await Promise.all([
-      signedInClient("olga"),
-      signedInClient("ann"),
-      signedInClient("bea"),
-      signedInClient("cat"),
-      signedInClient("dan"),
-      signedInClient("ops", {}, { admin: true }),
-    ]);
-    const { wishId } = await olga.call<{ wishId: string }>("createWish", wishInput());
-    const commentId = await addComment(dan.db, "dan", wishId, "Something nasty");
+    const { olga, ann, bea, cat, dan, ops, wishId, commentId } = await wishWithNastyComment();
     for (const reporter of [ann, bea, cat]) await reporter.call("reportContent", { wishId, commentId, reason: "harassment" });
     // As hiding left things before tombstones: no tombstone, so the author could re-post under the id.
     await tombstoneOf(wishId, commentId).delete();
