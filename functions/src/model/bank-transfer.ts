@@ -113,6 +113,11 @@ export const fioOrderSchema = z.object({
   idInstruction: z.string().nullable(),
   executedMovementId: z.string().nullable(),
   lastError: z.string().nullable(),
+  /**
+   * A refused refund order: null until its refund has been failed through the ledger, then when (the poller's sweep
+   * queries refused refund orders where this is null, so a run that died between the two finishes the next time).
+   */
+  refundFailedAt: z.date().nullable().optional(),
   createdAt: z.date(),
   updatedAt: z.date(),
 });

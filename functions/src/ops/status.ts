@@ -90,6 +90,14 @@ export const WATCHES = {
     query: (db, now) => db.collection("fioState").where("failingSince", "<", new Date(now.getTime() - FIO_FAILING_AFTER_MS)),
     since: "failingSince",
   },
+  undecidedMovements: {
+    label: "bank movements recorded over 30 minutes ago and still not decided (no bank-transfer reference expires meanwhile)",
+    runbook: "Bank transfers (Fio)",
+    // The poller decides each recorded movement in its next run; one it cannot decide (its apply keeps failing) also
+    // holds back every reference's expiry (settlement/fio.ts), so it must not wait unseen. Index (decision, recordedAt).
+    query: (db, now) => db.collection("fioTransactions").where("decision", "==", null).where("recordedAt", "<", new Date(now.getTime() - FIO_FAILING_AFTER_MS)),
+    since: "recordedAt",
+  },
   overduePayouts: {
     label: "payouts queued for more than an hour (task backlog)",
     runbook: "alert queue-backlog",

@@ -1,4 +1,5 @@
 import type { Firestore, QueryDocumentSnapshot } from "firebase-admin/firestore";
+import { Timestamp } from "firebase-admin/firestore";
 import type { Clock } from "../lib/clock";
 import { logger } from "../lib/log";
 import { isFirestoreError } from "../lib/firestore-errors";
@@ -105,6 +106,7 @@ export async function runFioPoll(deps: FioSettlementDeps, options: FioRunOptions
   const applied = await applyRecorded(deps);
   const expired = await expireUnpaidReferences(deps);
   await flagStuckOrders(deps, options.stuckBatch ?? STUCK_BATCH);
+  await failRefusedRefunds(deps, options.stuckBatch ?? STUCK_BATCH);
   return { call, result, recorded, applied, expired };
 }
 
@@ -332,21 +334,28 @@ export async function createOrder(
  * Refund orders the bank refused moved no money: their refunds fail, through the ledger like every refund event (once
  * per order), so the donation's refund request fails into the ops queue (refundFailures) and `retryRefund` makes a new
  * order. Without it the request stayed `requested` for good: never retried, and the money audit saw a refund under way.
+ * A sweep at the end of every run, not a step of the import: an order is marked refused (`refundFailedAt: null`) in the
+ * import's own write, and a run that dies before its refund is failed leaves it to the next run's sweep.
  */
-async function failRefusedRefunds(deps: FioSettlementDeps, claimed: { id: string; order: FioOrder }[]): Promise<void> {
-  for (const { id, order } of claimed) {
-    if (order.kind !== "refund" || !order.paymentIntentId) continue;
-    await deps.applyPaymentEvent({
-      provider: "fio",
-      kind: "refund",
-      eventId: `fio_refused_${id}`,
-      type: "fio.import_refused",
-      createdMs: deps.clock.now().getTime(),
-      paymentIntentId: order.paymentIntentId,
-      chargeId: order.sourceMovementId ?? "",
-      currency: order.currency,
-      refunds: [{ id, amount: order.amount, status: "failed" }],
-    });
+async function failRefusedRefunds(deps: FioSettlementDeps, batch: number): Promise<void> {
+  const left = await bankRefs.orders(deps.db).where("status", "==", "refused").where("kind", "==", "refund").where("refundFailedAt", "==", null).limit(batch).get();
+  for (const doc of left.docs) {
+    const order = doc.data();
+    const id = doc.id;
+    if (order.paymentIntentId) {
+      await deps.applyPaymentEvent({
+        provider: "fio",
+        kind: "refund",
+        eventId: `fio_refused_${id}`,
+        type: "fio.import_refused",
+        createdMs: deps.clock.now().getTime(),
+        paymentIntentId: order.paymentIntentId,
+        chargeId: order.sourceMovementId ?? "",
+        currency: order.currency,
+        refunds: [{ id, amount: order.amount, status: "failed" }],
+      });
+    }
+    await doc.ref.update({ refundFailedAt: deps.clock.now() });
   }
 }
 
@@ -386,15 +395,26 @@ interface FindingSubject {
 /**
  * `ops/reconciliation/findings/{kind}_{objectId}` (docs/operations.md), one per movement or order. Seen again (a stuck
  * order is flagged on every run), it only moves `lastSeenAt`: `detectedAt` stays the first sighting, and a finding ops
- * resolved by hand stays resolved (as reconciliation's findings, settlement/reconcile.ts).
+ * resolved by hand stays resolved (as reconciliation's findings, settlement/reconcile.ts) — unless what it is about
+ * happened again after the resolution (`occurredAt`: an order ops re-queued that the bank refused again, or that got
+ * stuck again), which reopens it.
  */
-async function writeFinding(deps: Pick<FioSettlementDeps, "db" | "clock">, kind: string, objectId: string, subject: FindingSubject, detail: string): Promise<void> {
+async function writeFinding(
+  deps: Pick<FioSettlementDeps, "db" | "clock">,
+  kind: string,
+  objectId: string,
+  subject: FindingSubject,
+  detail: string,
+  occurredAt?: Date,
+): Promise<void> {
   const now = deps.clock.now();
   const ref = deps.db.collection(FINDINGS).doc(findingDocId(kind, objectId));
   await deps.db.runTransaction(async (tx) => {
     const existing = await tx.get(ref);
-    const firstSighting = existing.exists ? {} : { detectedAt: now, resolvedAt: null };
-    tx.set(ref, { kind, provider: "fio", providerObjectId: objectId, ...subject, repaired: false, detail, lastSeenAt: now, ...firstSighting }, { merge: true });
+    const resolvedAt: unknown = existing.get("resolvedAt");
+    const happenedAgain = occurredAt !== undefined && resolvedAt instanceof Timestamp && resolvedAt.toMillis() < occurredAt.getTime();
+    const sighting = !existing.exists ? { detectedAt: now, resolvedAt: null } : happenedAgain ? { resolvedAt: null } : {};
+    tx.set(ref, { kind, provider: "fio", providerObjectId: objectId, ...subject, repaired: false, detail, lastSeenAt: now, ...sighting }, { merge: true });
   });
   logger.warn("Fio finding for ops", { kind, objectId, amount: subject.amount });
 }
@@ -402,8 +422,9 @@ async function writeFinding(deps: Pick<FioSettlementDeps, "db" | "clock">, kind:
 const movementFinding = (deps: FioSettlementDeps, kind: string, record: FioTransactionRecord, donationId: string | null, amount: number, detail: string) =>
   writeFinding(deps, kind, record.movementId, { paymentIntentId: null, donationId, wishId: null, amount, currency: record.currency }, detail);
 
-const orderFinding = (deps: Pick<FioSettlementDeps, "db" | "clock">, kind: string, orderId: string, order: FioOrder, detail: string) =>
-  writeFinding(deps, kind, orderId, { paymentIntentId: order.paymentIntentId, donationId: order.donationId, wishId: order.wishId, amount: order.amount, currency: order.currency }, detail);
+/** `occurredAt`: when what the finding reports happened (an import attempt, the order's last change). */
+const orderFinding = (deps: Pick<FioSettlementDeps, "db" | "clock">, kind: string, orderId: string, order: FioOrder, detail: string, occurredAt: Date) =>
+  writeFinding(deps, kind, orderId, { paymentIntentId: order.paymentIntentId, donationId: order.donationId, wishId: order.wishId, amount: order.amount, currency: order.currency }, detail, occurredAt);
 
 // ---- orders ----
 
@@ -440,16 +461,14 @@ async function importQueuedOrders(deps: FioSettlementDeps): Promise<number> {
     for (const { id } of claimed) batch.update(bankRefs.order(deps.db, id), { ...change, updatedAt: deps.clock.now() });
     await batch.commit();
   };
-  let refusedByBank = false;
   try {
     const answer = await deps.bank.importOrders(orders);
     if (answer.errorCode === 0) {
       await setAll({ status: "sent", idInstruction: answer.idInstruction, lastError: null });
       logger.info("Fio orders imported", { orders: claimed.length, idInstruction: answer.idInstruction, status: answer.status });
     } else {
-      await setAll({ status: "refused", awaitingSince: null, lastError: `${answer.errorCode}: ${answer.detail ?? answer.status}` });
-      for (const { id, order } of claimed) await orderFinding(deps, "fio_order_refused", id, order, `Fio refused the import (${answer.errorCode}: ${answer.detail ?? answer.status}).`);
-      refusedByBank = true;
+      await setAll({ status: "refused", awaitingSince: null, refundFailedAt: null, lastError: `${answer.errorCode}: ${answer.detail ?? answer.status}` });
+      for (const { id, order } of claimed) await orderFinding(deps, "fio_order_refused", id, order, `Fio refused the import (${answer.errorCode}: ${answer.detail ?? answer.status}).`, now);
     }
   } catch (error) {
     if (error instanceof FioRateLimited) {
@@ -458,15 +477,12 @@ async function importQueuedOrders(deps: FioSettlementDeps): Promise<number> {
       throw error;
     }
     const refused = error instanceof PaymentProviderError && error.refused;
-    await setAll(refused ? { status: "refused", awaitingSince: null, lastError: error.providerCode } : { status: "unknown", awaitingSince: null, lastError: error instanceof PaymentProviderError ? error.providerCode : "error" });
+    await setAll(refused ? { status: "refused", awaitingSince: null, refundFailedAt: null, lastError: error.providerCode } : { status: "unknown", awaitingSince: null, lastError: error instanceof PaymentProviderError ? error.providerCode : "error" });
     for (const { id, order } of claimed) {
-      await orderFinding(deps, refused ? "fio_order_refused" : "fio_order_unknown", id, order, refused ? "Fio refused the import." : "No answer to the import: look in internet banking whether the order is there.");
+      await orderFinding(deps, refused ? "fio_order_refused" : "fio_order_unknown", id, order, refused ? "Fio refused the import." : "No answer to the import: look in internet banking whether the order is there.", now);
     }
-    if (refused) await failRefusedRefunds(deps, claimed);
     throw error;
   }
-  // After the try: a failure to book the refused refunds must not be taken for a failed import.
-  if (refusedByBank) await failRefusedRefunds(deps, claimed);
   return claimed.length;
 }
 
@@ -484,7 +500,7 @@ async function flagStuckOrders(deps: FioSettlementDeps, batch: number): Promise<
     for (const doc of page.docs) {
       const order = doc.data();
       await doc.ref.update({ status: "unknown", awaitingSince: null, lastError: "no_answer_recorded", updatedAt: new Date(now) });
-      await orderFinding(deps, "fio_order_unknown", doc.id, order, "The import was sent but no answer was recorded: look in internet banking whether the order is there.");
+      await orderFinding(deps, "fio_order_unknown", doc.id, order, "The import was sent but no answer was recorded: look in internet banking whether the order is there.", new Date(now));
     }
   }
   let last: QueryDocumentSnapshot<FioOrder> | undefined;
@@ -492,7 +508,9 @@ async function flagStuckOrders(deps: FioSettlementDeps, batch: number): Promise<
     const query = stuck("sent", UNCONFIRMED_MS).limit(batch);
     const page = await (last ? query.startAfter(last) : query).get();
     for (const doc of page.docs) {
-      await orderFinding(deps, "fio_order_unconfirmed", doc.id, doc.data(), "Sent days ago and not executed: confirm it in internet banking (the bank may require it).");
+      // The same wait is flagged on every run: only a new send (the order changed since) reopens a resolved finding.
+      const order = doc.data();
+      await orderFinding(deps, "fio_order_unconfirmed", doc.id, order, "Sent days ago and not executed: confirm it in internet banking (the bank may require it).", order.updatedAt);
     }
     if (page.size < batch) break;
     last = page.docs[page.docs.length - 1];

@@ -171,10 +171,17 @@ describe("bank transfer (Fio): the poller, matching, returns and refunds", funct
     world.fio.refuseAccount("123456789"); // e.g. the payer's account was closed meanwhile
     await closeWish(world.ledger, "olga", { wishId });
     await world.quiesce(wishId);
-    await world.poll(); // the import is refused
+    // The import is refused, and the instance dies before the refund is failed through the ledger ...
+    const apply = world.fioDeps.applyPaymentEvent;
+    world.fioDeps.applyPaymentEvent = () => Promise.reject(new Error("the instance died"));
+    await assert.rejects(world.poll(), /the instance died/);
+    world.fioDeps.applyPaymentEvent = apply;
+    assert.equal((await world.doc(`refundRequests/${donationId}`))?.status, "requested");
+    await world.poll(); // ... the next run's sweep finishes it
     await world.quiesce(wishId);
     const [refused] = (await ordersOf(world)).filter((candidate) => candidate.kind === "refund");
     assert.equal(refused?.status, "refused");
+    assert.ok(refused?.refundFailedAt, "its refund was failed, once");
     assert.ok(await finding(world, `fio_order_refused_${refused?.id ?? ""}`));
     const request = await world.doc(`refundRequests/${donationId}`);
     assert.equal(request?.status, "failed", "no money left: the request fails instead of waiting for ever");
@@ -336,6 +343,29 @@ describe("bank transfer (Fio): the poller, matching, returns and refunds", funct
     world.later(2 * 86_400_000);
     assert.equal((await world.poll()).expired + (await world.poll()).expired, 1, "after the day's period read, the next download");
     assert.equal((await donationOf(world, other.donationId)).status, "canceled");
+  });
+
+  it("an order ops re-queued that gets stuck again reopens the finding they had resolved", async () => {
+    const { world, wishId } = await setUp();
+    const { variableSymbol } = await world.bankDonation(wishId, "dana", 30_000);
+    world.fio.addIncoming({ amount: 30_000, variableSymbol, counterAccount: "123456789", bankCode: "0100" });
+    await world.poll();
+    await closeWish(world.ledger, "olga", { wishId });
+    await world.quiesce(wishId);
+    world.fio.setDown(true); // the import gets no answer: the order is unknown
+    await world.poll();
+    const [order] = (await ordersOf(world)).filter((candidate) => candidate.kind === "refund");
+    assert.equal(order?.status, "unknown");
+    const id = `fio_order_unknown_${order?.id ?? ""}`;
+    assert.equal((await finding(world, id))?.resolvedAt, null);
+    // Ops looked in internet banking: not there. They re-queue it and resolve the finding (the runbook's steps).
+    await world.db.doc(`ops/reconciliation/findings/${id}`).update({ resolvedAt: world.clock.now() });
+    await bankRefs.order(world.db, order?.id ?? "").update({ status: "queued", queuedAt: world.clock.now() });
+    for (let run = 0; run < 3 && (await bankRefs.order(world.db, order?.id ?? "").get()).get("status") === "queued"; run++) await world.poll(); // one call per run
+    assert.equal((await bankRefs.order(world.db, order?.id ?? "").get()).get("status"), "unknown", "no answer again");
+    const again = await finding(world, id);
+    assert.equal(again?.resolvedAt, null, "reopened: it happened again after ops resolved it");
+    world.fio.setDown(false);
   });
 
   it("stuck orders: handled ones leave the sweep, so more than a page of them never hides a crash-stuck `sending` order", async () => {

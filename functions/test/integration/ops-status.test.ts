@@ -198,4 +198,19 @@ describe("ops: the status page ops/status (in-process, money database)", functio
     await poller.set({ failingSince: null }, { merge: true }); // what a good call writes
     assert.deepEqual(counts(await refreshOpsStatus(deps)), {});
   });
+
+  it("shows a bank movement recorded over 30 minutes ago that the poller still has not decided, until it is decided", async () => {
+    await clearMoneyDb();
+    const world = new MoneyWorld();
+    const deps = { db: world.db, clock: world.clock };
+    const movement = world.db.doc("fioTransactions/30000000042");
+    await movement.set({ movementId: "30000000042", decision: null, recordedAt: world.clock.now() });
+    assert.deepEqual(counts(await refreshOpsStatus(deps)), {}, "just recorded: the next run decides it");
+    world.clock.advance(FIO_FAILING_AFTER_MS + 60_000);
+    const stuck = await refreshOpsStatus(deps);
+    assert.deepEqual(counts(stuck), { undecidedMovements: 1 });
+    assert.equal(stuck.watches.undecidedMovements.oldestPath, "fioTransactions/30000000042");
+    await movement.update({ decision: { kind: "book" } });
+    assert.deepEqual(counts(await refreshOpsStatus(deps)), {});
+  });
 });
