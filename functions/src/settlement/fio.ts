@@ -1,9 +1,7 @@
 import type { Firestore, QueryDocumentSnapshot } from "firebase-admin/firestore";
-import { Timestamp } from "firebase-admin/firestore";
 import type { Clock } from "../lib/clock";
 import { logger } from "../lib/log";
 import { isFirestoreError } from "../lib/firestore-errors";
-import { FINDINGS, findingDocId } from "../model/closing";
 import { fioPaymentId } from "../model/bank-transfer";
 import type { BankTransferReference, FioOrder, FioPollerState, FioTransactionRecord } from "../model/bank-transfer";
 import { DONATIONS } from "../model/donation";
@@ -15,6 +13,8 @@ import { PaymentProviderError } from "../payments/provider";
 import type { PaymentEvent } from "../payments/provider";
 import { bankRefs } from "../store/bank-transfer";
 import { wishRef } from "../store/wishes";
+import { recordFinding } from "./reconcile";
+import type { FindingKind } from "./reconcile";
 
 /**
  * The bank-transfer rail's settlement (docs/donations.md "Bank transfer", docs/operations.md "Bank transfers (Fio)"):
@@ -393,37 +393,21 @@ interface FindingSubject {
 }
 
 /**
- * `ops/reconciliation/findings/{kind}_{objectId}` (docs/operations.md), one per movement or order. Seen again (a stuck
- * order is flagged on every run), it only moves `lastSeenAt`: `detectedAt` stays the first sighting, and a finding ops
- * resolved by hand stays resolved (as reconciliation's findings, settlement/reconcile.ts) — unless what it is about
- * happened again after the resolution (`occurredAt`: an order ops re-queued that the bank refused again, or that got
- * stuck again), which reopens it.
+ * `ops/reconciliation/findings/{kind}_{objectId}` (docs/operations.md), one per movement or order, recorded like every
+ * reconciliation finding (settlement/reconcile.ts, recordFinding): seen again (a stuck order is flagged on every run),
+ * it only moves `lastSeenAt`, and a finding ops resolved stays resolved unless what it reports happened again after
+ * the resolution (`occurredAt`: an order ops re-queued that the bank refused again, or that got stuck again).
  */
-async function writeFinding(
-  deps: Pick<FioSettlementDeps, "db" | "clock">,
-  kind: string,
-  objectId: string,
-  subject: FindingSubject,
-  detail: string,
-  occurredAt?: Date,
-): Promise<void> {
-  const now = deps.clock.now();
-  const ref = deps.db.collection(FINDINGS).doc(findingDocId(kind, objectId));
-  await deps.db.runTransaction(async (tx) => {
-    const existing = await tx.get(ref);
-    const resolvedAt: unknown = existing.get("resolvedAt");
-    const happenedAgain = occurredAt !== undefined && resolvedAt instanceof Timestamp && resolvedAt.toMillis() < occurredAt.getTime();
-    const sighting = !existing.exists ? { detectedAt: now, resolvedAt: null } : happenedAgain ? { resolvedAt: null } : {};
-    tx.set(ref, { kind, provider: "fio", providerObjectId: objectId, ...subject, repaired: false, detail, lastSeenAt: now, ...sighting }, { merge: true });
-  });
+async function writeFinding(deps: Pick<FioSettlementDeps, "db" | "clock">, kind: FindingKind, objectId: string, subject: FindingSubject, detail: string, occurredAt?: Date): Promise<void> {
+  await recordFinding(deps, { kind, provider: "fio", objectId, ...subject, repaired: false, detail, ...(occurredAt ? { occurredAt } : {}) });
   logger.warn("Fio finding for ops", { kind, objectId, amount: subject.amount });
 }
 
-const movementFinding = (deps: FioSettlementDeps, kind: string, record: FioTransactionRecord, donationId: string | null, amount: number, detail: string) =>
+const movementFinding = (deps: FioSettlementDeps, kind: FindingKind, record: FioTransactionRecord, donationId: string | null, amount: number, detail: string) =>
   writeFinding(deps, kind, record.movementId, { paymentIntentId: null, donationId, wishId: null, amount, currency: record.currency }, detail);
 
 /** `occurredAt`: when what the finding reports happened (an import attempt, the order's last change). */
-const orderFinding = (deps: Pick<FioSettlementDeps, "db" | "clock">, kind: string, orderId: string, order: FioOrder, detail: string, occurredAt: Date) =>
+const orderFinding = (deps: Pick<FioSettlementDeps, "db" | "clock">, kind: FindingKind, orderId: string, order: FioOrder, detail: string, occurredAt: Date) =>
   writeFinding(deps, kind, orderId, { paymentIntentId: order.paymentIntentId, donationId: order.donationId, wishId: order.wishId, amount: order.amount, currency: order.currency }, detail, occurredAt);
 
 // ---- orders ----

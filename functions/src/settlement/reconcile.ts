@@ -1,4 +1,5 @@
 import type { Firestore } from "firebase-admin/firestore";
+import { Timestamp } from "firebase-admin/firestore";
 import { logger } from "../lib/log";
 import type { Clock } from "../lib/clock";
 import { FINDINGS, findingDocId } from "../model/closing";
@@ -76,7 +77,13 @@ export type FindingKind =
   | "btcpay_unknown_invoice"
   | "btcpay_stray_invoice"
   | "btcpay_late_payment"
-  | "missed_btcpay_webhook";
+  | "missed_btcpay_webhook"
+  // Fio (settlement/fio.ts)
+  | "bank_transfer_unmatched"
+  | "bank_transfer_manual_return"
+  | "fio_order_refused"
+  | "fio_order_unknown"
+  | "fio_order_unconfirmed";
 
 /** The provider objects one run judges: created in [since, now - grace]. */
 export interface ReconcileWindow {
@@ -130,21 +137,39 @@ export interface Finding {
   currency: string;
   repaired: boolean;
   detail: string;
+  /** Written when given (Fio's findings name the wish). */
+  wishId?: string | null;
+  /**
+   * When what it reports happened (an import attempt, an order's last change): a sighting of something that happened
+   * again after ops resolved the finding reopens it. Without it, a resolution is never undone.
+   */
+  occurredAt?: Date;
+}
+
+/**
+ * The `resolvedAt` a sighting writes, given the document's (undefined: no document yet). Resolved at once when
+ * repaired, also when a later run repaired what an earlier one could not; a finding ops resolved by hand stays resolved
+ * when a rerun sees its object again (only `lastSeenAt` moves), unless it happened again since (`occurredAt`).
+ */
+function resolutionAfter(current: unknown, finding: Pick<Finding, "repaired" | "occurredAt">, now: Date): { resolvedAt?: Date | null } {
+  if (current === undefined) return { resolvedAt: finding.repaired ? now : null };
+  if (finding.repaired) return current == null ? { resolvedAt: now } : {};
+  const happenedAgain = finding.occurredAt !== undefined && current instanceof Timestamp && current.toMillis() < finding.occurredAt.getTime();
+  return happenedAgain ? { resolvedAt: null } : {};
 }
 
 /**
  * Records a sighting of a finding (one document per kind and provider object). Answers whether it was new or still
  * unresolved before this sighting (a run counts those in `findings`); false when its document already had
- * `resolvedAt` (repaired, or resolved by ops by hand), which a sighting never undoes.
+ * `resolvedAt` (repaired, or resolved by ops by hand), which a sighting never undoes unless it happened again after
+ * the resolution (`occurredAt`).
  */
 export async function recordFinding(deps: Pick<ReconcileDeps, "db" | "clock">, finding: Finding): Promise<boolean> {
   const ref = deps.db.collection(FINDINGS).doc(findingDocId(finding.kind, finding.objectId));
   const now = deps.clock.now();
   return deps.db.runTransaction(async (tx) => {
     const existing = await tx.get(ref);
-    // Resolved at once when repaired, also when a later run repaired what an earlier one could not; a finding ops
-    // resolved by hand stays resolved when a rerun sees its object again (only `lastSeenAt` moves).
-    const resolvedAt = existing.exists ? (finding.repaired && existing.get("resolvedAt") == null ? { resolvedAt: now } : {}) : { resolvedAt: finding.repaired ? now : null };
+    const resolvedAt = resolutionAfter(existing.exists ? existing.get("resolvedAt") : undefined, finding, now);
     tx.set(
       ref,
       {
@@ -157,6 +182,7 @@ export async function recordFinding(deps: Pick<ReconcileDeps, "db" | "clock">, f
         currency: finding.currency,
         repaired: finding.repaired,
         detail: finding.detail,
+        ...(finding.wishId !== undefined ? { wishId: finding.wishId } : {}),
         lastSeenAt: now,
         ...(existing.exists ? {} : { detectedAt: now }),
         ...resolvedAt,
