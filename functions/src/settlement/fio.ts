@@ -104,7 +104,9 @@ export async function runFioPoll(deps: FioSettlementDeps, options: FioRunOptions
     }
   }
   const applied = await applyRecorded(deps);
-  const expired = await expireUnpaidReferences(deps);
+  const state = (await bankRefs.pollerState(deps.db).get()).data();
+  warnIfFeedStale(state, deps.clock.now());
+  const expired = await expireUnpaidReferences(deps, state?.feedCompleteAt ?? null);
   await flagStuckOrders(deps, options.stuckBatch ?? STUCK_BATCH);
   await failRefusedRefunds(deps, options.stuckBatch ?? STUCK_BATCH);
   return { call, result, recorded, applied, expired };
@@ -503,6 +505,19 @@ async function flagStuckOrders(deps: FioSettlementDeps, batch: number): Promise<
 
 // ---- expiry ----
 
+/** Every run while the last good download (or, before any, the first failure) is FEED_STALE_MS old: ops' alert. */
+function warnIfFeedStale(state: FioPollerState | undefined, now: Date): void {
+  const knownUpTo = state?.feedCompleteAt ?? null;
+  const staleSince = knownUpTo ?? state?.failingSince ?? null;
+  if (!staleSince || now.getTime() - staleSince.getTime() < FEED_STALE_MS) return;
+  logger.warn(FEED_STALE_MESSAGE, {
+    feedCompleteAt: knownUpTo?.toISOString() ?? null,
+    failingSince: state?.failingSince?.toISOString() ?? null,
+    lastError: state?.lastError ?? null,
+    staleMinutes: Math.floor((now.getTime() - staleSince.getTime()) / 60_000),
+  });
+}
+
 /**
  * References whose due date and grace passed without money: the donation is canceled (`expired`), the reference closed
  * (in a transaction with its claim by a payment, so money that arrived meanwhile is booked, never lost), and money
@@ -511,22 +526,9 @@ async function flagStuckOrders(deps: FioSettlementDeps, batch: number): Promise<
  * Money booked by the bank on or before the expiry day is in time (docs/donations.md "Bank transfer"), so a reference
  * expires only once the feed is known complete past the end of that day (`feedCompleteAt` at or after the next bank
  * day's start, i.e. `expiresAt` before the start of `feedCompleteAt`'s bank day) and no recorded movement is still
- * undecided: while Fio is down nothing expires, and what it booked in time is booked when it comes back. Also where a
- * stale feed is logged for ops (FEED_STALE_MESSAGE).
+ * undecided: while Fio is down nothing expires, and what it booked in time is booked when it comes back.
  */
-async function expireUnpaidReferences(deps: FioSettlementDeps): Promise<number> {
-  const now = deps.clock.now();
-  const state = (await bankRefs.pollerState(deps.db).get()).data();
-  const knownUpTo = state?.feedCompleteAt ?? null;
-  const staleSince = knownUpTo ?? state?.failingSince ?? null;
-  if (staleSince && now.getTime() - staleSince.getTime() >= FEED_STALE_MS) {
-    logger.warn(FEED_STALE_MESSAGE, {
-      feedCompleteAt: knownUpTo?.toISOString() ?? null,
-      failingSince: state?.failingSince?.toISOString() ?? null,
-      lastError: state?.lastError ?? null,
-      staleMinutes: Math.floor((now.getTime() - staleSince.getTime()) / 60_000),
-    });
-  }
+async function expireUnpaidReferences(deps: FioSettlementDeps, knownUpTo: Date | null): Promise<number> {
   if (!knownUpTo) return 0;
   const undecided = await bankRefs.transactions(deps.db).where("decision", "==", null).limit(1).get();
   if (!undecided.empty) return 0;
