@@ -277,8 +277,8 @@ async function recordAudit(deps: Pick<AuditDeps, "db">, wishId: string, breaches
  * kept in `ops/moneyAudit`), wrapping round, so consecutive runs go through all of them in turn rather than auditing
  * the same head every hour. A wish that joins the list is reached within one round.
  */
-export function auditRotation(candidates: Iterable<string>, cursor: string | null, max: number): { wishIds: string[]; cursor: string | null } {
-  const all = [...new Set(candidates)].sort();
+export function auditRotation(candidates: ReadonlySet<string>, cursor: string | null, max: number): { wishIds: string[]; cursor: string | null } {
+  const all = [...candidates].sort();
   if (all.length <= max) return { wishIds: all, cursor: null };
   const after = cursor === null ? 0 : all.findIndex((wishId) => wishId > cursor);
   const from = after < 0 ? 0 : after;
@@ -286,19 +286,19 @@ export function auditRotation(candidates: Iterable<string>, cursor: string | nul
   return { wishIds, cursor: wishIds[wishIds.length - 1] ?? null };
 }
 
-async function auditCandidates(db: Firestore, since: Date): Promise<string[]> {
+async function auditCandidates(db: Firestore, since: Date): Promise<Set<string>> {
   const [ledger, closed, funded, open] = await Promise.all([
     db.collection(LEDGER).where("createdAt", ">=", since).select("wishId").get(),
     db.collection("wishes").where("closedAt", ">=", since).select().get(),
     db.collection("wishes").where("fundedAt", ">=", since).select().get(),
     db.collection(MONEY_AUDIT_BREACHES).where("resolvedAt", "==", null).select("wishId").get(),
   ]);
-  const ids: string[] = [];
+  const ids = new Set<string>();
   for (const doc of [...open.docs, ...ledger.docs]) {
     const wishId: unknown = doc.get("wishId");
-    if (typeof wishId === "string") ids.push(wishId);
+    if (typeof wishId === "string") ids.add(wishId);
   }
-  for (const doc of [...closed.docs, ...funded.docs]) ids.push(doc.id);
+  for (const doc of [...closed.docs, ...funded.docs]) ids.add(doc.id);
   return ids;
 }
 
@@ -332,7 +332,7 @@ export async function auditMoney(deps: AuditDeps, options: { maxWishes?: number 
     summary.breaches += audit.breaches.length;
     summary.repaired += audit.breaches.filter((breach) => breach.repaired).length;
   }
-  await deps.db.doc(MONEY_AUDIT).set({ lastRunAt: now, windowStart: since, ...summary, candidates: new Set(candidates).size, cursor });
-  logger.info("money audit finished", { ...summary, candidates: new Set(candidates).size, cursor });
+  await deps.db.doc(MONEY_AUDIT).set({ lastRunAt: now, windowStart: since, ...summary, candidates: candidates.size, cursor });
+  logger.info("money audit finished", { ...summary, candidates: candidates.size, cursor });
   return { ...summary, wishIds };
 }
