@@ -129,14 +129,15 @@ export async function reportContent(deps: ModerationDeps, uid: string, data: unk
     const content = comment ? { title: null, text: typeof comment.text === "string" ? comment.text : null } : { title: wish.title, text: wish.description };
     const version = contentVersion({ ...content, imageUrl: comment ? null : wish.imageUrl });
     const earlier = reportSnap.data();
+    const existingCase = caseSnap.data();
     // One report per person and case: a kept case's reporters may not hide it again by reporting what ops reviewed.
     // But a wish its organizer changed after that review is new content: its earlier reporters may report it again.
-    if (earlier && (earlier.round === caseSnap.data()?.round || earlier.contentVersion === undefined || earlier.contentVersion === version)) {
+    if (earlier && (earlier.round === existingCase?.round || earlier.contentVersion === undefined || earlier.contentVersion === version)) {
       return { alreadyReported: true, removedViewers: [], hidden: false };
     }
 
     const now = deps.clock.now();
-    const found: ModerationCase = caseSnap.data() ?? {
+    const found: ModerationCase = existingCase ?? {
       kind: comment ? "comment" : "wish",
       wishId: input.wishId,
       commentId,
