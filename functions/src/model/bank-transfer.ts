@@ -144,6 +144,11 @@ export const fioPollerStateSchema = z.object({
 export type FioPollerState = z.infer<typeof fioPollerStateSchema>;
 
 export const BANK_TRANSFER_REFERENCES = "bankTransferReferences";
+/**
+ * The Fio poller runs every minute: a feed it has not read, or a movement it has not decided, for this long is an
+ * outage, not a blip (the `fio-feed-stale` alert and the status page's Fio watches).
+ */
+export const FIO_STALE_AFTER_MS = 30 * 60 * 1000;
 export const FIO_TRANSACTIONS = "fioTransactions";
 export const FIO_ORDERS = "fioOrders";
 export const FIO_STATE = "fioState";

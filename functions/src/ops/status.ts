@@ -3,6 +3,7 @@ import { FieldPath } from "firebase-admin/firestore";
 import type { Clock } from "../lib/clock";
 import { FINDINGS, MONEY_AUDIT_BREACHES, REFUND_FAILURES, REFUND_REQUESTS } from "../model/closing";
 import { DEAD_LETTERS } from "../events/consume";
+import { FIO_STALE_AFTER_MS, FIO_STATE, FIO_TRANSACTIONS } from "../model/bank-transfer";
 
 /**
  * `ops/status`: what needs a human, at a glance in the console (docs/operations.md, "The status page"). Refreshed every
@@ -18,8 +19,6 @@ export const OVERDUE_AFTER_MS = 60 * 60 * 1000;
  * days, a bank-transfer order waits for a confirmation in internet banking, a bitcoin pull payment for its donor.
  */
 export const STALLED_REFUND_AFTER_MS = 7 * 24 * 60 * 60 * 1000;
-/** The Fio poller runs every minute: failing this long is an outage, not a blip (docs/operations.md, fio-feed-stale). */
-export const FIO_FAILING_AFTER_MS = 30 * 60 * 1000;
 
 interface Watch {
   /** What it means for ops, in words (shown on the page). */
@@ -87,7 +86,7 @@ export const WATCHES = {
     label: "the Fio bank feed failing for more than 30 minutes (bank transfers are not being read)",
     runbook: "alert fio-feed-stale",
     // The poller sets failingSince at its first failed call and clears it at the next good one (settlement/fio.ts).
-    query: (db, now) => db.collection("fioState").where("failingSince", "<", new Date(now.getTime() - FIO_FAILING_AFTER_MS)),
+    query: (db, now) => db.collection(FIO_STATE).where("failingSince", "<", new Date(now.getTime() - FIO_STALE_AFTER_MS)),
     since: "failingSince",
   },
   undecidedMovements: {
@@ -95,7 +94,7 @@ export const WATCHES = {
     runbook: "Bank transfers (Fio)",
     // The poller decides each recorded movement in its next run; one it cannot decide (its apply keeps failing) also
     // holds back every reference's expiry (settlement/fio.ts), so it must not wait unseen. Index (decision, recordedAt).
-    query: (db, now) => db.collection("fioTransactions").where("decision", "==", null).where("recordedAt", "<", new Date(now.getTime() - FIO_FAILING_AFTER_MS)),
+    query: (db, now) => db.collection(FIO_TRANSACTIONS).where("decision", "==", null).where("recordedAt", "<", new Date(now.getTime() - FIO_STALE_AFTER_MS)),
     since: "recordedAt",
   },
   overduePayouts: {

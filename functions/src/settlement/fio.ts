@@ -2,7 +2,7 @@ import type { Firestore, QueryDocumentSnapshot } from "firebase-admin/firestore"
 import type { Clock } from "../lib/clock";
 import { logger } from "../lib/log";
 import { isFirestoreError } from "../lib/firestore-errors";
-import { fioPaymentId } from "../model/bank-transfer";
+import { FIO_STALE_AFTER_MS, fioPaymentId } from "../model/bank-transfer";
 import type { BankTransferReference, FioOrder, FioPollerState, FioTransactionRecord } from "../model/bank-transfer";
 import { DONATIONS } from "../model/donation";
 import { FIO_MIN_INTERVAL_MS, FioRateLimited } from "../payments/fio";
@@ -72,8 +72,6 @@ const SENDING_STUCK_MS = 60 * 60 * 1000;
 const UNCONFIRMED_MS = 3 * 24 * 60 * 60 * 1000;
 const APPLY_BATCH = 200;
 const STUCK_BATCH = 100;
-/** Past this without a good read of the feed, every run logs FEED_STALE_MESSAGE (the alert `fio-feed-stale`). */
-export const FEED_STALE_MS = 30 * 60 * 1000;
 export const FEED_STALE_MESSAGE = "Fio feed stale: no good read of the account for 30 minutes";
 const IMPORT_BATCH = 100;
 
@@ -505,11 +503,11 @@ async function flagStuckOrders(deps: FioSettlementDeps, batch: number): Promise<
 
 // ---- expiry ----
 
-/** Every run while the last good download (or, before any, the first failure) is FEED_STALE_MS old: ops' alert. */
+/** Every run while the last good download (or, before any, the first failure) is FIO_STALE_AFTER_MS old: ops' alert `fio-feed-stale`. */
 function warnIfFeedStale(state: FioPollerState | undefined, now: Date): void {
   const knownUpTo = state?.feedCompleteAt ?? null;
   const staleSince = knownUpTo ?? state?.failingSince ?? null;
-  if (!staleSince || now.getTime() - staleSince.getTime() < FEED_STALE_MS) return;
+  if (!staleSince || now.getTime() - staleSince.getTime() < FIO_STALE_AFTER_MS) return;
   logger.warn(FEED_STALE_MESSAGE, {
     feedCompleteAt: knownUpTo?.toISOString() ?? null,
     failingSince: state?.failingSince?.toISOString() ?? null,

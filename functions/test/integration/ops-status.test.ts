@@ -2,7 +2,8 @@ import assert from "node:assert/strict";
 import { closeWish } from "../../src/closing/close";
 import { freezeWish, retryRefund } from "../../src/ops/refunds";
 import { handleDomainEventMessage } from "../../src/notifications/worker";
-import { FIO_FAILING_AFTER_MS, OPS_STATUS, STALLED_REFUND_AFTER_MS, WATCHES, refreshOpsStatus } from "../../src/ops/status";
+import { OPS_STATUS, STALLED_REFUND_AFTER_MS, WATCHES, refreshOpsStatus } from "../../src/ops/status";
+import { FIO_STALE_AFTER_MS } from "../../src/model/bank-transfer";
 import { FINDINGS, recordFinding } from "../../src/settlement/reconcile";
 import type { Finding } from "../../src/settlement/reconcile";
 import type { OpsStatus, WatchName } from "../../src/ops/status";
@@ -191,7 +192,7 @@ describe("ops: the status page ops/status (in-process, money database)", functio
     const poller = world.db.doc("fioState/poller");
     await poller.set({ failingSince: new Date(world.clock.now().getTime() - 5 * 60 * 1000) }, { merge: true });
     assert.deepEqual(counts(await refreshOpsStatus(deps)), {}, "five minutes: a blip");
-    world.clock.advance(FIO_FAILING_AFTER_MS);
+    world.clock.advance(FIO_STALE_AFTER_MS);
     const failing = await refreshOpsStatus(deps);
     assert.deepEqual(counts(failing), { fioFeedFailing: 1 });
     assert.equal(failing.watches.fioFeedFailing.oldestPath, "fioState/poller");
@@ -206,7 +207,7 @@ describe("ops: the status page ops/status (in-process, money database)", functio
     const movement = world.db.doc("fioTransactions/30000000042");
     await movement.set({ movementId: "30000000042", decision: null, recordedAt: world.clock.now() });
     assert.deepEqual(counts(await refreshOpsStatus(deps)), {}, "just recorded: the next run decides it");
-    world.clock.advance(FIO_FAILING_AFTER_MS + 60_000);
+    world.clock.advance(FIO_STALE_AFTER_MS + 60_000);
     const stuck = await refreshOpsStatus(deps);
     assert.deepEqual(counts(stuck), { undecidedMovements: 1 });
     assert.equal(stuck.watches.undecidedMovements.oldestPath, "fioTransactions/30000000042");
