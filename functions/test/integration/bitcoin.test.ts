@@ -60,6 +60,15 @@ async function openWish(world: MoneyWorld): Promise<string> {
 }
 
 /** The refund pull payment of a donation (the one its refunds map names), with the claim link the donor sees. */
+/** Dana's bitcoin donation to the wish, paid (`fraction` of the amount asked), confirmed, and at rest. */
+async function settledBitcoinDonation(world: MoneyWorld, wishId: string, fraction: number): Promise<BitcoinDonateResult> {
+  const result = await donateBitcoin(world, "dana", wishId);
+  world.btcpay.pay(result.invoiceId, fraction);
+  world.btcpay.confirm(result.invoiceId);
+  await world.quiesce(wishId);
+  return result;
+}
+
 async function pullPaymentOf(world: MoneyWorld, donationId: string): Promise<{ id: string; amount: number; status: string; claimLink: string | null | undefined }> {
   const refunds = Object.entries((await donationOf(world, donationId)).refunds);
   assert.equal(refunds.length, 1, "one refund");
@@ -129,10 +138,7 @@ describe("bitcoin rail (BTCPay Server)", function () {
 
   it("pays over: what arrived is booked and the excess goes back as a pull payment the donor claims; booked when the payout completes", async () => {
     const wishId = await openWish(world);
-    const result = await donateBitcoin(world, "dana", wishId);
-    world.btcpay.pay(result.invoiceId, 1.25);
-    world.btcpay.confirm(result.invoiceId);
-    await world.quiesce(wishId);
+    const result = await settledBitcoinDonation(world, wishId, 1.25);
     const refund = await pullPaymentOf(world, result.donationId);
     assert.equal(refund.amount, 25_000);
     assert.equal(refund.status, "pending", "pending until the donor claims it and the payout completes");
@@ -163,10 +169,7 @@ describe("bitcoin rail (BTCPay Server)", function () {
 
   it("an over-payment's refund the donor never claimed, archived, then retried by ops: the new pull payment is for the excess again", async () => {
     const wishId = await openWish(world);
-    const result = await donateBitcoin(world, "dana", wishId);
-    world.btcpay.pay(result.invoiceId, 1.25);
-    world.btcpay.confirm(result.invoiceId);
-    await world.quiesce(wishId);
+    const result = await settledBitcoinDonation(world, wishId, 1.25);
     const first = await pullPaymentOf(world, result.donationId);
     assert.equal(first.amount, 25_000);
     // Ops archive the unclaimed pull payment in BTCPay (docs/operations.md): the refund is canceled, the request fails.
@@ -195,10 +198,7 @@ describe("bitcoin rail (BTCPay Server)", function () {
     await world.onboard("olga");
     // Transfers draw on the Stripe balance: treasury has moved the bitcoin proceeds there (docs/operations.md).
     world.stripe.connect.addPlatformBalance("czk", 125_000);
-    const result = await donateBitcoin(world, "dana", wishId);
-    world.btcpay.pay(result.invoiceId, 1.25);
-    world.btcpay.confirm(result.invoiceId);
-    await world.quiesce(wishId);
+    const result = await settledBitcoinDonation(world, wishId, 1.25);
     const wish = await world.doc(`wishes/${wishId}`);
     assert.deepEqual([wish?.status, wish?.raised], ["funded", 125_000], "booked as it arrived");
     let payout = await world.doc(`payouts/${wishId}`);
@@ -255,10 +255,7 @@ describe("bitcoin rail (BTCPay Server)", function () {
 
   it("expiry refunds a paid bitcoin donation; the refund stays pending until BTCPay's payout completes", async () => {
     const wishId = await openWish(world);
-    const result = await donateBitcoin(world, "dana", wishId);
-    world.btcpay.pay(result.invoiceId, 1);
-    world.btcpay.confirm(result.invoiceId);
-    await world.quiesce(wishId);
+    const result = await settledBitcoinDonation(world, wishId, 1);
     await world.db.collection("wishes").doc(wishId).update({ status: "expired", closedAt: world.clock.now() });
     await world.quiesce(wishId);
     const refund = await pullPaymentOf(world, result.donationId);
@@ -360,10 +357,7 @@ describe("bitcoin rail (BTCPay Server)", function () {
 
   it("a second payment to a settled invoice: an ops finding with the excess (reconciliation first, then the webhook), once", async () => {
     const wishId = await openWish(world);
-    const result = await donateBitcoin(world, "dana", wishId);
-    world.btcpay.pay(result.invoiceId, 1);
-    world.btcpay.confirm(result.invoiceId);
-    await world.quiesce(wishId);
+    const result = await settledBitcoinDonation(world, wishId, 1);
     world.btcpay.pay(result.invoiceId, 0.25);
     world.btcpay.confirm(result.invoiceId);
     const deliveries = world.btcpay.takeDeliveries();
