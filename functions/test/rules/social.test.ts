@@ -138,6 +138,20 @@ describe("rules: identity and social graph", () => {
     await assertFails(getDoc(doc(await as("friend"), "users/rita")));
   });
 
+  it("a request shows profiles to its own two parties only, matched by from/to: x_y → z is not x → y_z (both are friendRequests/x_y_z)", async () => {
+    // Request ids are `{from}_{to}`, which is ambiguous once a uid contains '_'. The rule must not read the id alone.
+    await seed({
+      ...Object.fromEntries(["x", "y_z", "x_y", "z"].map((uid) => [`users/${uid}`, { displayName: uid, photoUrl: null, facebookLinked: false, createdAt: now, updatedAt: now }])),
+      "friendRequests/x_y_z": { from: "x_y", to: "z", createdAt: now },
+    });
+    const env = await rulesEnv();
+    const db = (uid: string) => env.authenticatedContext(uid).firestore() as unknown as Firestore;
+    await assertSucceeds(getDoc(doc(db("x_y"), "users/z")));
+    await assertSucceeds(getDoc(doc(db("z"), "users/x_y")));
+    await assertFails(getDoc(doc(db("x"), "users/y_z")));
+    await assertFails(getDoc(doc(db("y_z"), "users/x")));
+  });
+
   it("nobody lists users (there is no directory), not even with a filter", async () => {
     await assertFails(getDocs(query(collection(await as("self"), "users"), where("displayName", "==", "Bob"))));
   });

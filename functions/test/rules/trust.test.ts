@@ -100,6 +100,19 @@ describe("rules: rate-limit windows and the moderation queue", () => {
       await assertSucceeds(setDoc(ref, { windowStart: serverTimestamp(), count: 1, ...step() }));
     });
 
+    it("create and update: lastKey is the counted comment's key ({wishId}/{commentId}, at most 128 + 1 + 128 characters), not free-form storage", async () => {
+      const longest = `${"w".repeat(128)}/${"c".repeat(128)}`;
+      const sam = await as("sam");
+      const fresh = doc(sam, "users/sam/rateLimits/comments");
+      await assertFails(setDoc(fresh, { windowStart: serverTimestamp(), count: 1, ...step({ lastKey: `${longest}c` }) }));
+      await assertFails(setDoc(fresh, { windowStart: serverTimestamp(), count: 1, ...step({ lastKey: "x".repeat(500_000) }) }));
+      await assertSucceeds(setDoc(fresh, { windowStart: serverTimestamp(), count: 1, ...step({ lastKey: longest }) }));
+      const ann = await as("ann");
+      const open = doc(ann, "users/ann/rateLimits/comments");
+      await assertFails(updateDoc(open, { count: 6, ...step({ lastKey: "x".repeat(258) }) }));
+      await assertSucceeds(updateDoc(open, { count: 6, ...step({ lastKey: longest }) }));
+    });
+
     it("update: one more action in the window, by its owner only; a server-kept window by nobody", async () => {
       await matrix(["ann"], (db) => updateDoc(doc(db, "users/ann/rateLimits/comments"), { count: 6, ...step() }));
       await matrix([], (db) => updateDoc(doc(db, "users/ann/rateLimits/wishes"), { count: 3, ...step({ lastKey: "wishes" }) }));
