@@ -18,6 +18,14 @@ export const fromUserInput = z.object({ fromUid: idSchema });
 export const friendInput = z.object({ friendUid: idSchema });
 
 /**
+ * Whether a request document is `from`'s request to `to`. Its id `{from}_{to}` is not enough once a uid holds '_'
+ * (x_y → z and x → y_z are both friendRequests/x_y_z), so every callable also checks the fields (as the rules do).
+ */
+function isRequestOf(request: { from: string; to: string } | undefined, from: string, to: string): boolean {
+  return request?.from === from && request.to === to;
+}
+
+/**
  * Sends a friend request `caller → toUid`. Refused: to oneself (invalid-argument), to a user without a profile
  * (not-found), to a friend, twice, or when `toUid` already asked the caller (failed-precondition: accept theirs).
  */
@@ -34,8 +42,9 @@ export async function sendFriendRequest(deps: FriendsDeps, uid: string, { toUid 
     ]);
     if (!target.exists) throw new DomainError("user_not_found", { field: "toUid" });
     if (friendship.exists) throw new DomainError("already_friends");
+    // A document under this id that belongs to another pair (ids with '_') also blocks the id: refused the same way.
     if (existing.exists) throw new DomainError("friend_request_exists");
-    if (reverse.exists) throw new DomainError("friend_request_reverse_exists");
+    if (isRequestOf(reverse.data(), toUid, uid)) throw new DomainError("friend_request_reverse_exists");
     tx.create(ref, { from: uid, to: toUid, createdAt: now });
     addToOutbox(
       deps.db,
@@ -60,7 +69,7 @@ export async function acceptFriendRequest(deps: FriendsDeps, uid: string, { from
       tx.get(profileRef(deps.db, fromUid)),
     ]);
     const data = request.data();
-    if (!data) throw new DomainError("friend_request_not_found");
+    if (!data || !isRequestOf(data, fromUid, uid)) throw new DomainError("friend_request_not_found");
     tx.delete(ref);
     if (!sender.exists) return; // the sender deleted their account meanwhile: the request just goes away
     if (!mine.exists) tx.set(friendRef(deps.db, uid, fromUid), { friendId: fromUid, source: "app", since: now });
@@ -78,20 +87,21 @@ export async function acceptFriendRequest(deps: FriendsDeps, uid: string, { from
 
 /** The recipient declines: the request is deleted; the sender is not told (they see it disappear). */
 export async function declineFriendRequest(deps: FriendsDeps, uid: string, { fromUid }: z.infer<typeof fromUserInput>): Promise<{ ok: true }> {
-  await deleteRequest(deps.db, requestRef(deps.db, fromUid, uid));
+  await deleteRequest(deps.db, fromUid, uid);
   return { ok: true };
 }
 
 /** The sender withdraws their request. */
 export async function cancelFriendRequest(deps: FriendsDeps, uid: string, { toUid }: z.infer<typeof toUserInput>): Promise<{ ok: true }> {
-  await deleteRequest(deps.db, requestRef(deps.db, uid, toUid));
+  await deleteRequest(deps.db, uid, toUid);
   return { ok: true };
 }
 
-async function deleteRequest(db: Firestore, ref: ReturnType<typeof requestRef>): Promise<void> {
+async function deleteRequest(db: Firestore, from: string, to: string): Promise<void> {
+  const ref = requestRef(db, from, to);
   await db.runTransaction(async (tx) => {
     const request = await tx.get(ref);
-    if (!request.exists) throw new DomainError("friend_request_not_found");
+    if (!isRequestOf(request.data(), from, to)) throw new DomainError("friend_request_not_found");
     tx.delete(ref);
   });
 }

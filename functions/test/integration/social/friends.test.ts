@@ -60,6 +60,23 @@ describe("social: friend requests and unfriending", function () {
     assert.equal((await outboxEvents("friend_request.received")).length, 1);
   });
 
+  it("uids with '_': a request is its pair's only (x_y → z and x → y_z share the id x_y_z); the other pair can neither accept, decline nor cancel it", async () => {
+    const xy = await appUser("x_y");
+    const z = await appUser("z");
+    const x = await appUser("x");
+    const yz = await appUser("y_z");
+    await xy.call("sendFriendRequest", { toUid: "z" });
+    await rejectsWith(yz.call("acceptFriendRequest", { fromUid: "x" }), "not-found", /no such pending friend request/);
+    await rejectsWith(yz.call("declineFriendRequest", { fromUid: "x" }), "not-found");
+    await rejectsWith(x.call("cancelFriendRequest", { toUid: "y_z" }), "not-found");
+    // The real pair still finds it: z, asking x_y, is told to accept x_y's request.
+    await rejectsWith(z.call("sendFriendRequest", { toUid: "x_y" }), "failed-precondition", /accept it/);
+    assert.deepEqual(await ids("friendRequests"), ["x_y_z"]);
+    assert.deepEqual([await ids("users/x/friends"), await ids("users/y_z/friends")], [[], []], "nobody was befriended through the other pair's request");
+    assert.deepEqual(await z.call("acceptFriendRequest", { fromUid: "x_y" }), { friendUid: "x_y" });
+    assert.ok(await exists("users/z/friends/x_y"));
+  });
+
   it("unfriend removes both sides and each from the other's groups; unfriending a stranger is not-found", async () => {
     const ann = await appUser("ann");
     const bob = await appUser("bob");
