@@ -50,9 +50,9 @@ export const wishSchema = z.object({
   closedAt: z.date().nullable(),
   revealedAt: z.date().nullable(),
   // ops/refunds.ts (docs/operations.md): set by the admin-only freezeWish callable; a frozen wish accepts no donations
-  // and is not paid out. Absent on wishes never frozen.
+  // and is not paid out. Absent on wishes never frozen. Ops' reason is kept in the audit log only: viewers read this
+  // document, the organizer under investigation too.
   frozenAt: z.date().nullable().optional(),
-  frozenReason: z.string().nullable().optional(),
   // moderation (docs/operations.md, "Reports"): set while enough distinct reports hide the wish pending review; while
   // set, only the organizer (and the owner, unless it is an unrevealed surprise) are viewers. Absent on wishes never hidden.
   hiddenAt: z.date().nullable().optional(),

@@ -1,3 +1,4 @@
+import { FieldValue } from "firebase-admin/firestore";
 import type { Firestore } from "firebase-admin/firestore";
 import { DomainError, parseInput } from "../lib/errors";
 import { z } from "zod";
@@ -60,7 +61,9 @@ export async function freezeWish(deps: OpsDeps, adminUid: string, data: unknown)
       const isFrozen = wish.frozenAt != null;
       if (isFrozen === input.frozen) return { result: "unchanged" as const };
       const now = deps.clock.now();
-      tx.update(ref, input.frozen ? { frozenAt: now, frozenReason: input.reason, updatedAt: now } : { frozenAt: null, frozenReason: null, updatedAt: now });
+      // The reason stays in the audit log: every viewer of the wish (its organizer too) reads the whole document.
+      // `frozenReason` is removed where an earlier version wrote it.
+      tx.update(ref, { frozenAt: input.frozen ? now : null, frozenReason: FieldValue.delete(), updatedAt: now });
       return { result: input.frozen ? ("frozen" as const) : ("unfrozen" as const) };
     });
   });

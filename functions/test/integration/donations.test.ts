@@ -327,8 +327,8 @@ describe("donations (emulators + fake Stripe)", function () {
   });
 
   it("a wish ops froze → failed-precondition 'on hold' before any Stripe call; a lifted freeze (frozenAt null) accepts again", async () => {
-    await seedWish(adminDb(), "w-frozen", { frozenAt: new Date(), frozenReason: "chargeback investigation" });
-    await seedWish(adminDb(), "w-unfrozen", { frozenAt: null, frozenReason: null });
+    await seedWish(adminDb(), "w-frozen", { frozenAt: new Date() });
+    await seedWish(adminDb(), "w-unfrozen", { frozenAt: null });
     await expectCode(dana.call("donate", { wishId: "w-frozen", amount: 10_000, currency: "CZK" }), "failed-precondition", /on hold/);
     assert.equal(fakeStripe().callsTo("POST", "/v1/customers").length, 0);
     assert.equal(fakeStripe().callsTo("POST", "/v1/payment_intents").length, 0);
@@ -547,9 +547,9 @@ describe("donations (emulators + fake Stripe)", function () {
     };
 
     // Ops froze the wish: the retry is refused like a new donation; once the freeze is lifted, the same payment again.
-    await wishDoc.update({ frozenAt: new Date(), frozenReason: "chargeback investigation" });
+    await wishDoc.update({ frozenAt: new Date() });
     await retryRefused("failed-precondition", { reason: "wish_frozen" });
-    await wishDoc.update({ frozenAt: null, frozenReason: null });
+    await wishDoc.update({ frozenAt: null });
     const resumed = await dana.call<CardDonateResult>("donate", input);
     assert.equal(resumed.donationId, first.donationId);
     assert.equal(resumed.paymentIntentClientSecret, first.paymentIntentClientSecret);

@@ -46,7 +46,7 @@ describe("ops: the status page ops/status (in-process, money database)", functio
     world.stripe.connect.addPlatformBalance("czk", 1_000_000);
     await world.onboard("olga");
     const frozen = `status-frozen-${Date.now()}`;
-    await world.seedWish(frozen, { amount: 20_000, frozenAt: world.clock.now(), frozenReason: "fraud report" });
+    await world.seedWish(frozen, { amount: 20_000, frozenAt: world.clock.now() });
     await world.paidDonation(frozen, "dave", 20_000);
     await world.quiesce(frozen);
 
