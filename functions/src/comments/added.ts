@@ -10,18 +10,21 @@ export const commentAddedEventId = (wishId: string, commentId: string) => `comme
 /**
  * Trigger on `wishes/{wishId}/comments/{commentId}` create. In one transaction: copies the author's public name and
  * photo onto the comment, makes the author a follower of the wish, and records `comment.added` in the outbox. The
- * outbox document doubles as the "already handled" marker, so a redelivered trigger changes nothing.
+ * server's stamp (`authorName`, which no client may write) marks the comment handled, so a redelivered trigger changes
+ * nothing. A comment posted again under the id of one its author deleted is a new comment: its event id carries its
+ * creation time (the first one's outbox record already holds the plain id), so it is stamped and announced like any.
  */
 export async function onCommentAdded(deps: { db: Firestore; clock: Clock }, wishId: string, commentId: string): Promise<void> {
   const { db } = deps;
   const wish = db.collection(WISHES).doc(wishId);
   const comment = wish.collection(COMMENTS).doc(commentId);
-  const eventId = commentAddedEventId(wishId, commentId);
+  const firstEventId = commentAddedEventId(wishId, commentId);
   const handled = await db.runTransaction(async (tx) => {
-    const [commentSnap, marker] = await tx.getAll(comment, db.collection(OUTBOX).doc(encodeEventId(eventId)));
-    if (!commentSnap?.exists || marker?.exists) return false;
+    const [commentSnap, marker] = await tx.getAll(comment, db.collection(OUTBOX).doc(encodeEventId(firstEventId)));
+    if (!commentSnap?.exists || !commentSnap.createTime || commentSnap.get("authorName") !== undefined) return null;
     const authorId = commentSnap.get("authorId") as unknown;
-    if (typeof authorId !== "string") return false;
+    if (typeof authorId !== "string") return null;
+    const eventId = marker?.exists ? `${firstEventId}@${commentSnap.createTime.toMillis()}` : firstEventId;
     const follower = wish.collection(FOLLOWERS).doc(authorId);
     const [profile, followerSnap] = await tx.getAll(db.collection("users").doc(authorId), follower);
     const now = deps.clock.now();
@@ -33,7 +36,7 @@ export async function onCommentAdded(deps: { db: Firestore; clock: Clock }, wish
     });
     if (!followerSnap?.exists) tx.create(follower, { reason: "commented", since: now });
     addToOutbox(db, tx, { id: eventId, type: "comment.added", wishId, commentId, authorId }, now);
-    return true;
+    return eventId;
   });
-  if (handled) logger.info("comment added", { wishId, commentId });
+  if (handled) logger.info("comment added", { wishId, commentId, eventId: handled });
 }

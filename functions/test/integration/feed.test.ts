@@ -1,7 +1,7 @@
 // The feed: fan-out through the real outbox -> Pub/Sub -> feedFanOut pipeline in the emulators, plus direct calls of
 // the worker for redelivery and for events other domains publish (donations, reveal).
 import assert from "node:assert/strict";
-import { collection, getDocs, limit, orderBy, query } from "firebase/firestore";
+import { collection, deleteDoc, doc, getDocs, limit, orderBy, query, serverTimestamp } from "firebase/firestore";
 import { addToOutbox } from "../../src/events/outbox";
 import { fixedClock } from "../helpers/clock";
 import { recordingTasks } from "../helpers/tasks";
@@ -12,7 +12,7 @@ import { domainEventSchema } from "../../src/events/schema";
 import type { DomainEvent } from "../../src/events/schema";
 import { adminDb } from "../../devtools/support/admin";
 import { signedInClient } from "../../devtools/support/clients";
-import { addComment } from "../../devtools/support/comments";
+import { addComment, writeComment } from "../../devtools/support/comments";
 import { staysAbsent, waitFor as waitForQuick } from "../helpers/wait";
 import { befriend, feedOf, profile, unfriendBoth, wishInput } from "../helpers/wish-fixtures";
 import { newWishState } from "../../src/model/wish";
@@ -233,6 +233,34 @@ describe("feed fan-out", function () {
       return ids.includes(itemId) ? ids : undefined;
     });
     assert.ok(!(await feedOf("ann", wishId)).includes(itemId), "not to the author");
+  });
+
+  it("a comment posted again under the id of one its author deleted is stamped and announced like a new one", async () => {
+    await befriend("olga", "ann");
+    await profile("ann", "Ann A.", null);
+    const olga = await signedInClient("olga");
+    const { wishId } = await olga.call<{ wishId: string }>("createWish", wishInput());
+    const ann = await signedInClient("ann");
+    const stamped = (commentId: string, text: string) =>
+      waitFor(`the trigger to stamp "${text}"`, async () => {
+        const snap = await adminDb().doc(`wishes/${wishId}/comments/${commentId}`).get();
+        return snap.get("text") === text && snap.get("authorName") ? true : undefined;
+      });
+    const commentId = await addComment(ann.db, "ann", wishId, "First take");
+    await stamped(commentId, "First take");
+    await deleteDoc(doc(ann.db, `wishes/${wishId}/comments/${commentId}`));
+    await writeComment(ann.db, "ann", wishId, { authorId: "ann", text: "Second take", createdAt: serverTimestamp() }, commentId);
+    await stamped(commentId, "Second take");
+    const events = await waitFor("both comment.added events", async () => {
+      const snap = await adminDb().collection("events").where("type", "==", "comment.added").where("wishId", "==", wishId).get();
+      return snap.size === 2 ? snap.docs.map((event) => String(event.get("id"))).sort() : undefined;
+    });
+    assert.equal(events[0], `comment.added:${wishId}/${commentId}`);
+    assert.match(events[1] ?? "", new RegExp(`^comment\\.added:${wishId}/${commentId}@\\d+$`));
+    await waitFor("olga's feed to show both comments", async () => {
+      const items = await feedOf("olga", wishId);
+      return events.every((id) => items.includes(id.replaceAll("/", "_"))) ? true : undefined;
+    });
   });
 });
 
