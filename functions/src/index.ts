@@ -18,7 +18,7 @@ import * as ops from "./api/ops";
 import * as opsCommands from "./api/ops-commands";
 import { btcpayApiKey, btcpayWebhookSecret, facebookAppSecret, fioToken, metaConversionsAccessToken, stripeConnectWebhookSecret, stripeSecretKey, stripeWebhookSecret } from "./api/params";
 import * as payouts from "./api/payouts";
-import { socialApi } from "./api/social";
+import { socialApi, socialTasks } from "./api/social";
 import * as system from "./api/system";
 import * as wishes from "./api/wishes";
 
@@ -43,6 +43,12 @@ export const registerDevice = appCallable("registerDevice", socialApi.registerDe
 export const unregisterDevice = appCallable("unregisterDevice", socialApi.unregisterDevice);
 export const signOutEverywhere = appCallable("signOutEverywhere", socialApi.signOutEverywhere);
 export const deleteAccount = appCallable("deleteAccount", socialApi.deleteAccount);
+// 15 minutes after each deletion: deletes what writers racing it left under users/{uid} (docs/social.md "Account
+// deletion"). Retried with a long backoff: a Firestore or Auth hiccup, never a hot path.
+export const sweepDeletedAccount = onTaskDispatched(
+  { retryConfig: { maxAttempts: 10, minBackoffSeconds: 60, maxBackoffSeconds: 3600, maxDoublings: 6 }, rateLimits: { maxConcurrentDispatches: 5 } },
+  socialTasks.sweepDeletedAccount,
+);
 
 // ---- wishes, comments, feed, reports ----
 export const createWish = appCallable("createWish", wishes.createWish);

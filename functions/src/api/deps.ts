@@ -19,7 +19,8 @@ import { FioClosingProvider } from "../settlement/fio-refunds";
 export const db = () => getFirestore();
 export const baseDeps = () => ({ db: db(), clock: systemClock });
 export const taskDeps = () => ({ ...baseDeps(), tasks: adminTaskEnqueuer });
-export const socialDeps = () => ({ ...baseDeps(), auth: getAuth() });
+/** The social callables; the task queue for deleteAccount's later sweep (social/account.ts). */
+export const socialDeps = () => ({ ...taskDeps(), auth: getAuth() });
 
 const stripe = () => stripeClient(stripeSecretKey.value());
 /** Payment creation, customers, cancel (donate, cancelDonation, the abandoned-payment sweep). */

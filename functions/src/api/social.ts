@@ -5,9 +5,12 @@ import { z } from "zod";
 import type { RateLimitedAction } from "../config";
 import { admit } from "../lib/admission";
 import { parseInput } from "../lib/errors";
+import { logger } from "../lib/log";
 import { requireAuth } from "./errors";
 import type { Clock } from "../lib/clock";
-import { deleteAccount } from "../social/account";
+import type { TaskEnqueuer } from "../lib/tasks";
+import type { Request as TaskRequest } from "firebase-functions/v2/tasks";
+import { accountSweepPayload, deleteAccount, sweepDeletedAccount as sweepDeletedAccountOp } from "../social/account";
 import { registerDevice, registerDeviceInput, signOutEverywhere, unregisterDevice, unregisterDeviceInput } from "../social/devices";
 import { syncFacebookInput, syncFacebookProfile } from "../social/facebook";
 import type { GraphClient } from "../social/graph-client";
@@ -38,6 +41,8 @@ export interface SocialDeps {
   db: Firestore;
   auth: Auth;
   clock: Clock;
+  /** deleteAccount schedules its sweep task (src/social/account.ts). */
+  tasks: TaskEnqueuer;
 }
 
 type Request = Pick<CallableRequest, "auth" | "data">;
@@ -105,4 +110,27 @@ export const socialApi = {
   unregisterDevice: (request: Request) => socialCallables.unregisterDevice(socialDeps(), request),
   signOutEverywhere: (request: Request) => socialCallables.signOutEverywhere(socialDeps(), request),
   deleteAccount: (request: Request) => socialCallables.deleteAccount(socialDeps(), request),
+};
+
+/** A sweep dispatched more than this before its schedule time was dispatched by the Cloud Tasks emulator. */
+const EARLY_SWEEP_TOLERANCE_MS = 60_000;
+
+/** The social domain's task handlers: index.ts declares each on its task queue. */
+export const socialTasks = {
+  /**
+   * The sweep deleteAccount schedules 15 minutes after a deletion (src/social/account.ts). Cloud Tasks holds it until
+   * then. The Cloud Tasks emulator dispatches it at once, when nothing can be there to sweep yet, and a local run or a
+   * test suite may already reuse the uid: a sweep far before its schedule time is acknowledged and sweeps nothing
+   * (docs/operations.md "Account sweeps").
+   */
+  sweepDeletedAccount: async (request: Pick<TaskRequest, "data" | "scheduledTime">): Promise<void> => {
+    const { uid } = accountSweepPayload.parse(request.data);
+    const earlyMs = Date.parse(request.scheduledTime) - Date.now();
+    if (earlyMs > EARLY_SWEEP_TOLERANCE_MS) {
+      logger.info("account sweep dispatched long before its schedule time (the Cloud Tasks emulator); nothing swept", { uid, earlyMs });
+      return;
+    }
+    const { db, auth } = socialDeps();
+    await sweepDeletedAccountOp({ db, auth }, uid);
+  },
 };

@@ -1,4 +1,4 @@
-import type { Firestore } from "firebase-admin/firestore";
+import type { DocumentSnapshot, Firestore } from "firebase-admin/firestore";
 import { logger } from "../lib/log";
 import { chunk } from "../lib/pool";
 import { pushTargetsDoc, pushTargetsSchema } from "../model/social";
@@ -20,8 +20,14 @@ export interface Target {
   target: PushTarget;
 }
 
-/** What the worker knows of a recipient before delivering: locale, muted categories, unread count, devices. */
+/** What the worker knows of a recipient before delivering: account, locale, muted categories, unread count, devices. */
 export interface RecipientState {
+  /**
+   * Whether `users/{uid}/private/account` exists. It is written with the public profile at sign-up and removed only by
+   * deleteAccount, so false means the account is gone (or never finished signing up): such a recipient gets no
+   * inbox item, no unread count and no push, because personal data must not outlive the account (docs/social.md).
+   */
+  hasAccount: boolean;
   locale: Locale;
   muted: string[];
   /** The inbox's unread count before this delivery (users/{uid}/private/inbox). */
@@ -29,14 +35,16 @@ export interface RecipientState {
   targets: Target[];
 }
 
-export const DEFAULT_STATE: RecipientState = { locale: pickLocale(), muted: [], unread: 0, targets: [] };
+/** A recipient none of whose documents exist: no account, so nothing is delivered. */
+export const DEFAULT_STATE: RecipientState = { hasAccount: false, locale: pickLocale(), muted: [], unread: 0, targets: [] };
 
-function toState(account: unknown, counter: unknown, pushTargets: unknown): RecipientState {
-  const parsed = notificationSettingsSchema.safeParse(account ?? {});
+function toState(account: DocumentSnapshot | undefined, counter: unknown, pushTargets: unknown): RecipientState {
+  const parsed = notificationSettingsSchema.safeParse(account?.data() ?? {});
   const settings = parsed.success ? parsed.data.settings : undefined;
   const unread = inboxCounterSchema.safeParse(counter ?? {});
   const targets = pushTargetsSchema.safeParse(pushTargets ?? {});
   return {
+    hasAccount: account?.exists ?? false,
     locale: pickLocale(settings?.locale),
     muted: settings?.mutedCategories ?? [],
     unread: unread.success ? Math.max(0, unread.data.unread) : 0,
@@ -49,7 +57,7 @@ const RECIPIENTS_PER_READ = 100;
 /** `getAll` round trips in flight at once (a 5,000-friend fan-out reads in 5 waves, not 50 round trips in a row). */
 const PARALLEL_READS = 10;
 
-/** Every recipient's settings, unread count and push targets: three documents each, by parallel `getAll`s. */
+/** Every recipient's account (and settings), unread count and push targets: three documents each, by parallel `getAll`s. */
 export async function readRecipientStates(db: Firestore, uids: readonly string[]): Promise<Map<string, RecipientState>> {
   const result = new Map<string, RecipientState>();
   const groups = chunk(uids, RECIPIENTS_PER_READ);
@@ -57,7 +65,7 @@ export async function readRecipientStates(db: Firestore, uids: readonly string[]
     await Promise.all(
       wave.map(async (group) => {
         const snaps = await db.getAll(...group.flatMap((uid) => [db.doc(accountDoc(uid)), db.doc(inboxCounterDoc(uid)), db.doc(pushTargetsDoc(uid))]));
-        group.forEach((uid, index) => result.set(uid, toState(snaps[3 * index]?.data(), snaps[3 * index + 1]?.data(), snaps[3 * index + 2]?.data())));
+        group.forEach((uid, index) => result.set(uid, toState(snaps[3 * index], snaps[3 * index + 1]?.data(), snaps[3 * index + 2]?.data())));
       }),
     );
   }

@@ -11,7 +11,7 @@ import { render } from "./catalog";
 import type { MessageArg, MessageKey } from "./catalog";
 import { DEFAULT_STATE, inboxItem, pushAll, pushState, readRecipientStates } from "./delivery";
 import type { RecipientState } from "./delivery";
-import { inboxCounterDoc, inboxItemSchema, notificationsCollection } from "./model";
+import { accountDoc, inboxCounterDoc, inboxItemSchema, notificationsCollection } from "./model";
 import type { InboxItem, PushState } from "./model";
 import type { DigestMarker, DonationDigest } from "../model/digest";
 import { addToDigest, hasRoom, parseStored, readUnfolded, scheduleIntervalFold, takeForDigest } from "../store/digests";
@@ -72,17 +72,24 @@ export function scheduleDigestFold(tasks: TaskEnqueuer, uid: string, wishId: str
 /**
  * The worker's part: a marker per planned recipient (the owner, or the organizer of an unrevealed surprise), then the
  * fold of the current interval. A redelivered event finds its marker (`duplicate`) and asks for the fold again, which
- * covers "marker written, then the enqueue failed".
+ * covers "marker written, then the enqueue failed". A recipient whose account is gone gets no marker (`no-account`):
+ * a deleted owner's wish stays, and donations to it must not write the donor's name under the deleted `users/{uid}`.
  */
 export async function recordDonationForDigest(
   deps: { db: Firestore; clock: Clock; tasks: TaskEnqueuer },
   event: Extract<DomainEvent, { type: "donation.received" }>,
   planned: readonly PlannedNotification[],
-): Promise<Record<string, "digested" | "duplicate">> {
-  const outcomes: Record<string, "digested" | "duplicate"> = {};
+): Promise<Record<string, "digested" | "duplicate" | "no-account">> {
+  const outcomes: Record<string, "digested" | "duplicate" | "no-account"> = {};
+  if (planned.length === 0) return outcomes;
+  const accounts = await deps.db.getAll(...planned.map((plan) => deps.db.doc(accountDoc(plan.recipientId))));
   await Promise.all(
-    planned.map(async (plan) => {
+    planned.map(async (plan, index) => {
       const uid = plan.recipientId;
+      if (!accounts[index]?.exists) {
+        outcomes[uid] = "no-account";
+        return;
+      }
       const marker: DigestMarker = {
         donationId: event.donationId,
         eventId: event.id,
@@ -121,7 +128,7 @@ export function digestMessage(digest: DonationDigest, wishTitle: string): { key:
   return { key: "donation_digest", args: [{ people: digest.people }, amount, title, { names, more: digest.people - names.length }] };
 }
 
-export type DigestFoldResult = { outcome: "unchanged" } | { outcome: "folded"; itemId: string; folded: number; created: boolean; push: PushState["state"] };
+export type DigestFoldResult = { outcome: "unchanged" } | { outcome: "no-account" } | { outcome: "folded"; itemId: string; folded: number; created: boolean; push: PushState["state"] };
 
 interface FoldPlan {
   itemId: string;
@@ -146,9 +153,13 @@ export async function foldDonationDigest(deps: DigestDeps, uid: string, wishId: 
   const recipient = (await readRecipientStates(db, [uid])).get(uid) ?? DEFAULT_STATE;
   const now = deps.clock.now();
 
-  const plan = await db.runTransaction(async (tx): Promise<FoldPlan | { foldAgainAt: Date[] } | null> => {
-    const stateSnap = await tx.get(stateRef);
-    const state = parseStored(digestStateSchema, stateSnap.data()) ?? { seq: 0, currentId: null, lastPushAt: null };
+  const plan = await db.runTransaction(async (tx): Promise<FoldPlan | { foldAgainAt: Date[] } | "no-account" | null> => {
+    const [stateSnap, accountSnap] = await tx.getAll(stateRef, db.doc(accountDoc(uid)));
+    // The recipient's account is gone (deleteAccount): no item, no unread count, no push. Read in the transaction, so
+    // the fold and the deletion of the account serialise on it: a fold that commits after it finds no account, and
+    // what a fold committed before it goes with the rest of users/{uid} (or with deleteAccount's later sweep).
+    if (!accountSnap?.exists) return "no-account";
+    const state = parseStored(digestStateSchema, stateSnap?.data()) ?? { seq: 0, currentId: null, lastPushAt: null };
     const currentSnap = state.currentId ? await tx.get(inbox.doc(state.currentId)) : null;
     const { pending, full } = await readUnfolded(tx, markers(db, uid, wishId));
     const current = currentSnap?.exists ? parseStored(inboxItemSchema, currentSnap.data()) : null;
@@ -215,6 +226,10 @@ export async function foldDonationDigest(deps: DigestDeps, uid: string, wishId: 
     return { itemId, item, created, folded: taken.length, pushNow, foldAgainAt, message };
   });
 
+  if (plan === "no-account") {
+    logger.info("donation digest not folded: the recipient's account is gone", { uid, wishId });
+    return { outcome: "no-account" };
+  }
   for (const at of plan?.foldAgainAt ?? []) await scheduleDigestFold(deps.tasks, uid, wishId, at);
   if (!plan || !("itemId" in plan)) return { outcome: "unchanged" };
   if (plan.pushNow) await pushDigest(deps, uid, wishId, recipient, plan);

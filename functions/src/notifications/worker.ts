@@ -11,7 +11,7 @@ import { render } from "./catalog";
 import { DEFAULT_STATE, inboxItem, pushAll, pushState, readRecipientStates } from "./delivery";
 import type { PushFinish, PushRequest, RecipientState } from "./delivery";
 import { recordDonationForDigest } from "./digest";
-import { NOTIFICATION_RUNS, inboxCounterDoc, inboxItemSchema, notificationsCollection } from "./model";
+import { NOTIFICATION_RUNS, accountDoc, inboxCounterDoc, inboxItemSchema, notificationsCollection } from "./model";
 import type { InboxItem } from "./model";
 import type { PushTransport } from "./push";
 import { firestoreDirectory, planNotifications } from "./recipients";
@@ -33,8 +33,12 @@ export interface NotificationDeps {
   leaseMs?: number;
 }
 
-/** `digested`: a donation recorded for its wish's digest, which a fold task turns into the inbox item and push. */
-export type RecipientOutcome = "pushed" | "muted" | "no-devices" | "failed" | "duplicate" | "digested";
+/**
+ * `digested`: a donation recorded for its wish's digest, which a fold task turns into the inbox item and push.
+ * `no-account`: the recipient's account is gone (`users/{uid}/private/account` does not exist, deleteAccount removed
+ * it): nothing is written under `users/{uid}` and nothing is pushed.
+ */
+export type RecipientOutcome = "pushed" | "muted" | "no-devices" | "failed" | "duplicate" | "digested" | "no-account";
 
 export type WorkerResult =
   | { outcome: "dead-lettered"; reason: string }
@@ -86,9 +90,10 @@ async function deliverEvent(deps: NotificationDeps, event: DomainEvent, planned:
   const recipients: Record<string, RecipientOutcome> = {};
   if (planned.length === 0) return recipients;
   const run = deps.db.collection(NOTIFICATION_RUNS).doc(encodeEventId(event.id));
-  const done = await claimRun(deps, run, event, planned);
+  const { done, gone } = await claimRun(deps, run, event, planned);
   for (const uid of done) recipients[uid] = "duplicate";
-  const pending = planned.filter((plan) => !done.has(plan.recipientId));
+  for (const uid of gone) recipients[uid] = "no-account";
+  const pending = planned.filter((plan) => !done.has(plan.recipientId) && !gone.has(plan.recipientId));
   if (pending.length === 0) return recipients;
   try {
     Object.assign(recipients, await deliver(deps, event, pending));
@@ -101,37 +106,52 @@ async function deliverEvent(deps: NotificationDeps, event: DomainEvent, planned:
 }
 
 /**
- * Claims the event's run, or, when it exists (a redelivery), returns the recipients that already have their item. If
- * some lack it, the earlier run is still going (its lease is live: PushInProgressError, Pub/Sub retries later) or
- * died (the lease expired: this delivery takes it over in a transaction and delivers to the rest).
+ * Claims the event's run, or, when it exists (a redelivery), returns the recipients that already have their item
+ * (`done`) and, among the others, those whose account is gone (`gone`: an earlier delivery skipped them, and so does
+ * this one). If some are neither, the earlier run is still going (its lease is live: PushInProgressError, Pub/Sub
+ * retries later) or died (the lease expired: this delivery takes it over in a transaction and delivers to the rest).
  */
-async function claimRun(deps: NotificationDeps, run: DocumentReference, event: DomainEvent, planned: PlannedNotification[]): Promise<Set<string>> {
+async function claimRun(
+  deps: NotificationDeps,
+  run: DocumentReference,
+  event: DomainEvent,
+  planned: PlannedNotification[],
+): Promise<{ done: Set<string>; gone: Set<string> }> {
   const now = deps.clock.now();
   const leaseUntil = new Date(now.getTime() + (deps.leaseMs ?? DEFAULT_LEASE_MS));
+  const done = new Set<string>();
+  const gone = new Set<string>();
   try {
     await run.create({ eventId: event.id, type: event.type, recipients: planned.length, attempts: 1, startedAt: now, leaseUntil });
-    return new Set();
+    return { done, gone };
   } catch (error) {
     if (!isFirestoreError(error, "already-exists")) throw error;
   }
-  const done = new Set<string>();
-  await Promise.all(
-    chunk(planned, BATCH_LIMIT).map(async (group) => {
-      const snaps = await deps.db.getAll(...group.map((plan) => itemRef(deps.db, plan.recipientId, event)));
-      snaps.forEach((snap, index) => {
-        const uid = group[index]?.recipientId;
-        if (snap.exists && uid) done.add(uid);
-      });
-    }),
-  );
-  if (done.size === planned.length) return done;
+  const uids = planned.map((plan) => plan.recipientId);
+  const items = await existence(deps.db, uids.map((uid) => itemRef(deps.db, uid, event)));
+  uids.forEach((uid, index) => {
+    if (items[index]) done.add(uid);
+  });
+  // Skipped recipients leave no trace on the run: their account is read again (only for those without an item).
+  const missing = uids.filter((uid) => !done.has(uid));
+  const accounts = await existence(deps.db, missing.map((uid) => deps.db.doc(accountDoc(uid))));
+  missing.forEach((uid, index) => {
+    if (!accounts[index]) gone.add(uid);
+  });
+  if (done.size + gone.size === planned.length) return { done, gone };
   await deps.db.runTransaction(async (tx) => {
     const snap = await tx.get(run);
     const lease: unknown = snap.get("leaseUntil");
     if (lease instanceof Timestamp && lease.toMillis() > now.getTime()) throw new PushInProgressError(`notifications of ${event.id} are in progress elsewhere`);
     tx.update(run, { leaseUntil, attempts: FieldValue.increment(1) });
   });
-  return done;
+  return { done, gone };
+}
+
+/** Whether each document exists, in order, by parallel `getAll`s of at most 500. */
+async function existence(db: Firestore, refs: DocumentReference[]): Promise<boolean[]> {
+  const snaps = await Promise.all(chunk(refs, BATCH_LIMIT).map((group) => (group.length > 0 ? db.getAll(...group) : Promise.resolve([]))));
+  return snaps.flat().map((snap) => snap.exists);
 }
 
 /**
@@ -146,14 +166,21 @@ async function deliver(deps: NotificationDeps, event: DomainEvent, pending: Plan
   return Object.assign({}, ...settled.map((result) => (result.status === "fulfilled" ? result.value : {}))) as Record<string, RecipientOutcome>;
 }
 
-/** One group: read the recipients' states, push to those who want pushes, then create every item already final. */
+/**
+ * One group: read the recipients' states, push to those who want pushes, then create every item already final. A
+ * recipient whose account is gone (deleteAccount ran, or is running) gets nothing. One whose account is deleted after
+ * this read may still get an item; deleteAccount's later sweep removes it (docs/social.md "Account deletion").
+ */
 async function deliverGroup(deps: NotificationDeps, event: DomainEvent, group: PlannedNotification[]): Promise<Record<string, RecipientOutcome>> {
   const states = await readRecipientStates(
     deps.db,
     group.map((plan) => plan.recipientId),
   );
   const stateOf = (plan: PlannedNotification): RecipientState => states.get(plan.recipientId) ?? DEFAULT_STATE;
-  const toPush = group.filter((plan) => !stateOf(plan).muted.includes(plan.category) && stateOf(plan).targets.length > 0);
+  const recipients: Record<string, RecipientOutcome> = {};
+  for (const plan of group) if (!stateOf(plan).hasAccount) recipients[plan.recipientId] = "no-account";
+  const live = group.filter((plan) => stateOf(plan).hasAccount);
+  const toPush = live.filter((plan) => !stateOf(plan).muted.includes(plan.category) && stateOf(plan).targets.length > 0);
   const notificationId = encodeEventId(event.id);
   const requests = toPush.map(
     (plan): PushRequest => ({
@@ -174,7 +201,7 @@ async function deliverGroup(deps: NotificationDeps, event: DomainEvent, group: P
   const finishOf = new Map<string, PushFinish>(toPush.map((plan, index) => [plan.recipientId, finishes[index] as PushFinish]));
 
   const now = deps.clock.now();
-  const items = group.map((plan) => {
+  const items = live.map((plan) => {
     const state = stateOf(plan);
     const finish = finishOf.get(plan.recipientId);
     const push = finish
@@ -184,7 +211,6 @@ async function deliverGroup(deps: NotificationDeps, event: DomainEvent, group: P
     return { uid: plan.recipientId, item };
   });
   const created = await createItems(deps.db, event, items);
-  const recipients: Record<string, RecipientOutcome> = {};
   for (const { uid, item } of items) {
     const state = item.push.state;
     recipients[uid] = !created.has(uid) ? "duplicate" : state === "sent" ? "pushed" : state === "failed" ? "failed" : state === "muted" ? "muted" : "no-devices";
@@ -200,6 +226,7 @@ async function deliverGroup(deps: NotificationDeps, event: DomainEvent, group: P
  */
 async function createItems(db: Firestore, event: DomainEvent, items: { uid: string; item: InboxItem }[]): Promise<Set<string>> {
   const created = new Set<string>();
+  if (items.length === 0) return created;
   const addCreation = (batch: WriteBatch, uid: string, item: InboxItem) => {
     batch.create(itemRef(db, uid, event), item);
     batch.set(db.doc(inboxCounterDoc(uid)), { unread: FieldValue.increment(1) }, { merge: true });

@@ -19,6 +19,7 @@ import { LOCAL_META_CONVERSIONS } from "../../devtools/fakes/graph";
 import { fakeGraph } from "../../devtools/support/fakes";
 import { donationData, wishData } from "../helpers/closing";
 import { fixedClock } from "../helpers/clock";
+import { recordingTasks } from "../helpers/tasks";
 
 const NOW = new Date("2026-11-23T10:00:00.000Z");
 const sha256 = (text: string) => createHash("sha256").update(text).digest("hex");
@@ -231,7 +232,7 @@ describe("ads attribution: Conversions API events (in-process consumer, fake Gra
     await bothSignUpsFail(w, "wil", "del");
 
     await setConsent("wil", false);
-    await deleteAccount({ db: adminDb(), auth: adminAuth(), clock: w.clock }, "del");
+    await deleteAccount({ db: adminDb(), auth: adminAuth(), clock: w.clock, tasks: recordingTasks() }, "del");
     w.clock.advance(60_000);
 
     const withdrawn = await w.deliver(signedUp("wil"));

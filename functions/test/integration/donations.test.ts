@@ -60,6 +60,8 @@ describe("donations (emulators + fake Stripe)", function () {
     fakeStripe().reset();
     await seedWish(adminDb(), WISH);
     await adminDb().doc("users/dana").set({ displayName: "Dana D.", photoUrl: null, facebookLinked: false });
+    // The wish's owner has an account: donation digests reach only existing accounts (docs/notifications.md).
+    await adminDb().doc("users/olga/private/account").set({ settings: { locale: "en", mutedCategories: [] } });
     dana = await signedInClient("dana");
   });
 

@@ -178,4 +178,24 @@ describe("donation digests (in-process, Firestore emulator)", () => {
     assert.equal(await t.unread(), 1);
     assert.equal(t.sent.length, 1);
   });
+
+  it("an owner whose account is gone: the fold writes no item, no unread count and no push; later donations leave no marker", async () => {
+    await seed();
+    const t = setUp();
+    await t.donate("ann", 150_000);
+    // deleteAccount removes the account between the marker and its fold (the marker goes with users/{uid}).
+    await adminDb().doc(`users/${OWNER}/private/account`).delete();
+    t.clock.advance(1_250);
+    assert.deepEqual(await t.fold(), { outcome: "no-account" });
+    assert.equal(await t.item(), undefined);
+    assert.equal(await t.unread(), undefined);
+    assert.equal(t.sent.length, 0);
+    assert.equal((await adminDb().doc(`users/${OWNER}/donationDigests/${WISH}`).get()).exists, false, "no digest state either");
+
+    // The deleted owner's wish stays open: a donation to it records nothing under users/{uid} and asks for no fold.
+    const later = await t.donate("ben", 20_000);
+    assert.deepEqual(later, { outcome: "processed", eventId: "donation.received:don-2", recipients: { [OWNER]: "no-account" }, skipped: 0 });
+    assert.equal((await adminDb().doc(`users/${OWNER}/donationDigests/${WISH}/digestDonations/don-2`).get()).exists, false);
+    assert.equal(t.tasks.calls.length, 1, "only the first donation's fold");
+  });
 });

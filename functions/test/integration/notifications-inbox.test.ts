@@ -45,6 +45,7 @@ describe("notifications: unread count and markNotificationsRead (callable)", fun
   beforeEach(async () => {
     const db = adminDb();
     await db.doc(`users/${OWNER}`).set({ displayName: "Nora", photoUrl: null, facebookLinked: false });
+    await db.doc(`users/${OWNER}/private/account`).set({ settings: { locale: "en", mutedCategories: [] } });
     await db.doc(`users/${OWNER}/private/push`).set({ devices: { phone: { platform: "ios", token: "tok-nora", locale: "en" } } });
     for (const from of ["ann", "ben", "cyd"]) await db.doc(`users/${from}`).set({ displayName: from, photoUrl: null, facebookLinked: false });
     nora = await signedInClient(OWNER);

@@ -15,6 +15,8 @@ const noSleep = { maxAttempts: 3, baseDelayMs: 1, sleep: () => Promise.resolve()
 
 async function seedRecipient(uid: string, token: string): Promise<void> {
   await adminDb().doc(`users/${uid}`).set({ displayName: uid, photoUrl: null, facebookLinked: false });
+  // Written with the profile at sign-up; a recipient without it has no account (deleted): the worker skips them.
+  await adminDb().doc(`users/${uid}/private/account`).set({ settings: { locale: "en", mutedCategories: [] } });
   await adminDb().doc(`users/${uid}/devices/phone`).set({ platform: "android", token, locale: "en", appVersion: "1", lastSeenAt: NOW });
   await adminDb().doc(`users/${uid}/private/push`).set({ devices: { phone: { platform: "android", token, locale: "en" } } });
 }
@@ -122,5 +124,26 @@ describe("notification worker delivery state (in-process, Firestore emulator)", 
     assert.equal(item.get("push.lastError"), "messaging/server-unavailable");
     const devices = await adminDb().collection("users/eva/devices").get();
     assert.equal(devices.size, 1, "a transient failure never deletes the device");
+  });
+
+  it("a recipient whose account is gone (deleteAccount) gets no item, no unread count and no push; a redelivery finds them gone", async () => {
+    const e: DomainEvent = { id: "friend.joined:nova", occurredAt: NOW.toISOString(), type: "friend.joined", userId: "nova", friendIds: ["live", "gone"] };
+    await adminDb().doc("users/nova").set({ displayName: "Nova" });
+    await seedRecipient("live", "tok-live");
+    // "gone" deleted their account: no profile, no private/account. A push target left behind (say, by a device
+    // registration racing the deletion) gets no push either.
+    await adminDb().doc("users/gone/private/push").set({ devices: { phone: { platform: "android", token: "tok-gone", locale: "en" } } });
+    const { transport, sent } = recordingTransport();
+    const result = await handleDomainEventMessage(deps(transport), message(e));
+    assert.deepEqual(result, { outcome: "processed", eventId: e.id, recipients: { live: "pushed", gone: "no-account" }, skipped: 0 });
+    assert.deepEqual(sent.map((m) => m.token), ["tok-live"]);
+    assert.deepEqual((await adminDb().doc("users/gone").listCollections()).map((c) => c.id), ["private"], "no notifications collection");
+    assert.deepEqual((await adminDb().collection("users/gone/private").get()).docs.map((d) => d.id), ["push"], "no unread count");
+
+    // Redelivered while the run's lease lasts: "gone" has no item, yet is not taken for a delivery still under way.
+    const again = await handleDomainEventMessage(deps(transport), message(e, "msg-2"));
+    assert.deepEqual(again, { outcome: "processed", eventId: e.id, recipients: { live: "duplicate", gone: "no-account" }, skipped: 0 });
+    assert.equal(sent.length, 1);
+    assert.deepEqual((await adminDb().doc("users/gone").listCollections()).map((c) => c.id), ["private"]);
   });
 });

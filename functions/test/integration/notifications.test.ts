@@ -123,6 +123,7 @@ describe("notifications through Pub/Sub (integration)", function () {
     // The donation digest's fold task (Cloud Tasks emulator → foldDonationDigest) is warmed at the same time.
     const warmUp = `friend_request.received:${uniq("warm-a")}_warm-b`;
     const warmWish = uniq("warm-wish");
+    await seedUser("warm-b");
     await seedWish(warmWish, { ownerId: "warm-b", viewerIds: ["warm-b", "warm-a"] });
     await publishViaOutbox({ id: warmUp, type: "friend_request.received", fromId: "warm-a", toId: "warm-b" });
     await publishViaOutbox({ id: `donation.received:${warmWish}`, type: "donation.received", wishId: warmWish, donationId: warmWish, donorId: "warm-a", amount: 100, currency: "CZK", anonymous: true });

@@ -9,7 +9,7 @@ import type { CallableRequest } from "firebase-functions/v2/https";
 import { HttpsError } from "firebase-functions/v2/https";
 import * as deployed from "../../src/index";
 import { RECONCILIATION_DOC } from "../../src/settlement/reconcile";
-import { adminDb } from "../../devtools/support/admin";
+import { adminAuth, adminDb } from "../../devtools/support/admin";
 import { seedWish } from "../helpers/closing";
 import { PROJECT_ID } from "../../devtools/support/emulators";
 import { createHash } from "node:crypto";
@@ -88,6 +88,25 @@ describe("the deployed exports (firebase-functions-test: offline wrap() for call
   it("refundDonation (task): a task for a donation that is gone is acknowledged without a Stripe call", async () => {
     await deployed.refundDonation.run({ data: { donationId: "gone", generation: 0 }, retryCount: 0 } as unknown as Parameters<typeof deployed.refundDonation.run>[0]);
     assert.equal((await adminDb().collection("refundRequests").count().get()).data().count, 0);
+  });
+
+  it("sweepDeletedAccount (task): what was written under a deleted account goes, a live account's stays; a bad payload is refused", async () => {
+    // A delivery that raced deleteAccount left gus's unread count behind; olga's account is live (Auth user).
+    await adminDb().doc("users/gus/private/inbox").set({ unread: 1 });
+    await adminAuth().createUser({ uid: "olga" });
+    await adminDb().doc("users/olga/private/inbox").set({ unread: 2 });
+    const sweep = async (data: unknown, scheduledTime?: Date): Promise<void> => {
+      const request = { data, retryCount: 0, ...(scheduledTime ? { scheduledTime: scheduledTime.toISOString() } : {}) };
+      await deployed.sweepDeletedAccount.run(request as unknown as Parameters<typeof deployed.sweepDeletedAccount.run>[0]);
+    };
+    // Dispatched at once, as the Cloud Tasks emulator does with a task for 15 minutes later: nothing is swept.
+    await sweep({ uid: "gus" }, new Date(Date.now() + 15 * 60_000));
+    assert.equal((await adminDb().doc("users/gus/private/inbox").get()).get("unread"), 1);
+    await sweep({ uid: "gus" });
+    await sweep({ uid: "olga" });
+    assert.equal((await adminDb().doc("users/gus/private/inbox").get()).exists, false);
+    assert.equal((await adminDb().doc("users/olga/private/inbox").get()).get("unread"), 2);
+    await assert.rejects(sweep({ uid: "gus/private" }), /id_has_slash/);
   });
 
   it("adsConversionsOnDomainEvent (Pub/Sub): the params switch the Conversions API on, and a consenting sign-up reaches the fake once", async () => {
