@@ -15,7 +15,7 @@ import type { TaskEnqueuer } from "../lib/tasks";
 import { scheduleCounterFold } from "./counters";
 import { raisedShardRef, wishRef } from "../store/wishes";
 import { appendLedgerEntry } from "../store/ledger";
-import { applyEvent, displayStatus, ledgerEntriesOf, refundedAmount } from "./state";
+import { applyEvent, displayStatus, ledgerEntriesOf, ledgerEntryId, refundedAmount } from "./state";
 import type { MoneyEvent, MoneyState } from "./state";
 
 export interface LedgerDeps {
@@ -274,7 +274,8 @@ async function attemptOnce(deps: LedgerDeps, event: MoneyEvent, donationId: stri
  * the donor's first money to the wish (which is what raises the wish's donorCount). The first attempt does not read the
  * contribution: a new charge assumes a first-time donor and create()s it (a repeat donor's commit fails with
  * ALREADY_EXISTS, and the retry reads it), any other entry updates it (a missing one fails with NOT_FOUND, and the
- * retry creates it). Of two concurrent first donations by the same donor, one creates and the other increments.
+ * retry creates it, unless the donation's charge is booked: then the donor deleted their account and the contribution
+ * stays gone). Of two concurrent first donations by the same donor, one creates and the other increments.
  */
 async function addToContribution(
   db: Firestore,
@@ -286,12 +287,22 @@ async function addToContribution(
   let exists: boolean;
   if (input.attempt === 0) exists = !newCharge;
   else exists = (input.guess?.ref.path === ref.path ? input.guess : await refs.contribution(db, donation.donorId, donation.wishId).get()).exists;
+  if (!exists && !newCharge && chargeBooked(donation)) {
+    // The charge created the contribution, so a later entry (a refund, a reversal) finds none only when the donor
+    // deleted their account, which took it along: their personal data is not written back under users/{uid}.
+    return false;
+  }
   if (!exists) {
     batch.create(ref, { wishId: donation.wishId, donorId: donation.donorId, currency: donation.currency, amount: delta, donationCount: newCharge ? 1 : 0, firstGivenAt: now, updatedAt: now });
     return true;
   }
   batch.update(ref, { amount: FieldValue.increment(delta), donationCount: FieldValue.increment(newCharge ? 1 : 0), updatedAt: now });
   return false;
+}
+
+/** Whether the donation's charge is already in the ledger (its contribution was created with it). */
+function chargeBooked(donation: Donation): boolean {
+  return donation.paymentIntentId !== null && donation.ledgerEntryIds.includes(ledgerEntryId.charge(donation.paymentIntentId));
 }
 
 /** `ops/reconciliation/findings/payment_amount_mismatch_{pi}` in the event's own batch (docs/operations.md). */

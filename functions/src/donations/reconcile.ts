@@ -6,6 +6,7 @@ import type { Clock } from "../lib/clock";
 import { idSchema } from "../lib/ids";
 import type { DriftReport, LedgerEntry } from "../model/donation";
 import { contributionsCollection } from "../model/donation";
+import { privateAccountDoc } from "../model/social";
 import { FieldValue } from "firebase-admin/firestore";
 import { RAISED_ADJUSTMENT_SHARD } from "../model/wish";
 import { raisedShardRef } from "../store/wishes";
@@ -59,10 +60,14 @@ export async function reconcileWish(
 
   const donorIds = [...perDonor.keys()].sort();
   const contributions = await Promise.all(donorIds.map((donorId) => refs.contribution(deps.db, donorId, wishId).get()));
+  // A donor who deleted their account took their contributions along (docs/social.md): theirs is not missing.
+  const withoutContribution = donorIds.filter((_, index) => !contributions[index]?.exists);
+  const accounts = withoutContribution.length > 0 ? await deps.db.getAll(...withoutContribution.map((donorId) => deps.db.doc(privateAccountDoc(donorId)))) : [];
+  const deletedDonors = new Set(withoutContribution.filter((_, index) => !accounts[index]?.exists));
   const contributionDrift = donorIds.flatMap((donorId, index) => {
     const expectedAmount = perDonor.get(donorId)?.amount ?? 0;
     const actualAmount = contributions[index]?.data()?.amount ?? null;
-    return actualAmount === expectedAmount ? [] : [{ donorId, expected: expectedAmount, actual: actualAmount }];
+    return actualAmount === expectedAmount || deletedDonors.has(donorId) ? [] : [{ donorId, expected: expectedAmount, actual: actualAmount }];
   });
   const paidAmount = payout ? { expected: paidByLedger(entries), actual: payout.paidAmount } : null;
   const drift =

@@ -3,7 +3,10 @@ import { doc, getDoc } from "firebase/firestore";
 import { closeWish } from "../../src/closing/close";
 import { MAX_REFUND_GENERATIONS, refundIdempotencyKey, runRefundTask, settleDonation } from "../../src/closing/refunds";
 import { retryRefund } from "../../src/ops/refunds";
-import { adminDb } from "../../devtools/support/admin";
+import { deleteAccount } from "../../src/social/account";
+import { systemClock } from "../../src/lib/clock";
+import { recordingTasks } from "../helpers/tasks";
+import { adminAuth, adminDb } from "../../devtools/support/admin";
 import { signedInClient } from "../../devtools/support/clients";
 import { outboxEvent, seedWish } from "../helpers/closing";
 import { fakeStripe } from "../../devtools/support/fakes";
@@ -65,6 +68,29 @@ describe("closing: refunds (fan-out, idempotency, failures, ops)", function () {
       const event = await outboxEvent(`refund.processed:${paid.donationId}`);
       assert.equal(event?.amount, amount);
     }
+  });
+
+  it("a donor who deleted their account is refunded like the others; their contribution is not written back, and reconciling the wish finds no drift", async () => {
+    const wishId = await seedWish({ ownerId: "olga", organizerId: "olga", viewerIds: ["olga", "dana", "dave"] });
+    const a = await paidDonation(wishId, "dana", 20_000);
+    const b = await paidDonation(wishId, "dave", 35_000);
+    await adminDb().doc("users/dave/private/account").set({ settings: { locale: "en", mutedCategories: [], showDonationsInFeed: true } });
+    await adminDb().doc("users/dana/private/account").set({ settings: { locale: "en", mutedCategories: [], showDonationsInFeed: true } });
+    assert.equal((await adminDb().doc(`users/dana/contributions/${wishId}`).get()).get("amount"), 20_000);
+    await deleteAccount({ db: adminDb(), auth: adminAuth(), clock: systemClock, tasks: recordingTasks() }, "dana");
+    assert.equal((await adminDb().doc(`users/dana/contributions/${wishId}`).get()).exists, false);
+
+    const olga = await signedInClient("olga");
+    await olga.call("closeWish", { wishId });
+    for (const paid of [a, b]) await refundCompleted(paid.donationId);
+    assert.equal((await donation(a.donationId))?.status, "refunded", "the money goes back to a deleted donor's card all the same");
+    assert.equal((await adminDb().doc(`users/dana/contributions/${wishId}`).get()).exists, false, "not written back under the deleted account");
+    assert.equal((await adminDb().doc(`users/dave/contributions/${wishId}`).get()).get("amount"), 0);
+
+    const ada = await signedInClient("ada", {}, { admin: true });
+    const check = await ada.call<{ drift: boolean; repaired: boolean }>("reconcileWishLedger", { wishId, repair: true, reason: "closing check" });
+    assert.deepEqual([check.drift, check.repaired], [false, false]);
+    assert.equal((await adminDb().doc(`users/dana/contributions/${wishId}`).get()).exists, false, "nor by a repair");
   });
 
   it("expiry → refunds (the deadline moved closer reschedules the chain)", async () => {
