@@ -30,8 +30,11 @@ export const audienceInputSchema = z
 
 export const titleSchema = z.string().trim().min(1).max(WISH_LIMITS.titleMax);
 export const descriptionSchema = z.string().max(WISH_LIMITS.descriptionMax);
+/** An https URL as stored, with no whitespace or control character (firestore.rules holds organizer edits to the same). */
 export const imageUrlSchema = z
   .url({ protocol: /^https$/, message: "https_url" })
+  // eslint-disable-next-line no-control-regex -- control characters are what this refuses
+  .regex(/^https:\/\/[^\s\x00-\x1F\x7F]+$/, { message: "https_url" })
   .max(WISH_LIMITS.imageUrlMax)
   .nullable();
 

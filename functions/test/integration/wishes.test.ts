@@ -86,6 +86,7 @@ describe("wishes (callables, through the client SDK)", function () {
       ["a title of 121 characters", { title: "x".repeat(121) }, /Field 'title': must be at most 120/],
       ["a description of 2001 characters", { description: "x".repeat(2001) }, /Field 'description'/],
       ["an http image", { imageUrl: "http://example.com/a.png" }, /Field 'imageUrl': must be an https URL/],
+      ["an image URL with a space (the rules refuse it on edit too)", { imageUrl: "https://example.com/a b.png" }, /Field 'imageUrl': must be an https URL/],
       ["an unknown field", { status: "funded" }, /status/],
       ["an unknown audience kind", { audience: { kind: "everyone" } }, /Field 'audience.kind'/],
       ["groups without a group", { audience: { kind: "groups", groupIds: [] } }, /Field 'audience.groupIds'/],

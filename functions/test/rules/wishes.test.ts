@@ -66,6 +66,7 @@ const SEED: Record<string, Record<string, unknown>> = {
     viewerIds: ["ann", "oscar"],
   }),
   [`wishes/w-closed`]: wishDoc({ status: "closed" }),
+  [`wishes/w-frozen`]: wishDoc({ frozenAt: Timestamp.now() }),
   [`wishes/${W}/comments/c-ann`]: { authorId: "ann", text: "Go!", createdAt: Timestamp.now() },
   [`wishes/${W}/comments/c-olga`]: { authorId: "olga", text: "Thanks", createdAt: Timestamp.now() },
   [`wishes/${S}/comments/c-ann`]: { authorId: "ann", text: "Shh", createdAt: Timestamp.now() },
@@ -144,7 +145,7 @@ describe("rules: wishes, comments, supporters, feed", () => {
       assert.equal(ritas.size, 0, "the recipient's own list does not contain the surprise");
       const ann = await as("ann");
       const friends = await getDocs(query(collection(ann, "wishes"), where("viewerIds", "array-contains", "ann"), where("ownerId", "==", "olga")));
-      assert.deepEqual(friends.docs.map((d) => d.id).sort(), [W, "w-closed"].sort());
+      assert.deepEqual(friends.docs.map((d) => d.id).sort(), [W, "w-closed", "w-frozen"].sort());
     });
 
     it("list: a query without the viewerIds constraint, or with someone else's uid, is denied for everyone", async () => {
@@ -184,6 +185,8 @@ describe("rules: wishes, comments, supporters, feed", () => {
       await matrix(["olga"], (db) => updateDoc(doc(db, "wishes", W), edit));
       await matrix(["oscar"], (db) => updateDoc(doc(db, "wishes", S), { title: "Camera", updatedAt: serverTimestamp() }));
       await matrix([], (db) => updateDoc(doc(db, "wishes", "w-closed"), edit));
+      // Ops hold it (freezeWish): nobody edits it, its organizer included, until they lift the hold.
+      await matrix([], (db) => updateDoc(doc(db, "wishes", "w-frozen"), edit));
     });
 
     it("update: invalid edits are denied even for the organizer", async () => {
@@ -199,12 +202,19 @@ describe("rules: wishes, comments, supporters, feed", () => {
         "http image": { imageUrl: "http://img.example.com/a.png", updatedAt: serverTimestamp() },
         "image not a string": { imageUrl: 5, updatedAt: serverTimestamp() },
         "image too long": { imageUrl: `https://x.com/${"a".repeat(2040)}`, updatedAt: serverTimestamp() },
+        // Held to what createWish stores (titleSchema, imageUrlSchema): trimmed, no whitespace or control characters.
+        "untrimmed title": { title: " A bike ", updatedAt: serverTimestamp() },
+        "image with a space": { imageUrl: "https://x.com/a b.png", updatedAt: serverTimestamp() },
+        "image with a newline": { imageUrl: "https://x.com/a\nb.png", updatedAt: serverTimestamp() },
+        "image with a tab": { imageUrl: "https://x.com/a\tb.png", updatedAt: serverTimestamp() },
+        "image with a control character": { imageUrl: "https://x.com/a\u0007b.png", updatedAt: serverTimestamp() },
         "client clock": { title: "B", updatedAt: Timestamp.now() },
       };
       for (const [name, data] of Object.entries(bad)) {
         await assertFails(updateDoc(ref, data)).catch(() => assert.fail(`${name} should be denied`));
       }
       await assertSucceeds(updateDoc(ref, { imageUrl: null, updatedAt: serverTimestamp() }));
+      await assertSucceeds(updateDoc(ref, { imageUrl: "https://img.example.com/k%C5%AF%C5%88.png?w=640&h=480", updatedAt: serverTimestamp() }));
       await assertSucceeds(updateDoc(ref, { title: "x".repeat(120), description: "x".repeat(2000), updatedAt: serverTimestamp() }));
     });
 
