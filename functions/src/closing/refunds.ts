@@ -8,7 +8,7 @@ import type { Clock } from "../lib/clock";
 import { idSchema } from "../lib/ids";
 import { zodConverter } from "../lib/converter";
 import type { TaskEnqueuer } from "../lib/tasks";
-import { REFUND_FAILURES, REFUND_REQUESTS, refundFailureSchema, refundRequestSchema } from "../model/closing";
+import { QUEUED_OVERDUE_AFTER_MS, REFUND_FAILURES, REFUND_REQUESTS, refundFailureSchema, refundRequestSchema } from "../model/closing";
 import type { RefundFailure, RefundRequest, RefundRequestStatus } from "../model/closing";
 import { DONATIONS, disputeStateSchema, donationSchema, refundStateSchema } from "../model/donation";
 import type { Donation, RefundState } from "../model/donation";
@@ -237,7 +237,10 @@ export async function settleDonation(
     const change = nextRequestChange(request, refundPlan(donation, keep), lastRefund);
     // A payment that succeeded after its wish closed is a late donation, whichever trigger notices it first.
     const late = (closingReason === "closed" || closingReason === "expired") && closedAt && donation.succeededAt && donation.succeededAt > closedAt;
-    const queued = await applyChange(deps, tx, donationId, donation, request, change, late ? "late_donation" : closingReason);
+    const applied = await applyChange(deps, tx, donationId, donation, request, change, late ? "late_donation" : closingReason);
+    // A request left `queued` by a call whose enqueue failed after its commit has no task: every later settle enqueues
+    // its generation again (the deterministic task id refuses a duplicate of a task that exists).
+    const queued = applied ?? (change.kind === "none" && request?.status === "queued" ? request.generation : undefined);
     return { change, queued, missing: false, open: false };
   });
   if (result.missing) return "missing";
@@ -374,7 +377,10 @@ export async function reopenRefund(deps: RefundDeps, donationId: string): Promis
   const result = await deps.db.runTransaction(async (tx): Promise<ReopenOutcome> => {
     const request = (await tx.get(requestDoc)).data();
     if (!request) return { outcome: "missing" };
-    if (request.status !== "failed") return { outcome: "not-failed", status: request.status };
+    // `queued` long after its last write: its task is gone (an enqueue that failed, a task dropped after its last
+    // attempt). A new generation gets a task of its own, which first learns what the provider already did.
+    const overdue = request.status === "queued" && deps.clock.now().getTime() - request.updatedAt.getTime() >= QUEUED_OVERDUE_AFTER_MS;
+    if (request.status !== "failed" && !overdue) return { outcome: "not-failed", status: request.status };
     const generation = request.generation + 1;
     const now = deps.clock.now();
     tx.update(requestDoc, { status: "queued", generation, reason: "ops_retry", amount: null, providerRefundId: null, lastError: null, requestedAt: null, updatedAt: now });

@@ -508,11 +508,11 @@ export const ERROR_CATALOGUE = {
   // refunds and payouts (ops)
   refund_not_failed: {
     code: "failed-precondition",
-    when: "Ops retry a refund that has not failed.",
+    when: "Ops retry a refund that has not failed (and is not queued for over an hour).",
     app: "Not for the apps; ops tools only.",
     params: ["status"],
-    en: ({ p }) => `The refund is ${str(p.status)}, not failed; only a failed refund can be retried.`,
-    cs: ({ p }) => `Vrácení je ve stavu ${str(p.status)}, ne failed; znovu lze zkusit jen neúspěšné vrácení.`,
+    en: ({ p }) => `The refund is ${str(p.status)}, not failed; only a failed refund, or one queued for over an hour, can be retried.`,
+    cs: ({ p }) => `Vrácení je ve stavu ${str(p.status)}, ne failed; znovu lze zkusit jen neúspěšné vrácení, nebo vrácení čekající ve frontě déle než hodinu.`,
   },
   nothing_to_refund: {
     code: "failed-precondition",
@@ -530,11 +530,11 @@ export const ERROR_CATALOGUE = {
   },
   payout_not_failed: {
     code: "failed-precondition",
-    when: "Ops retry a payout that has not failed.",
+    when: "Ops retry a payout that has not failed (and is not queued for over an hour).",
     app: "Not for the apps; ops tools only.",
     params: ["status"],
-    en: ({ p }) => `The payout is ${str(p.status)}, not failed; only a failed payout can be retried.`,
-    cs: ({ p }) => `Výplata je ve stavu ${str(p.status)}, ne failed; znovu lze zkusit jen neúspěšnou výplatu.`,
+    en: ({ p }) => `The payout is ${str(p.status)}, not failed; only a failed payout, or one queued for over an hour, can be retried.`,
+    cs: ({ p }) => `Výplata je ve stavu ${str(p.status)}, ne failed; znovu lze zkusit jen neúspěšnou výplatu, nebo výplatu čekající ve frontě déle než hodinu.`,
   },
   dead_letter_not_found: {
     code: "not-found",

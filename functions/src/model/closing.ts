@@ -78,6 +78,13 @@ export const auditEntrySchema = z.object({
 });
 export type AuditEntry = z.infer<typeof auditEntrySchema>;
 
+/**
+ * A refund request or payout still `queued` this long after its last write has no task working on it (a refund task's
+ * attempts all fall within about 20 minutes and each stamps `updatedAt`), or one held back in a backlog: the status
+ * page shows it, and ops may retry it (`retryRefund`, `retryPayout`), which queues it anew under a new generation or round.
+ */
+export const QUEUED_OVERDUE_AFTER_MS = 60 * 60 * 1000;
+
 export const REFUND_REQUESTS = "refundRequests";
 export const REFUND_FAILURES = "ops/refundFailures/items";
 export const AUDIT_LOG = "auditLog";

@@ -7,6 +7,17 @@ import type { OpsDeps } from "./refunds";
 import { PaymentProviderError } from "../payments/provider";
 import { adoptPendingTransfer, enqueuePayout, payoutRef } from "../payouts/payouts";
 import type { Transfers } from "../payments/transfers";
+import { QUEUED_OVERDUE_AFTER_MS } from "../model/closing";
+import type { Payout } from "../model/payout";
+
+/**
+ * A failed payout, or one still `queued` long after its last write (QUEUED_OVERDUE_AFTER_MS: its task is gone, or backs
+ * off for hours): a new round's task runs it now. Safe with the old round's task alive: it finds itself stale, and the
+ * pending transfer keeps its number and key across rounds.
+ */
+function retryable(payout: Pick<Payout, "status" | "updatedAt">, now: Date): boolean {
+  return payout.status === "failed" || (payout.status === "queued" && now.getTime() - payout.updatedAt.getTime() >= QUEUED_OVERDUE_AFTER_MS);
+}
 
 export const retryPayoutInput = z.object({ wishId: idSchema, reason: reasonSchema }).strict();
 
@@ -26,7 +37,7 @@ export async function retryPayout(deps: OpsDeps & { provider: Pick<Transfers, "t
     const ref = payoutRef(deps.db, input.wishId);
     const payout = (await ref.get()).data();
     if (!payout) throw new DomainError("payout_not_found", { field: "wishId" });
-    if (payout.status !== "failed") throw new DomainError("payout_not_failed", { params: { status: payout.status } });
+    if (!retryable(payout, deps.clock.now())) throw new DomainError("payout_not_failed", { params: { status: payout.status } });
     let adopted: string | null;
     try {
       adopted = await adoptPendingTransfer(deps, input.wishId);
@@ -38,7 +49,7 @@ export async function retryPayout(deps: OpsDeps & { provider: Pick<Transfers, "t
     if (adopted) return { result: "adopted" as const, transferId: adopted };
     const round = await deps.db.runTransaction(async (tx) => {
       const current = (await tx.get(ref)).data();
-      if (current?.status !== "failed") {
+      if (!current || !retryable(current, deps.clock.now())) {
         throw new DomainError("payout_not_failed", { params: { status: current?.status ?? "gone" } });
       }
       const next = current.round + 1;

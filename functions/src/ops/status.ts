@@ -1,7 +1,7 @@
 import type { Firestore, Query, Timestamp } from "firebase-admin/firestore";
 import { FieldPath } from "firebase-admin/firestore";
 import type { Clock } from "../lib/clock";
-import { FINDINGS, MONEY_AUDIT_BREACHES, REFUND_FAILURES, REFUND_REQUESTS } from "../model/closing";
+import { FINDINGS, MONEY_AUDIT_BREACHES, QUEUED_OVERDUE_AFTER_MS, REFUND_FAILURES, REFUND_REQUESTS } from "../model/closing";
 import { DEAD_LETTERS } from "../events/consume";
 import { FIO_STALE_AFTER_MS, FIO_STATE, FIO_TRANSACTIONS } from "../model/bank-transfer";
 
@@ -13,7 +13,7 @@ import { FIO_STALE_AFTER_MS, FIO_STATE, FIO_TRANSACTIONS } from "../model/bank-t
 export const OPS_STATUS = "ops/status";
 
 /** Work that should have happened by now: a refund task, a payout round or a deadline this late is a backlog. */
-export const OVERDUE_AFTER_MS = 60 * 60 * 1000;
+export const OVERDUE_AFTER_MS = QUEUED_OVERDUE_AFTER_MS;
 /**
  * A refund the provider accepted but has not completed after this long needs a human: a card refund completes within
  * days, a bank-transfer order waits for a confirmation in internet banking, a bitcoin pull payment for its donor.

@@ -205,7 +205,9 @@ export async function releaseOnboardingHolds(deps: PayoutDeps, ownerId: string):
 export type PayoutTaskOutcome = "stale" | "already-handled" | "held" | "transferred" | "nothing-owed" | "failed";
 
 type PendingTransfer = NonNullable<Payout["pendingTransfer"]>;
-type Prepared = { kind: "stop"; outcome: PayoutTaskOutcome } | { kind: "transfer"; pending: PendingTransfer; retrying: boolean; payout: Payout };
+type Prepared =
+  | { kind: "stop"; outcome: PayoutTaskOutcome; requeueRound?: number }
+  | { kind: "transfer"; pending: PendingTransfer; retrying: boolean; payout: Payout };
 
 /**
  * The `payOutWish` task. `retryCount` is Cloud Tasks' count of earlier attempts.
@@ -225,7 +227,9 @@ export async function runPayoutTask(deps: PayoutDeps & { provider: Transfers }, 
   const ref = payoutRef(deps.db, wishId);
   const prepared: Prepared = await deps.db.runTransaction(async (tx) => {
     const payout = (await tx.get(ref)).data();
-    if (!payout || payout.round !== round) return { kind: "stop", outcome: "stale" };
+    // A later round is queued: its task was enqueued after the commit that queued it, and if that enqueue failed, this
+    // retry of an older round is what is left to notice. Enqueued again (the deterministic id refuses a duplicate).
+    if (!payout || payout.round !== round) return { kind: "stop", outcome: "stale", ...(payout?.status === "queued" && payout.round > round ? { requeueRound: payout.round } : {}) };
     if (payout.status !== "queued") return { kind: "stop", outcome: "already-handled" };
     const [wishSnap, accountSnap] = await Promise.all([tx.get(wishRef(deps.db, wishId)), tx.get(payoutAccountRef(deps.db, payout.ownerId))]);
     const wish = wishSnap.data();
@@ -257,7 +261,10 @@ export async function runPayoutTask(deps: PayoutDeps & { provider: Transfers }, 
     tx.update(ref, { pendingTransfer: pending, nextSeq: seq + 1, attempts: payout.attempts + 1, updatedAt: now });
     return { kind: "transfer", pending, retrying: false, payout };
   });
-  if (prepared.kind === "stop") return prepared.outcome;
+  if (prepared.kind === "stop") {
+    if (prepared.requeueRound !== undefined) await enqueuePayout(deps, wishId, prepared.requeueRound);
+    return prepared.outcome;
+  }
 
   const { pending, payout } = prepared;
   try {
@@ -398,9 +405,20 @@ export async function processPayoutEvent(deps: { db: Firestore; clock: Clock; ta
     tx.create(eventRef, eventRecord(event, result, now));
     return result;
   });
-  if (event.kind === "transfer" && event.transfer.wishId && nextRound !== undefined) await enqueuePayout(deps, event.transfer.wishId, nextRound);
+  const wishId = event.kind === "transfer" ? event.transfer.wishId : null;
+  if (wishId) {
+    // Also when this event queued nothing: a payout left queued by a delivery or task whose enqueue failed after its
+    // commit (Stripe redelivers what answered 500) gets its round's task again; the deterministic id refuses a duplicate.
+    const round = nextRound ?? (await queuedRound(deps.db, wishId));
+    if (round !== undefined) await enqueuePayout(deps, wishId, round);
+  }
   logger.info("payout event processed", { eventId: event.eventId, type: event.type, outcome });
   return outcome;
+}
+
+async function queuedRound(db: Firestore, wishId: string): Promise<number | undefined> {
+  const payout = (await payoutRef(db, wishId).get()).data();
+  return payout?.status === "queued" ? payout.round : undefined;
 }
 
 async function applyAccountEvent(db: Firestore, tx: Transaction, event: AccountEvent, now: Date): Promise<AppliedOutcome> {
