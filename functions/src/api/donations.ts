@@ -10,6 +10,7 @@ import { bankTransferRail } from "../donations/bank-transfer";
 import { donate as donateOp } from "../donations/donate";
 import { reconcileWishAction } from "../donations/reconcile";
 import { handlePaymentWebhook } from "../settlement/webhook";
+import type { StripeEndpoint } from "../settlement/webhook";
 import { adminTaskEnqueuer } from "../lib/tasks";
 import { baseDeps, btcpayClient, btcpayEnabled, paymentProvider, webhookVerifier } from "./deps";
 import { bitcoinRail } from "../donations/bitcoin";
@@ -57,15 +58,15 @@ export async function donationWritten(event: FirestoreEvent<Change<DocumentSnaps
   await refundOnDonationWritten(event);
 }
 
-async function webhook(signingSecret: string, req: Request, res: HttpResponse): Promise<void> {
-  const deps = { ...baseDeps(), tasks: adminTaskEnqueuer, webhooks: webhookVerifier(signingSecret) };
+async function webhook(endpoint: StripeEndpoint, signingSecret: string, req: Request, res: HttpResponse): Promise<void> {
+  const deps = { ...baseDeps(), tasks: adminTaskEnqueuer, webhooks: webhookVerifier(signingSecret), endpoint };
   const result = await handlePaymentWebhook(deps, { method: req.method, rawBody: req.rawBody, signature: req.get("stripe-signature") });
   res.status(result.status).json(result.body);
 }
 /** Payment, refund and dispute events (and transfers), signed with the payments endpoint's secret. */
-export const stripeWebhook = (req: Request, res: HttpResponse) => webhook(stripeWebhookSecret.value(), req, res);
+export const stripeWebhook = (req: Request, res: HttpResponse) => webhook("payments", stripeWebhookSecret.value(), req, res);
 /** Connect events (account.updated), signed with the Connect endpoint's own secret. */
-export const stripeConnectWebhook = (req: Request, res: HttpResponse) => webhook(stripeConnectWebhookSecret.value(), req, res);
+export const stripeConnectWebhook = (req: Request, res: HttpResponse) => webhook("connect", stripeConnectWebhookSecret.value(), req, res);
 
 const btcpayDeps = () => ({ ...baseDeps(), tasks: adminTaskEnqueuer, btcpay: btcpayClient(), storeId: btcpayStoreId.value() });
 /** BTCPay's invoice and payout events, signed `BTCPay-Sig` with the store webhook's secret. */

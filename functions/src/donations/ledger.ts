@@ -157,6 +157,14 @@ async function attemptOnce(deps: LedgerDeps, event: MoneyEvent, donationId: stri
     return "unknown_donation";
   }
 
+  if (event.kind === "payment" && donation.paymentIntentId !== null && event.paymentIntentId !== donation.paymentIntentId) {
+    // Another payment naming this donation in its metadata (a copy of ours, a replaced PaymentIntent): booking it would
+    // credit it under the donation's own payment, whose real success could then never be booked. Not ours: recorded
+    // and ignored; money it took is found by reconciliation (`payment_unknown_donation`) and goes back by hand.
+    await eventRef.create(eventRecord(event, "unknown_object", donationId, now));
+    logger.error("payment event for another payment than its donation's; recorded and ignored", { eventId: event.eventId, donationId, type: event.type });
+    return "no_change";
+  }
   const before = moneyState(donation);
   if (event.kind === "payment" && event.status === "succeeded" && event.currency !== donation.currency) {
     // Money in another currency cannot be added to this wish: not applied, and flagged for ops at once.

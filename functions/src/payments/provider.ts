@@ -101,6 +101,8 @@ interface EventBase {
   type: string;
   /** Provider event creation time, ms since epoch. */
   createdMs: number;
+  /** Stripe: the connected account the event happened on (its `account`); absent or null for the platform's own. */
+  connectedAccount?: string | null;
 }
 
 /** A payment changed state (Stripe: payment_intent.processing / succeeded / payment_failed / canceled). */

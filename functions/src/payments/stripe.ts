@@ -162,7 +162,7 @@ export function toPaymentIntent(intent: Stripe.PaymentIntent): ProviderPaymentIn
 
 /** Turns a verified Stripe event into our provider-neutral event. */
 export function normaliseStripeEvent(event: Stripe.Event): PaymentEvent {
-  const base = { provider: "stripe" as const, eventId: event.id, type: event.type, createdMs: event.created * 1000 };
+  const base = { provider: "stripe" as const, eventId: event.id, type: event.type, createdMs: event.created * 1000, connectedAccount: event.account ?? null };
   const payment = (pi: Stripe.PaymentIntent, status: "processing" | "succeeded" | "failed" | "canceled"): PaymentEvent => ({
     ...base,
     kind: "payment",

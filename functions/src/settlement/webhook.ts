@@ -12,6 +12,18 @@ export interface WebhookRequest {
   signature: string | undefined;
 }
 
+/**
+ * Stripe's two endpoints: `payments` (stripeWebhook) takes the platform's own events (payments, refunds, disputes,
+ * transfers); `connect` (stripeConnectWebhook) takes only `account.updated` of connected accounts. Each refuses the
+ * other's events, and `payments` every event that happened on a connected account.
+ */
+export type StripeEndpoint = "payments" | "connect";
+
+function belongsTo(endpoint: StripeEndpoint, event: { kind: string; connectedAccount?: string | null }): boolean {
+  if (endpoint === "connect") return event.kind === "account";
+  return event.kind === "account" || !event.connectedAccount;
+}
+
 export interface WebhookResponse {
   status: number;
   body: Record<string, unknown>;
@@ -25,7 +37,7 @@ export interface WebhookResponse {
  * Provider and database messages stay in the logs; the response names only the outcome.
  */
 export async function handlePaymentWebhook(
-  deps: LedgerDeps & { webhooks: WebhookVerifier; tasks: TaskEnqueuer },
+  deps: LedgerDeps & { webhooks: WebhookVerifier; tasks: TaskEnqueuer; endpoint?: StripeEndpoint },
   request: WebhookRequest,
 ): Promise<WebhookResponse> {
   if (request.method !== "POST") return { status: 405, body: { error: "method not allowed" } };
@@ -39,6 +51,12 @@ export async function handlePaymentWebhook(
     }
     logger.error("payment webhook could not parse the event", { error: error instanceof Error ? error.message : String(error) });
     return { status: 400, body: { error: "malformed event" } };
+  }
+  if (!belongsTo(deps.endpoint ?? "payments", event)) {
+    // Signed, but not this endpoint's: a connected account's payment (with a copy of our metadata) would otherwise be
+    // booked as a donation, with no money on the platform account. Acknowledged, so the provider stops sending it.
+    logger.warn("payment webhook: an event this endpoint does not take; ignored", { eventId: event.eventId, type: event.type, endpoint: deps.endpoint ?? "payments" });
+    return { status: 200, body: { received: true, outcome: "ignored" } };
   }
   try {
     // Transfers and Connect account updates belong to payouts; everything else to the donations ledger.
