@@ -69,7 +69,7 @@ describe("Stripe webhooks: only the donation's own payment is booked", function 
     assert.equal(after.paymentStatus, "pending", `stripeWebhook answered ${response.status} ${JSON.stringify(body)}; the donation is now ${String(after.paymentStatus)}`);
     assert.equal(await ledgerEntriesOf(donated.donationId), 0, "a stray PaymentIntent books nothing (an ops finding instead)");
     const stray = body.received === true ? (await adminDb().collection("providerEvents").where("donationId", "==", donated.donationId).get()).docs : [];
-    assert.deepEqual(stray.map((record) => record.get("outcome")), ["unknown_object"], "recorded, so a redelivery is a duplicate");
+    assert.deepEqual(stray.map((record) => String(record.get("outcome"))), ["unknown_object"], "recorded, so a redelivery is a duplicate");
 
     // The donation's own payment is still booked.
     const ownPaymentIntent = String((await donationOf(donated.donationId)).paymentIntentId);
