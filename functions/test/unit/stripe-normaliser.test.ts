@@ -85,6 +85,9 @@ describe("Stripe event normaliser: every type we map", () => {
       detailsSubmitted: true,
       requirementsDue: [],
     });
+    // Where it happened: a connected account's event carries it (the payments endpoint refuses those), the platform's not.
+    assert.equal(normaliseStripeEvent({ ...event("account.updated", account), account: "acct_1" }).connectedAccount, "acct_1");
+    assert.equal(updated.connectedAccount, null);
   });
 
   it("every dispute status Stripe documents maps to ours, and every dispute event carries it", () => {
@@ -107,6 +110,6 @@ describe("Stripe event normaliser: every type we map", () => {
 
   it("a type we do not subscribe to is ignored, keeping its id and type for the record", () => {
     const normalised = normaliseStripeEvent(event("customer.created", { id: "cus_1" }));
-    assert.deepEqual(normalised, { provider: "stripe", eventId: "evt_1", type: "customer.created", createdMs: 1_700_000_000_000, kind: "ignored" });
+    assert.deepEqual(normalised, { provider: "stripe", eventId: "evt_1", type: "customer.created", createdMs: 1_700_000_000_000, connectedAccount: null, kind: "ignored" });
   });
 });
