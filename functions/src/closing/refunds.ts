@@ -229,10 +229,10 @@ export async function settleDonation(
   const result = await deps.db.runTransaction(async (tx) => {
     const [donationSnap, requestSnap] = await Promise.all([tx.get(ref), tx.get(requestDoc)]);
     const donation = donationSnap.data();
-    if (!donation) return { change: { kind: "none" } as RequestChange, queued: undefined, missing: true, open: false };
+    if (!donation) return { change: { kind: "none" } as RequestChange, queued: undefined, missing: true, open: false, generation: undefined };
     const request = requestSnap.data();
     const keep = closing ? 0 : overpaymentKeep(donation);
-    if (keep === null || (!closing && request && request.reason !== "overpayment")) return { change: { kind: "none" } as RequestChange, queued: undefined, missing: false, open: true };
+    if (keep === null || (!closing && request && request.reason !== "overpayment")) return { change: { kind: "none" } as RequestChange, queued: undefined, missing: false, open: true, generation: undefined };
     const lastRefund = request?.providerRefundId ? donation.refunds[request.providerRefundId] : undefined;
     const change = nextRequestChange(request, refundPlan(donation, keep), lastRefund);
     // A payment that succeeded after its wish closed is a late donation, whichever trigger notices it first.
@@ -241,12 +241,15 @@ export async function settleDonation(
     // A request left `queued` by a call whose enqueue failed after its commit has no task: every later settle enqueues
     // its generation again (the deterministic task id refuses a duplicate of a task that exists).
     const queued = applied ?? (change.kind === "none" && request?.status === "queued" ? request.generation : undefined);
-    return { change, queued, missing: false, open: false };
+    return { change, queued, missing: false, open: false, generation: request?.generation };
   });
   if (result.missing) return "missing";
   if (result.open) return "not-closing";
   if (result.queued !== undefined) await enqueueRefund(deps, donationId, result.queued);
   if (result.change.kind !== "none") logger.info("refund request settled", { donationId, change: result.change.kind, ...("status" in result.change ? { status: result.change.status } : {}) });
+  // The refund-failed alert's line, as the task logs it: a refund the provider failed after accepting it (a closed card,
+  // an archived pull payment, a refused bank order) or too many generations lands in the ops queue here.
+  if (result.change.kind === "fail") logger.error("refund failed; queued for ops", { donationId, generation: result.generation, code: result.change.code });
   return result.change.kind;
 }
 
