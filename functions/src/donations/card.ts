@@ -56,6 +56,30 @@ export function cardRail(deps: PaymentDeps): DonationRail {
   };
 }
 
+/**
+ * Stores the PaymentIntent on its donation, unless the donor canceled the donation while it was being made
+ * (`cancelDonation` cancels a donation without a PaymentIntent locally, in a transaction that checks for none): then
+ * the PaymentIntent is canceled at Stripe too, so no sheet can take money for a donation that will never book it, and
+ * the call answers `donation_already_final`.
+ */
+async function storePaymentIntent(deps: PaymentDeps, donationId: string, paymentIntentId: string, fields: Partial<Donation>): Promise<void> {
+  const ref = refs.donation(deps.db, donationId);
+  const stored = await deps.db.runTransaction(async (tx) => {
+    const current = (await tx.get(ref)).data();
+    if (current?.paymentStatus === "canceled") return false;
+    tx.update(ref, { ...fields, paymentIntentId, updatedAt: deps.clock.now() });
+    return true;
+  });
+  if (stored) return;
+  try {
+    await deps.provider.cancelPayment({ paymentIntentId, reason: "requested_by_customer" });
+  } catch (error) {
+    // Nobody can pay it anyway: its client secret is never handed out (this call fails).
+    logger.warn("a PaymentIntent made for a donation canceled meanwhile could not be canceled", { donationId, paymentIntentId, error: error instanceof Error ? error.message : String(error) });
+  }
+  throw new DomainError("donation_already_final", { params: { status: "canceled" } });
+}
+
 async function startCard(deps: PaymentDeps, { uid, donationRef, donation, answerRaced }: RailStart): Promise<DonateResult> {
   let customerId: string;
   let ephemeralKeySecret: string;
@@ -78,7 +102,7 @@ async function startCard(deps: PaymentDeps, { uid, donationRef, donation, answer
     await donationRef.update({ status: "failed", paymentStatus: "failed", failureCode: "provider_unavailable", updatedAt: deps.clock.now() });
     throw unavailable("payment_intent", error);
   }
-  await donationRef.update({ paymentIntentId: payment.paymentIntentId, updatedAt: deps.clock.now() });
+  await storePaymentIntent(deps, donationRef.id, payment.paymentIntentId, {});
   logger.info("donation created", { donationId: donationRef.id, wishId: donation.wishId, method: "card", amount: donation.amount, currency: donation.currency });
   return { method: "card", donationId: donationRef.id, paymentIntentClientSecret: payment.clientSecret, customerId, ephemeralKeySecret };
 }
@@ -105,10 +129,8 @@ async function resumeCard(deps: PaymentDeps, uid: string, donationId: string, ex
       // same idempotency key, so Stripe answers the same intent if it made one.
       const payment = await createPaymentFor(deps, donationId, existing, customerId);
       clientSecret = payment.clientSecret;
-      await refs.donation(deps.db, donationId).update({
-        paymentIntentId: payment.paymentIntentId,
+      await storePaymentIntent(deps, donationId, payment.paymentIntentId, {
         customerId,
-        updatedAt: deps.clock.now(),
         ...(existing.failureCode === "provider_unavailable" ? { status: "pending", paymentStatus: "pending", failureCode: null } : {}),
       });
     }

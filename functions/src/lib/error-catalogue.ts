@@ -461,7 +461,7 @@ export const ERROR_CATALOGUE = {
   },
   donation_already_final: {
     code: "failed-precondition",
-    when: "`donate` retried with the `requestId` of a donation that has already succeeded or been canceled, or of a bitcoin donation whose invoice expired or failed (a failed card payment is retried with the same PaymentIntent).",
+    when: "`donate` retried with the `requestId` of a donation that has already succeeded or been canceled, or of a bitcoin donation whose invoice expired or failed (a failed card payment is retried with the same PaymentIntent); or the donor canceled the donation (`cancelDonation`, another device) while `donate` was still making its payment.",
     app: "Show the donation's outcome; a new donation needs a new `requestId`.",
     params: ["status"],
     en: ({ p }) => `This donation is already ${str(p.status)}; use a new requestId for a new donation.`,
