@@ -2,7 +2,8 @@
 // donate (and retry it), pay, fail, cancel, abandon; deliver Stripe's events once, twice, out of order or
 // concurrently; open, win and lose disputes; refund in the dashboard; refunds that stay pending, succeed or fail;
 // close, expire, fund; Firestore triggers firing late; Cloud Tasks duplicating a task, losing Stripe's answer, an
-// attempt held in flight inside Stripe, a last attempt; ops retries; a Stripe outage — and runs them against the
+// attempt held in flight inside Stripe, a last attempt, refusing an enqueue after its caller committed; ops retries;
+// a Stripe outage — and runs them against the
 // real domain code in-process, the fake Stripe behind the real SDK, and the Firestore emulator (the "money" database:
 // no emulated trigger runs behind the test's back; test/helpers/money.ts).
 //
@@ -36,7 +37,7 @@ import { rateWindowRef } from "../../src/lib/rate-limit";
 import { WITHDRAWN } from "../../devtools/fakes/stripe";
 import type { Obj } from "../../devtools/fakes/stripe-common";
 import { emulatorsRunning } from "../../devtools/support/emulators";
-import { MoneyWorld, clearMoneyDb, moneyDb } from "../helpers/money";
+import { MoneyWorld, TasksUnavailableError, clearMoneyDb, moneyDb } from "../helpers/money";
 import type { QueuedTask } from "../helpers/money";
 
 const RUNS = Number.parseInt(process.env.ELATEME_MONEY_RUNS ?? "200", 10) || 200;
@@ -342,7 +343,7 @@ async function attempt(real: Real, task: QueuedTask, retryCount: number): Promis
     if (task.queue === FOLD_QUEUE) return await foldWishCounters(real.world.ledger, foldTaskPayload.parse(task.payload).wishId);
     return undefined;
   } catch (error) {
-    if (error instanceof PaymentProviderError) return error;
+    if (error instanceof PaymentProviderError || error instanceof TasksUnavailableError) return error;
     throw error;
   }
 }
@@ -369,16 +370,19 @@ async function releaseAll(real: Real): Promise<void> {
 async function opsRetries(real: Real): Promise<number> {
   const { world, wishId } = real;
   let retried = 0;
+  // An ops call that meets a Cloud Tasks outage fails; ops call it again later (the next opsRetry, or the settling).
+  const tolerant = async (call: () => Promise<unknown>) => {
+    try {
+      await call();
+    } catch (error) {
+      if (!(error instanceof TasksUnavailableError)) throw error;
+    }
+    retried++;
+  };
   const payout = await world.doc(`payouts/${wishId}`);
-  if (payout?.status === "failed") {
-    await retryPayout(world.payoutDeps, "ada", { wishId, reason: "model: ops retry" });
-    retried++;
-  }
+  if (payout?.status === "failed") await tolerant(() => retryPayout(world.payoutDeps, "ada", { wishId, reason: "model: ops retry" }));
   const failed = await moneyDb().collection("refundRequests").where("wishId", "==", wishId).where("status", "==", "failed").get();
-  for (const request of failed.docs) {
-    await retryRefund(world.refundDeps, "ada", { donationId: request.id, reason: "model: ops retry" });
-    retried++;
-  }
+  for (const request of failed.docs) await tolerant(() => retryRefund(world.refundDeps, "ada", { donationId: request.id, reason: "model: ops retry" }));
   return retried;
 }
 
@@ -402,8 +406,26 @@ const cancelCommand = fc.nat().map((index) =>
 /** A day passes and the hourly sweep runs: unpaid donations are canceled at Stripe. */
 const sweepCommand = command("abandonedSweep", async (_model, real) => {
   real.world.clock.advance(ABANDONED_AFTER_MS + 60_000);
-  await cancelAbandonedDonations({ ...real.world.ledger, provider: real.world.payments });
+  try {
+    await cancelAbandonedDonations({ ...real.world.ledger, provider: real.world.payments });
+  } catch (error) {
+    // Booking a payment found succeeded meets a Cloud Tasks outage (its fold): the hourly sweep runs again.
+    if (!(error instanceof TasksUnavailableError)) throw error;
+  }
 });
+
+/**
+ * Cloud Tasks fails the next enqueue or two, whoever makes it (the close or donation trigger's refund task, a payout
+ * round after a transfer, a fold after a webhook's commit, an ops retry): the caller fails after its commit and is
+ * retried as the platform retries it (a trigger fires again, Stripe redelivers, a task retries, ops call again).
+ */
+const tasksOutageCommand = fc.integer({ min: 1, max: 2 }).map((count) =>
+  command(`tasksOutage(${count})`, (_model, real) => {
+    real.world.tasks.failNext = count;
+    note(real, "tasks outage");
+    return Promise.resolve();
+  }),
+);
 
 /** Stripe has trouble in front of its API for the next request or two (nothing executed, nothing stored). */
 const outageCommand = fc.integer({ min: 1, max: 2 }).map((count) =>
@@ -437,6 +459,7 @@ const giving = fc.commands(
     cancelCommand,
     fc.constant(triggersCommand),
     outageCommand,
+    tasksOutageCommand,
   ],
   { maxCommands: 6, size: "medium" },
 );
@@ -473,6 +496,7 @@ const aftermath = fc.commands(
     cancelCommand,
     fc.constant(sweepCommand),
     outageCommand,
+    tasksOutageCommand,
   ],
   { maxCommands: 7, size: "medium" },
 );
@@ -486,6 +510,7 @@ const runs = fc.record({ giving, ending, faults: tasksCommand, aftermath });
 async function settle(model: Model, real: Real): Promise<void> {
   const { world, wishId } = real;
   world.stripe.failNext(0);
+  world.tasks.failNext = 0;
   world.stripe.refundsApi.nextStatus = "succeeded";
   await releaseAll(real);
   const intents = new Set(model.donations.map((donation) => donation.pi));
