@@ -26,6 +26,7 @@ import { refreshOpsStatus } from "../src/ops/status";
 const ROOT = path.resolve(__dirname, "..", "..");
 const DAY = 24 * 60 * 60 * 1000;
 
+/** Deadlines 10–11 months out (createWish allows a year): the committed demo stays open for most of a year. */
 function inDays(days: number): string {
   return new Date(Date.now() + days * DAY).toISOString();
 }
@@ -94,7 +95,7 @@ async function main(): Promise<void> {
     description: "My old pair finally gave up. La Sportiva, size 39.",
     amount: 300_000,
     currency: "CZK",
-    deadline: inDays(30),
+    deadline: inDays(330),
     audience: friends,
   });
   // Only Alice's "Family" group (Bob) sees this one.
@@ -103,7 +104,7 @@ async function main(): Promise<void> {
     description: "Two tickets for the Rudolfinum in spring.",
     amount: 150_000,
     currency: "CZK",
-    deadline: inDays(60),
+    deadline: inDays(340),
     audience: { kind: "groups", groupIds: [family], userIds: [] },
   });
   const { wishId: guitar } = await bob.call<{ wishId: string }>("createWish", {
@@ -111,7 +112,7 @@ async function main(): Promise<void> {
     description: "A Furch — learning to play this winter.",
     amount: 200_000,
     currency: "CZK",
-    deadline: inDays(45),
+    deadline: inDays(300),
     audience: friends,
   });
   const { wishId: trip } = await cyril.call<{ wishId: string }>("createWish", {
@@ -119,7 +120,7 @@ async function main(): Promise<void> {
     description: "Hut fees and the train.",
     amount: 500_000,
     currency: "CZK",
-    deadline: inDays(90),
+    deadline: inDays(350),
     audience: friends,
   });
   const { wishId: guidebook } = await cyril.call<{ wishId: string }>("createWish", {
@@ -127,7 +128,7 @@ async function main(): Promise<void> {
     description: "The new edition, with the Slovak side.",
     amount: 60_000,
     currency: "CZK",
-    deadline: inDays(30),
+    deadline: inDays(320),
     audience: friends,
   });
   // Bob runs a surprise for Alice; Cyril (a friend of both from before the surprise) is in on it. Alice cannot see it
@@ -137,7 +138,7 @@ async function main(): Promise<void> {
     description: "Shh! She has wanted one for years.",
     amount: 600_000,
     currency: "CZK",
-    deadline: inDays(20),
+    deadline: inDays(310),
     audience: { kind: "people", groupIds: [], userIds: [cyril.uid] },
     recipientId: alice.uid,
   });
