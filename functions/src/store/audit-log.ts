@@ -22,7 +22,10 @@ async function audit(deps: { db: Firestore; clock: Clock }, entry: Omit<AuditEnt
   logger.info("ops action", { action: entry.action, actorId: entry.actorId, target: entry.target, result: entry.result });
 }
 
-/** Runs `action`, auditing its result or the DomainError code that refused it. */
+/**
+ * Runs `action`, auditing its result, the DomainError code that refused it, or the class of an unexpected error (an
+ * action that failed halfway may have changed something: ops find it in the log, as the runbooks tell them to look).
+ */
 export async function audited<T extends { result: string }>(
   deps: { db: Firestore; clock: Clock },
   entry: Omit<AuditEntry, "at" | "result">,
@@ -34,6 +37,14 @@ export async function audited<T extends { result: string }>(
     return outcome;
   } catch (error) {
     if (error instanceof DomainError) await audit(deps, { ...entry, result: `refused: ${error.code}` });
+    else {
+      const name = error instanceof Error ? error.name : "UnknownError";
+      const code = (error as { code?: unknown }).code;
+      // Best effort: the action's own error is what the caller must see, not a failure to write its entry.
+      await audit(deps, { ...entry, result: `error: ${name}${typeof code === "string" || typeof code === "number" ? ` (${code})` : ""}` }).catch((auditError: unknown) =>
+        logger.error("ops action failed and could not be audited", { action: entry.action, target: entry.target, error: String(auditError) }),
+      );
+    }
     throw error;
   }
 }

@@ -15,7 +15,7 @@ import { QUEUED_OVERDUE_AFTER_MS } from "../../src/model/closing";
 import { transferGroupOf } from "../../src/payments/transfers";
 import type { EnqueueOptions, TaskEnqueuer } from "../../src/lib/tasks";
 import { emulatorsRunning } from "../../devtools/support/emulators";
-import { MoneyWorld, clearMoneyDb } from "../helpers/money";
+import { MoneyWorld, TasksUnavailableError, clearMoneyDb } from "../helpers/money";
 
 /** The world's task queue, whose next enqueue on `armed` fails as Cloud Tasks does when it is unavailable. */
 class FlakyTasks implements TaskEnqueuer {
@@ -79,7 +79,14 @@ describe("a task enqueue that fails after its state was committed", function () 
 
     await assert.rejects(retryRefund(world.refundDeps, "ada", { donationId: paid.donationId, reason: "stuck" }), { code: "failed-precondition" });
     world.clock.advance(QUEUED_OVERDUE_AFTER_MS);
-    assert.deepEqual(await retryRefund(world.refundDeps, "ada", { donationId: paid.donationId, reason: "stuck in queued" }), { result: "queued", generation: 1 });
+    // The ops retry itself meets a Cloud Tasks outage: it fails, and its audit entry says so.
+    world.tasks.failNext = 1;
+    await assert.rejects(retryRefund(world.refundDeps, "ada", { donationId: paid.donationId, reason: "stuck in queued" }), TasksUnavailableError);
+    const audit = await world.db.collection("auditLog").where("target", "==", `donations/${paid.donationId}`).get();
+    assert.deepEqual(audit.docs.map((entry) => String(entry.get("result"))).sort(), ["error: Error (unavailable)", "refused: failed-precondition"]);
+    // An hour later ops retry again: a new generation, with its task.
+    world.clock.advance(QUEUED_OVERDUE_AFTER_MS);
+    assert.deepEqual(await retryRefund(world.refundDeps, "ada", { donationId: paid.donationId, reason: "stuck in queued" }), { result: "queued", generation: 2 });
     await world.quiesce(wishId);
     assert.equal((await world.doc(`refundRequests/${paid.donationId}`))?.status, "succeeded");
     assert.equal(world.stripe.refundsApi.refundsOf(paid.paymentIntentId).length, 1, "refunded once");
