@@ -405,7 +405,7 @@ export async function processPayoutEvent(deps: { db: Firestore; clock: Clock; ta
     tx.create(eventRef, eventRecord(event, result, now));
     return result;
   });
-  const wishId = event.kind === "transfer" ? event.transfer.wishId : null;
+  const wishId = event.kind === "transfer" && idSchema.safeParse(event.transfer.wishId).success ? event.transfer.wishId : null;
   if (wishId) {
     // Also when this event queued nothing: a payout left queued by a delivery or task whose enqueue failed after its
     // commit (Stripe redelivers what answered 500) gets its round's task again; the deterministic id refuses a duplicate.
@@ -448,7 +448,9 @@ export async function applyTransferEvent(
   now: Date,
 ): Promise<{ outcome: AppliedOutcome; nextRound?: number }> {
   const { transfer } = event;
-  if (!transfer.wishId) return { outcome: "unknown_object" };
+  // Not one of ours (another product's transfer, or metadata we never write): recorded, never a 500 Stripe retries for
+  // days. Ours always name a valid wish id and the wish's (supported) currency.
+  if (!transfer.wishId || !idSchema.safeParse(transfer.wishId).success || !currencySchema.safeParse(transfer.currency).success) return { outcome: "unknown_object" };
   const ref = payoutRef(db, transfer.wishId);
   const payout = (await tx.get(ref)).data();
   if (!payout) return { outcome: "unknown_object" };

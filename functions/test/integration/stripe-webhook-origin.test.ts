@@ -78,4 +78,19 @@ describe("Stripe webhooks: only the donation's own payment is booked", function 
     assert.equal((await donationOf(donated.donationId)).paymentStatus, "succeeded");
     assert.equal(await ledgerEntriesOf(donated.donationId), 1);
   });
+
+  // A transfer that is not one of ours (another product on the same platform account) with metadata we never write:
+  // recorded as unknown and answered 200, not a 500 that Stripe retries for days.
+  it("a transfer event naming an impossible wish id or an unsupported currency is recorded as unknown (200), not retried for days", async () => {
+    for (const [id, wishId, currency] of [
+      ["tr_review_slash", "a/b", "czk"],
+      ["tr_review_currency", WISH, "xyz"],
+    ] as const) {
+      const transfer = { id, object: "transfer", amount: 1_000, amount_reversed: 0, currency, created: Math.floor(Date.now() / 1000), destination: "acct_someone", metadata: { wishId, seq: "0" }, reversals: { object: "list", data: [] }, transfer_group: `wish_${wishId}` };
+      const event = { id: `evt_${id}`, object: "event", type: "transfer.created", created: Math.floor(Date.now() / 1000), livemode: false, api_version: "2025-01-27.acacia", data: { object: transfer } };
+      const response = await fakeStripe().deliver(await functionUrl("stripeWebhook"), event as unknown as Parameters<ReturnType<typeof fakeStripe>["deliver"]>[1]);
+      assert.deepEqual([response.status, ((await response.json()) as Record<string, unknown>).outcome], [200, "unknown_object"], id);
+      assert.equal((await adminDb().doc(`providerEvents/evt_${id}`).get()).get("outcome"), "unknown_object");
+    }
+  });
 });
