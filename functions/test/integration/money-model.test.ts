@@ -8,7 +8,7 @@
 // no emulated trigger runs behind the test's back; test/helpers/money.ts).
 //
 // After every command: never two transfers for one transfer number, never more transferred than Stripe received.
-// After every run (every event delivered, every trigger fired, every task run, every failed item retried by ops,
+// After every run (every event delivered, every trigger fired, every task run, every failed or overdue item retried by ops,
 // pending refunds resolved): the money invariant of docs/donations.md holds and Stripe and we agree — the audit
 // finds no breach — and, as the webhook-only property test checked before it, every donation's status, net amount and
 // ledger entries, the supporters, the wish's totals and each donor's contribution are exactly what Stripe's objects
@@ -19,6 +19,8 @@
 import { FOLD_QUEUE, foldTaskPayload, foldWishCounters } from "../../src/donations/counters";
 import assert from "node:assert/strict";
 import fc from "fast-check";
+import { Timestamp } from "firebase-admin/firestore";
+import { QUEUED_OVERDUE_AFTER_MS } from "../../src/model/closing";
 import { AUDIT_GRACE_MS, auditWish, waitingForTheBank } from "../../src/settlement/audit";
 import { closeWish } from "../../src/closing/close";
 import { expireWish } from "../../src/closing/deadline";
@@ -379,10 +381,18 @@ async function opsRetries(real: Real): Promise<number> {
     }
     retried++;
   };
+  // Also what the status page shows as overdue (queued for over an hour: its task was dropped after an error on its
+  // last attempt, e.g. an enqueue it made during a Cloud Tasks outage); the runbook retries those like failed ones.
+  const overdue = (updatedAt: unknown) => updatedAt instanceof Timestamp && updatedAt.toMillis() <= world.clock.now().getTime() - QUEUED_OVERDUE_AFTER_MS;
   const payout = await world.doc(`payouts/${wishId}`);
-  if (payout?.status === "failed") await tolerant(() => retryPayout(world.payoutDeps, "ada", { wishId, reason: "model: ops retry" }));
-  const failed = await moneyDb().collection("refundRequests").where("wishId", "==", wishId).where("status", "==", "failed").get();
-  for (const request of failed.docs) await tolerant(() => retryRefund(world.refundDeps, "ada", { donationId: request.id, reason: "model: ops retry" }));
+  if (payout?.status === "failed" || (payout?.status === "queued" && overdue(payout.updatedAt))) {
+    await tolerant(() => retryPayout(world.payoutDeps, "ada", { wishId, reason: "model: ops retry" }));
+  }
+  const waiting = await moneyDb().collection("refundRequests").where("wishId", "==", wishId).where("status", "in", ["failed", "queued"]).get();
+  for (const request of waiting.docs) {
+    if (request.get("status") === "queued" && !overdue(request.get("updatedAt"))) continue;
+    await tolerant(() => retryRefund(world.refundDeps, "ada", { donationId: request.id, reason: "model: ops retry" }));
+  }
   return retried;
 }
 
