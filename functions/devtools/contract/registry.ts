@@ -544,7 +544,9 @@ export const CALLABLES: CallableContract[] = [
     name: "retryRefund",
     doc: ops,
     request: retryRefundInput,
-    response: answers<Answer<typeof retryRefund>>(z.object({ result: z.literal("queued"), generation: z.number().int() })),
+    response: answers<Answer<typeof retryRefund>>(
+      z.discriminatedUnion("result", [z.object({ result: z.literal("queued"), generation: z.number().int() }), z.object({ result: z.literal("waiting_dispute") })]),
+    ),
     requestExample: { donationId: "don-1", reason: "card reissued, retry" },
     responseExample: { result: "queued", generation: 1 },
   },

@@ -360,7 +360,12 @@ export async function fanOutRefunds(deps: RefundDeps, wishId: string, reason: "c
   return { queued };
 }
 
-export type ReopenOutcome = { outcome: "queued"; generation: number } | { outcome: "missing" } | { outcome: "not-failed"; status: RefundRequestStatus } | { outcome: "nothing-to-refund" };
+export type ReopenOutcome =
+  | { outcome: "queued"; generation: number }
+  | { outcome: "waiting-dispute" }
+  | { outcome: "missing" }
+  | { outcome: "not-failed"; status: RefundRequestStatus }
+  | { outcome: "nothing-to-refund" };
 
 /**
  * Ops retry (`retryRefund`): a failed request gets a new generation (a new idempotency key: Stripe replays a stored
@@ -375,7 +380,9 @@ export async function reopenRefund(deps: RefundDeps, donationId: string): Promis
   if (!donation) return { outcome: "missing" };
   if (!(await requestDoc.get()).exists) {
     const settled = await settleDonation(deps, donationId, { reason: "ops_retry" });
-    return settled === "create" ? { outcome: "queued", generation: 0 } : { outcome: "nothing-to-refund" };
+    if (settled !== "create") return { outcome: "nothing-to-refund" };
+    // Created to wait for an open chargeback (no refund is possible meanwhile), or queued with its task.
+    return (await requestDoc.get()).data()?.status === "disputed" ? { outcome: "waiting-dispute" } : { outcome: "queued", generation: 0 };
   }
   const result = await deps.db.runTransaction(async (tx): Promise<ReopenOutcome> => {
     const request = (await tx.get(requestDoc)).data();

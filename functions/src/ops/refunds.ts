@@ -28,7 +28,9 @@ export const freezeWishInput = z.object({ wishId: idSchema, frozen: z.boolean(),
  * first folds in every refund Stripe already holds for the payment, so a retry can never refund twice. A donation of
  * a closed wish that holds money but never got a refund request gets one.
  */
-export async function retryRefund(deps: OpsDeps, adminUid: string, data: unknown): Promise<{ result: "queued"; generation: number }> {
+export type RetryRefundResult = { result: "queued"; generation: number } | { result: "waiting_dispute" };
+
+export async function retryRefund(deps: OpsDeps, adminUid: string, data: unknown): Promise<RetryRefundResult> {
   const input = parseInput(retryRefundInput, data);
   return audited(deps, { action: "retryRefund", actorId: adminUid, target: `donations/${input.donationId}`, reason: input.reason }, async () => {
     const reopened = await reopenRefund(deps, input.donationId);
@@ -41,6 +43,9 @@ export async function retryRefund(deps: OpsDeps, adminUid: string, data: unknown
         throw new DomainError("nothing_to_refund");
       case "queued":
         return { result: "queued" as const, generation: reopened.generation };
+      case "waiting-dispute":
+        // A request made now for a donation under an open chargeback: it refunds once the bank decides.
+        return { result: "waiting_dispute" as const };
     }
   });
 }

@@ -341,4 +341,17 @@ describe("money under faults: the five reproduced (in-process, money database)",
     await auditMoney(deps);
     assert.ok((await world.doc(`ops/moneyAudit/breaches/closed_wish_holds_money_${wishId}`))?.resolvedAt, "resolved once the wish is clean");
   });
+
+  it("ops retryRefund for a donation under an open chargeback that never got its request: it answers waiting_dispute, not queued", async () => {
+    const { world, wishId } = await openWish();
+    const paid = await world.paidDonation(wishId, "dana", 20_000);
+    world.stripe.dispute(paid.paymentIntentId);
+    await world.deliverAll();
+    // Closed, and its fan-out lost (no trigger fired): the donation has no refund request yet.
+    await closeWish(world.ledger, "olga", { wishId });
+    assert.equal(await world.doc(`refundRequests/${paid.donationId}`), undefined);
+    assert.deepEqual(await retryRefund(world.refundDeps, "ada", { donationId: paid.donationId, reason: "missing request" }), { result: "waiting_dispute" });
+    assert.equal((await world.doc(`refundRequests/${paid.donationId}`))?.status, "disputed");
+    assert.equal(world.tasks.pending.filter((task) => task.queue === "refundDonation").length, 0, "no task while the bank decides");
+  });
 });
