@@ -8,7 +8,7 @@ import type { Clock } from "../lib/clock";
 import { idSchema } from "../lib/ids";
 import { zodConverter } from "../lib/converter";
 import type { TaskEnqueuer } from "../lib/tasks";
-import { QUEUED_OVERDUE_AFTER_MS, REFUND_FAILURES, REFUND_REQUESTS, refundFailureSchema, refundRequestSchema } from "../model/closing";
+import { REFUND_FAILURES, REFUND_REQUESTS, queuedOverdue, refundFailureSchema, refundRequestSchema } from "../model/closing";
 import type { RefundFailure, RefundRequest, RefundRequestStatus } from "../model/closing";
 import { DONATIONS, disputeStateSchema, donationSchema, refundStateSchema } from "../model/donation";
 import type { Donation, RefundState } from "../model/donation";
@@ -389,8 +389,7 @@ export async function reopenRefund(deps: RefundDeps, donationId: string): Promis
     if (!request) return { outcome: "missing" };
     // `queued` long after its last write: its task is gone (an enqueue that failed, a task dropped after its last
     // attempt). A new generation gets a task of its own, which first learns what the provider already did.
-    const overdue = request.status === "queued" && deps.clock.now().getTime() - request.updatedAt.getTime() >= QUEUED_OVERDUE_AFTER_MS;
-    if (request.status !== "failed" && !overdue) return { outcome: "not-failed", status: request.status };
+    if (request.status !== "failed" && !queuedOverdue(request, deps.clock.now())) return { outcome: "not-failed", status: request.status };
     const generation = request.generation + 1;
     const now = deps.clock.now();
     tx.update(requestDoc, { status: "queued", generation, reason: "ops_retry", amount: null, providerRefundId: null, lastError: null, requestedAt: null, updatedAt: now });

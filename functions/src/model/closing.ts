@@ -85,6 +85,11 @@ export type AuditEntry = z.infer<typeof auditEntrySchema>;
  */
 export const QUEUED_OVERDUE_AFTER_MS = 60 * 60 * 1000;
 
+/** Whether a refund request or payout is `queued` and overdue by {@link QUEUED_OVERDUE_AFTER_MS} at `now`. */
+export function queuedOverdue(item: { status: string; updatedAt: Date }, now: Date): boolean {
+  return item.status === "queued" && now.getTime() - item.updatedAt.getTime() >= QUEUED_OVERDUE_AFTER_MS;
+}
+
 export const REFUND_REQUESTS = "refundRequests";
 export const REFUND_FAILURES = "ops/refundFailures/items";
 export const AUDIT_LOG = "auditLog";

@@ -7,7 +7,7 @@ import type { OpsDeps } from "./refunds";
 import { PaymentProviderError } from "../payments/provider";
 import { adoptPendingTransfer, enqueuePayout, payoutRef } from "../payouts/payouts";
 import type { Transfers } from "../payments/transfers";
-import { QUEUED_OVERDUE_AFTER_MS } from "../model/closing";
+import { queuedOverdue } from "../model/closing";
 import type { Payout } from "../model/payout";
 
 /**
@@ -16,7 +16,7 @@ import type { Payout } from "../model/payout";
  * pending transfer keeps its number and key across rounds.
  */
 function retryable(payout: Pick<Payout, "status" | "updatedAt">, now: Date): boolean {
-  return payout.status === "failed" || (payout.status === "queued" && now.getTime() - payout.updatedAt.getTime() >= QUEUED_OVERDUE_AFTER_MS);
+  return payout.status === "failed" || queuedOverdue(payout, now);
 }
 
 export const retryPayoutInput = z.object({ wishId: idSchema, reason: reasonSchema }).strict();
