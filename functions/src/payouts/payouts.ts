@@ -405,7 +405,7 @@ export async function processPayoutEvent(deps: { db: Firestore; clock: Clock; ta
     tx.create(eventRef, eventRecord(event, result, now));
     return result;
   });
-  const wishId = event.kind === "transfer" && idSchema.safeParse(event.transfer.wishId).success ? event.transfer.wishId : null;
+  const wishId = event.kind === "transfer" ? ourWishId(event.transfer) : null;
   if (wishId) {
     // Also when this event queued nothing: a payout left queued by a delivery or task whose enqueue failed after its
     // commit (Stripe redelivers what answered 500) gets its round's task again; the deterministic id refuses a duplicate.
@@ -414,6 +414,14 @@ export async function processPayoutEvent(deps: { db: Firestore; clock: Clock; ta
   }
   logger.info("payout event processed", { eventId: event.eventId, type: event.type, outcome });
   return outcome;
+}
+
+/**
+ * The wish a transfer pays out, if it can be one of ours: they always name a valid wish id and the wish's (supported)
+ * currency. Another product's transfer, or metadata we never write, is not ours: recorded, never a 500 Stripe retries.
+ */
+function ourWishId(transfer: Pick<TransferEvent["transfer"], "wishId" | "currency">): string | null {
+  return idSchema.safeParse(transfer.wishId).success && currencySchema.safeParse(transfer.currency).success ? transfer.wishId : null;
 }
 
 async function queuedRound(db: Firestore, wishId: string): Promise<number | undefined> {
@@ -448,18 +456,16 @@ export async function applyTransferEvent(
   now: Date,
 ): Promise<{ outcome: AppliedOutcome; nextRound?: number }> {
   const { transfer } = event;
-  // Not one of ours (another product's transfer, or metadata we never write): recorded, never a 500 Stripe retries for
-  // days. Ours always name a valid wish id and the wish's (supported) currency.
-  if (!transfer.wishId || !idSchema.safeParse(transfer.wishId).success || !currencySchema.safeParse(transfer.currency).success) return { outcome: "unknown_object" };
-  const ref = payoutRef(db, transfer.wishId);
+  const wishId = ourWishId(transfer);
+  if (!wishId) return { outcome: "unknown_object" };
+  const ref = payoutRef(db, wishId);
   const payout = (await tx.get(ref)).data();
   if (!payout) return { outcome: "unknown_object" };
   const known = payout.transfers[transfer.transferId] ?? { seq: transfer.seq ?? -1, amount: transfer.amount, confirmed: false, reversals: {} };
   const newReversals = Object.entries(transfer.reversals).filter(([id]) => known.reversals[id] === undefined);
   if (known.confirmed && newReversals.length === 0) return { outcome: "no_change" };
-  const wish = (await tx.get(wishRef(db, transfer.wishId))).data();
+  const wish = (await tx.get(wishRef(db, wishId))).data();
 
-  const wishId = transfer.wishId;
   const currency = currencySchema.parse(transfer.currency);
   const entry = (kind: "payout" | "payout_reversal", id: string, amount: number, providerObjectId: string) =>
     appendLedgerEntry(db, tx, id, {
@@ -478,7 +484,7 @@ export async function applyTransferEvent(
   if (!known.confirmed) {
     entry("payout", payoutLedgerId.transfer(transfer.transferId), -transfer.amount, transfer.transferId);
     paidAmount += transfer.amount;
-    addToOutbox(db, tx, { id: `payout.sent:${transfer.transferId}`, type: "payout.sent", wishId: transfer.wishId, ownerId: payout.ownerId, amount: transfer.amount, currency: transfer.currency }, now);
+    addToOutbox(db, tx, { id: `payout.sent:${transfer.transferId}`, type: "payout.sent", wishId, ownerId: payout.ownerId, amount: transfer.amount, currency: transfer.currency }, now);
   }
   for (const [reversalId, amount] of newReversals) {
     entry("payout_reversal", payoutLedgerId.reversal(reversalId), amount, reversalId);
@@ -496,6 +502,6 @@ export async function applyTransferEvent(
     ...(nextRound !== undefined ? { status: "queued", round: nextRound, reason: null } : {}),
     ...(newReversals.length > 0 ? { reason: "transfer_reversed" } : {}),
   });
-  if (newReversals.length > 0) logger.warn("payout transfer reversed", { wishId: transfer.wishId, transferId: transfer.transferId, reversals: newReversals.length });
+  if (newReversals.length > 0) logger.warn("payout transfer reversed", { wishId, transferId: transfer.transferId, reversals: newReversals.length });
   return { outcome: "applied", ...(nextRound !== undefined ? { nextRound } : {}) };
 }
