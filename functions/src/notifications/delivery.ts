@@ -1,6 +1,6 @@
-import type { DocumentSnapshot, Firestore } from "firebase-admin/firestore";
+import type { DocumentReference, DocumentSnapshot, Firestore } from "firebase-admin/firestore";
 import { logger } from "../lib/log";
-import { chunk } from "../lib/pool";
+import { BATCH_LIMIT, chunk } from "../lib/pool";
 import { pushTargetsDoc, pushTargetsSchema } from "../model/social";
 import type { PushTarget } from "../model/social";
 import { removeStaleDevice } from "../store/social";
@@ -70,6 +70,18 @@ export async function readRecipientStates(db: Firestore, uids: readonly string[]
     );
   }
   return result;
+}
+
+/** Whether each document exists, in order, by parallel `getAll`s of at most 500. */
+export async function documentsExist(db: Firestore, refs: readonly DocumentReference[]): Promise<boolean[]> {
+  const snaps = await Promise.all(chunk(refs, BATCH_LIMIT).map((group) => (group.length > 0 ? db.getAll(...group) : Promise.resolve([]))));
+  return snaps.flat().map((snap) => snap.exists);
+}
+
+/** The recipients among `uids` whose account is gone (no `users/{uid}/private/account`; see RecipientState.hasAccount). */
+export async function accountsGone(db: Firestore, uids: readonly string[]): Promise<Set<string>> {
+  const exist = await documentsExist(db, uids.map((uid) => db.doc(accountDoc(uid))));
+  return new Set(uids.filter((_, index) => !exist[index]));
 }
 
 /** An inbox item as the worker and the digest fold write it: rendered text, deep link, unread, its push's state. */

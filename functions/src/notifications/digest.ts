@@ -9,7 +9,7 @@ import { idSchema } from "../lib/ids";
 import type { TaskEnqueuer } from "../lib/tasks";
 import { render } from "./catalog";
 import type { MessageArg, MessageKey } from "./catalog";
-import { DEFAULT_STATE, inboxItem, pushAll, pushState, readRecipientStates } from "./delivery";
+import { DEFAULT_STATE, accountsGone, inboxItem, pushAll, pushState, readRecipientStates } from "./delivery";
 import type { RecipientState } from "./delivery";
 import { accountDoc, inboxCounterDoc, inboxItemSchema, notificationsCollection } from "./model";
 import type { InboxItem, PushState } from "./model";
@@ -81,12 +81,11 @@ export async function recordDonationForDigest(
   planned: readonly PlannedNotification[],
 ): Promise<Record<string, "digested" | "duplicate" | "no-account">> {
   const outcomes: Record<string, "digested" | "duplicate" | "no-account"> = {};
-  if (planned.length === 0) return outcomes;
-  const accounts = await deps.db.getAll(...planned.map((plan) => deps.db.doc(accountDoc(plan.recipientId))));
+  const gone = await accountsGone(deps.db, planned.map((plan) => plan.recipientId));
   await Promise.all(
-    planned.map(async (plan, index) => {
+    planned.map(async (plan) => {
       const uid = plan.recipientId;
-      if (!accounts[index]?.exists) {
+      if (gone.has(uid)) {
         outcomes[uid] = "no-account";
         return;
       }

@@ -8,10 +8,10 @@ import { zodConverter } from "../lib/converter";
 import { BATCH_LIMIT, chunk, settleWithLimit } from "../lib/pool";
 import type { TaskEnqueuer } from "../lib/tasks";
 import { render } from "./catalog";
-import { DEFAULT_STATE, inboxItem, pushAll, pushState, readRecipientStates } from "./delivery";
+import { DEFAULT_STATE, accountsGone, documentsExist, inboxItem, pushAll, pushState, readRecipientStates } from "./delivery";
 import type { PushFinish, PushRequest, RecipientState } from "./delivery";
 import { recordDonationForDigest } from "./digest";
-import { NOTIFICATION_RUNS, accountDoc, inboxCounterDoc, inboxItemSchema, notificationsCollection } from "./model";
+import { NOTIFICATION_RUNS, inboxCounterDoc, inboxItemSchema, notificationsCollection } from "./model";
 import type { InboxItem } from "./model";
 import type { PushTransport } from "./push";
 import { firestoreDirectory, planNotifications } from "./recipients";
@@ -128,16 +128,12 @@ async function claimRun(
     if (!isFirestoreError(error, "already-exists")) throw error;
   }
   const uids = planned.map((plan) => plan.recipientId);
-  const items = await existence(deps.db, uids.map((uid) => itemRef(deps.db, uid, event)));
+  const items = await documentsExist(deps.db, uids.map((uid) => itemRef(deps.db, uid, event)));
   uids.forEach((uid, index) => {
     if (items[index]) done.add(uid);
   });
   // Skipped recipients leave no trace on the run: their account is read again (only for those without an item).
-  const missing = uids.filter((uid) => !done.has(uid));
-  const accounts = await existence(deps.db, missing.map((uid) => deps.db.doc(accountDoc(uid))));
-  missing.forEach((uid, index) => {
-    if (!accounts[index]) gone.add(uid);
-  });
+  for (const uid of await accountsGone(deps.db, uids.filter((uid) => !done.has(uid)))) gone.add(uid);
   if (done.size + gone.size === planned.length) return { done, gone };
   await deps.db.runTransaction(async (tx) => {
     const snap = await tx.get(run);
@@ -146,12 +142,6 @@ async function claimRun(
     tx.update(run, { leaseUntil, attempts: FieldValue.increment(1) });
   });
   return { done, gone };
-}
-
-/** Whether each document exists, in order, by parallel `getAll`s of at most 500. */
-async function existence(db: Firestore, refs: DocumentReference[]): Promise<boolean[]> {
-  const snaps = await Promise.all(chunk(refs, BATCH_LIMIT).map((group) => (group.length > 0 ? db.getAll(...group) : Promise.resolve([]))));
-  return snaps.flat().map((snap) => snap.exists);
 }
 
 /**
